@@ -1,0 +1,15 @@
+// `npm run dev`: local secrets, D1 migrations, then `wrangler dev --local`, all persisted under
+// .data/ (git-ignored), so a restart keeps every store. No Cloudflare account is needed.
+// Extra arguments go to wrangler: `npm run dev -- --port 9000`.
+import { spawnSync } from "node:child_process";
+import { ensureDevVars } from "./dev-vars.mjs";
+
+const persist = process.env.PERSIST_TO ?? ".data";
+const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false" };
+ensureDevVars();
+
+const run = (args) => spawnSync("npx", ["wrangler", ...args], { stdio: "inherit", env });
+const migrated = run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
+if (migrated.status !== 0) process.exit(migrated.status ?? 1);
+const dev = run(["dev", "--local", "--persist-to", persist, ...process.argv.slice(2)]);
+process.exit(dev.status ?? 0);

@@ -1,0 +1,64 @@
+/**
+ * JWT verification with jose. Each algorithm family has exactly one key source: HS256 only with
+ * `JWT_SECRET`, ES256/RS256 only with the JWKS at `JWT_JWKS_URL`. That closes algorithm
+ * confusion (an RS256 public key used as an HMAC secret) and `alg: none` (never accepted).
+ */
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { z } from "zod";
+import type { Config } from "../config";
+import { Role, type Principal } from "./principal";
+
+const ASYMMETRIC = ["ES256", "RS256"];
+
+const Claims = z.object({
+  sub: z.string().min(1).max(256),
+  role: Role.default("guest"),
+  agents: z.array(z.string().min(1).max(128)).max(1000).optional(),
+  exp: z.number(),
+});
+
+const jwksByUrl = new Map<string, JWTVerifyGetKey>();
+
+function remoteJwks(url: string): JWTVerifyGetKey {
+  let jwks = jwksByUrl.get(url);
+  if (!jwks) {
+    jwks = createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    jwksByUrl.set(url, jwks);
+  }
+  return jwks;
+}
+
+/** Why a token was refused; logged, never shown to the client. */
+export class JwtRefused extends Error {}
+
+export async function verifyJwt(token: string, config: Config, nowMs: number): Promise<Principal & { exp: number }> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw new JwtRefused("not a JWT");
+  }
+  const options = {
+    requiredClaims: ["exp", "sub"],
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    currentDate: new Date(nowMs),
+  };
+  let payload: unknown;
+  try {
+    if (alg === "HS256" && config.jwtSecret) {
+      ({ payload } = await jwtVerify(token, new TextEncoder().encode(config.jwtSecret), { ...options, algorithms: ["HS256"] }));
+    } else if (alg && ASYMMETRIC.includes(alg) && config.jwtJwksUrl) {
+      ({ payload } = await jwtVerify(token, remoteJwks(config.jwtJwksUrl), { ...options, algorithms: ASYMMETRIC }));
+    } else {
+      throw new JwtRefused(`algorithm ${alg ?? "(none)"} is not accepted by this configuration`);
+    }
+  } catch (err) {
+    if (err instanceof JwtRefused) throw err;
+    throw new JwtRefused((err as Error).message);
+  }
+  const claims = Claims.safeParse(payload);
+  if (!claims.success) throw new JwtRefused(`claims: ${claims.error.issues[0]?.message}`);
+  const { sub, role, agents, exp } = claims.data;
+  return { id: sub, role, agents, via: "jwt", exp };
+}

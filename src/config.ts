@@ -1,0 +1,77 @@
+/**
+ * Typed configuration read from vars and secrets. Parsed once per isolate per distinct env
+ * object, so request handling never re-parses strings. Empty strings mean "not configured".
+ */
+import { z } from "zod";
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() !== "" ? v.trim() : undefined));
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v && v.trim() !== "" ? Number(v) : fallback))
+    .pipe(z.number().int().positive());
+
+const ConfigSchema = z.object({
+  PUBLIC_BASE_URL: z.string().optional().transform((v) => (v ?? "http://localhost:8787").replace(/\/+$/, "")),
+  CORS_ALLOWED_ORIGINS: csv,
+  JWT_SECRET: optionalString,
+  JWT_JWKS_URL: optionalString,
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  ADMIN_API_KEY: optionalString,
+  RATE_LIMIT: z
+    .string()
+    .optional()
+    .transform((v) => !["off", "0", "false"].includes((v ?? "on").trim().toLowerCase())),
+  STATE_HISTORY_LIMIT: positiveInt(100),
+  MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
+});
+
+export type Config = {
+  publicBaseUrl: string;
+  corsAllowedOrigins: string[];
+  jwtSecret?: string;
+  jwtJwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  adminApiKey?: string;
+  rateLimitEnabled: boolean;
+  stateHistoryLimit: number;
+  maxBodyBytes: number;
+};
+
+const cache = new WeakMap<object, Config>();
+
+/** Reads the configuration; a malformed value throws at once with the variable's name. */
+export function getConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`Invalid configuration: ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  const v = parsed.data;
+  const config: Config = {
+    publicBaseUrl: v.PUBLIC_BASE_URL,
+    corsAllowedOrigins: v.CORS_ALLOWED_ORIGINS,
+    jwtSecret: v.JWT_SECRET,
+    jwtJwksUrl: v.JWT_JWKS_URL,
+    jwtIssuer: v.JWT_ISSUER,
+    jwtAudience: v.JWT_AUDIENCE,
+    adminApiKey: v.ADMIN_API_KEY,
+    rateLimitEnabled: v.RATE_LIMIT,
+    stateHistoryLimit: v.STATE_HISTORY_LIMIT,
+    maxBodyBytes: v.MAX_BODY_BYTES,
+  };
+  cache.set(env, config);
+  return config;
+}

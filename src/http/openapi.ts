@@ -1,0 +1,97 @@
+/**
+ * Builds the OpenAPI 3.1 document from the route registry. OpenAPI 3.1 schemas are JSON Schema
+ * 2020-12, which is what zod 4 emits, so request schemas are published exactly as validated.
+ * @see https://spec.openapis.org/oas/v3.1.0
+ */
+import { z } from "zod";
+import { PROBLEMS } from "../lib/problem";
+import { VERSION } from "../version";
+import { routeRegistry, type RouteSpec } from "./route";
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
+  return rest;
+}
+
+const ProblemSchema: JsonSchema = {
+  type: "object",
+  required: ["type", "title", "status", "detail", "instance"],
+  properties: {
+    type: { type: "string", description: "A URI reference naming the problem type: `/problems/{code}`." },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    instance: { type: "string", description: "The request path that failed." },
+    code: { type: "string", enum: Object.keys(PROBLEMS) },
+    request_id: { type: "string" },
+    errors: {
+      type: "array",
+      items: { type: "object", required: ["path", "message"], properties: { path: { type: "string" }, message: { type: "string" } } },
+    },
+  },
+};
+
+function parameters(spec: RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>, z.ZodType>) {
+  const out: JsonSchema[] = [];
+  for (const [where, schema] of [["path", spec.params], ["query", spec.query]] as const) {
+    if (!schema) continue;
+    const js = jsonSchema(schema, "input") as { properties?: Record<string, JsonSchema>; required?: string[] };
+    for (const [name, s] of Object.entries(js.properties ?? {})) {
+      const { description, ...rest } = s;
+      out.push({ name, in: where, required: where === "path" || (js.required ?? []).includes(name), description, schema: rest });
+    }
+  }
+  for (const [name, description] of Object.entries(spec.headers ?? {})) {
+    out.push({ name, in: "header", required: false, description, schema: { type: "string" } });
+  }
+  return out;
+}
+
+export function buildOpenApiDocument(serverUrl: string): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const spec of routeRegistry) {
+    const path = spec.path.replace(/:(\w+)/g, "{$1}");
+    const responses: Record<string, JsonSchema> = {};
+    for (const [status, r] of Object.entries(spec.responses)) {
+      const contentType = Number(status) >= 400 ? "application/problem+json" : (r.contentType ?? "application/json");
+      const schema = Number(status) >= 400 ? { $ref: "#/components/schemas/Problem" } : r.schema ? jsonSchema(r.schema, "output") : undefined;
+      responses[status] = {
+        description: r.description,
+        ...(schema || r.contentType ? { content: { [contentType]: schema ? { schema } : {} } } : {}),
+        ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) } : {}),
+      };
+    }
+    (paths[path] ??= {})[spec.method] = {
+      operationId: spec.operationId,
+      summary: spec.summary,
+      ...(spec.description ? { description: spec.description } : {}),
+      tags: spec.tags,
+      ...(spec.permission === "public" ? { security: [] } : { "x-required-permission": spec.permission }),
+      parameters: parameters(spec),
+      ...(spec.body
+        ? { requestBody: { required: spec.bodyRequired ?? true, content: { "application/json": { schema: jsonSchema(spec.body, "input") } } } }
+        : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "DataMCPServerAgent API",
+      version: VERSION,
+      description: "Agent control plane on Cloudflare Workers. Errors are RFC 9457 problem documents; see /problems/{code}.",
+    },
+    servers: [{ url: serverUrl }],
+    security: [{ bearer: [] }, { apiKey: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "A JWT (HS256, or ES256/RS256 via JWKS) or an API key (`dmsa_…`)." },
+        apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+      },
+      schemas: { Problem: ProblemSchema },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * One declaration per route: the zod schemas here validate the request *and* describe it in
+ * `/openapi.json`, so the document cannot drift from what the server accepts.
+ */
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import type { Permission } from "../auth/principal";
+import { WWW_AUTHENTICATE } from "../auth/authenticate";
+import { can, mayTouchAgent } from "../auth/principal";
+import { AppError } from "../lib/problem";
+import type { AppEnv } from "./app-env";
+import { parseOrThrow, readJsonBody } from "./validation";
+
+type Method = "get" | "post" | "put" | "patch" | "delete";
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Defaults to `application/json`; problems are always `application/problem+json`. */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+  method: Method;
+  /** Hono path syntax (`/api/v2/agents/:agent_id/state`). */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** The permission the caller needs; `"public"` routes skip authentication. */
+  permission: Permission | "public";
+  params?: P;
+  query?: Q;
+  /** Header parameters, documented only (handlers read them themselves). */
+  headers?: Record<string, string>;
+  body?: B;
+  bodyRequired?: boolean;
+  /**
+   * Adapts an older wire form before validation (the prototype sent inputs as query
+   * parameters with a raw JSON object as body). Receives the parsed JSON and the raw query.
+   */
+  legacyBody?: (raw: unknown, query: Record<string, string>) => unknown;
+  responses: Record<number, ResponseSpec>;
+}
+
+export interface RouteInput<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+  params: z.output<P>;
+  query: z.output<Q>;
+  body: z.output<B>;
+}
+
+export type RouteHandler<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> = (
+  c: Context<AppEnv>,
+  input: RouteInput<P, Q, B>,
+) => Response | Promise<Response>;
+
+/** Every declared route, in declaration order, for the OpenAPI document. */
+export const routeRegistry: RouteSpec<AnyObject, AnyObject, z.ZodType>[] = [];
+
+const empty = z.object({});
+
+export function defineRoute<P extends AnyObject = typeof empty, Q extends AnyObject = typeof empty, B extends z.ZodType = z.ZodUndefined>(
+  app: Hono<AppEnv>,
+  spec: RouteSpec<P, Q, B>,
+  handler: RouteHandler<P, Q, B>,
+): void {
+  routeRegistry.push(spec as unknown as RouteSpec<AnyObject, AnyObject, z.ZodType>);
+  app.on(spec.method.toUpperCase(), spec.path, async function validatedRoute(c) {
+    if (spec.permission !== "public") authorize(c, spec.permission);
+    const params = parseOrThrow(spec.params ?? empty, c.req.param(), "path") as z.output<P>;
+    const agentId = (params as Record<string, unknown>).agent_id;
+    if (typeof agentId === "string" && !mayTouchAgent(c.var.principal, agentId)) {
+      throw new AppError("forbidden", `This credential is limited to other agents than '${agentId}'.`);
+    }
+    const rawQuery = c.req.query();
+    const query = parseOrThrow(spec.query ?? empty, rawQuery, "query") as z.output<Q>;
+    let body = undefined as z.output<B>;
+    if (spec.body) {
+      let raw = await readJsonBody(c.req.raw, spec.bodyRequired ?? true);
+      if (spec.legacyBody) raw = spec.legacyBody(raw, rawQuery);
+      body = parseOrThrow(spec.body, raw, "body");
+    }
+    return handler(c, { params, query, body });
+  });
+}
+
+function authorize(c: Context<AppEnv>, permission: Permission): void {
+  const principal = c.var.principal;
+  if (!principal) {
+    throw new AppError("unauthenticated", "This route needs a bearer token or an API key.", {
+      headers: { "WWW-Authenticate": WWW_AUTHENTICATE },
+    });
+  }
+  if (!can(principal, permission)) {
+    throw new AppError("forbidden", `The role '${principal.role}' lacks the permission '${permission}'.`);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Turns zod failures and unreadable bodies into problems: malformed JSON is 400, a body of the
+ * wrong media type 415, well-formed input that breaks the schema 422 with every failing field.
+ */
+import type { z } from "zod";
+import { AppError, type FieldError } from "../lib/problem";
+
+export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(root)",
+    message: issue.message,
+  }));
+}
+
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors = fieldErrors(result.error, where === "body" ? undefined : where);
+  const first = errors[0];
+  throw new AppError("validation_failed", `Invalid ${where}: ${first?.path}: ${first?.message}`, { errors });
+}
+
+/**
+ * Reads a JSON body. An absent content type is read as JSON (many scripts omit it); any other
+ * declared type is 415, so a form post never reaches a handler as a half-parsed object.
+ */
+export async function readJsonBody(req: Request, required: boolean): Promise<unknown> {
+  const type = req.headers.get("content-type");
+  const text = await req.text();
+  if (text.trim() === "") {
+    if (required) throw new AppError("malformed_request", "A JSON request body is required.");
+    return undefined;
+  }
+  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    throw new AppError("unsupported_media_type", `Expected application/json, got ${type.split(";")[0]}.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new AppError("malformed_request", `The body is not valid JSON: ${(err as Error).message}`);
+  }
+}

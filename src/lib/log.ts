@@ -1,0 +1,26 @@
+/**
+ * Structured logging: one JSON object per line, so Workers Logs (and `wrangler dev`) can filter
+ * on any field. Never log tokens, keys or state bodies; log their ids and sizes.
+ */
+
+export type LogEvent =
+  | { event: "http.error"; request_id?: string; status: number; code: string; method: string; path: string; error?: string }
+  | { event: "auth.refused"; request_id?: string; reason: string }
+  | { event: "auth.api_key_created"; request_id?: string; key_id: string; role: string; by: string }
+  | { event: "auth.api_key_revoked"; request_id?: string; key_id: string; by: string }
+  | { event: "state.saved"; request_id?: string; agent_id: string; version: number; bytes: number }
+  | { event: "state.restored"; request_id?: string; agent_id: string; version: number; from_version: number }
+  | { event: "state.deleted"; request_id?: string; agent_id: string }
+  | { event: "state.derived_sync_failed"; agent_id: string; attempt: number; error: string; retry_in_ms: number };
+
+export function log(entry: LogEvent): void {
+  console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), ...entry }));
+}
+
+export function warn(entry: LogEvent): void {
+  console.warn(JSON.stringify({ level: "warn", time: new Date().toISOString(), ...entry }));
+}
+
+export function logError(entry: LogEvent): void {
+  console.error(JSON.stringify({ level: "error", time: new Date().toISOString(), ...entry }));
+}

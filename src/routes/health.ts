@@ -1,0 +1,100 @@
+/**
+ * `GET /health` (SPEC §8): each feature reports true only when what it needs is bound,
+ * configured and (for stores) answering. Features not built yet say so instead of pretending.
+ */
+import type { Hono } from "hono";
+import { z } from "zod";
+import { getConfig } from "../config";
+import type { AppEnv } from "../http/app-env";
+import { defineRoute } from "../http/route";
+import { VERSION } from "../version";
+
+const Check = z.object({ ok: z.boolean(), detail: z.string() });
+type Check = z.infer<typeof Check>;
+
+const HealthResponse = z.object({
+  status: z.enum(["healthy", "degraded"]),
+  timestamp: z.string(),
+  version: z.string(),
+  features: z.object({
+    persistent_state: z.boolean(),
+    long_running_tasks: z.boolean(),
+    horizontal_scaling: z.boolean(),
+    email_integration: z.boolean(),
+    webrtc_integration: z.boolean(),
+    self_hosting: z.boolean(),
+  }),
+  checks: z.record(z.string(), Check),
+});
+
+async function probe(what: string, fn: () => Promise<unknown>): Promise<Check> {
+  try {
+    await fn();
+    return { ok: true, detail: `${what} answered` };
+  } catch (err) {
+    return { ok: false, detail: `${what} failed: ${(err as Error).message}` };
+  }
+}
+
+const NOT_BUILT = { ok: false, detail: "not available in this version" };
+
+export function registerHealthRoutes(app: Hono<AppEnv>): void {
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/health",
+      operationId: "health",
+      summary: "What works right now",
+      description: "200 when the core stores answer and some credential can be verified; 503 (same body) otherwise.",
+      tags: ["meta"],
+      permission: "public",
+      responses: { 200: { description: "Healthy.", schema: HealthResponse }, 503: { description: "Degraded." } },
+    },
+    async (c) => {
+      const env = c.env;
+      const config = getConfig(env);
+      const [d1, kv] = await Promise.all([
+        probe("D1 (agents index)", () => env.DB.prepare("SELECT 1 FROM agents LIMIT 1").all()),
+        probe("KV (state snapshots)", () => env.STATE_SNAPSHOTS.get("health:probe")),
+      ]);
+      const durableObjects: Check =
+        typeof env.AGENT?.getByName === "function"
+          ? { ok: true, detail: "AgentDO bound" }
+          : { ok: false, detail: "the AGENT Durable Object binding is missing" };
+      const methods = [
+        config.jwtSecret && "JWT HS256 (JWT_SECRET)",
+        config.jwtJwksUrl && "JWT ES256/RS256 (JWT_JWKS_URL)",
+        config.adminApiKey && "ADMIN_API_KEY",
+        "API keys (D1)",
+      ].filter(Boolean);
+      const auth: Check =
+        config.jwtSecret || config.jwtJwksUrl || config.adminApiKey
+          ? { ok: true, detail: `accepts ${methods.join(", ")}` }
+          : { ok: false, detail: "no JWT_SECRET, JWT_JWKS_URL or ADMIN_API_KEY: no first credential can be issued" };
+      const rateLimit: Check = config.rateLimitEnabled
+        ? { ok: typeof env.RATE_LIMITER?.limit === "function", detail: "per-principal limit through the RATE_LIMITER binding" }
+        : { ok: true, detail: "disabled (RATE_LIMIT=off)" };
+      const checks = { durable_objects: durableObjects, d1, kv, auth, rate_limit: rateLimit, tasks: NOT_BUILT, email: NOT_BUILT, calls: NOT_BUILT };
+      const persistent = durableObjects.ok && d1.ok && kv.ok;
+      const healthy = persistent && auth.ok && rateLimit.ok;
+      return c.json(
+        {
+          status: healthy ? "healthy" : "degraded",
+          timestamp: new Date().toISOString(),
+          version: VERSION,
+          features: {
+            persistent_state: persistent,
+            long_running_tasks: false,
+            horizontal_scaling: false,
+            email_integration: false,
+            webrtc_integration: false,
+            self_hosting: false,
+          },
+          checks,
+        },
+        healthy ? 200 : 503,
+      );
+    },
+  );
+}

@@ -1,0 +1,51 @@
+/**
+ * What crosses the RPC boundary between the state service and AgentDO. Expected failures are
+ * values (`{ ok: false, reason }`), because only an error's message survives RPC.
+ * `state_data` travels as JSON text: validated once at the edge, never re-serialized.
+ */
+
+export const AGENT_TYPES = ["worker", "analytics", "marketplace", "observability", "email", "webrtc"] as const;
+export type AgentType = (typeof AGENT_TYPES)[number];
+export const DEFAULT_AGENT_TYPE: AgentType = "analytics";
+
+/** One stored version, with times in epoch ms and the data still as JSON text. */
+export interface StateVersionRecord {
+  agent_id: string;
+  agent_type: AgentType;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  state_json: string;
+  restored_from: number | null;
+}
+
+export interface VersionSummary {
+  version: number;
+  agent_type: AgentType;
+  updated_at: number;
+  size_bytes: number;
+  restored_from: number | null;
+}
+
+export interface SaveInput {
+  agentId: string;
+  agentType?: AgentType;
+  stateJson: string;
+  /** Optimistic concurrency: the version the caller last saw; `"*"` means "any existing state". */
+  expectedVersion?: number | "*";
+  nowMs: number;
+  historyLimit: number;
+}
+
+export interface RestoreInput {
+  agentId: string;
+  version: number;
+  expectedVersion?: number | "*";
+  nowMs: number;
+  historyLimit: number;
+}
+
+export type WriteResult =
+  | { ok: true; version: number; created_at: number; updated_at: number }
+  | { ok: false; reason: "version_mismatch"; current: number | null }
+  | { ok: false; reason: "version_not_found"; current: number | null };

@@ -1,0 +1,53 @@
+/** Requests through the real Worker (`exports.default.fetch`) with test credentials. */
+import { exports } from "cloudflare:workers";
+import { SignJWT } from "jose";
+import type { Role } from "../../src/auth/principal";
+
+export const JWT_SECRET = "test-secret-please-change-0123456789";
+export const ADMIN_KEY = "dmsa_test_admin_key";
+
+export async function mintToken(
+  claims: { sub?: string; role?: Role; agents?: string[] } = {},
+  opts: { expiresIn?: string | number; secret?: string; alg?: string } = {},
+): Promise<string> {
+  return new SignJWT({ role: claims.role ?? "user", ...(claims.agents ? { agents: claims.agents } : {}) })
+    .setProtectedHeader({ alg: opts.alg ?? "HS256" })
+    .setSubject(claims.sub ?? "tester")
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? "10m")
+    .sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));
+}
+
+export interface CallOptions {
+  method?: string;
+  token?: string | null;
+  body?: unknown;
+  rawBody?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+export async function call(path: string, opts: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(opts.headers);
+  const token = opts.token === undefined ? await mintToken({ role: "super_admin" }) : opts.token;
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  let body: BodyInit | undefined = opts.rawBody;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  }
+  return exports.default.fetch(new Request(`http://local.test${path}`, { method: opts.method ?? (body ? "POST" : "GET"), headers, body }));
+}
+
+export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+/** Asserts a problem+json answer and returns its document. */
+export async function problem(res: Response, status: number): Promise<Record<string, unknown> & { code: string; detail: string }> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${text}`);
+  if (!res.headers.get("content-type")?.startsWith("application/problem+json")) throw new Error(`not problem+json: ${res.headers.get("content-type")}`);
+  const doc = JSON.parse(text) as Record<string, unknown> & { code: string; detail: string; status: number };
+  if (doc.status !== status) throw new Error(`problem status ${doc.status} != ${status}`);
+  return doc;
+}
