@@ -6,7 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
 import { AGENT_MIGRATIONS } from "./agent/schema";
-import { DerivedSync, SYNC_TIMER } from "./agent/derived-sync";
+import { DerivedSync } from "./agent/derived-sync";
 import { appendVersion, eraseState, listVersions, readMeta, readVersion } from "./agent/state-store";
 import { migrate } from "./shared/migrate";
 import { Timers } from "./shared/timers";
@@ -111,8 +111,10 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const due = this.#timers.takeDue(Date.now());
-    if (due.includes(SYNC_TIMER)) await this.#sync.run();
+    this.#timers.takeDue(Date.now());
+    // Any alarm is a chance to repair: the sync is a no-op when the derived stores are current,
+    // and running it early (a retry timer not yet due) only shortens the wait.
+    await this.#sync.run();
     await this.#timers.rearm();
   }
 

@@ -26,13 +26,13 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, whe
  */
 export async function readJsonBody(req: Request, required: boolean): Promise<unknown> {
   const type = req.headers.get("content-type");
+  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    throw new AppError("unsupported_media_type", `Expected application/json, got ${type.split(";")[0]}.`);
+  }
   const text = await req.text();
   if (text.trim() === "") {
     if (required) throw new AppError("malformed_request", "A JSON request body is required.");
     return undefined;
-  }
-  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-    throw new AppError("unsupported_media_type", `Expected application/json, got ${type.split(";")[0]}.`);
   }
   try {
     return JSON.parse(text);

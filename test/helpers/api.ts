@@ -29,7 +29,7 @@ export interface CallOptions {
 export async function call(path: string, opts: CallOptions = {}): Promise<Response> {
   const headers = new Headers(opts.headers);
   const token = opts.token === undefined ? await mintToken({ role: "super_admin" }) : opts.token;
-  if (token) headers.set("Authorization", `Bearer ${token}`);
+  if (token && !headers.has("authorization")) headers.set("Authorization", `Bearer ${token}`);
   let body: BodyInit | undefined = opts.rawBody;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);

@@ -1,0 +1,111 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { call, json, problem } from "../helpers/api";
+
+async function fetchWith(overrides: Partial<Env>, request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe("the HTTP shell", () => {
+  it("gives every response a request id and echoes a safe one", async () => {
+    const generated = await call("/health", { token: null });
+    expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    const echoed = await call("/api/v2/agents/none/state", { headers: { "X-Request-Id": "client-req-42" } });
+    expect(echoed.headers.get("x-request-id")).toBe("client-req-42");
+    expect((await problem(echoed, 404)).request_id).toBe("client-req-42");
+    const unsafe = await call("/health", { token: null, headers: { "X-Request-Id": "bad id with spaces" } });
+    expect(unsafe.headers.get("x-request-id")).not.toBe("bad id with spaces");
+  });
+
+  it("answers unknown routes with a 404 problem document", async () => {
+    const doc = await problem(await call("/api/v2/nothing-here"), 404);
+    expect(doc).toMatchObject({ type: "/problems/not_found", title: "Not found", status: 404, instance: "/api/v2/nothing-here" });
+  });
+
+  it("serves the meaning of each problem type", async () => {
+    const res = await call("/problems/precondition_failed", { token: null });
+    expect(await json(res)).toMatchObject({ code: "precondition_failed", status: 412 });
+    await problem(await call("/problems/no_such_thing", { token: null }), 404);
+  });
+
+  it("allows CORS only for configured origins", async () => {
+    const preflight = (origin: string) =>
+      fetchWith(
+        { CORS_ALLOWED_ORIGINS: "https://app.example, https://admin.example" },
+        new Request("http://local.test/api/v2/agents/a/state", {
+          method: "OPTIONS",
+          headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,if-match" },
+        }),
+      );
+    const allowed = await preflight("https://admin.example");
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://admin.example");
+    expect(allowed.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("if-match");
+    const refused = await preflight("https://evil.example");
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    const simple = await call("/health", { token: null, headers: { Origin: "https://evil.example" } });
+    expect(simple.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("reports health from what is bound and configured", async () => {
+    const healthy = await json<{ status: string; features: Record<string, boolean>; checks: Record<string, { ok: boolean }> }>(await call("/health", { token: null }));
+    expect(healthy.status).toBe("healthy");
+    expect(healthy.features).toEqual({
+      persistent_state: true,
+      long_running_tasks: false,
+      horizontal_scaling: false,
+      email_integration: false,
+      webrtc_integration: false,
+      self_hosting: false,
+    });
+    expect(healthy.checks.d1!.ok && healthy.checks.kv!.ok && healthy.checks.auth!.ok).toBe(true);
+
+    const noAuth = await fetchWith({ JWT_SECRET: "", ADMIN_API_KEY: "" } as Partial<Env>, new Request("http://local.test/health"));
+    expect(noAuth.status).toBe(503);
+    expect(await json(noAuth)).toMatchObject({ status: "degraded", checks: { auth: { ok: false } } });
+  });
+});
+
+describe("the OpenAPI document", () => {
+  it("is OpenAPI 3.1 and describes every state route with its schemas", async () => {
+    const doc = await json<{ openapi: string; paths: Record<string, Record<string, { operationId: string; parameters: { name: string; in: string }[]; requestBody?: unknown; responses: Record<string, unknown> }>> }>(
+      await call("/openapi.json", { token: null }),
+    );
+    expect(doc.openapi).toBe("3.1.0");
+    const ops = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((op) => op.operationId));
+    expect(ops).toEqual(
+      expect.arrayContaining([
+        "saveAgentState",
+        "loadAgentState",
+        "deleteAgentState",
+        "listStateVersions",
+        "getStateVersion",
+        "restoreStateVersion",
+        "listAgents",
+        "createApiKey",
+        "listApiKeys",
+        "revokeApiKey",
+        "health",
+      ]),
+    );
+    const save = doc.paths["/api/v2/agents/{agent_id}/state"]!.post!;
+    expect(save.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "agent_id", in: "path" }), expect.objectContaining({ name: "If-Match", in: "header" })]));
+    expect(save.requestBody).toMatchObject({
+      content: { "application/json": { schema: { type: "object", required: ["state_data"], properties: { agent_type: { enum: expect.arrayContaining(["analytics", "webrtc"]) } } } } },
+    });
+    expect(Object.keys(save.responses)).toEqual(expect.arrayContaining(["200", "412", "413", "422"]));
+  });
+
+  it("is rendered at /docs as a self-contained page", async () => {
+    const res = await call("/docs", { token: null });
+    expect(res.headers.get("content-type")).toContain("text/html");
+    const html = await res.text();
+    expect(html).toContain("/api/v2/agents/{agent_id}/state/restore");
+    expect(html).not.toMatch(/<script[^>]+src=/);
+  });
+});

@@ -1,0 +1,38 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { AGENT_MIGRATIONS } from "../../durable-objects/agent/schema";
+import { migrate } from "../../durable-objects/shared/migrate";
+
+describe("AgentDO schema migrations", () => {
+  it("record the schema version in their own table and run once", async () => {
+    const stub = env.AGENT.getByName("schema-check");
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const latest = AGENT_MIGRATIONS[AGENT_MIGRATIONS.length - 1]!.version;
+      expect(sql.exec<{ version: number }>("SELECT version FROM _schema").one().version).toBe(latest);
+      // Running again at wake is a no-op: no DDL fails on existing tables.
+      expect(migrate(state.storage, AGENT_MIGRATIONS)).toBe(latest);
+      const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").toArray().map((r) => r.name);
+      expect(tables).toEqual(expect.arrayContaining(["_schema", "state_meta", "state_versions", "derived_sync", "timers"]));
+    });
+  });
+
+  it("apply only the migrations newer than the stored version, in order, atomically", async () => {
+    const stub = env.AGENT.getByName("schema-upgrade");
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const next = [
+        ...AGENT_MIGRATIONS,
+        { version: 100, name: "add a column", sql: "ALTER TABLE state_meta ADD COLUMN note TEXT" },
+        { version: 101, name: "an index", sql: "CREATE INDEX state_versions_saved ON state_versions (saved_at)" },
+      ];
+      expect(migrate(state.storage, next)).toBe(101);
+      expect(sql.exec("SELECT note FROM state_meta").columnNames).toEqual(["note"]);
+      const broken = [...next, { version: 102, name: "fails", sql: "CREATE TABLE ok_table (x); THIS IS NOT SQL" }];
+      expect(() => migrate(state.storage, broken)).toThrow();
+      expect(sql.exec<{ version: number }>("SELECT version FROM _schema").one().version).toBe(101);
+      expect(sql.exec("SELECT name FROM sqlite_master WHERE name = 'ok_table'").toArray()).toEqual([]);
+    });
+  });
+});
