@@ -1,34 +1,55 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/** Rate-limit tests need a limit they can reach; they run alone with this one (see below). */
+const RATE_LIMIT_TESTS = "test/integration/rate-limit*.test.ts";
+const TEST_RATE_LIMIT = 5;
 
 /**
- * Two projects, one `npm test`:
+ * Three projects, one `npm test`:
  * - `workers`: unit and integration tests inside workerd (real DOs, KV, D1, Queues).
+ * - `workers-ratelimit`: the same Worker with the RATE_LIMITER binding lowered to
+ *   TEST_RATE_LIMIT requests per 60 s (also given to the tests as the TEST_RATE_LIMIT binding).
+ *   Miniflare options apply to a whole project, so the small limit gets its own project rather
+ *   than throttling every other test.
  * - `e2e`: Node-side tests against a real `wrangler dev --local` process.
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  /** The Worker under test; with `rateLimit`, RATE_LIMITER allows that many requests per 60 s. */
+  const workersPlugin = (rateLimit?: number) =>
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      remoteBindings: false,
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: migrations,
+          JWT_SECRET: "test-secret-please-change-0123456789",
+          ADMIN_API_KEY: "dmsa_test_admin_key",
+          ...(rateLimit ? { TEST_RATE_LIMIT: rateLimit } : {}),
+        },
+        // Replaces wrangler.toml's RATE_LIMITER (600/60 s) for that project only.
+        ...(rateLimit ? { ratelimits: { RATE_LIMITER: { namespace_id: "1001", simple: { limit: rateLimit, period: 60 as const } } } } : {}),
+      },
+    });
   return {
     test: {
       silent: "passed-only" as const,
       projects: [
         {
-          plugins: [
-            cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
-              remoteBindings: false,
-              miniflare: {
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  JWT_SECRET: "test-secret-please-change-0123456789",
-                  ADMIN_API_KEY: "dmsa_test_admin_key",
-                },
-              },
-            }),
-          ],
+          plugins: [workersPlugin()],
           test: {
             name: "workers",
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+            exclude: [...configDefaults.exclude, RATE_LIMIT_TESTS],
+            setupFiles: ["./test/setup.ts"],
+          },
+        },
+        {
+          plugins: [workersPlugin(TEST_RATE_LIMIT)],
+          test: {
+            name: "workers-ratelimit",
+            include: [RATE_LIMIT_TESTS],
             setupFiles: ["./test/setup.ts"],
           },
         },

@@ -1,4 +1,7 @@
-/** API key rules: nobody mints a key stronger, or wider in agents, than their own credential. */
+/**
+ * API key rules: nobody mints, sees or revokes a key wider in agents than their own credential,
+ * and nobody mints or revokes a key stronger in role (an admin cannot switch off a super_admin).
+ */
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { log } from "../lib/log";
@@ -41,18 +44,28 @@ export async function createApiKey(
   return created;
 }
 
-export async function listApiKeys(env: Env, limit: number, cursor?: string) {
-  const rows = await listRows(env.DB, limit + 1, cursor);
+export async function listApiKeys(env: Env, viewer: Principal, limit: number, cursor?: string) {
+  const rows = await listRows(env.DB, limit + 1, cursor, viewer.agents);
   const page = rows.slice(0, limit);
   return { api_keys: page, next_cursor: rows.length > limit ? page[page.length - 1]!.key_id : null };
 }
 
+function withinAgents(principal: Principal, keyAgents: readonly string[] | null): boolean {
+  if (!principal.agents) return true;
+  return keyAgents !== null && keyAgents.every((a) => principal.agents!.includes(a));
+}
+
 export async function revokeApiKey(env: Env, by: Principal, keyId: string, requestId: string): Promise<string> {
+  const existing = await getApiKey(env.DB, keyId);
+  // A key outside the caller's agents is reported as unknown: it is not in their list either.
+  if (!existing || !withinAgents(by, existing.agents)) throw new AppError("not_found", `No API key '${keyId}'.`);
+  if (roleRank(existing.role) > roleRank(by.role)) {
+    throw new AppError("forbidden", `A '${by.role}' cannot revoke a key with the role '${existing.role}'.`);
+  }
   const now = Date.now();
   if (!(await revokeRow(env.DB, keyId, now))) {
-    const existing = await getApiKey(env.DB, keyId);
-    if (!existing) throw new AppError("not_found", `No API key '${keyId}'.`);
-    throw new AppError("conflict", `API key '${keyId}' was already revoked at ${existing.revoked_at}.`);
+    const current = await getApiKey(env.DB, keyId);
+    throw new AppError("conflict", `API key '${keyId}' was already revoked at ${current?.revoked_at ?? existing.revoked_at}.`);
   }
   log({ event: "auth.api_key_revoked", request_id: requestId, key_id: keyId, by: by.id });
   return iso(now);

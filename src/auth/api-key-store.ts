@@ -93,10 +93,18 @@ export async function insertApiKey(db: D1Database, input: NewApiKey, nowMs: numb
   return { key, record: toRecord(row) };
 }
 
-export async function listApiKeys(db: D1Database, limit: number, afterKeyId?: string): Promise<ApiKeyRecord[]> {
+/**
+ * A page of keys by id. With `withinAgents`, only keys limited to a subset of those agents
+ * (an unrestricted key reaches every agent, so it is outside any agent list).
+ */
+export async function listApiKeys(db: D1Database, limit: number, afterKeyId?: string, withinAgents?: readonly string[]): Promise<ApiKeyRecord[]> {
+  const scope = withinAgents
+    ? " AND agents IS NOT NULL AND NOT EXISTS (SELECT 1 FROM json_each(api_keys.agents) AS a WHERE a.value NOT IN (SELECT value FROM json_each(?)))"
+    : "";
+  const binds: (string | number)[] = [afterKeyId ?? "", ...(withinAgents ? [JSON.stringify(withinAgents)] : []), limit];
   const { results } = await db
-    .prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_id > ? ORDER BY key_id LIMIT ?`)
-    .bind(afterKeyId ?? "", limit)
+    .prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_id > ?${scope} ORDER BY key_id LIMIT ?`)
+    .bind(...binds)
     .all<ApiKeyRow>();
   return results.map(toRecord);
 }
@@ -112,13 +120,28 @@ export async function revokeApiKey(db: D1Database, keyId: string, nowMs: number)
   return res.meta.changes > 0;
 }
 
-/** Resolves a presented key to its principal, or null when unknown, revoked or expired. */
-export async function principalForApiKey(db: D1Database, key: string, nowMs: number): Promise<Principal | null> {
+/** `last_used_at` is refreshed at most this often, so a busy key does not write D1 per request. */
+export const LAST_USED_GRANULARITY_MS = 60_000;
+
+/**
+ * Resolves a presented key to its principal, or null when unknown, revoked or expired. When the
+ * stored `last_used_at` is older than the granularity, its refresh is handed to `defer`.
+ */
+export async function principalForApiKey(
+  db: D1Database,
+  key: string,
+  nowMs: number,
+  defer?: (work: Promise<unknown>) => void,
+): Promise<Principal | null> {
   const row = await db
     .prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`)
     .bind(await sha256Hex(key))
     .first<ApiKeyRow>();
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= nowMs)) return null;
   const record = toRecord(row);
+  if (defer && (row.last_used_at === null || nowMs - row.last_used_at >= LAST_USED_GRANULARITY_MS)) {
+    // Best effort: a failed refresh must not fail (or log as failing) the request it rode on.
+    defer(db.prepare("UPDATE api_keys SET last_used_at = ? WHERE key_id = ?").bind(nowMs, row.key_id).run().catch(() => undefined));
+  }
   return { id: record.key_id, role: record.role, agents: record.agents ?? undefined, via: "api_key" };
 }

@@ -2,23 +2,34 @@
  * Authentication middleware for `/api/*`: resolves `Authorization: Bearer …` or `X-API-Key` to
  * a principal. Requests without credentials pass through unauthenticated (public routes allow
  * that; every other route answers 401). Presented but invalid credentials are always 401, with
- * one generic message; the reason is logged.
+ * one generic message; the reason is logged. Refused attempts count against the caller's address
+ * in the rate limiter, so guessing credentials is as limited as any other traffic. A JWKS that
+ * cannot be fetched is 503: the fault is ours, not the token's.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
-import type { MiddlewareHandler } from "hono";
-import { getConfig } from "../config";
+import type { Context, MiddlewareHandler } from "hono";
+import { getConfig, type Config } from "../config";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import type { AppEnv } from "../http/app-env";
 import { API_KEY_PREFIX, principalForApiKey, sha256Hex } from "./api-key-store";
-import { JwtRefused, verifyJwt } from "./jwt";
+import { JwksUnavailable, JwtRefused, verifyJwt } from "./jwt";
 import type { Principal } from "./principal";
+import { clientBucket, overLimit, rateLimitedError } from "./rate-limit";
 
 const REALM = 'Bearer realm="datamcpserveragent"';
 
-/** Verified JWTs by token string: verifying HMAC/ECDSA on every request is the auth hot path. */
+/**
+ * Verified JWTs: verifying HMAC/ECDSA on every request is the auth hot path. Keyed by the
+ * verifier settings *and* the token, so a verdict reached under one secret, issuer or audience
+ * is never reused under another (e.g. after a secret rotation or with a second env object).
+ */
 const jwtCache = new Map<string, Principal & { exp: number }>();
 const JWT_CACHE_MAX = 1000;
+
+function jwtCacheKey(config: Config, token: string): string {
+  return JSON.stringify([config.jwtSecret ?? null, config.jwtJwksUrl ?? null, config.jwtIssuer ?? null, config.jwtAudience ?? null, token]);
+}
 
 export function credentialsFrom(req: Request): string | undefined {
   const header = req.headers.get("authorization");
@@ -35,22 +46,42 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(enc.encode(ha), enc.encode(hb));
 }
 
-export async function resolvePrincipal(token: string, env: Env, nowMs: number): Promise<Principal> {
+/**
+ * Resolves a presented credential; throws `JwtRefused` when it is not valid. `defer` receives
+ * bookkeeping that must not delay the request (an API key's `last_used_at`).
+ */
+export async function resolvePrincipal(
+  token: string,
+  env: Env,
+  nowMs: number,
+  defer?: (work: Promise<unknown>) => void,
+): Promise<Principal> {
   const config = getConfig(env);
   if (config.adminApiKey && (await sameSecret(token, config.adminApiKey))) {
     return { id: "admin", role: "super_admin", via: "admin_key" };
   }
   if (token.startsWith(API_KEY_PREFIX)) {
-    const principal = await principalForApiKey(env.DB, token, nowMs);
+    const principal = await principalForApiKey(env.DB, token, nowMs, defer);
     if (!principal) throw new JwtRefused("unknown, revoked or expired API key");
     return principal;
   }
-  const cached = jwtCache.get(token);
+  const cacheKey = jwtCacheKey(config, token);
+  const cached = jwtCache.get(cacheKey);
   if (cached && cached.exp * 1000 > nowMs) return cached;
+  if (cached) jwtCache.delete(cacheKey);
   const principal = await verifyJwt(token, config, nowMs);
   if (jwtCache.size >= JWT_CACHE_MAX) jwtCache.delete(jwtCache.keys().next().value as string);
-  jwtCache.set(token, principal);
+  jwtCache.set(cacheKey, principal);
   return principal;
+}
+
+/** Runs `work` after the response when the runtime offers `waitUntil`; otherwise lets it float. */
+function deferWork(c: Context<AppEnv>, work: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // No ExecutionContext (e.g. `app.request` in a unit test): the promise still runs.
+  }
 }
 
 export function authenticate(): MiddlewareHandler<AppEnv> {
@@ -58,10 +89,15 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const token = credentialsFrom(c.req.raw);
     if (token) {
       try {
-        c.set("principal", await resolvePrincipal(token, c.env, Date.now()));
+        c.set("principal", await resolvePrincipal(token, c.env, Date.now(), (work) => deferWork(c, work)));
       } catch (err) {
+        if (err instanceof JwksUnavailable) {
+          log({ event: "auth.refused", request_id: c.var.requestId, reason: err.message });
+          throw new AppError("service_unavailable", "The JWT key set (JWT_JWKS_URL) cannot be fetched right now; try again later.");
+        }
         if (!(err instanceof JwtRefused)) throw err;
         log({ event: "auth.refused", request_id: c.var.requestId, reason: err.message });
+        if (await overLimit(c.env, clientBucket(c))) throw rateLimitedError();
         throw new AppError("unauthenticated", "The credentials are invalid, expired or revoked.", {
           headers: { "WWW-Authenticate": `${REALM}, error="invalid_token"` },
         });

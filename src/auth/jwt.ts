@@ -3,7 +3,7 @@
  * `JWT_SECRET`, ES256/RS256 only with the JWKS at `JWT_JWKS_URL`. That closes algorithm
  * confusion (an RS256 public key used as an HMAC secret) and `alg: none` (never accepted).
  */
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import type { Config } from "../config";
 import { Role, type Principal } from "./principal";
@@ -19,17 +19,35 @@ const Claims = z.object({
 
 const jwksByUrl = new Map<string, JWTVerifyGetKey>();
 
+/** Why a token was refused; logged, never shown to the client. */
+export class JwtRefused extends Error {}
+
+/**
+ * The JWKS could not be fetched or read (network, timeout, non-200, malformed set). That is our
+ * dependency being down, not the client's token being bad: answered 503, not 401 (SPEC §0).
+ */
+export class JwksUnavailable extends Error {}
+
 function remoteJwks(url: string): JWTVerifyGetKey {
   let jwks = jwksByUrl.get(url);
   if (!jwks) {
-    jwks = createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    const remote = createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    jwks = async function jwksKey(header, token) {
+      try {
+        return await remote(header, token);
+      } catch (err) {
+        // No/ambiguous key for the token's kid, or an alg the set cannot serve: the token's fault.
+        // (jwtVerify itself iterates the candidates of JWKSMultipleMatchingKeys, so pass it on as is.)
+        if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported) {
+          throw err;
+        }
+        throw new JwksUnavailable(`JWT_JWKS_URL could not be used: ${(err as Error).message}`, { cause: err });
+      }
+    };
     jwksByUrl.set(url, jwks);
   }
   return jwks;
 }
-
-/** Why a token was refused; logged, never shown to the client. */
-export class JwtRefused extends Error {}
 
 export async function verifyJwt(token: string, config: Config, nowMs: number): Promise<Principal & { exp: number }> {
   let alg: string | undefined;
@@ -54,7 +72,7 @@ export async function verifyJwt(token: string, config: Config, nowMs: number): P
       throw new JwtRefused(`algorithm ${alg ?? "(none)"} is not accepted by this configuration`);
     }
   } catch (err) {
-    if (err instanceof JwtRefused) throw err;
+    if (err instanceof JwtRefused || err instanceof JwksUnavailable) throw err;
     throw new JwtRefused((err as Error).message);
   }
   const claims = Claims.safeParse(payload);

@@ -6,10 +6,13 @@ import type { z } from "zod";
 import { AppError, type FieldError } from "../lib/problem";
 
 export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(root)",
-    message: issue.message,
-  }));
+  const at = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join(".") || "(root)";
+  return error.issues.flatMap((issue) =>
+    // An unknown key is reported at the key itself, so a client can see which field to drop.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: "unknown field" }))
+      : [{ path: at(issue.path), message: issue.message }],
+  );
 }
 
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
@@ -25,14 +28,16 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, whe
  * declared type is 415, so a form post never reaches a handler as a half-parsed object.
  */
 export async function readJsonBody(req: Request, required: boolean): Promise<unknown> {
-  const type = req.headers.get("content-type");
-  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-    throw new AppError("unsupported_media_type", `Expected application/json, got ${type.split(";")[0]}.`);
-  }
-  const text = await req.text();
+  // Read bytes, not text: decoding is ours, so a non-JSON body is refused without being decoded.
+  const bytes = await req.arrayBuffer();
+  const text = new TextDecoder().decode(bytes);
   if (text.trim() === "") {
     if (required) throw new AppError("malformed_request", "A JSON request body is required.");
     return undefined;
+  }
+  const type = req.headers.get("content-type");
+  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    throw new AppError("unsupported_media_type", `Expected application/json, got ${type.split(";")[0]}.`);
   }
   try {
     return JSON.parse(text);

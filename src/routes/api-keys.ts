@@ -62,6 +62,7 @@ export function registerApiKeyRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/auth/api-keys",
       operationId: "listApiKeys",
       summary: "List API keys (never the keys themselves)",
+      description: "A credential limited to some agents sees only keys limited to (a subset of) those agents.",
       tags: TAGS,
       permission: "api_keys:manage",
       query: z.object({
@@ -70,7 +71,7 @@ export function registerApiKeyRoutes(app: Hono<AppEnv>): void {
       }),
       responses: { 200: { description: "A page of keys.", schema: z.object({ api_keys: z.array(ApiKeyRecord), next_cursor: z.string().nullable() }) }, ...errors },
     },
-    async (c, { query }) => c.json(await apiKeys.listApiKeys(c.env, query.limit, query.cursor)),
+    async (c, { query }) => c.json(await apiKeys.listApiKeys(c.env, c.var.principal, query.limit, query.cursor)),
   );
 
   defineRoute(
@@ -80,14 +81,17 @@ export function registerApiKeyRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/auth/api-keys/:key_id",
       operationId: "revokeApiKey",
       summary: "Revoke an API key",
-      description: "The key stops working at once. Revoking a revoked key is 409.",
+      description:
+        "The key stops working at once. Revoking a revoked key is 409. Nobody revokes a key with a higher role than their own (403); " +
+        "a credential limited to some agents can only revoke keys limited to those agents (others are 404, as in the list).",
       tags: TAGS,
       permission: "api_keys:manage",
       params: KeyParams,
       responses: {
         200: { description: "Revoked.", schema: z.object({ success: z.literal(true), key_id: z.string(), revoked_at: z.string() }) },
         ...errors,
-        404: { description: "Unknown key." },
+        403: { description: "Needs the admin role (permission api_keys:manage), and at least the key's role." },
+        404: { description: "Unknown key, or one outside the caller's agents." },
         409: { description: "Already revoked." },
       },
     },

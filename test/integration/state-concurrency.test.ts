@@ -41,5 +41,5 @@ describe("concurrent conditional saves", () => {
       const version = await json<{ state_data: { writers: number[] } }>(await call(`/api/v2/agents/counter/state/versions/${v}`));
       expect(version.state_data.writers).toHaveLength(v - 1);
     }
-  });
+  }, 60_000);
 });

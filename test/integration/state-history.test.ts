@@ -54,7 +54,8 @@ describe("state history", () => {
     await problem(await call("/api/v2/agents/rest-bad/state/restore", { body: { version: 5 } }), 404);
     await problem(await call("/api/v2/agents/rest-bad/state/restore", { body: { version: 1 }, headers: { "If-Match": '"1"' } }), 412);
     await problem(await call("/api/v2/agents/rest-bad/state/restore", { body: { version: "1" } }), 422);
-    await problem(await call("/api/v2/agents/rest-bad/state/restore", { body: { version: 1, extra: true } }), 422);
+    const unknown = await problem(await call("/api/v2/agents/rest-bad/state/restore", { body: { version: 1, extra: true } }), 422);
+    expect(unknown.errors).toEqual([{ path: "extra", message: "unknown field" }]);
     await problem(await call("/api/v2/agents/nobody/state/restore", { body: { version: 1 } }), 404);
     expect(await currentVersion("rest-bad")).toBe(2);
     expect(await currentVersion("nobody")).toBeNull();
