@@ -30,6 +30,8 @@ export class DerivedSync {
   readonly #env: Env;
   readonly #timers: Timers;
   #running: Promise<void> | null = null;
+  /** Whether this instance already holds a backstop timer: saves in a burst arm it once. */
+  #backstopArmed = false;
 
   constructor(storage: DurableObjectStorage, env: Env, timers: Timers) {
     this.#storage = storage;
@@ -47,6 +49,8 @@ export class DerivedSync {
   }
 
   async armBackstop(nowMs: number): Promise<void> {
+    if (this.#backstopArmed) return;
+    this.#backstopArmed = true;
     await this.#timers.schedule(SYNC_TIMER, nowMs + BACKSTOP_MS, true);
   }
 
@@ -67,6 +71,7 @@ export class DerivedSync {
       const row = this.#row();
       if (!row || row.synced_generation >= row.wanted_generation) {
         this.#timers.cancel(SYNC_TIMER);
+        this.#backstopArmed = false;
         return;
       }
       try {
