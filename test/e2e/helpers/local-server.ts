@@ -1,0 +1,327 @@
+/**
+ * A real `wrangler dev --local` process for end-to-end tests.
+ *
+ * - Loopback only, on a free port in 21000–32000 (below the range the OS hands out for
+ *   outgoing connections) with its own `--inspector-port`.
+ * - Its own persistence folder (a fresh `mkdtemp` unless one is given), D1 migrations applied
+ *   to it first, so several servers never share state and a restart reuses it.
+ * - Its own secrets, through `--env-file` (which also stops wrangler from reading the project's
+ *   `.dev.vars`): a random JWT_SECRET and ADMIN_API_KEY, and RATE_LIMIT=off unless asked.
+ * - Spawned detached (its own process group) so `stop()` signals wrangler, esbuild and workerd
+ *   together: SIGKILL for a crash, SIGTERM for a graceful stop. `stop()` returns only once no
+ *   process of the group is alive (so workerd has let go of the state files and the port).
+ * - Ready when `GET /health` answers 200; any failure throws with the server's log attached.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes, randomInt } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const WRANGLER_BIN = join(PROJECT_ROOT, "node_modules/.bin/wrangler");
+const HOST = "127.0.0.1";
+const PORT_MIN = 21_000;
+const PORT_MAX = 32_000;
+
+export interface LocalServerOptions {
+  /** Reuse this persistence folder (e.g. after a crash); default: a new temporary one. */
+  persistDir?: string;
+  /** Listen on this port; default: a free one in 21000–32000. */
+  port?: number;
+  jwtSecret?: string;
+  adminApiKey?: string;
+  /** Keep the per-principal rate limit on (default off: tests send bursts). */
+  rateLimit?: boolean;
+  /** Extra plain variables (`--var NAME:value`). */
+  vars?: Record<string, string>;
+  /** How long to wait for `/health` (default 60 s). */
+  readyTimeoutMs?: number;
+}
+
+export type StopSignal = "SIGKILL" | "SIGTERM";
+
+export interface LocalServer {
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly inspectorPort: number;
+  readonly persistDir: string;
+  readonly jwtSecret: string;
+  readonly adminApiKey: string;
+  readonly pid: number;
+  /** Everything the server printed so far (stdout and stderr interleaved). */
+  log(): string;
+  /** Signals the whole process group and waits until every process of it is gone. */
+  stop(signal?: StopSignal): Promise<void>;
+  /** Stops (SIGTERM unless told) and starts again on the same persistence folder, port and secrets. */
+  restart(signal?: StopSignal): Promise<LocalServer>;
+  /**
+   * Stops the server gracefully (so wrangler removes its bundle folders under .wrangler/tmp;
+   * after a SIGKILL they stay until wrangler sweeps them a day later) and removes the
+   * persistence folder if this helper created it.
+   */
+  dispose(): Promise<void>;
+}
+
+/** Wrangler, esbuild and workerd need Node ≥ 22.12; the `node` devDependency provides it. */
+export function nodeBinary(): string {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  if (major > 22 || (major === 22 && minor >= 12)) return process.execPath;
+  return join(PROJECT_ROOT, "node_modules/node/bin/node");
+}
+
+function childEnv(persistDir: string): NodeJS.ProcessEnv {
+  const node = nodeBinary();
+  return {
+    ...process.env,
+    // Wrangler's debug logs go beside the state instead of piling up in ~/.config/.wrangler/logs.
+    WRANGLER_LOG_PATH: join(persistDir, "wrangler-logs"),
+    PATH: `${dirname(node)}:${process.env.PATH ?? ""}`,
+    // Start-up would otherwise wait for the Request.cf download that cannot succeed offline.
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    WRANGLER_SEND_METRICS: "false",
+    NO_COLOR: "1",
+    FORCE_COLOR: "0",
+  };
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once("error", () => done(false));
+    server.listen({ port, host: HOST, exclusive: true }, () => server.close(() => done(true)));
+  });
+}
+
+function portIsClosed(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ port, host: HOST });
+    socket.once("connect", () => {
+      socket.destroy();
+      done(false);
+    });
+    socket.once("error", () => done(true));
+  });
+}
+
+export async function freePort(exclude: readonly number[] = []): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = randomInt(PORT_MIN, PORT_MAX + 1);
+    if (!exclude.includes(port) && (await portIsFree(port))) return port;
+  }
+  throw new Error(`no free port found in ${PORT_MIN}–${PORT_MAX}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Live (non-zombie) members of a process group, read from /proc (Linux); null without /proc. */
+function liveGroupMembers(pgid: number): number[] | null {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return null;
+  }
+  const live: number[] = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // pid (comm) state ppid pgrp …; comm may contain spaces, so parse after the last ')'.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z" && state !== "X") live.push(Number(name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return live;
+}
+
+/** Process groups still running, killed when this test process exits whatever the reason. */
+const liveGroups = new Set<number>();
+process.once("exit", () => {
+  for (const pgid of liveGroups) signalGroup(pgid, "SIGKILL");
+});
+
+function signalGroup(pgid: number, signal: StopSignal): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
+}
+
+/** Applies the D1 migrations to `persistDir` (wrangler answers its own prompt "yes" when not on a TTY). */
+export function applyMigrations(persistDir: string): void {
+  const result = spawnSync(nodeBinary(), [WRANGLER_BIN, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
+    cwd: PROJECT_ROOT,
+    env: { ...childEnv(persistDir), CI: "1" },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (result.status !== 0) {
+    throw new Error(`wrangler d1 migrations apply failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+interface Resolved {
+  persistDir: string;
+  ownsPersistDir: boolean;
+  port: number;
+  inspectorPort: number;
+  jwtSecret: string;
+  adminApiKey: string;
+  rateLimit: boolean;
+  vars: Record<string, string>;
+  readyTimeoutMs: number;
+  fixedPort: boolean;
+}
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const ownsPersistDir = options.persistDir === undefined;
+  const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "dmsa-e2e-"));
+  const port = options.port ?? (await freePort());
+  const resolved: Resolved = {
+    persistDir,
+    ownsPersistDir,
+    port,
+    inspectorPort: await freePort([port]),
+    jwtSecret: options.jwtSecret ?? randomBytes(32).toString("base64url"),
+    adminApiKey: options.adminApiKey ?? `dmsa_e2e_${randomBytes(18).toString("base64url")}`,
+    rateLimit: options.rateLimit ?? false,
+    vars: options.vars ?? {},
+    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+    fixedPort: options.port !== undefined,
+  };
+  try {
+    applyMigrations(persistDir);
+    return await launch(resolved, 3);
+  } catch (err) {
+    if (ownsPersistDir) rmSync(persistDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function launch(cfg: Resolved, attemptsLeft: number): Promise<LocalServer> {
+  try {
+    return await launchOnce(cfg);
+  } catch (err) {
+    // Someone may have taken a port between the check and wrangler's bind: pick others.
+    const portClash = /EADDRINUSE|address already in use/i.test(String((err as Error).message));
+    if (!portClash || attemptsLeft <= 1) throw err;
+    await sleep(500);
+    const port = cfg.fixedPort ? cfg.port : await freePort();
+    return launch({ ...cfg, port, inspectorPort: await freePort([port]) }, attemptsLeft - 1);
+  }
+}
+
+async function launchOnce(cfg: Resolved): Promise<LocalServer> {
+  // Secrets go through --env-file: wrangler then skips the project's .dev.vars entirely.
+  const envFile = join(cfg.persistDir, "e2e.env");
+  writeFileSync(
+    envFile,
+    `JWT_SECRET="${cfg.jwtSecret}"\nADMIN_API_KEY="${cfg.adminApiKey}"\nRATE_LIMIT="${cfg.rateLimit ? "on" : "off"}"\n`,
+    { mode: 0o600 },
+  );
+  const args = [
+    WRANGLER_BIN,
+    "dev",
+    "--local",
+    "--ip",
+    HOST,
+    "--port",
+    String(cfg.port),
+    "--inspector-port",
+    String(cfg.inspectorPort),
+    "--persist-to",
+    cfg.persistDir,
+    "--env-file",
+    envFile,
+    "--show-interactive-dev-session=false",
+    ...Object.entries(cfg.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+  ];
+  const child: ChildProcess = spawn(nodeBinary(), args, {
+    cwd: PROJECT_ROOT,
+    env: childEnv(cfg.persistDir),
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const pgid = child.pid;
+  if (pgid === undefined) throw new Error("could not spawn wrangler dev");
+  liveGroups.add(pgid);
+
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const exitPromise = new Promise<void>((done) =>
+    child.once("exit", (code, signal) => {
+      exited = { code, signal };
+      done();
+    }),
+  );
+
+  const baseUrl = `http://${HOST}:${cfg.port}`;
+  let stopped = false;
+
+  async function stop(signal: StopSignal = "SIGTERM"): Promise<void> {
+    if (stopped) return;
+    stopped = true;
+    signalGroup(pgid!, signal);
+    const deadline = Date.now() + (signal === "SIGKILL" ? 10_000 : 15_000);
+    for (;;) {
+      // A dead process has closed its sockets and files; without /proc, watch the port instead.
+      const members = liveGroupMembers(pgid!);
+      if (exited && (members ? members.length === 0 : await portIsClosed(cfg.port))) break;
+      if (Date.now() > deadline) {
+        if (signal === "SIGKILL") throw new Error(`process group ${pgid} still alive after SIGKILL: ${members?.join(", ")}`);
+        // A graceful stop that hangs becomes a kill.
+        stopped = false;
+        return stop("SIGKILL");
+      }
+      await sleep(50);
+    }
+    await exitPromise;
+    liveGroups.delete(pgid!);
+  }
+
+  const server: LocalServer = {
+    baseUrl,
+    port: cfg.port,
+    inspectorPort: cfg.inspectorPort,
+    persistDir: cfg.persistDir,
+    jwtSecret: cfg.jwtSecret,
+    adminApiKey: cfg.adminApiKey,
+    pid: pgid,
+    log: () => output,
+    stop,
+    async restart(signal: StopSignal = "SIGTERM") {
+      await stop(signal);
+      return launch({ ...cfg, fixedPort: true }, 3);
+    },
+    async dispose() {
+      await stop("SIGTERM");
+      if (cfg.ownsPersistDir) rmSync(cfg.persistDir, { recursive: true, force: true });
+    },
+  };
+
+  const deadline = Date.now() + cfg.readyTimeoutMs;
+  let lastError = "";
+  while (Date.now() < deadline) {
+    if (exited) break;
+    try {
+      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(5_000) });
+      const body = await res.text();
+      if (res.status === 200) return server;
+      lastError = `/health answered ${res.status}: ${body}`;
+    } catch (err) {
+      lastError = String((err as Error).cause ?? err);
+    }
+    await sleep(200);
+  }
+  await stop("SIGKILL").catch(() => undefined);
+  const why = exited ? `wrangler dev exited (${JSON.stringify(exited)})` : `not ready within ${cfg.readyTimeoutMs} ms (${lastError})`;
+  throw new Error(`${why} on port ${cfg.port}\n--- server log ---\n${output}`);
+}
