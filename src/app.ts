@@ -2,13 +2,13 @@
  * The HTTP application: middleware order matters and is the whole point of this file.
  * request id → CORS → body limit → authentication (/api) → rate limit (/api) → routes.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { authenticate } from "./auth/authenticate";
 import { rateLimit } from "./auth/rate-limit";
-import { getConfig } from "./config";
+import { getConfig, type Config } from "./config";
 import type { AppEnv } from "./http/app-env";
 import { renderError, renderNotFound } from "./http/errors";
 import { AppError } from "./lib/problem";
@@ -18,6 +18,41 @@ import { registerHealthRoutes } from "./routes/health";
 import { registerMetaRoutes } from "./routes/meta";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+// Middleware built once per configuration, not once per request.
+const corsByConfig = new WeakMap<Config, MiddlewareHandler>();
+const bodyLimitByConfig = new WeakMap<Config, MiddlewareHandler>();
+
+function corsFor(config: Config): MiddlewareHandler {
+  let handler = corsByConfig.get(config);
+  if (!handler) {
+    const allowed = config.corsAllowedOrigins;
+    handler = cors({
+      origin: (origin) => (allowed.includes("*") || allowed.includes(origin) ? origin : null),
+      allowHeaders: ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-API-Key", "X-Request-Id"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id", "WWW-Authenticate"],
+      maxAge: 600,
+    });
+    corsByConfig.set(config, handler);
+  }
+  return handler;
+}
+
+function bodyLimitFor(config: Config): MiddlewareHandler {
+  let handler = bodyLimitByConfig.get(config);
+  if (!handler) {
+    const maxSize = config.maxBodyBytes;
+    handler = bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new AppError("payload_too_large", `The request body exceeds ${maxSize} bytes.`);
+      },
+    });
+    bodyLimitByConfig.set(config, handler);
+  }
+  return handler;
+}
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -32,23 +67,19 @@ export function createApp(): Hono<AppEnv> {
     }),
   );
   app.use(async function corsFromAllowList(c, next) {
-    const allowed = getConfig(c.env).corsAllowedOrigins;
-    return cors({
-      origin: (origin) => (allowed.includes("*") || allowed.includes(origin) ? origin : null),
-      allowHeaders: ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-API-Key", "X-Request-Id"],
-      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id", "WWW-Authenticate"],
-      maxAge: 600,
-    })(c, next);
+    // Only browsers send Origin; everything else skips CORS work entirely.
+    if (!c.req.header("origin")) {
+      await next();
+      return;
+    }
+    return corsFor(getConfig(c.env))(c, next);
   });
   app.use(async function limitBodySize(c, next) {
-    const maxSize = getConfig(c.env).maxBodyBytes;
-    return bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new AppError("payload_too_large", `The request body exceeds ${maxSize} bytes.`);
-      },
-    })(c, next);
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      await next();
+      return;
+    }
+    return bodyLimitFor(getConfig(c.env))(c, next);
   });
   app.use("/api/*", authenticate());
   app.use("/api/*", rateLimit());

@@ -27,8 +27,15 @@ const REALM = 'Bearer realm="datamcpserveragent"';
 const jwtCache = new Map<string, Principal & { exp: number }>();
 const JWT_CACHE_MAX = 1000;
 
+const verifierFingerprints = new WeakMap<Config, string>();
+
 function jwtCacheKey(config: Config, token: string): string {
-  return JSON.stringify([config.jwtSecret ?? null, config.jwtJwksUrl ?? null, config.jwtIssuer ?? null, config.jwtAudience ?? null, token]);
+  let fingerprint = verifierFingerprints.get(config);
+  if (fingerprint === undefined) {
+    fingerprint = JSON.stringify([config.jwtSecret ?? null, config.jwtJwksUrl ?? null, config.jwtIssuer ?? null, config.jwtAudience ?? null]);
+    verifierFingerprints.set(config, fingerprint);
+  }
+  return fingerprint + token;
 }
 
 export function credentialsFrom(req: Request): string | undefined {

@@ -4,9 +4,10 @@
  * answered with a generic 500 that leaks no stack.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { HTTPException } from "hono/http-exception";
 import { logError } from "../lib/log";
-import { AppError, PROBLEMS, problemResponse, type ProblemCode } from "../lib/problem";
+import { AppError, PROBLEMS, problemDocument, type ProblemCode } from "../lib/problem";
 import type { AppEnv } from "./app-env";
 
 function codeForStatus(status: number): ProblemCode {
@@ -33,8 +34,17 @@ export const renderError: ErrorHandler<AppEnv> = (err, c) => {
       error: err instanceof AppError ? err.message : String((err as Error).stack ?? err),
     });
   }
-  return problemResponse(appError, c.req.path, c.var.requestId);
+  return problem(c, appError);
 };
 
 export const renderNotFound: NotFoundHandler<AppEnv> = (c: Context<AppEnv>) =>
-  problemResponse(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`), c.req.path, c.var.requestId);
+  problem(c, new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`));
+
+/**
+ * Built through the context, so headers that middleware set before the failure (X-Request-Id,
+ * CORS) stay on the problem response.
+ */
+function problem(c: Context<AppEnv>, err: AppError): Response {
+  const body = JSON.stringify(problemDocument(err, c.req.path, c.var.requestId));
+  return c.newResponse(body, err.status as ContentfulStatusCode, { ...err.headers, "Content-Type": "application/problem+json" });
+}

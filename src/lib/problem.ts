@@ -84,9 +84,3 @@ export function problemDocument(err: AppError, instance: string, requestId?: str
     ...(err.errors ? { errors: err.errors } : {}),
   };
 }
-
-export function problemResponse(err: AppError, instance: string, requestId?: string): Response {
-  const headers = new Headers(err.headers);
-  headers.set("Content-Type", "application/problem+json");
-  return new Response(JSON.stringify(problemDocument(err, instance, requestId)), { status: err.status, headers });
-}

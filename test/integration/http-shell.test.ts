@@ -48,6 +48,15 @@ describe("the HTTP shell", () => {
     expect(allowed.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("if-match");
     const refused = await preflight("https://evil.example");
     expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    // A browser must be able to read an error too: the problem response keeps the CORS headers.
+    const failed = await fetchWith(
+      { CORS_ALLOWED_ORIGINS: "https://app.example" },
+      new Request("http://local.test/api/v2/agents/a/state", { headers: { Origin: "https://app.example", "X-Request-Id": "cors-err-1" } }),
+    );
+    expect(failed.status).toBe(401);
+    expect(failed.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(failed.headers.get("access-control-expose-headers")).toContain("X-Request-Id");
+    expect(failed.headers.get("x-request-id")).toBe("cors-err-1");
     const simple = await call("/health", { token: null, headers: { Origin: "https://evil.example" } });
     expect(simple.headers.get("access-control-allow-origin")).toBeNull();
   });
