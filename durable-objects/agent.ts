@@ -7,9 +7,11 @@ import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
 import { AGENT_MIGRATIONS } from "./agent/schema";
 import { DerivedSync } from "./agent/derived-sync";
-import { appendVersion, eraseState, listVersions, readMeta, readVersion } from "./agent/state-store";
+import { appendVersion, eraseState, listVersions, readMeta, readVersion, type AppendVersion } from "./agent/state-store";
 import { migrate } from "./shared/migrate";
 import { Timers } from "./shared/timers";
+
+type NewContent = Pick<AppendVersion, "agentType" | "stateJson" | "restoredFrom">;
 
 function matches(expected: number | "*" | undefined, current: number | null): boolean {
   if (expected === undefined) return true;
@@ -31,49 +33,19 @@ export class AgentDO extends DurableObject<Env> {
     });
   }
 
-  async saveState(input: SaveInput): Promise<WriteResult> {
-    const sql = this.ctx.storage.sql;
-    const result = this.ctx.storage.transactionSync((): WriteResult => {
-      const meta = readMeta(sql);
-      if (!matches(input.expectedVersion, meta?.version ?? null)) {
-        return { ok: false, reason: "version_mismatch", current: meta?.version ?? null };
-      }
-      const next = appendVersion(sql, meta, {
-        agentId: input.agentId,
-        agentType: input.agentType ?? meta?.agent_type ?? DEFAULT_AGENT_TYPE,
-        stateJson: input.stateJson,
-        nowMs: input.nowMs,
-        historyLimit: input.historyLimit,
-      });
-      this.#sync.markDirty(input.agentId);
-      return { ok: true, version: next.version, created_at: next.created_at, updated_at: next.updated_at };
-    });
-    if (result.ok) await this.#afterWrite(input.nowMs);
-    return result;
+  saveState(input: SaveInput): Promise<WriteResult> {
+    return this.#write(input, (meta) => ({
+      agentType: input.agentType ?? meta?.agent_type ?? DEFAULT_AGENT_TYPE,
+      stateJson: input.stateJson,
+    }));
   }
 
-  async restoreState(input: RestoreInput): Promise<WriteResult> {
-    const sql = this.ctx.storage.sql;
-    const result = this.ctx.storage.transactionSync((): WriteResult => {
-      const meta = readMeta(sql);
-      if (!matches(input.expectedVersion, meta?.version ?? null)) {
-        return { ok: false, reason: "version_mismatch", current: meta?.version ?? null };
-      }
-      const old = meta ? readVersion(sql, meta, input.version) : null;
-      if (!meta || !old) return { ok: false, reason: "version_not_found", current: meta?.version ?? null };
-      const next = appendVersion(sql, meta, {
-        agentId: input.agentId,
-        agentType: old.agent_type,
-        stateJson: old.state_json,
-        nowMs: input.nowMs,
-        historyLimit: input.historyLimit,
-        restoredFrom: input.version,
-      });
-      this.#sync.markDirty(input.agentId);
-      return { ok: true, version: next.version, created_at: next.created_at, updated_at: next.updated_at };
+  restoreState(input: RestoreInput): Promise<WriteResult> {
+    return this.#write(input, (meta) => {
+      const old = meta ? readVersion(this.ctx.storage.sql, meta, input.version) : null;
+      if (!old) return { ok: false, reason: "version_not_found", current: meta?.version ?? null };
+      return { agentType: old.agent_type, stateJson: old.state_json, restoredFrom: input.version };
     });
-    if (result.ok) await this.#afterWrite(input.nowMs);
-    return result;
   }
 
   getState(): StateVersionRecord | null {
@@ -118,8 +90,31 @@ export class AgentDO extends DurableObject<Env> {
     await this.#timers.rearm();
   }
 
-  async #afterWrite(nowMs: number): Promise<void> {
-    await this.#sync.armBackstop(nowMs);
-    this.ctx.waitUntil(this.#sync.run());
+  /**
+   * Appends a version in one transaction: precondition, the new row (from `content`, which may
+   * refuse with a result), history pruning and the derived-store marker. Then the derived stores
+   * are brought up to date in the background.
+   */
+  async #write(
+    input: { agentId: string; expectedVersion?: number | "*"; nowMs: number; historyLimit: number },
+    content: (meta: ReturnType<typeof readMeta>) => NewContent | Extract<WriteResult, { ok: false }>,
+  ): Promise<WriteResult> {
+    const sql = this.ctx.storage.sql;
+    const result = this.ctx.storage.transactionSync((): WriteResult => {
+      const meta = readMeta(sql);
+      if (!matches(input.expectedVersion, meta?.version ?? null)) {
+        return { ok: false, reason: "version_mismatch", current: meta?.version ?? null };
+      }
+      const next = content(meta);
+      if ("ok" in next) return next;
+      const row = appendVersion(sql, meta, { agentId: input.agentId, nowMs: input.nowMs, historyLimit: input.historyLimit, ...next });
+      this.#sync.markDirty(input.agentId);
+      return { ok: true, version: row.version, created_at: row.created_at, updated_at: row.updated_at };
+    });
+    if (result.ok) {
+      await this.#sync.armBackstop(input.nowMs);
+      this.ctx.waitUntil(this.#sync.run());
+    }
+    return result;
   }
 }
