@@ -4,6 +4,7 @@
  * (KV snapshot, D1 index) are brought up to date afterwards by DerivedSync.
  */
 import { DurableObject } from "cloudflare:workers";
+import { getConfig } from "../src/config";
 import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
 import { AGENT_MIGRATIONS } from "./agent/schema";
 import { DerivedSync } from "./agent/derived-sync";
@@ -25,6 +26,7 @@ export class AgentDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    getConfig(env); // applies LOG_LEVEL to this isolate's log lines
     this.#timers = new Timers(ctx.storage);
     this.#sync = new DerivedSync(ctx.storage, env, this.#timers);
     void ctx.blockConcurrencyWhile(async () => {
@@ -77,7 +79,7 @@ export class AgentDO extends DurableObject<Env> {
     });
     if (existed) {
       await this.#sync.armBackstop(Date.now());
-      await this.#sync.run();
+      await this.#sync.run(true);
     }
     return existed;
   }
@@ -86,7 +88,7 @@ export class AgentDO extends DurableObject<Env> {
     this.#timers.takeDue(Date.now());
     // Any alarm is a chance to repair: the sync is a no-op when the derived stores are current,
     // and running it early (a retry timer not yet due) only shortens the wait.
-    await this.#sync.run();
+    await this.#sync.run(true);
     await this.#timers.rearm();
   }
 

@@ -3,6 +3,7 @@
  * object, so request handling never re-parses strings. Empty strings mean "not configured".
  */
 import { z } from "zod";
+import { LOG_LEVELS, setLogLevel, type LogLevel } from "./lib/log";
 
 const csv = z
   .string()
@@ -31,6 +32,7 @@ const ConfigSchema = z.object({
     .string()
     .optional()
     .transform((v) => !["off", "0", "false"].includes((v ?? "on").trim().toLowerCase())),
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional().default("info"),
   STATE_HISTORY_LIMIT: positiveInt(100),
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
 });
@@ -44,6 +46,7 @@ export type Config = {
   jwtAudience?: string;
   adminApiKey?: string;
   rateLimitEnabled: boolean;
+  logLevel: LogLevel;
   stateHistoryLimit: number;
   maxBodyBytes: number;
 };
@@ -69,9 +72,11 @@ export function getConfig(env: Env): Config {
     jwtAudience: v.JWT_AUDIENCE,
     adminApiKey: v.ADMIN_API_KEY,
     rateLimitEnabled: v.RATE_LIMIT,
+    logLevel: v.LOG_LEVEL,
     stateHistoryLimit: v.STATE_HISTORY_LIMIT,
     maxBodyBytes: v.MAX_BODY_BYTES,
   };
   cache.set(env, config);
+  setLogLevel(config.logLevel);
   return config;
 }

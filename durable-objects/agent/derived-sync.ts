@@ -16,6 +16,12 @@ export const SYNC_TIMER = "derived-sync";
 /** If no sync finished by then (crash, eviction), the alarm runs one. */
 const BACKSTOP_MS = 30_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
+/**
+ * At most one copy per second per agent: KV accepts one write per second per key, and a burst of
+ * saves then costs one KV put and one D1 upsert instead of one each. The first save after a
+ * quiet second is copied at once.
+ */
+export const MIN_COPY_INTERVAL_MS = 1000;
 
 interface SyncRow {
   agent_id: string;
@@ -30,6 +36,9 @@ export class DerivedSync {
   readonly #env: Env;
   readonly #timers: Timers;
   #running: Promise<void> | null = null;
+  #lastCopyAt = 0;
+  /** Ends the throttle's wait early (a delete should not wait for the next copy slot). */
+  #wake: (() => void) | null = null;
   /** Whether this instance already holds a backstop timer: saves in a burst arm it once. */
   #backstopArmed = false;
 
@@ -54,12 +63,33 @@ export class DerivedSync {
     await this.#timers.schedule(SYNC_TIMER, nowMs + BACKSTOP_MS, true);
   }
 
-  /** Starts a sync unless one is running; resolves when the derived stores are current (or a retry is scheduled). */
-  run(): Promise<void> {
+  /**
+   * Starts a sync unless one is running; resolves when the derived stores are current (or a retry
+   * is scheduled). `urgent` skips the throttle's wait, e.g. for a delete.
+   */
+  run(urgent = false): Promise<void> {
     this.#running ??= this.#loop().finally(() => {
       this.#running = null;
     });
+    if (urgent) {
+      this.#lastCopyAt = 0;
+      this.#wake?.();
+    }
     return this.#running;
+  }
+
+  async #throttle(): Promise<boolean> {
+    const wait = this.#lastCopyAt + MIN_COPY_INTERVAL_MS - Date.now();
+    if (wait <= 0) return false;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = null;
+    return true;
   }
 
   #row(): SyncRow | null {
@@ -74,7 +104,10 @@ export class DerivedSync {
         this.#backstopArmed = false;
         return;
       }
+      // After waiting, re-read: the copy takes whatever is current by then.
+      if (await this.#throttle()) continue;
       try {
+        this.#lastCopyAt = Date.now();
         await this.#copy(row.agent_id);
       } catch (err) {
         const failures = row.failures + 1;

@@ -13,14 +13,32 @@ export type LogEvent =
   | { event: "state.deleted"; request_id?: string; agent_id: string }
   | { event: "state.derived_sync_failed"; agent_id: string; attempt: number; error: string; retry_in_ms: number };
 
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Set from `LOG_LEVEL` when the configuration is read; one isolate serves one configuration. */
+let threshold = LOG_LEVELS.indexOf("info");
+
+export function setLogLevel(level: LogLevel): void {
+  threshold = LOG_LEVELS.indexOf(level);
+}
+
+function emit(level: LogLevel, entry: LogEvent): void {
+  if (LOG_LEVELS.indexOf(level) < threshold) return;
+  const line = JSON.stringify({ level, time: new Date().toISOString(), ...entry });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
 export function log(entry: LogEvent): void {
-  console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), ...entry }));
+  emit("info", entry);
 }
 
 export function warn(entry: LogEvent): void {
-  console.warn(JSON.stringify({ level: "warn", time: new Date().toISOString(), ...entry }));
+  emit("warn", entry);
 }
 
 export function logError(entry: LogEvent): void {
-  console.error(JSON.stringify({ level: "error", time: new Date().toISOString(), ...entry }));
+  emit("error", entry);
 }

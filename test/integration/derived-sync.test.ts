@@ -18,7 +18,8 @@ describe("derived stores (KV snapshot, D1 index)", () => {
     await save("idx-b", { n: 1 }, {}, { agent_type: "worker" });
     await save("idx-a", { n: 1 });
     await save("idx-a", { n: 2 });
-    await expect.poll(async () => (await indexRow("idx-a"))?.version).toBe(2);
+    // The second save lands within the one-copy-per-second throttle, so it is copied up to 1 s later.
+    await expect.poll(async () => (await indexRow("idx-a"))?.version, { timeout: 3000 }).toBe(2);
     await expect.poll(async () => (await indexRow("idx-b"))?.version).toBe(1);
     const snapshot = await env.STATE_SNAPSHOTS.getWithMetadata<{ version: number }>("agent_state:idx-a", "json");
     expect(snapshot.metadata).toEqual({ version: 2 });
@@ -35,6 +36,16 @@ describe("derived stores (KV snapshot, D1 index)", () => {
     expect(workers.agents.map((a) => a.agent_id)).toEqual(["idx-b"]);
   });
 
+  it("copy a burst of saves as the last version, at most once per second", async () => {
+    const started = Date.now();
+    for (let i = 1; i <= 20; i++) await save("burst", { i });
+    await expect.poll(async () => (await indexRow("burst"))?.version, { timeout: 3000 }).toBe(20);
+    const snapshot = await env.STATE_SNAPSHOTS.getWithMetadata<{ version: number }>("agent_state:burst", "json");
+    expect(snapshot.metadata).toEqual({ version: 20 });
+    // 20 saves copied one by one would need 20 s at one copy per second.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it("repair themselves from the alarm after a failed write", async () => {
     await save("repair", { n: 1 });
     await expect.poll(async () => (await indexRow("repair"))?.version).toBe(1);
@@ -43,7 +54,7 @@ describe("derived stores (KV snapshot, D1 index)", () => {
     await env.DB.exec("DROP TABLE agents");
     try {
       await save("repair", { n: 2 });
-      await expect.poll(async () => (await syncRow("repair")).failures).toBeGreaterThan(0);
+      await expect.poll(async () => (await syncRow("repair")).failures, { timeout: 3000 }).toBeGreaterThan(0);
       const row = await syncRow("repair");
       expect(row.synced_generation).toBeLessThan(row.wanted_generation);
       const alarm = await runInDurableObject(env.AGENT.getByName("repair"), (_i, state) => state.storage.getAlarm());
