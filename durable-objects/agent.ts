@@ -8,7 +8,7 @@ import { getConfig } from "../src/config";
 import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
 import { AGENT_MIGRATIONS } from "./agent/schema";
 import { DerivedSync } from "./agent/derived-sync";
-import { appendVersion, eraseState, listVersions, readMeta, readVersion, type AppendVersion } from "./agent/state-store";
+import { appendVersion, eraseState, listVersions, readCurrent, readMeta, readVersion, type AppendVersion } from "./agent/state-store";
 import { migrate } from "./shared/migrate";
 import { Timers } from "./shared/timers";
 
@@ -51,9 +51,7 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   getState(): StateVersionRecord | null {
-    const sql = this.ctx.storage.sql;
-    const meta = readMeta(sql);
-    return meta ? readVersion(sql, meta, meta.version) : null;
+    return readCurrent(this.ctx.storage.sql);
   }
 
   getVersion(version: number): StateVersionRecord | null {

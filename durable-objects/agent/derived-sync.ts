@@ -9,7 +9,7 @@
  */
 import { warn } from "../../src/lib/log";
 import { snapshotKey, renderPersistentState } from "../../src/state/wire";
-import { readMeta, readVersion } from "./state-store";
+import { readCurrent } from "./state-store";
 import type { Timers } from "../shared/timers";
 
 export const SYNC_TIMER = "derived-sync";
@@ -122,11 +122,9 @@ export class DerivedSync {
   }
 
   async #copy(agentId: string): Promise<void> {
-    const sql = this.#storage.sql;
-    const meta = readMeta(sql);
-    const current = meta ? readVersion(sql, meta, meta.version) : null;
+    const current = readCurrent(this.#storage.sql);
     const { STATE_SNAPSHOTS: kv, DB: db } = this.#env;
-    if (!meta || !current) {
+    if (!current) {
       await Promise.all([kv.delete(snapshotKey(agentId)), db.prepare("DELETE FROM agents WHERE agent_id = ?").bind(agentId).run()]);
       return;
     }
@@ -138,7 +136,7 @@ export class DerivedSync {
            ON CONFLICT (agent_id) DO UPDATE SET agent_type = excluded.agent_type, version = excluded.version,
              created_at = excluded.created_at, updated_at = excluded.updated_at`,
         )
-        .bind(agentId, meta.agent_type, meta.version, meta.created_at, meta.updated_at)
+        .bind(agentId, current.agent_type, current.version, current.created_at, current.updated_at)
         .run(),
     ]);
   }

@@ -71,6 +71,26 @@ export function readVersion(sql: SqlStorage, meta: MetaRow, version: number): St
   };
 }
 
+/** The current version in one query (the load hot path). */
+export function readCurrent(sql: SqlStorage): StateVersionRecord | null {
+  const row = sql
+    .exec<{ agent_id: string; created_at: number; version: number; agent_type: AgentType; state_data: string; saved_at: number; restored_from: number | null }>(
+      `SELECT m.agent_id, m.created_at, v.version, v.agent_type, v.state_data, v.saved_at, v.restored_from
+       FROM state_meta m JOIN state_versions v ON v.version = m.version WHERE m.id = 1`,
+    )
+    .toArray()[0];
+  if (!row) return null;
+  return {
+    agent_id: row.agent_id,
+    agent_type: row.agent_type,
+    version: row.version,
+    created_at: row.created_at,
+    updated_at: row.saved_at,
+    state_json: row.state_data,
+    restored_from: row.restored_from,
+  };
+}
+
 /** Newest first, strictly below `beforeVersion` when given. */
 export function listVersions(sql: SqlStorage, limit: number, beforeVersion?: number): VersionSummary[] {
   return sql

@@ -64,6 +64,10 @@ export async function resolvePrincipal(
   defer?: (work: Promise<unknown>) => void,
 ): Promise<Principal> {
   const config = getConfig(env);
+  // A verified JWT is answered from memory first: hashing for the admin-key check costs more.
+  const cacheKey = jwtCacheKey(config, token);
+  const cached = jwtCache.get(cacheKey);
+  if (cached && cached.exp * 1000 > nowMs) return cached;
   if (config.adminApiKey && (await sameSecret(token, config.adminApiKey))) {
     return { id: "admin", role: "super_admin", via: "admin_key" };
   }
@@ -72,9 +76,6 @@ export async function resolvePrincipal(
     if (!principal) throw new JwtRefused("unknown, revoked or expired API key");
     return principal;
   }
-  const cacheKey = jwtCacheKey(config, token);
-  const cached = jwtCache.get(cacheKey);
-  if (cached && cached.exp * 1000 > nowMs) return cached;
   if (cached) jwtCache.delete(cacheKey);
   const principal = await verifyJwt(token, config, nowMs);
   if (jwtCache.size >= JWT_CACHE_MAX) jwtCache.delete(jwtCache.keys().next().value as string);
