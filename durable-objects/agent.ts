@@ -6,7 +6,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../src/config";
 import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
+import type { AttemptStart, CreateTaskInput, TaskEvent, TaskRecord, TaskResult, TaskStatus } from "../src/tasks/model";
 import { AGENT_MIGRATIONS } from "./agent/schema";
+import { TaskEngine } from "./agent/task-engine";
+import { eventsAfter, listTasks } from "./agent/task-store";
 import { DerivedSync } from "./agent/derived-sync";
 import { appendVersion, eraseState, listVersions, readCurrent, readMeta, readVersion, type AppendVersion } from "./agent/state-store";
 import { migrate } from "./shared/migrate";
@@ -24,11 +27,14 @@ export class AgentDO extends DurableObject<Env> {
   readonly #timers: Timers;
   readonly #sync: DerivedSync;
 
+  readonly #tasks: TaskEngine;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    getConfig(env); // applies LOG_LEVEL to this isolate's log lines
+    const config = getConfig(env); // also applies LOG_LEVEL to this isolate's log lines
     this.#timers = new Timers(ctx.storage);
     this.#sync = new DerivedSync(ctx.storage, env, this.#timers);
+    this.#tasks = new TaskEngine(ctx.storage, env.TASK_QUEUE, this.#timers, () => config.taskConcurrencyPerInstance);
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, AGENT_MIGRATIONS);
       await this.#timers.load();
@@ -82,8 +88,49 @@ export class AgentDO extends DurableObject<Env> {
     return existed;
   }
 
+  // ── tasks (SPEC §3): thin RPC wrappers; the rules live in TaskEngine ──
+
+  createTask(input: CreateTaskInput): Promise<{ task: TaskRecord; created: boolean }> {
+    return this.#tasks.create(input);
+  }
+
+  getTask(taskId: string): TaskRecord | null {
+    return this.#tasks.get(taskId);
+  }
+
+  listTasks(opts: { status?: TaskStatus; limit: number; afterSeq?: number }): (TaskRecord & { seq: number })[] {
+    return listTasks(this.ctx.storage.sql, opts);
+  }
+
+  updateTaskProgress(taskId: string, update: { progress?: number; status?: TaskStatus; message?: string }): Promise<TaskResult<TaskRecord>> {
+    return this.#tasks.progress(taskId, update, Date.now());
+  }
+
+  completeTask(taskId: string, outcome: { result?: unknown; error_message?: string }): Promise<TaskResult<TaskRecord>> {
+    return this.#tasks.complete(taskId, outcome, Date.now());
+  }
+
+  cancelTask(taskId: string): Promise<TaskResult<TaskRecord>> {
+    return this.#tasks.cancel(taskId, Date.now());
+  }
+
+  beginTaskAttempt(taskId: string): Promise<AttemptStart> {
+    return this.#tasks.beginAttempt(taskId, Date.now());
+  }
+
+  taskAttemptFailed(taskId: string, error: string, retryable: boolean): Promise<{ retry: boolean; delaySeconds: number; attempts: number }> {
+    return this.#tasks.attemptFailed(taskId, error, retryable, Date.now());
+  }
+
+  taskEventsAfter(taskId: string, afterSeq: number): TaskEvent[] {
+    return eventsAfter(this.ctx.storage.sql, taskId, afterSeq);
+  }
+
   override async alarm(): Promise<void> {
-    this.#timers.takeDue(Date.now());
+    const now = Date.now();
+    this.#timers.takeDue(now);
+    // Both checks are cheap scans that act only on what is really due, so any alarm runs them.
+    await this.#tasks.watchdog(now);
     // Any alarm is a chance to repair: the sync is a no-op when the derived stores are current,
     // and running it early (a retry timer not yet due) only shortens the wait.
     await this.#sync.run(true);

@@ -16,6 +16,7 @@ import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetaRoutes } from "./routes/meta";
+import { registerTaskRoutes } from "./routes/tasks";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -88,6 +89,7 @@ export function createApp(): Hono<AppEnv> {
   registerMetaRoutes(app);
   registerApiKeyRoutes(app);
   registerAgentRoutes(app);
+  registerTaskRoutes(app);
 
   app.onError(renderError);
   app.notFound(renderNotFound);

@@ -35,6 +35,8 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().default("info"),
   STATE_HISTORY_LIMIT: positiveInt(100),
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
+  MAX_INSTANCES: positiveInt(32),
+  TASK_CONCURRENCY_PER_INSTANCE: positiveInt(1),
 });
 
 export type Config = {
@@ -49,6 +51,8 @@ export type Config = {
   logLevel: LogLevel;
   stateHistoryLimit: number;
   maxBodyBytes: number;
+  maxInstances: number;
+  taskConcurrencyPerInstance: number;
 };
 
 const cache = new WeakMap<object, Config>();
@@ -75,6 +79,8 @@ export function getConfig(env: Env): Config {
     logLevel: v.LOG_LEVEL,
     stateHistoryLimit: v.STATE_HISTORY_LIMIT,
     maxBodyBytes: v.MAX_BODY_BYTES,
+    maxInstances: v.MAX_INSTANCES,
+    taskConcurrencyPerInstance: v.TASK_CONCURRENCY_PER_INSTANCE,
   };
   cache.set(env, config);
   setLogLevel(config.logLevel);

@@ -1,9 +1,129 @@
 /**
- * Consumer of the `agent-tasks` queue and its dead-letter queue. Task execution arrives with the
- * long-running tasks feature (SPEC §3). Until then nothing produces task messages; should one
- * arrive, it is retried rather than acknowledged, so no task is ever silently dropped.
+ * Consumer of the `agent-tasks` queue (one attempt of one task per message) and of its
+ * dead-letter queue. The agent's Durable Object decides whether an attempt may start, records
+ * progress and outcomes, and hands out lanes; this module only runs the handler.
+ *
+ * - Messages of a batch run concurrently: with N instances, N tasks of one agent run at once.
+ * - A throwing handler is retried with exponential backoff (`message.retry({ delaySeconds })`)
+ *   until the task's `max_attempts`; then the task fails and its message goes to the
+ *   dead-letter queue, whose consumer records it in D1 (`dead_letters`).
+ * - Cancellation is cooperative: every progress report is a checkpoint, and a background check
+ *   every second aborts `ctx.signal` (for handlers waiting on I/O) once the task is cancelled
+ *   or timed out.
  */
-export async function consumeTaskBatch(batch: MessageBatch<unknown>): Promise<void> {
-  console.warn(JSON.stringify({ level: "warn", event: "tasks.consumer_not_ready", queue: batch.queue, messages: batch.messages.length }));
-  batch.retryAll({ delaySeconds: 60 });
+import { z } from "zod";
+import { log, warn } from "../src/lib/log";
+import { NonRetryableError, TaskCancelled, type TaskContext } from "../src/tasks/handler";
+import { handlerFor } from "../src/tasks/handlers/registry";
+import { isTerminal, type TaskMessage } from "../src/tasks/model";
+
+export const TASK_QUEUE_NAME = "agent-tasks";
+export const DEAD_LETTER_QUEUE_NAME = "agent-tasks-dlq";
+const CANCEL_POLL_MS = 1000;
+
+const TaskMessageSchema = z.object({ task_id: z.string().min(1), agent_id: z.string().min(1) });
+const DeadLetterSchema = TaskMessageSchema.extend({ error: z.string().optional(), attempts: z.number().optional() }).partial();
+
+export async function consumeTaskBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (batch.queue === DEAD_LETTER_QUEUE_NAME) return recordDeadLetters(batch, env);
+  await Promise.all(batch.messages.map((message) => runAttempt(message, env)));
 }
+
+async function runAttempt(message: Message<unknown>, env: Env): Promise<void> {
+  const parsed = TaskMessageSchema.safeParse(message.body);
+  if (!parsed.success) {
+    // A message we can never run (an older or foreign producer): keep it, but out of the way.
+    await env.TASK_DLQ.send({ error: "malformed task message", body: message.body });
+    message.ack();
+    return;
+  }
+  const { task_id: taskId, agent_id: agentId } = parsed.data;
+  const agent = env.AGENT.getByName(agentId);
+  const start = await agent.beginTaskAttempt(taskId);
+  if (!start.run) {
+    message.ack();
+    return;
+  }
+  const handler = handlerFor(start.task.task_type);
+  if (!handler) {
+    await agent.completeTask(taskId, { error_message: `No built-in handler for task type '${start.task.task_type}'` });
+    message.ack();
+    return;
+  }
+
+  const controller = new AbortController();
+  let stopped = false;
+  const stop = (why: string) => {
+    stopped = true;
+    controller.abort(new TaskCancelled(why));
+  };
+  const poll = setInterval(() => {
+    agent
+      .getTask(taskId)
+      .then((t) => {
+        if (!t || isTerminal(t.status)) stop(`The task is ${t?.status ?? "gone"}`);
+      })
+      .catch(() => undefined);
+  }, CANCEL_POLL_MS);
+
+  const ctx: TaskContext = {
+    taskId,
+    agentId,
+    taskType: start.task.task_type,
+    attempt: start.attempt,
+    metadata: JSON.parse(start.task.metadata_json) as Record<string, unknown>,
+    signal: controller.signal,
+    async progress(percent, msg) {
+      const res = await agent.updateTaskProgress(taskId, { progress: percent, ...(msg !== undefined ? { message: msg } : {}) });
+      if (!res.ok) {
+        stop(res.reason === "conflict" ? `The task is ${res.status}` : "The task is gone");
+        throw controller.signal.reason as TaskCancelled;
+      }
+    },
+    async checkpoint() {
+      const t = await agent.getTask(taskId);
+      if (!t || isTerminal(t.status)) stop(`The task is ${t?.status ?? "gone"}`);
+      if (stopped) throw controller.signal.reason as TaskCancelled;
+    },
+  };
+
+  try {
+    const result = await handler(ctx);
+    if (stopped) throw controller.signal.reason as TaskCancelled;
+    await agent.completeTask(taskId, { result: result ?? null });
+    log({ event: "task.finished", agent_id: agentId, task_id: taskId, status: "completed" });
+    message.ack();
+  } catch (err) {
+    if (stopped || err instanceof TaskCancelled) {
+      message.ack();
+      return;
+    }
+    const error = err instanceof Error ? err.message : String(err);
+    const outcome = await agent.taskAttemptFailed(taskId, error, !(err instanceof NonRetryableError));
+    if (outcome.retry) {
+      warn({ event: "task.attempt_failed", agent_id: agentId, task_id: taskId, attempt: outcome.attempts, error, retry_in_s: outcome.delaySeconds });
+      message.retry({ delaySeconds: outcome.delaySeconds });
+      return;
+    }
+    warn({ event: "task.attempt_failed", agent_id: agentId, task_id: taskId, attempt: outcome.attempts, error });
+    await env.TASK_DLQ.send({ task_id: taskId, agent_id: agentId, error, attempts: outcome.attempts });
+    message.ack();
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const now = Date.now();
+  const statements = batch.messages.map((m) => {
+    const body = DeadLetterSchema.safeParse(m.body);
+    const info = body.success ? body.data : {};
+    log({ event: "task.dead_lettered", agent_id: info.agent_id, task_id: info.task_id, error: info.error ?? "unknown" });
+    return env.DB.prepare(
+      "INSERT OR IGNORE INTO dead_letters (message_id, task_id, agent_id, error, attempts, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ).bind(m.id, info.task_id ?? null, info.agent_id ?? null, info.error ?? null, info.attempts ?? null, JSON.stringify(m.body), now);
+  });
+  if (statements.length > 0) await env.DB.batch(statements);
+  batch.ackAll();
+}
+

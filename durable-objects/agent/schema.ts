@@ -37,4 +37,62 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "tasks, task events, idempotency keys, instances, autoscale",
+    sql: `
+      CREATE TABLE tasks (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL UNIQUE,
+        agent_id TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        progress_message TEXT,
+        result TEXT,
+        error_message TEXT,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        completed_at INTEGER,
+        metadata TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        timeout_seconds INTEGER NOT NULL,
+        instance_id TEXT,
+        last_activity_at INTEGER NOT NULL,
+        approval_id TEXT,
+        executor TEXT NOT NULL
+      );
+      CREATE INDEX tasks_by_status ON tasks (status, seq);
+      CREATE INDEX tasks_by_instance ON tasks (instance_id, status);
+      CREATE TABLE task_events (
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        progress REAL NOT NULL,
+        message TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      );
+      CREATE TABLE idempotency_keys (
+        key TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE instances (
+        idx INTEGER PRIMARY KEY,
+        instance_id TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE autoscale (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        enabled INTEGER NOT NULL,
+        min_instances INTEGER NOT NULL,
+        max_instances INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

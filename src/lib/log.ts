@@ -11,7 +11,12 @@ export type LogEvent =
   | { event: "state.saved"; request_id?: string; agent_id: string; version: number; bytes: number }
   | { event: "state.restored"; request_id?: string; agent_id: string; version: number; from_version: number }
   | { event: "state.deleted"; request_id?: string; agent_id: string }
-  | { event: "state.derived_sync_failed"; agent_id: string; attempt: number; error: string; retry_in_ms: number };
+  | { event: "state.derived_sync_failed"; agent_id: string; attempt: number; error: string; retry_in_ms: number }
+  | { event: "task.created"; request_id?: string; agent_id: string; task_id: string; task_type: string }
+  | { event: "task.finished"; agent_id: string; task_id: string; status: string }
+  | { event: "task.attempt_failed"; agent_id: string; task_id: string; attempt: number; error: string; retry_in_s?: number }
+  | { event: "task.dead_lettered"; agent_id?: string; task_id?: string; error: string }
+  | { event: "scaling.changed"; request_id?: string; agent_id: string; target_instances: number; reason: string };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,0 +1,154 @@
+/**
+ * Tasks over the Durable Object's SQLite database: rows, their change events (for SSE) and
+ * idempotency keys. Synchronous SQL only; the callers own the transactions.
+ */
+import type { TaskEvent, TaskRecord, TaskStatus } from "../../src/tasks/model";
+
+interface TaskRow {
+  seq: number;
+  task_id: string;
+  agent_id: string;
+  task_type: string;
+  status: TaskStatus;
+  progress: number;
+  progress_message: string | null;
+  result: string | null;
+  error_message: string | null;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  metadata: string;
+  attempts: number;
+  max_attempts: number;
+  timeout_seconds: number;
+  instance_id: string | null;
+  last_activity_at: number;
+  approval_id: string | null;
+  executor: "queue" | "external";
+  [column: string]: SqlStorageValue;
+}
+
+function toRecord(r: TaskRow): TaskRecord & { seq: number } {
+  return {
+    seq: r.seq,
+    task_id: r.task_id,
+    agent_id: r.agent_id,
+    task_type: r.task_type,
+    status: r.status,
+    progress: r.progress,
+    progress_message: r.progress_message,
+    result_json: r.result,
+    error_message: r.error_message,
+    created_at: r.created_at,
+    started_at: r.started_at,
+    completed_at: r.completed_at,
+    metadata_json: r.metadata,
+    attempts: r.attempts,
+    max_attempts: r.max_attempts,
+    timeout_seconds: r.timeout_seconds,
+    instance_id: r.instance_id,
+    last_activity_at: r.last_activity_at,
+    approval_id: r.approval_id,
+    executor: r.executor,
+  };
+}
+
+export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at">): void {
+  sql.exec(
+    `INSERT INTO tasks (task_id, agent_id, task_type, status, progress, progress_message, created_at, metadata, attempts,
+       max_attempts, timeout_seconds, instance_id, last_activity_at, approval_id, executor)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    t.task_id,
+    t.agent_id,
+    t.task_type,
+    t.status,
+    t.progress,
+    t.progress_message,
+    t.created_at,
+    t.metadata_json,
+    t.attempts,
+    t.max_attempts,
+    t.timeout_seconds,
+    t.instance_id,
+    t.last_activity_at,
+    t.approval_id,
+    t.executor,
+  );
+}
+
+export function readTask(sql: SqlStorage, taskId: string): (TaskRecord & { seq: number }) | null {
+  const row = sql.exec<TaskRow>("SELECT * FROM tasks WHERE task_id = ?", taskId).toArray()[0];
+  return row ? toRecord(row) : null;
+}
+
+/** Creation order; `afterSeq` is the cursor. */
+export function listTasks(sql: SqlStorage, opts: { status?: TaskStatus; limit: number; afterSeq?: number }): (TaskRecord & { seq: number })[] {
+  const rows = opts.status
+    ? sql.exec<TaskRow>("SELECT * FROM tasks WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?", opts.status, opts.afterSeq ?? 0, opts.limit)
+    : sql.exec<TaskRow>("SELECT * FROM tasks WHERE seq > ? ORDER BY seq LIMIT ?", opts.afterSeq ?? 0, opts.limit);
+  return rows.toArray().map(toRecord);
+}
+
+export type TaskPatch = Partial<
+  Pick<
+    TaskRecord,
+    "status" | "progress" | "progress_message" | "result_json" | "error_message" | "started_at" | "completed_at" | "attempts" | "instance_id" | "last_activity_at" | "approval_id"
+  >
+>;
+
+const COLUMN: Record<keyof TaskPatch, string> = {
+  status: "status",
+  progress: "progress",
+  progress_message: "progress_message",
+  result_json: "result",
+  error_message: "error_message",
+  started_at: "started_at",
+  completed_at: "completed_at",
+  attempts: "attempts",
+  instance_id: "instance_id",
+  last_activity_at: "last_activity_at",
+  approval_id: "approval_id",
+};
+
+export function updateTask(sql: SqlStorage, taskId: string, patch: TaskPatch): void {
+  const keys = Object.keys(patch) as (keyof TaskPatch)[];
+  if (keys.length === 0) return;
+  sql.exec(`UPDATE tasks SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")} WHERE task_id = ?`, ...keys.map((k) => patch[k] ?? null), taskId);
+}
+
+export function appendEvent(sql: SqlStorage, task: TaskRecord, type: TaskEvent["type"], at: number): TaskEvent {
+  const seq = sql.exec<{ n: number }>("SELECT coalesce(max(seq), 0) + 1 AS n FROM task_events WHERE task_id = ?", task.task_id).one().n;
+  const event: TaskEvent = { seq, type, status: task.status, progress: task.progress, message: task.progress_message, at };
+  sql.exec(
+    "INSERT INTO task_events (task_id, seq, type, status, progress, message, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    task.task_id,
+    seq,
+    type,
+    event.status,
+    event.progress,
+    event.message,
+    at,
+  );
+  return event;
+}
+
+export function eventsAfter(sql: SqlStorage, taskId: string, afterSeq: number): TaskEvent[] {
+  return sql
+    .exec<{ seq: number; type: TaskEvent["type"]; status: TaskStatus; progress: number; message: string | null; at: number }>(
+      "SELECT seq, type, status, progress, message, at FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq",
+      taskId,
+      afterSeq,
+    )
+    .toArray();
+}
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export function taskForIdempotencyKey(sql: SqlStorage, key: string, nowMs: number): string | null {
+  sql.exec("DELETE FROM idempotency_keys WHERE expires_at <= ?", nowMs);
+  return sql.exec<{ task_id: string }>("SELECT task_id FROM idempotency_keys WHERE key = ?", key).toArray()[0]?.task_id ?? null;
+}
+
+export function rememberIdempotencyKey(sql: SqlStorage, key: string, taskId: string, nowMs: number): void {
+  sql.exec("INSERT INTO idempotency_keys (key, task_id, expires_at) VALUES (?, ?, ?)", key, taskId, nowMs + IDEMPOTENCY_TTL_MS);
+}

@@ -1,0 +1,157 @@
+/** Routes for long-running tasks (SPEC §3): parse, call the task service, shape. */
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../http/app-env";
+import { defineRoute } from "../http/route";
+import { AgentParams } from "../state/schemas";
+import {
+  CompleteBody,
+  CreateTaskBody,
+  CreateTaskResponse,
+  LongRunningTask,
+  ProgressBody,
+  TaskParams,
+  TasksQuery,
+  adaptLegacyCreateBody,
+  adaptLegacyProgressBody,
+} from "../tasks/schemas";
+import * as tasks from "../tasks/service";
+import { renderTask } from "../tasks/wire";
+
+const TAGS = ["tasks"];
+const errors = {
+  401: { description: "Missing or invalid credentials." },
+  403: { description: "The role or the token's agent restriction forbids it." },
+};
+const transitionErrors = {
+  ...errors,
+  404: { description: "Unknown task." },
+  409: { description: "The task is in a state that forbids this (e.g. already terminal)." },
+  422: { description: "The body does not match the schema." },
+};
+
+export function registerTaskRoutes(app: Hono<AppEnv>): void {
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/agents/:agent_id/tasks",
+      operationId: "createTask",
+      summary: "Create a long-running task",
+      description:
+        "Built-in task types run on the queue; others wait for an external worker. `Idempotency-Key` returns the first task for 24 h. " +
+        "The prototype's form (`?task_type=` with the metadata itself as body) is accepted too.",
+      tags: TAGS,
+      permission: "tasks:write",
+      params: AgentParams,
+      headers: { "Idempotency-Key": "Retrying a create with the same key (per agent, 24 h) returns the first task." },
+      body: CreateTaskBody,
+      bodyRequired: false,
+      legacyBody: (raw, query) => adaptLegacyCreateBody(raw ?? (query.task_type ? {} : undefined), query),
+      responses: {
+        202: { description: "Accepted.", schema: CreateTaskResponse, headers: { Location: "The task's URL." } },
+        200: { description: "An earlier create with the same Idempotency-Key.", schema: CreateTaskResponse },
+        ...errors,
+        413: { description: "metadata exceeds 1 MiB." },
+        422: { description: "The body does not match the schema." },
+        503: { description: "requires_approval needs email approvals, not available in this version." },
+      },
+    },
+    async (c, { params, body }) => {
+      const key = c.req.header("idempotency-key");
+      const { task, created } = await tasks.createTask(c.env, {
+        agentId: params.agent_id,
+        body,
+        idempotencyKey: key ? key.slice(0, 200) : undefined,
+        requestId: c.var.requestId,
+      });
+      c.header("Location", `/api/v2/tasks/${task.task_id}`);
+      return c.json({ success: true, task_id: task.task_id, agent_id: task.agent_id, task_type: task.task_type, status: task.status }, created ? 202 : 200);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/api/v2/agents/:agent_id/tasks",
+      operationId: "listTasks",
+      summary: "An agent's tasks, in creation order",
+      tags: TAGS,
+      permission: "tasks:read",
+      params: AgentParams,
+      query: TasksQuery,
+      responses: { 200: { description: "A page of tasks.", schema: z.object({ tasks: z.array(LongRunningTask), next_cursor: z.string().nullable() }) }, ...errors },
+    },
+    async (c, { params, query }) => {
+      const page = await tasks.listTasks(c.env, params.agent_id, query);
+      return c.json({ tasks: page.tasks.map(renderTask), next_cursor: page.next_cursor });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/api/v2/tasks/:task_id",
+      operationId: "getTask",
+      summary: "One task",
+      tags: TAGS,
+      permission: "tasks:read",
+      params: TaskParams,
+      responses: { 200: { description: "The task.", schema: LongRunningTask }, ...errors, 404: { description: "Unknown task." } },
+    },
+    async (c, { params }) => c.json(renderTask(await tasks.getTask(c.env, params.task_id, c.var.principal))),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "put",
+      path: "/api/v2/tasks/:task_id/progress",
+      operationId: "reportTaskProgress",
+      summary: "Report progress (external workers)",
+      description: "Progress is clamped to 0–100; a pending task becomes running (started_at set once). The prototype's query form is accepted.",
+      tags: TAGS,
+      permission: "tasks:write",
+      params: TaskParams,
+      body: ProgressBody,
+      bodyRequired: false,
+      legacyBody: adaptLegacyProgressBody,
+      responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...transitionErrors },
+    },
+    async (c, { params, body }) => c.json(renderTask(await tasks.reportProgress(c.env, params.task_id, c.var.principal, body))),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/tasks/:task_id/complete",
+      operationId: "completeTask",
+      summary: "Finish a task: completed with result, or failed with error_message",
+      tags: TAGS,
+      permission: "tasks:write",
+      params: TaskParams,
+      body: CompleteBody,
+      bodyRequired: false,
+      responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...transitionErrors },
+    },
+    async (c, { params, body }) => c.json(renderTask(await tasks.completeTask(c.env, params.task_id, c.var.principal, body ?? {}))),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/tasks/:task_id/cancel",
+      operationId: "cancelTask",
+      summary: "Cancel a task; a running handler stops at its next checkpoint",
+      tags: TAGS,
+      permission: "tasks:write",
+      params: TaskParams,
+      responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...transitionErrors },
+    },
+    async (c, { params }) => c.json(renderTask(await tasks.cancelTask(c.env, params.task_id, c.var.principal))),
+  );
+}

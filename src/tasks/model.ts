@@ -1,0 +1,96 @@
+/**
+ * The task lifecycle (SPEC §3) and what crosses RPC between the task service, the queue
+ * consumer and AgentDO. Expected failures are values, as for state.
+ *
+ *   from \ to   pending  running  completed  failed  cancelled
+ *   pending        ·        ✓         ✓         ✓        ✓
+ *   running        ✓¹       ✓²        ✓         ✓        ✓
+ *   completed, failed, cancelled: terminal, nothing (409)
+ *
+ *   ¹ a failed attempt waiting for its retry goes back to pending (attempts counts it)
+ *   ² a progress report on a running task
+ */
+
+export const TASK_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const TERMINAL: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
+
+const ALLOWED: Record<TaskStatus, readonly TaskStatus[]> = {
+  pending: ["running", "completed", "failed", "cancelled"],
+  running: ["pending", "running", "completed", "failed", "cancelled"],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL.includes(status);
+}
+
+/** A task as stored (times in epoch ms, JSON fields as text). */
+export interface TaskRecord {
+  task_id: string;
+  agent_id: string;
+  task_type: string;
+  status: TaskStatus;
+  progress: number;
+  progress_message: string | null;
+  result_json: string | null;
+  error_message: string | null;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  metadata_json: string;
+  attempts: number;
+  max_attempts: number;
+  timeout_seconds: number;
+  instance_id: string | null;
+  last_activity_at: number;
+  /** Set while the task waits for a human decision (SPEC §5): it is not run before. */
+  approval_id: string | null;
+  /** Whether a built-in handler runs it through the queue (else an external worker reports). */
+  executor: "queue" | "external";
+}
+
+/** One change, as streamed by `GET /api/v2/tasks/{id}/events`. */
+export interface TaskEvent {
+  seq: number;
+  type: "status" | "progress";
+  status: TaskStatus;
+  progress: number;
+  message: string | null;
+  at: number;
+}
+
+export interface CreateTaskInput {
+  agentId: string;
+  taskId: string;
+  taskType: string;
+  metadata: Record<string, unknown>;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  executor: "queue" | "external";
+  idempotencyKey?: string;
+  nowMs: number;
+}
+
+export type TaskFailure =
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "conflict"; status: TaskStatus; detail: string };
+
+export type TaskResult<T> = { ok: true; value: T } | TaskFailure;
+
+/** The queue message that asks the consumer to run one attempt of a task. */
+export interface TaskMessage {
+  task_id: string;
+  agent_id: string;
+}
+
+/** What the consumer learns when it asks to start an attempt. */
+export type AttemptStart =
+  | { run: true; task: TaskRecord; attempt: number; deadline: number }
+  | { run: false; reason: "terminal" | "not_found" | "waiting_for_approval" | "not_dispatched" };

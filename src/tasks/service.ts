@@ -1,0 +1,97 @@
+/**
+ * Task use cases: create (idempotent), read, list, report progress, complete, cancel. The
+ * agent's Durable Object holds every task; D1's `task_index` maps a task id to its agent.
+ */
+import { mayTouchAgent, type Principal } from "../auth/principal";
+import { newId } from "../lib/ids";
+import { log } from "../lib/log";
+import { AppError } from "../lib/problem";
+import { handlerFor } from "./handlers/registry";
+import type { TaskRecord, TaskResult, TaskStatus } from "./model";
+import type { CreateTaskBody } from "./schemas";
+
+/** Task metadata travels in the Durable Object's row, which holds up to 2 MB. */
+export const MAX_METADATA_BYTES = 1024 * 1024;
+
+function stub(env: Env, agentId: string) {
+  return env.AGENT.getByName(agentId);
+}
+
+function unwrap<T>(taskId: string, result: TaskResult<T>): T {
+  if (result.ok) return result.value;
+  if (result.reason === "not_found") throw new AppError("not_found", `No task '${taskId}'.`);
+  throw new AppError("conflict", `Task '${taskId}' is ${result.status}: ${result.detail}.`, { extensions: { status: result.status } });
+}
+
+export async function createTask(
+  env: Env,
+  req: { agentId: string; body: CreateTaskBody; idempotencyKey?: string; requestId: string },
+): Promise<{ task: TaskRecord; created: boolean }> {
+  if (req.body.requires_approval) {
+    // The hook for SPEC §5: the approval is created first and the task waits for it (approval_id).
+    throw new AppError("service_unavailable", "requires_approval needs email approvals, which this version does not provide yet.");
+  }
+  const metadataJson = JSON.stringify(req.body.metadata);
+  if (metadataJson.length > MAX_METADATA_BYTES) {
+    throw new AppError("payload_too_large", `metadata is over ${MAX_METADATA_BYTES} bytes of JSON.`);
+  }
+  const taskId = newId("task");
+  const nowMs = Date.now();
+  // Index first: once the task exists, GET /api/v2/tasks/{id} must find it.
+  await env.DB.prepare("INSERT INTO task_index (task_id, agent_id, created_at) VALUES (?, ?, ?)").bind(taskId, req.agentId, nowMs).run();
+  const outcome = await stub(env, req.agentId).createTask({
+    agentId: req.agentId,
+    taskId,
+    taskType: req.body.task_type,
+    metadata: req.body.metadata,
+    maxAttempts: req.body.max_attempts,
+    timeoutSeconds: req.body.timeout_seconds,
+    executor: handlerFor(req.body.task_type) ? "queue" : "external",
+    idempotencyKey: req.idempotencyKey,
+    nowMs,
+  });
+  if (!outcome.created) await env.DB.prepare("DELETE FROM task_index WHERE task_id = ?").bind(taskId).run();
+  else log({ event: "task.created", request_id: req.requestId, agent_id: req.agentId, task_id: taskId, task_type: req.body.task_type });
+  return outcome;
+}
+
+/** Finds a task's agent, enforcing the caller's agent restriction (404 either way: no leak). */
+export async function agentOfTask(env: Env, taskId: string, principal: Principal): Promise<string> {
+  const row = await env.DB.prepare("SELECT agent_id FROM task_index WHERE task_id = ?").bind(taskId).first<{ agent_id: string }>();
+  if (!row) throw new AppError("not_found", `No task '${taskId}'.`);
+  if (!mayTouchAgent(principal, row.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${row.agent_id}'.`);
+  return row.agent_id;
+}
+
+export async function getTask(env: Env, taskId: string, principal: Principal): Promise<TaskRecord> {
+  const task = await stub(env, await agentOfTask(env, taskId, principal)).getTask(taskId);
+  if (!task) throw new AppError("not_found", `No task '${taskId}'.`);
+  return task;
+}
+
+export async function listTasks(env: Env, agentId: string, opts: { status?: TaskStatus; limit: number; cursor?: string }) {
+  const rows = await stub(env, agentId).listTasks({ status: opts.status, limit: opts.limit + 1, afterSeq: opts.cursor ? Number(opts.cursor) : undefined });
+  const page = rows.slice(0, opts.limit);
+  return { tasks: page, next_cursor: rows.length > opts.limit ? String(page[page.length - 1]!.seq) : null };
+}
+
+export async function reportProgress(
+  env: Env,
+  taskId: string,
+  principal: Principal,
+  update: { progress: number; status?: "pending" | "running"; message?: string },
+): Promise<TaskRecord> {
+  return unwrap(taskId, await stub(env, await agentOfTask(env, taskId, principal)).updateTaskProgress(taskId, update));
+}
+
+export async function completeTask(env: Env, taskId: string, principal: Principal, outcome: { result?: unknown; error_message?: string }): Promise<TaskRecord> {
+  const task = unwrap(taskId, await stub(env, await agentOfTask(env, taskId, principal)).completeTask(taskId, outcome));
+  log({ event: "task.finished", agent_id: task.agent_id, task_id: taskId, status: task.status });
+  return task;
+}
+
+export async function cancelTask(env: Env, taskId: string, principal: Principal): Promise<TaskRecord> {
+  const task = unwrap(taskId, await stub(env, await agentOfTask(env, taskId, principal)).cancelTask(taskId));
+  log({ event: "task.finished", agent_id: task.agent_id, task_id: taskId, status: task.status });
+  return task;
+}
