@@ -15,7 +15,7 @@ import { z } from "zod";
 import { log, warn } from "../src/lib/log";
 import { NonRetryableError, TaskCancelled, type TaskContext } from "../src/tasks/handler";
 import { handlerFor } from "../src/tasks/handlers/registry";
-import { isTerminal, type TaskMessage } from "../src/tasks/model";
+import { isTerminal } from "../src/tasks/model";
 
 export const TASK_QUEUE_NAME = "agent-tasks";
 export const DEAD_LETTER_QUEUE_NAME = "agent-tasks-dlq";
