@@ -75,7 +75,11 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
       const rateLimit: Check = config.rateLimitEnabled
         ? { ok: typeof env.RATE_LIMITER?.limit === "function", detail: "per-principal limit through the RATE_LIMITER binding" }
         : { ok: true, detail: "disabled (RATE_LIMIT=off)" };
-      const checks = { durable_objects: durableObjects, d1, kv, auth, rate_limit: rateLimit, tasks: NOT_BUILT, email: NOT_BUILT, calls: NOT_BUILT };
+      const queues: Check =
+        typeof env.TASK_QUEUE?.send === "function" && typeof env.TASK_DLQ?.send === "function"
+          ? { ok: true, detail: "TASK_QUEUE (agent-tasks) and TASK_DLQ (agent-tasks-dlq) bound" }
+          : { ok: false, detail: "the TASK_QUEUE or TASK_DLQ queue binding is missing" };
+      const checks = { durable_objects: durableObjects, d1, kv, auth, rate_limit: rateLimit, queues, email: NOT_BUILT, calls: NOT_BUILT };
       const persistent = durableObjects.ok && d1.ok && kv.ok;
       const healthy = persistent && auth.ok && rateLimit.ok;
       return c.json(
@@ -85,7 +89,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
           version: VERSION,
           features: {
             persistent_state: persistent,
-            long_running_tasks: false,
+            long_running_tasks: persistent && queues.ok,
             horizontal_scaling: false,
             email_integration: false,
             webrtc_integration: false,

@@ -66,13 +66,13 @@ describe("the HTTP shell", () => {
     expect(healthy.status).toBe("healthy");
     expect(healthy.features).toEqual({
       persistent_state: true,
-      long_running_tasks: false,
+      long_running_tasks: true,
       horizontal_scaling: false,
       email_integration: false,
       webrtc_integration: false,
       self_hosting: false,
     });
-    expect(healthy.checks.d1!.ok && healthy.checks.kv!.ok && healthy.checks.auth!.ok).toBe(true);
+    expect(healthy.checks.d1!.ok && healthy.checks.kv!.ok && healthy.checks.auth!.ok && healthy.checks.queues!.ok).toBe(true);
 
     const noAuth = await fetchWith({ JWT_SECRET: "", ADMIN_API_KEY: "" } as Partial<Env>, new Request("http://local.test/health"));
     expect(noAuth.status).toBe(503);
