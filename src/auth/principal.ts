@@ -21,21 +21,17 @@ export const PERMISSIONS = [
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+const GUEST: readonly Permission[] = ["state:read", "tasks:read"];
+const USER: readonly Permission[] = [...GUEST, "state:write", "tasks:write"];
+const DEVELOPER: readonly Permission[] = [...USER, "scaling:write", "email:send", "calls:write"];
+const ADMIN: readonly Permission[] = [...DEVELOPER, "api_keys:manage", "deploy:generate"];
+
+/** Each role has everything the one before it has, plus its own. */
 const GRANTS: Record<Role, readonly Permission[]> = {
-  guest: ["state:read", "tasks:read"],
-  user: ["state:read", "tasks:read", "state:write", "tasks:write"],
-  developer: ["state:read", "tasks:read", "state:write", "tasks:write", "scaling:write", "email:send", "calls:write"],
-  admin: [
-    "state:read",
-    "tasks:read",
-    "state:write",
-    "tasks:write",
-    "scaling:write",
-    "email:send",
-    "calls:write",
-    "api_keys:manage",
-    "deploy:generate",
-  ],
+  guest: GUEST,
+  user: USER,
+  developer: DEVELOPER,
+  admin: ADMIN,
   super_admin: PERMISSIONS,
 };
 
