@@ -7,6 +7,9 @@ import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../src/config";
 import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
 import type { AttemptStart, CreateTaskInput, TaskEvent, TaskRecord, TaskResult, TaskStatus } from "../src/tasks/model";
+import { openEventStreams, taskEventStream } from "./agent/event-stream";
+import type { AgentMetrics } from "./agent/metrics";
+import { AUTOSCALE_TIMER, Scaling, type AutoscalePolicy, type ScaleSnapshot } from "./agent/scaling";
 import { AGENT_MIGRATIONS } from "./agent/schema";
 import { TaskEngine } from "./agent/task-engine";
 import { eventsAfter, listTasks } from "./agent/task-store";
@@ -28,6 +31,7 @@ export class AgentDO extends DurableObject<Env> {
   readonly #sync: DerivedSync;
 
   readonly #tasks: TaskEngine;
+  readonly #scaling: Scaling;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -35,6 +39,10 @@ export class AgentDO extends DurableObject<Env> {
     this.#timers = new Timers(ctx.storage);
     this.#sync = new DerivedSync(ctx.storage, env, this.#timers);
     this.#tasks = new TaskEngine(ctx.storage, env.TASK_QUEUE, this.#timers, () => config.taskConcurrencyPerInstance);
+    this.#scaling = new Scaling(ctx.storage, this.#timers, this.#tasks, env.DB, () => ({
+      concurrency: config.taskConcurrencyPerInstance,
+      maxInstances: config.maxInstances,
+    }));
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, AGENT_MIGRATIONS);
       await this.#timers.load();
@@ -126,14 +134,46 @@ export class AgentDO extends DurableObject<Env> {
     return eventsAfter(this.ctx.storage.sql, taskId, afterSeq);
   }
 
+  /** Streams: `GET /tasks/{task_id}/events?after=N` (Server-Sent Events), forwarded by the Worker. */
+  override fetch(request: Request): Response {
+    const url = new URL(request.url);
+    const match = /^\/tasks\/([^/]+)\/events$/.exec(url.pathname);
+    if (!match || request.method !== "GET") return new Response("Not found", { status: 404 });
+    const after = Number(url.searchParams.get("after") ?? "0");
+    return taskEventStream(this.ctx.storage.sql, this.#tasks, decodeURIComponent(match[1]!), Number.isSafeInteger(after) && after > 0 ? after : 0);
+  }
+
+  openEventStreams(): number {
+    return openEventStreams();
+  }
+
+  // ── scaling (SPEC §4): the rules live in Scaling, lanes and metrics ──
+
+  scale(agentId: string, target: number): Promise<ScaleSnapshot> {
+    return this.#scaling.scale(agentId, target, Date.now());
+  }
+
+  metrics(agentId: string): AgentMetrics & { autoscale: AutoscalePolicy } {
+    return this.#scaling.metrics(agentId, Date.now());
+  }
+
+  getAutoscale(): AutoscalePolicy {
+    return this.#scaling.getAutoscale();
+  }
+
+  setAutoscale(agentId: string, policy: { enabled: boolean; min_instances: number; max_instances: number }): Promise<AutoscalePolicy> {
+    return this.#scaling.setAutoscale(agentId, policy, Date.now());
+  }
+
   override async alarm(): Promise<void> {
     const now = Date.now();
-    this.#timers.takeDue(now);
+    const due = this.#timers.takeDue(now);
     // Both checks are cheap scans that act only on what is really due, so any alarm runs them.
     await this.#tasks.watchdog(now);
     // Any alarm is a chance to repair: the sync is a no-op when the derived stores are current,
     // and running it early (a retry timer not yet due) only shortens the wait.
     await this.#sync.run(true);
+    if (due.includes(AUTOSCALE_TIMER)) await this.#scaling.tick(now);
     await this.#timers.rearm();
   }
 

@@ -16,6 +16,8 @@ import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetaRoutes } from "./routes/meta";
+import { registerScalingRoutes } from "./routes/scaling";
+import { registerTaskEventRoutes } from "./routes/task-events";
 import { registerTaskRoutes } from "./routes/tasks";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -90,6 +92,8 @@ export function createApp(): Hono<AppEnv> {
   registerApiKeyRoutes(app);
   registerAgentRoutes(app);
   registerTaskRoutes(app);
+  registerTaskEventRoutes(app);
+  registerScalingRoutes(app);
 
   app.onError(renderError);
   app.notFound(renderNotFound);

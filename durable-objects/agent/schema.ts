@@ -95,4 +95,9 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: "autoscale remembers its agent (the alarm names new instances after it)",
+    sql: `ALTER TABLE autoscale ADD COLUMN agent_id TEXT;`,
+  },
 ];

@@ -134,8 +134,9 @@ export class TaskEngine {
       if (!task) return { run: false, reason: "not_found" };
       if (isTerminal(task.status)) return { run: false, reason: "terminal" };
       if (task.approval_id) return { run: false, reason: "waiting_for_approval" };
-      // Back in the backlog (its instance drained) or already running from a duplicate delivery.
-      if (task.instance_id === null || task.status === "running") return { run: false, reason: "not_dispatched" };
+      // Back in the backlog (its instance drained), already running from a duplicate delivery, or
+      // an external task (never sent to the queue: a stray message must not run or fail it).
+      if (task.executor !== "queue" || task.instance_id === null || task.status === "running") return { run: false, reason: "not_dispatched" };
       const attempts = task.attempts + 1;
       updateTask(sql, taskId, { status: "running", attempts, last_activity_at: nowMs, ...(task.started_at === null ? { started_at: nowMs } : {}) });
       const started = readTask(sql, taskId)!;

@@ -16,7 +16,8 @@ export type LogEvent =
   | { event: "task.finished"; agent_id: string; task_id: string; status: string }
   | { event: "task.attempt_failed"; agent_id: string; task_id: string; attempt: number; error: string; retry_in_s?: number }
   | { event: "task.dead_lettered"; agent_id?: string; task_id?: string; error: string }
-  | { event: "scaling.changed"; request_id?: string; agent_id: string; target_instances: number; reason: string };
+  | { event: "scaling.changed"; request_id?: string; agent_id: string; target_instances: number; reason: string }
+  | { event: "scaling.index_failed"; agent_id: string; instances: number; error: string };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -135,9 +135,11 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       params: TaskParams,
       body: CompleteBody,
       bodyRequired: false,
+      // No body at all is `{}`: completed, with a null result.
+      legacyBody: (raw) => raw ?? {},
       responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...transitionErrors },
     },
-    async (c, { params, body }) => c.json(renderTask(await tasks.completeTask(c.env, params.task_id, c.var.principal, body ?? {}))),
+    async (c, { params, body }) => c.json(renderTask(await tasks.completeTask(c.env, params.task_id, c.var.principal, body))),
   );
 
   defineRoute(

@@ -32,7 +32,8 @@ export async function createTask(
     throw new AppError("service_unavailable", "requires_approval needs email approvals, which this version does not provide yet.");
   }
   const metadataJson = JSON.stringify(req.body.metadata);
-  if (metadataJson.length > MAX_METADATA_BYTES) {
+  // Bytes of UTF-8, not string units: "é" is one unit but two bytes (cheap bound first).
+  if (metadataJson.length * 3 > MAX_METADATA_BYTES && new TextEncoder().encode(metadataJson).byteLength > MAX_METADATA_BYTES) {
     throw new AppError("payload_too_large", `metadata is over ${MAX_METADATA_BYTES} bytes of JSON.`);
   }
   const taskId = newId("task");

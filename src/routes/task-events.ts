@@ -1,0 +1,44 @@
+/** `GET /api/v2/tasks/{task_id}/events`: live progress as Server-Sent Events (SPEC §3). */
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../http/app-env";
+import { defineRoute } from "../http/route";
+import { openTaskEvents, resumeAfter } from "../tasks/events";
+import { TaskParams } from "../tasks/schemas";
+
+const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe("Replay only the events after this sequence number."),
+});
+
+export function registerTaskEventRoutes(app: Hono<AppEnv>): void {
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/api/v2/tasks/:task_id/events",
+      operationId: "streamTaskEvents",
+      summary: "Live progress of a task (Server-Sent Events)",
+      description:
+        "First the stored changes after `Last-Event-ID` (or `?after=`), then every new one as it happens, each as " +
+        "`id: <seq>`, `event: status|progress`, `data: {task_id, seq, type, status, progress, message, at}` (a terminal status " +
+        "adds `result` and `error_message`). A comment every 15 s keeps the connection open. The stream ends after the terminal " +
+        "status (at once if the task already ended). Reconnecting with `Last-Event-ID` resumes without gaps or repeats.",
+      tags: ["tasks"],
+      permission: "tasks:read",
+      params: TaskParams,
+      query: EventsQuery,
+      headers: { "Last-Event-ID": "Resume after this event (sent by EventSource when it reconnects)." },
+      responses: {
+        200: { description: "An event stream.", contentType: "text/event-stream" },
+        401: { description: "Missing or invalid credentials." },
+        403: { description: "The role or the token's agent restriction forbids it." },
+        404: { description: "Unknown task." },
+      },
+    },
+    async (c, { params, query }) => {
+      const res = await openTaskEvents(c.env, params.task_id, c.var.principal, resumeAfter(c.req.header("last-event-id"), query.after));
+      // Through the context, so the headers middleware prepared (X-Request-Id) are kept.
+      return c.body(res.body ?? "", 200, Object.fromEntries(res.headers));
+    },
+  );
+}

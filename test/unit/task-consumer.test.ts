@@ -1,0 +1,189 @@
+/**
+ * The queue consumer in isolation: batches made with createMessageBatch, run through the
+ * Worker's queue() handler, with the outcome read by getQueueResult.
+ *
+ * A message must name a dispatched task. Creating a built-in task over HTTP would also put a
+ * message on the real queue, so these tests create an external task (which holds a lane from
+ * the start, and is never sent to the queue) and then turn it into a queue task in the agent's
+ * SQLite database; only the batches built here ever run it.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
+import { DEAD_LETTER_QUEUE_NAME, TASK_QUEUE_NAME } from "../../workers/task-consumer";
+import { createTask, deadLettersFor, getTask } from "../helpers/tasks";
+
+const TARGET = "https://consumer-unit.example.test/";
+/** The Worker's queue handler, called with the platform's full signature. */
+const queueHandler: ExportedHandlerQueueHandler<Env, unknown> = worker.queue;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** An external task turned into a dispatched queue task of `taskType`. */
+async function dispatchedTask(agentId: string, taskType: string, metadata: Record<string, unknown> = {}, maxAttempts = 3): Promise<string> {
+  const id = await createTask(agentId, { task_type: "render_later", metadata, max_attempts: maxAttempts });
+  await runInDurableObject(env.AGENT.getByName(agentId), (_instance, state) => {
+    state.storage.sql.exec("UPDATE tasks SET executor = 'queue', task_type = ? WHERE task_id = ?", taskType, id);
+  });
+  const task = await getTask(id);
+  expect(task).toMatchObject({ task_type: taskType, status: "pending", instance_id: `${agentId}_instance_0` });
+  return id;
+}
+
+async function runBatch(queue: string, messages: { id: string; body: unknown; attempts?: number }[]) {
+  const batch = createMessageBatch(
+    queue,
+    messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
+  );
+  // getQueueResult lists retried messages by id only; the spies (which call through) keep the
+  // options each retry() was given, so the backoff is visible too.
+  const retries = batch.messages.map((m) => vi.spyOn(m, "retry"));
+  const ctx = createExecutionContext();
+  await queueHandler(batch, env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  const retryOptions = Object.fromEntries(
+    batch.messages.flatMap((m, i) => retries[i]!.mock.calls.map((args) => [m.id, args[0]?.delaySeconds] as const)),
+  );
+  return { ...result, retryMessages: result.retryMessages.map((r) => ({ msgId: r.msgId, delaySeconds: retryOptions[r.msgId] })) };
+}
+
+function fail503() {
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const url = new Request(input as RequestInfo, init).url;
+    if (url !== TARGET) return realFetch(input as RequestInfo, init);
+    return new Response("unavailable", { status: 503 });
+  });
+}
+
+describe("task queue consumer", () => {
+  it("a successful attempt is explicitly acked and completes the task", async () => {
+    const id = await dispatchedTask("unit-ok", "noop");
+    const result = await runBatch(TASK_QUEUE_NAME, [{ id: "ok-1", body: { task_id: id, agent_id: "unit-ok" } }]);
+    expect(result.outcome).toBe("ok");
+    expect(result.explicitAcks).toEqual(["ok-1"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.ackAll).toBe(false);
+    expect(await getTask(id)).toMatchObject({ status: "completed", attempts: 1, progress: 100, result: { ok: true } });
+  });
+
+  it("a failing attempt is retried with exponential delaySeconds, then failed, acked and dead-lettered", async () => {
+    fail503();
+    const agent = "unit-retry";
+    const id = await dispatchedTask(agent, "http_request", { url: TARGET }, 3);
+    const body = { task_id: id, agent_id: agent };
+
+    const first = await runBatch(TASK_QUEUE_NAME, [{ id: "r-1", body, attempts: 1 }]);
+    expect(first.retryMessages).toEqual([{ msgId: "r-1", delaySeconds: 1 }]);
+    expect(first.explicitAcks).toEqual([]);
+    expect(await getTask(id)).toMatchObject({ status: "pending", attempts: 1 });
+    expect((await getTask(id)).error_message).toMatch(/503/);
+
+    const second = await runBatch(TASK_QUEUE_NAME, [{ id: "r-1", body, attempts: 2 }]);
+    expect(second.retryMessages).toEqual([{ msgId: "r-1", delaySeconds: 2 }]);
+    expect(await getTask(id)).toMatchObject({ status: "pending", attempts: 2 });
+
+    const third = await runBatch(TASK_QUEUE_NAME, [{ id: "r-1", body, attempts: 3 }]);
+    expect(third.retryMessages).toEqual([]);
+    expect(third.explicitAcks).toEqual(["r-1"]);
+    const failed = await getTask(id);
+    expect(failed).toMatchObject({ status: "failed", attempts: 3, progress: 100 });
+    expect(failed.error_message).toMatch(/503/);
+    // The consumer sent it to the real dead-letter queue, whose consumer writes D1.
+    await expect.poll(async () => (await deadLettersFor(id)).map((r) => r.attempts), { timeout: 10_000, interval: 100 }).toEqual([3]);
+
+    // A late duplicate delivery of the same message does nothing more.
+    const late = await runBatch(TASK_QUEUE_NAME, [{ id: "r-1", body, attempts: 4 }]);
+    expect(late.explicitAcks).toEqual(["r-1"]);
+    expect(await getTask(id)).toMatchObject({ status: "failed", attempts: 3 });
+  }, 20_000);
+
+  it("invalid input fails at once: acked, not retried", async () => {
+    const id = await dispatchedTask("unit-bad-input", "data_analysis", { data: "not csv without a field" });
+    const result = await runBatch(TASK_QUEUE_NAME, [{ id: "b-1", body: { task_id: id, agent_id: "unit-bad-input" } }]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toEqual(["b-1"]);
+    const task = await getTask(id);
+    expect(task).toMatchObject({ status: "failed", attempts: 1 });
+    expect(task.error_message).toMatch(/field/);
+  });
+
+  it("a malformed message is acked and recorded through the dead-letter queue", async () => {
+    const marker = `junk-${crypto.randomUUID()}`;
+    const result = await runBatch(TASK_QUEUE_NAME, [
+      { id: "m-1", body: { marker } },
+      { id: "m-2", body: "plain text" },
+    ]);
+    expect(result.retryMessages).toEqual([]);
+    expect([...result.explicitAcks].sort()).toEqual(["m-1", "m-2"]);
+    await expect
+      .poll(
+        async () =>
+          (await env.DB.prepare("SELECT error, task_id FROM dead_letters WHERE body LIKE ?").bind(`%${marker}%`).all()).results,
+        { timeout: 10_000, interval: 100 },
+      )
+      .toEqual([{ error: "malformed task message", task_id: null }]);
+  });
+
+  it("a message for an unknown task, or a finished one, is acked and changes nothing", async () => {
+    const unknown = `task_${"ab".repeat(12)}`;
+    const done = await dispatchedTask("unit-known", "noop");
+    await runBatch(TASK_QUEUE_NAME, [{ id: "k-0", body: { task_id: done, agent_id: "unit-known" } }]);
+    const before = await getTask(done);
+    expect(before.status).toBe("completed");
+
+    const result = await runBatch(TASK_QUEUE_NAME, [
+      { id: "u-1", body: { task_id: unknown, agent_id: "unit-nobody" } },
+      { id: "u-2", body: { task_id: done, agent_id: "unit-known" } },
+    ]);
+    expect([...result.explicitAcks].sort()).toEqual(["u-1", "u-2"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(await getTask(done)).toEqual(before);
+  });
+
+  it("a message for an external task that was never dispatched is acked without running", async () => {
+    const id = await createTask("unit-external", { task_type: "render_video" });
+    const result = await runBatch(TASK_QUEUE_NAME, [{ id: "e-1", body: { task_id: id, agent_id: "unit-external" } }]);
+    expect(result.explicitAcks).toEqual(["e-1"]);
+    expect(await getTask(id)).toMatchObject({ status: "pending", attempts: 0, started_at: null });
+  });
+
+  it("a batch runs its messages, each with its own outcome", async () => {
+    fail503();
+    const okId = await dispatchedTask("unit-mixed-a", "noop");
+    const badId = await dispatchedTask("unit-mixed-b", "http_request", { url: TARGET });
+    const result = await runBatch(TASK_QUEUE_NAME, [
+      { id: "x-ok", body: { task_id: okId, agent_id: "unit-mixed-a" } },
+      { id: "x-bad", body: { task_id: badId, agent_id: "unit-mixed-b" } },
+    ]);
+    expect(result.explicitAcks).toEqual(["x-ok"]);
+    expect(result.retryMessages).toEqual([{ msgId: "x-bad", delaySeconds: 1 }]);
+  });
+});
+
+describe("dead-letter queue consumer", () => {
+  it("writes each message to D1 dead_letters and acks the whole batch", async () => {
+    const taskId = `task_${"cd".repeat(12)}`;
+    const result = await runBatch(DEAD_LETTER_QUEUE_NAME, [
+      { id: "dlq-1", body: { task_id: taskId, agent_id: "unit-dlq", error: "boom", attempts: 3 } },
+      { id: "dlq-2", body: "something else entirely" },
+    ]);
+    expect(result.ackAll).toBe(true);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.retryBatch.retry).toBe(false);
+
+    const { results } = await env.DB.prepare("SELECT message_id, task_id, agent_id, error, attempts, body FROM dead_letters WHERE message_id IN ('dlq-1', 'dlq-2') ORDER BY message_id").all();
+    expect(results).toEqual([
+      { message_id: "dlq-1", task_id: taskId, agent_id: "unit-dlq", error: "boom", attempts: 3, body: JSON.stringify({ task_id: taskId, agent_id: "unit-dlq", error: "boom", attempts: 3 }) },
+      { message_id: "dlq-2", task_id: null, agent_id: null, error: null, attempts: null, body: JSON.stringify("something else entirely") },
+    ]);
+
+    // A redelivered dead letter is not recorded twice.
+    const again = await runBatch(DEAD_LETTER_QUEUE_NAME, [{ id: "dlq-1", body: { task_id: taskId, error: "boom" } }]);
+    expect(again.ackAll).toBe(true);
+    expect(await deadLettersFor(taskId)).toHaveLength(1);
+  });
+});
