@@ -90,7 +90,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
           features: {
             persistent_state: persistent,
             long_running_tasks: persistent && queues.ok,
-            horizontal_scaling: false,
+            horizontal_scaling: persistent && queues.ok,
             email_integration: false,
             webrtc_integration: false,
             self_hosting: false,

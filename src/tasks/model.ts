@@ -3,12 +3,12 @@
  * consumer and AgentDO. Expected failures are values, as for state.
  *
  *   from \ to   pending  running  completed  failed  cancelled
- *   pending        ·        ✓         ✓         ✓        ✓
+ *   pending        ✓²       ✓         ✓         ✓        ✓
  *   running        ✓¹       ✓²        ✓         ✓        ✓
  *   completed, failed, cancelled: terminal, nothing (409)
  *
  *   ¹ a failed attempt waiting for its retry goes back to pending (attempts counts it)
- *   ² a progress report on a running task
+ *   ² a progress report that keeps the status
  */
 
 export const TASK_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
@@ -16,7 +16,7 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TERMINAL: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
 
 const ALLOWED: Record<TaskStatus, readonly TaskStatus[]> = {
-  pending: ["running", "completed", "failed", "cancelled"],
+  pending: ["pending", "running", "completed", "failed", "cancelled"],
   running: ["pending", "running", "completed", "failed", "cancelled"],
   completed: [],
   failed: [],

@@ -67,7 +67,7 @@ describe("the HTTP shell", () => {
     expect(healthy.features).toEqual({
       persistent_state: true,
       long_running_tasks: true,
-      horizontal_scaling: false,
+      horizontal_scaling: true,
       email_integration: false,
       webrtc_integration: false,
       self_hosting: false,

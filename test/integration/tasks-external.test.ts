@@ -32,6 +32,13 @@ describe("external tasks", () => {
     expect(await getTask(id)).toMatchObject({ status: "running", progress: 42.5, started_at: t1.started_at });
   });
 
+  it("progress that keeps a task pending is accepted and does not start it", async () => {
+    const id = await createTask("ext-queued", { task_type: "render_video" });
+    const res = await call(`/api/v2/tasks/${id}/progress`, { method: "PUT", body: { progress: 5, status: "pending", message: "queued upstream" } });
+    expect(res.status).toBe(200);
+    expect(await getTask(id)).toMatchObject({ status: "pending", progress: 5, progress_message: "queued upstream", started_at: null });
+  });
+
   it("progress in the prototype's query form, with clamping", async () => {
     const id = await createTask(AGENT, { task_type: "render_video" });
     const res = await call(`/api/v2/tasks/${id}/progress?progress=42&message=${encodeURIComponent("half way")}`, { method: "PUT" });
