@@ -369,8 +369,9 @@ async function runStateGroup() {
 
   mkdirSync("bench/results", { recursive: true });
   writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
-  writeFileSync("bench/results/latest-state.md", markdownSummary(run, { budget: budgetTable(budget) }));
-  log(`\nWrote ${resultsFile} and bench/results/latest-state.md`);
+  const stateSummary = `bench/results/latest-state${variantSuffix()}.md`;
+  writeFileSync(stateSummary, markdownSummary(run, { budget: budgetTable(budget) }));
+  log(`\nWrote ${resultsFile} and ${stateSummary}`);
   await stopServers();
   return missed.length;
 }
@@ -617,8 +618,9 @@ async function runTasksGroup() {
   log(renderTasksText(run));
   mkdirSync("bench/results", { recursive: true });
   writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
-  writeFileSync("bench/results/latest-tasks.md", tasksMarkdown(run));
-  log(`\nWrote ${resultsFile} and bench/results/latest-tasks.md`);
+  const tasksSummary = `bench/results/latest-tasks${variantSuffix()}.md`;
+  writeFileSync(tasksSummary, tasksMarkdown(run));
+  log(`\nWrote ${resultsFile} and ${tasksSummary}`);
   return scenarios.filter((s) => s.target && s.ratios.tasksPerS < s.target).length;
 }
 
@@ -638,3 +640,8 @@ try {
   await cleanup();
 }
 process.exit(exitCode);
+
+/** A run with --product-var writes its own summary (e.g. latest-state-log-warn.md), so it never replaces the default one. */
+function variantSuffix() {
+  return config.productVars.map((v) => `-${v.replace(/_LEVEL/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}`).join("");
+}
