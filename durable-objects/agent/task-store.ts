@@ -4,54 +4,12 @@
  */
 import type { TaskEvent, TaskRecord, TaskStatus } from "../../src/tasks/model";
 
-interface TaskRow {
-  seq: number;
-  task_id: string;
-  agent_id: string;
-  task_type: string;
-  status: TaskStatus;
-  progress: number;
-  progress_message: string | null;
-  result: string | null;
-  error_message: string | null;
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  metadata: string;
-  attempts: number;
-  max_attempts: number;
-  timeout_seconds: number;
-  instance_id: string | null;
-  last_activity_at: number;
-  approval_id: string | null;
-  executor: "queue" | "external";
-  [column: string]: SqlStorageValue;
-}
+type StoredTask = TaskRecord & { seq: number };
 
-function toRecord(r: TaskRow): TaskRecord & { seq: number } {
-  return {
-    seq: r.seq,
-    task_id: r.task_id,
-    agent_id: r.agent_id,
-    task_type: r.task_type,
-    status: r.status,
-    progress: r.progress,
-    progress_message: r.progress_message,
-    result_json: r.result,
-    error_message: r.error_message,
-    created_at: r.created_at,
-    started_at: r.started_at,
-    completed_at: r.completed_at,
-    metadata_json: r.metadata,
-    attempts: r.attempts,
-    max_attempts: r.max_attempts,
-    timeout_seconds: r.timeout_seconds,
-    instance_id: r.instance_id,
-    last_activity_at: r.last_activity_at,
-    approval_id: r.approval_id,
-    executor: r.executor,
-  };
-}
+/** Columns as TaskRecord names them: JSON columns carry a `_json` suffix in the record. */
+const SELECT_TASK = `SELECT seq, task_id, agent_id, task_type, status, progress, progress_message, result AS result_json,
+  error_message, created_at, started_at, completed_at, metadata AS metadata_json, attempts, max_attempts, timeout_seconds,
+  instance_id, last_activity_at, approval_id, executor FROM tasks`;
 
 export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at">): void {
   sql.exec(
@@ -76,17 +34,16 @@ export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | 
   );
 }
 
-export function readTask(sql: SqlStorage, taskId: string): (TaskRecord & { seq: number }) | null {
-  const row = sql.exec<TaskRow>("SELECT * FROM tasks WHERE task_id = ?", taskId).toArray()[0];
-  return row ? toRecord(row) : null;
+export function readTask(sql: SqlStorage, taskId: string): StoredTask | null {
+  return sql.exec<StoredTask & Record<string, SqlStorageValue>>(`${SELECT_TASK} WHERE task_id = ?`, taskId).toArray()[0] ?? null;
 }
 
 /** Creation order; `afterSeq` is the cursor. */
-export function listTasks(sql: SqlStorage, opts: { status?: TaskStatus; limit: number; afterSeq?: number }): (TaskRecord & { seq: number })[] {
+export function listTasks(sql: SqlStorage, opts: { status?: TaskStatus; limit: number; afterSeq?: number }): StoredTask[] {
   const rows = opts.status
-    ? sql.exec<TaskRow>("SELECT * FROM tasks WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?", opts.status, opts.afterSeq ?? 0, opts.limit)
-    : sql.exec<TaskRow>("SELECT * FROM tasks WHERE seq > ? ORDER BY seq LIMIT ?", opts.afterSeq ?? 0, opts.limit);
-  return rows.toArray().map(toRecord);
+    ? sql.exec<StoredTask & Record<string, SqlStorageValue>>(`${SELECT_TASK} WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?`, opts.status, opts.afterSeq ?? 0, opts.limit)
+    : sql.exec<StoredTask & Record<string, SqlStorageValue>>(`${SELECT_TASK} WHERE seq > ? ORDER BY seq LIMIT ?`, opts.afterSeq ?? 0, opts.limit);
+  return rows.toArray();
 }
 
 export type TaskPatch = Partial<

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { PROBLEMS } from "../lib/problem";
 import { VERSION } from "../version";
-import { routeRegistry, type RouteSpec } from "./route";
+import { routeRegistry, type ResponseSpec, type RouteSpec } from "./route";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -49,12 +49,20 @@ function parameters(spec: RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.Zo
   return out;
 }
 
+const AUTH_RESPONSES: Record<number, ResponseSpec> = {
+  401: { description: "Missing or invalid credentials." },
+  403: { description: "The role lacks the permission, or the credential is limited to other agents." },
+  429: { description: "Rate limited; see Retry-After." },
+};
+
 export function buildOpenApiDocument(serverUrl: string): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const spec of routeRegistry) {
     const path = spec.path.replace(/:(\w+)/g, "{$1}");
     const responses: Record<string, JsonSchema> = {};
-    for (const [status, r] of Object.entries(spec.responses)) {
+    // Every authenticated route can answer these; a route may still describe them more precisely.
+    const withAuth: Record<number, ResponseSpec> = spec.permission === "public" ? spec.responses : { ...AUTH_RESPONSES, ...spec.responses };
+    for (const [status, r] of Object.entries(withAuth)) {
       const contentType = Number(status) >= 400 ? "application/problem+json" : (r.contentType ?? "application/json");
       const schema = Number(status) >= 400 ? { $ref: "#/components/schemas/Problem" } : r.schema ? jsonSchema(r.schema, "output") : undefined;
       responses[status] = {

@@ -23,10 +23,6 @@ import { etag, renderPersistentState } from "../state/wire";
 const TAGS = ["state"];
 const IF_MATCH = { "If-Match": 'Save only if the current version is this one (`"3"`), or `*` for "any existing state".' };
 const ETAG_HEADER = { ETag: 'The version, quoted: `"3"`.' };
-const errors = {
-  401: { description: "Missing or invalid credentials." },
-  403: { description: "The role or the token's agent restriction forbids it." },
-};
 
 function jsonText(c: Context<AppEnv>, body: string, version: number, status: 200 | 201 = 200): Response {
   c.header("ETag", etag(version));
@@ -54,8 +50,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       responses: {
         200: { description: "Saved.", schema: SaveStateResponse, headers: ETAG_HEADER },
         400: { description: "Malformed JSON." },
-        ...errors,
-        412: { description: "The precondition does not match the current version." },
+                412: { description: "The precondition does not match the current version." },
         413: { description: "`state_data` exceeds 1 MiB, or the body exceeds the body limit." },
         415: { description: "The body is not JSON." },
         422: { description: "The body does not match the schema." },
@@ -90,8 +85,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       responses: {
         200: { description: "The latest version.", schema: PersistentState, headers: ETAG_HEADER },
         304: { description: "Not modified." },
-        ...errors,
-        404: { description: "The agent has no state." },
+                404: { description: "The agent has no state." },
       },
     },
     async (c, { params, query }) => {
@@ -116,7 +110,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "state:write",
       params: AgentParams,
-      responses: { 200: { description: "Erased.", schema: DeleteStateResponse }, ...errors, 404: { description: "The agent has no state." } },
+      responses: { 200: { description: "Erased.", schema: DeleteStateResponse }, 404: { description: "The agent has no state." } },
     },
     async (c, { params }) => {
       await state.deleteState(c.env, params.agent_id, c.var.requestId);
@@ -135,7 +129,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       permission: "state:read",
       params: AgentParams,
       query: VersionsQuery,
-      responses: { 200: { description: "A page of versions.", schema: VersionList }, ...errors, 404: { description: "The agent has no state." } },
+      responses: { 200: { description: "A page of versions.", schema: VersionList }, 404: { description: "The agent has no state." } },
     },
     async (c, { params, query }) => c.json(await state.listVersions(c.env, params.agent_id, query.limit, query.cursor)),
   );
@@ -152,8 +146,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       params: AgentVersionParams,
       responses: {
         200: { description: "That version.", schema: PersistentState, headers: ETAG_HEADER },
-        ...errors,
-        404: { description: "Unknown agent, or a version not kept." },
+                404: { description: "Unknown agent, or a version not kept." },
       },
     },
     async (c, { params }) => {
@@ -176,8 +169,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       body: RestoreBody,
       responses: {
         200: { description: "Restored.", schema: SaveStateResponse, headers: ETAG_HEADER },
-        ...errors,
-        404: { description: "Unknown agent, or a version not kept." },
+                404: { description: "Unknown agent, or a version not kept." },
         412: { description: "The precondition does not match the current version." },
         422: { description: "The body does not match the schema." },
       },
@@ -212,7 +204,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "state:read",
       query: AgentsQuery,
-      responses: { 200: { description: "A page of agents, by id.", schema: AgentList }, ...errors },
+      responses: { 200: { description: "A page of agents, by id.", schema: AgentList } },
     },
     async (c, { query }) =>
       c.json(

@@ -22,7 +22,6 @@ const CreateApiKeyBody = z
 const KeyParams = z.object({ key_id: z.string().regex(/^key_[0-9a-f]{24}$/, "an id of the form key_…") });
 
 const errors = {
-  401: { description: "Missing or invalid credentials." },
   403: { description: "Needs the admin role (permission api_keys:manage)." },
 };
 

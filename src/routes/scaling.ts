@@ -7,10 +7,6 @@ import * as scaling from "../scaling/service";
 import { AgentParams } from "../state/schemas";
 
 const TAGS = ["scaling"];
-const errors = {
-  401: { description: "Missing or invalid credentials." },
-  403: { description: "The role or the token's agent restriction forbids it." },
-};
 
 export function registerScalingRoutes(app: Hono<AppEnv>): void {
   defineRoute(
@@ -33,8 +29,7 @@ export function registerScalingRoutes(app: Hono<AppEnv>): void {
       legacyBody: (raw, query) => adaptLegacyScaleBody(raw, query) ?? {},
       responses: {
         200: { description: "The instances after the change.", schema: ScaleResponse },
-        ...errors,
-        422: { description: "target_instances is not an integer in 0–MAX_INSTANCES." },
+                422: { description: "target_instances is not an integer in 0–MAX_INSTANCES." },
       },
     },
     async (c, { params, body }) => c.json(await scaling.scale(c.env, params.agent_id, body.target_instances)),
@@ -54,7 +49,7 @@ export function registerScalingRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "tasks:read",
       params: AgentParams,
-      responses: { 200: { description: "The figures.", schema: MetricsResponse }, ...errors },
+      responses: { 200: { description: "The figures.", schema: MetricsResponse } },
     },
     async (c, { params }) => c.json(await scaling.metrics(c.env, params.agent_id)),
   );
@@ -69,7 +64,7 @@ export function registerScalingRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "tasks:read",
       params: AgentParams,
-      responses: { 200: { description: "The policy (disabled unless configured).", schema: AutoscalePolicy }, ...errors },
+      responses: { 200: { description: "The policy (disabled unless configured).", schema: AutoscalePolicy } },
     },
     async (c, { params }) => c.json(await scaling.getAutoscale(c.env, params.agent_id)),
   );
@@ -90,8 +85,7 @@ export function registerScalingRoutes(app: Hono<AppEnv>): void {
       body: AutoscaleBody,
       responses: {
         200: { description: "The stored policy.", schema: AutoscalePolicy },
-        ...errors,
-        422: { description: "Not 0 ≤ min_instances ≤ max_instances ≤ MAX_INSTANCES." },
+                422: { description: "Not 0 ≤ min_instances ≤ max_instances ≤ MAX_INSTANCES." },
       },
     },
     async (c, { params, body }) => c.json(await scaling.setAutoscale(c.env, params.agent_id, body)),

@@ -19,12 +19,7 @@ import * as tasks from "../tasks/service";
 import { renderTask } from "../tasks/wire";
 
 const TAGS = ["tasks"];
-const errors = {
-  401: { description: "Missing or invalid credentials." },
-  403: { description: "The role or the token's agent restriction forbids it." },
-};
 const transitionErrors = {
-  ...errors,
   404: { description: "Unknown task." },
   409: { description: "The task is in a state that forbids this (e.g. already terminal)." },
   422: { description: "The body does not match the schema." },
@@ -51,8 +46,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       responses: {
         202: { description: "Accepted.", schema: CreateTaskResponse, headers: { Location: "The task's URL." } },
         200: { description: "An earlier create with the same Idempotency-Key.", schema: CreateTaskResponse },
-        ...errors,
-        413: { description: "metadata exceeds 1 MiB." },
+                413: { description: "metadata exceeds 1 MiB." },
         422: { description: "The body does not match the schema." },
         503: { description: "requires_approval needs email approvals, not available in this version." },
       },
@@ -81,7 +75,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       permission: "tasks:read",
       params: AgentParams,
       query: TasksQuery,
-      responses: { 200: { description: "A page of tasks.", schema: z.object({ tasks: z.array(LongRunningTask), next_cursor: z.string().nullable() }) }, ...errors },
+      responses: { 200: { description: "A page of tasks.", schema: z.object({ tasks: z.array(LongRunningTask), next_cursor: z.string().nullable() }) } },
     },
     async (c, { params, query }) => {
       const page = await tasks.listTasks(c.env, params.agent_id, query);
@@ -99,7 +93,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "tasks:read",
       params: TaskParams,
-      responses: { 200: { description: "The task.", schema: LongRunningTask }, ...errors, 404: { description: "Unknown task." } },
+      responses: { 200: { description: "The task.", schema: LongRunningTask }, 404: { description: "Unknown task." } },
     },
     async (c, { params }) => c.json(renderTask(await tasks.getTask(c.env, params.task_id, c.var.principal))),
   );

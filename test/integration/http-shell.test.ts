@@ -107,7 +107,8 @@ describe("the OpenAPI document", () => {
     expect(save.requestBody).toMatchObject({
       content: { "application/json": { schema: { type: "object", required: ["state_data"], properties: { agent_type: { enum: expect.arrayContaining(["analytics", "webrtc"]) } } } } },
     });
-    expect(Object.keys(save.responses)).toEqual(expect.arrayContaining(["200", "412", "413", "422"]));
+    expect(Object.keys(save.responses)).toEqual(expect.arrayContaining(["200", "401", "403", "412", "413", "422", "429"]));
+    expect(Object.keys(doc.paths["/health"]!.get!.responses)).not.toContain("401");
   });
 
   it("is rendered at /docs as a self-contained page", async () => {
