@@ -14,6 +14,9 @@ import { AGENT_MIGRATIONS } from "./agent/schema";
 import { TaskEngine } from "./agent/task-engine";
 import { eventsAfter, listTasks } from "./agent/task-store";
 import { DerivedSync } from "./agent/derived-sync";
+import { Approvals } from "./agent/approvals";
+import type { ApprovalRecord, Decision, DecisionResult, NewApproval } from "../src/approvals/model";
+import type { MailOutcome } from "../src/approvals/mail";
 import { appendVersion, eraseState, listVersions, readCurrent, readMeta, readVersion, type AppendVersion } from "./agent/state-store";
 import { migrate } from "./shared/migrate";
 import { Timers } from "./shared/timers";
@@ -32,6 +35,7 @@ export class AgentDO extends DurableObject<Env> {
 
   readonly #tasks: TaskEngine;
   readonly #scaling: Scaling;
+  readonly #approvals: Approvals;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -43,6 +47,7 @@ export class AgentDO extends DurableObject<Env> {
       concurrency: config.taskConcurrencyPerInstance,
       maxInstances: config.maxInstances,
     }));
+    this.#approvals = new Approvals(ctx.storage, env, this.#timers, this.#tasks);
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, AGENT_MIGRATIONS);
       await this.#timers.load();
@@ -98,8 +103,9 @@ export class AgentDO extends DurableObject<Env> {
 
   // ── tasks (SPEC §3): thin RPC wrappers; the rules live in TaskEngine ──
 
-  createTask(input: CreateTaskInput): Promise<{ task: TaskRecord; created: boolean }> {
-    return this.#tasks.create(input);
+  /** With `gate`, the task waits for that approval (not dispatched until it is approved). */
+  createTask(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: TaskRecord; created: boolean }> {
+    return this.#tasks.create(input, gate);
   }
 
   getTask(taskId: string): TaskRecord | null {
@@ -165,6 +171,24 @@ export class AgentDO extends DurableObject<Env> {
     return this.#scaling.setAutoscale(agentId, policy, Date.now());
   }
 
+  // ── approvals (SPEC §5): the rules live in Approvals ──
+
+  createApproval(input: NewApproval): Promise<ApprovalRecord> {
+    return this.#approvals.create(input);
+  }
+
+  getApproval(approvalId: string): ApprovalRecord | null {
+    return this.#approvals.get(approvalId);
+  }
+
+  recordApprovalEmail(approvalId: string, outcome: MailOutcome): ApprovalRecord | null {
+    return this.#approvals.recordEmail(approvalId, outcome);
+  }
+
+  decideApproval(approvalId: string, decision: Decision): Promise<DecisionResult> {
+    return this.#approvals.decide(approvalId, decision, Date.now());
+  }
+
   override async alarm(): Promise<void> {
     const now = Date.now();
     const due = this.#timers.takeDue(now);
@@ -174,6 +198,8 @@ export class AgentDO extends DurableObject<Env> {
     // and running it early (a retry timer not yet due) only shortens the wait.
     await this.#sync.run(true);
     if (due.includes(AUTOSCALE_TIMER)) await this.#scaling.tick(now);
+    // Expiries, callbacks and index repair are all scans of what is really due.
+    await this.#approvals.run(now);
     await this.#timers.rearm();
   }
 

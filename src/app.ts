@@ -14,6 +14,8 @@ import { renderError, renderNotFound } from "./http/errors";
 import { AppError } from "./lib/problem";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
+import { registerApprovalRoutes } from "./routes/approvals";
+import { registerEmailRoutes } from "./routes/email";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetaRoutes } from "./routes/meta";
 import { registerScalingRoutes } from "./routes/scaling";
@@ -94,6 +96,8 @@ export function createApp(): Hono<AppEnv> {
   registerTaskRoutes(app);
   registerTaskEventRoutes(app);
   registerScalingRoutes(app);
+  registerApprovalRoutes(app);
+  registerEmailRoutes(app);
 
   app.onError(renderError);
   app.notFound(renderNotFound);

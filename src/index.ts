@@ -3,6 +3,7 @@
  * classes are exported from here because wrangler binds them by class name on the main module.
  */
 import { createApp } from "./app";
+import { handleInboundEmail } from "../workers/email-inbound";
 import { consumeTaskBatch } from "../workers/task-consumer";
 
 export { AgentDO } from "../durable-objects/agent";
@@ -14,4 +15,5 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   queue: consumeTaskBatch,
+  email: (message, env) => handleInboundEmail(message, env),
 } satisfies ExportedHandler<Env>;

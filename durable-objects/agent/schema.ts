@@ -100,4 +100,51 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
     name: "autoscale remembers its agent (the alarm names new instances after it)",
     sql: `ALTER TABLE autoscale ADD COLUMN agent_id TEXT;`,
   },
+  {
+    version: 4,
+    name: "approvals (SPEC §5): requests, used link tokens, callback deliveries",
+    sql: `
+      CREATE TABLE approvals (
+        approval_id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        task_id TEXT,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        approver_email TEXT NOT NULL,
+        data TEXT,
+        status TEXT NOT NULL,
+        on_expire TEXT NOT NULL,
+        escalate_to TEXT,
+        duration_ms INTEGER NOT NULL,
+        callback_url TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        escalated_at INTEGER,
+        decided_at INTEGER,
+        decided_by TEXT,
+        decided_via TEXT,
+        rejection_reason TEXT,
+        message_id TEXT,
+        rfc_message_id TEXT,
+        email_status TEXT NOT NULL DEFAULT 'pending',
+        callback_status TEXT,
+        callback_attempts INTEGER NOT NULL DEFAULT 0,
+        index_dirty INTEGER NOT NULL DEFAULT 1
+      );
+      CREATE INDEX approvals_pending ON approvals (status, expires_at);
+      CREATE TABLE approval_used_tokens (
+        jti TEXT PRIMARY KEY,
+        approval_id TEXT NOT NULL,
+        used_at INTEGER NOT NULL
+      );
+      CREATE TABLE approval_callbacks (
+        approval_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        last_error TEXT
+      );
+    `,
+  },
 ];

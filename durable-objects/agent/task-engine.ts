@@ -126,6 +126,14 @@ export class TaskEngine {
     return result;
   }
 
+  /** The task's approval was granted: it stops waiting and goes to the backlog (SPEC §5). */
+  async releaseApproval(taskId: string, approvalId: string, nowMs: number): Promise<void> {
+    const task = readTask(this.#sql, taskId);
+    if (!task || task.approval_id !== approvalId || isTerminal(task.status)) return;
+    updateTask(this.#sql, taskId, { approval_id: null, last_activity_at: nowMs });
+    await this.dispatch(nowMs);
+  }
+
   /** The consumer asks before each attempt; only a dispatched, pending task on its lane runs. */
   async beginAttempt(taskId: string, nowMs: number): Promise<AttemptStart> {
     const sql = this.#sql;

@@ -24,7 +24,9 @@ export type OptionalEmailSetting =
   | "SENDGRID_BASE_URL"
   | "MAILGUN_API_KEY"
   | "MAILGUN_BASE_URL"
-  | "MAILGUN_DOMAIN";
+  | "MAILGUN_DOMAIN"
+  | "SENDGRID_WEBHOOK_PUBLIC_KEY"
+  | "MAILGUN_WEBHOOK_SIGNING_KEY";
 
 /** A trimmed, non-empty string setting, or undefined. */
 export function emailSetting(env: Env, name: OptionalEmailSetting): string | undefined {

@@ -17,7 +17,17 @@ export type LogEvent =
   | { event: "task.attempt_failed"; agent_id: string; task_id: string; attempt: number; error: string; retry_in_s?: number }
   | { event: "task.dead_lettered"; agent_id?: string; task_id?: string; error: string }
   | { event: "scaling.changed"; request_id?: string; agent_id: string; target_instances: number; reason: string }
-  | { event: "scaling.index_failed"; agent_id: string; instances: number; error: string };
+  | { event: "scaling.index_failed"; agent_id: string; instances: number; error: string }
+  | { event: "approval.created"; request_id?: string; agent_id: string; approval_id: string; task_id?: string; email_status: string }
+  | { event: "approval.decided"; request_id?: string; agent_id: string; approval_id: string; status: string; via: string }
+  | { event: "approval.escalated"; agent_id: string; approval_id: string; recipients: number; sent: number }
+  | { event: "approval.email_failed"; request_id?: string; approval_id: string; error: string }
+  | { event: "approval.callback_failed"; approval_id: string; attempt: number; error: string; final: boolean }
+  | { event: "approval.index_failed"; approvals: number; error: string }
+  | { event: "email.sent"; request_id?: string; message_id: string; provider: string; recipients: number; template_id?: string }
+  | { event: "email.failed"; request_id?: string; message_id: string; error: string; attempts: number }
+  | { event: "email.status_changed"; message_id: string; provider: string; status: string; provider_event: string }
+  | { event: "email.webhook_refused"; request_id?: string; provider: string; reason: string };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -5,6 +5,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { getConfig } from "../config";
+import { providersFromEnv, UnconfiguredProvider } from "../email/failover";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 import { VERSION } from "../version";
@@ -37,6 +38,19 @@ async function probe(what: string, fn: () => Promise<unknown>): Promise<Check> {
 }
 
 const NOT_BUILT = { ok: false, detail: "not available in this version" };
+
+/** Ready when at least one provider of EMAIL_PROVIDERS is configured; the others are listed with why not. */
+function emailCheck(env: Env): Check {
+  try {
+    const providers = providersFromEnv(env);
+    const ready = providers.filter((p) => !(p instanceof UnconfiguredProvider)).map((p) => p.name);
+    const skipped = providers.flatMap((p) => (p instanceof UnconfiguredProvider ? [`${p.name} not configured (${p.reason})`] : []));
+    const detail = [ready.length > 0 ? `sends through ${ready.join(", ")}` : "no provider of EMAIL_PROVIDERS is configured", ...skipped].join("; ");
+    return { ok: ready.length > 0, detail };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+}
 
 export function registerHealthRoutes(app: Hono<AppEnv>): void {
   defineRoute(
@@ -79,7 +93,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         typeof env.TASK_QUEUE?.send === "function" && typeof env.TASK_DLQ?.send === "function"
           ? { ok: true, detail: "TASK_QUEUE (agent-tasks) and TASK_DLQ (agent-tasks-dlq) bound" }
           : { ok: false, detail: "the TASK_QUEUE or TASK_DLQ queue binding is missing" };
-      const checks = { durable_objects: durableObjects, d1, kv, auth, rate_limit: rateLimit, queues, email: NOT_BUILT, calls: NOT_BUILT };
+      const checks = { durable_objects: durableObjects, d1, kv, auth, rate_limit: rateLimit, queues, email: emailCheck(env), calls: NOT_BUILT };
       const persistent = durableObjects.ok && d1.ok && kv.ok;
       const healthy = persistent && auth.ok && rateLimit.ok;
       return c.json(
@@ -91,7 +105,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
             persistent_state: persistent,
             long_running_tasks: persistent && queues.ok,
             horizontal_scaling: persistent && queues.ok,
-            email_integration: false,
+            email_integration: persistent && checks.email.ok,
             webrtc_integration: false,
             self_hosting: false,
           },

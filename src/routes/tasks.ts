@@ -48,7 +48,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
         200: { description: "An earlier create with the same Idempotency-Key.", schema: CreateTaskResponse },
                 413: { description: "metadata exceeds 1 MiB." },
         422: { description: "The body does not match the schema." },
-        503: { description: "requires_approval needs email approvals, not available in this version." },
+        503: { description: "requires_approval, but no signing secret (APPROVAL_SIGNING_SECRET / JWT_SECRET) is configured." },
       },
     },
     async (c, { params, body }) => {

@@ -6,6 +6,8 @@ import { mayTouchAgent, type Principal } from "../auth/principal";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
+import { createApproval } from "../approvals/service";
+import { requireSecret } from "../approvals/signing";
 import { handlerFor } from "./handlers/registry";
 import type { TaskRecord, TaskResult, TaskStatus } from "./model";
 import type { CreateTaskBody } from "./schemas";
@@ -27,16 +29,17 @@ export async function createTask(
   env: Env,
   req: { agentId: string; body: CreateTaskBody; idempotencyKey?: string; requestId: string },
 ): Promise<{ task: TaskRecord; created: boolean }> {
-  if (req.body.requires_approval) {
-    // The hook for SPEC §5: the approval is created first and the task waits for it (approval_id).
-    throw new AppError("service_unavailable", "requires_approval needs email approvals, which this version does not provide yet.");
-  }
+  const gate = req.body.requires_approval;
+  // Refuse before anything is stored when approvals cannot sign their links (503).
+  if (gate) requireSecret(env);
   const metadataJson = JSON.stringify(req.body.metadata);
   // Bytes of UTF-8, not string units: "é" is one unit but two bytes (cheap bound first).
   if (metadataJson.length * 3 > MAX_METADATA_BYTES && new TextEncoder().encode(metadataJson).byteLength > MAX_METADATA_BYTES) {
     throw new AppError("payload_too_large", `metadata is over ${MAX_METADATA_BYTES} bytes of JSON.`);
   }
   const taskId = newId("task");
+  // A gated task is stored waiting for this approval (not dispatched), then the approval is made.
+  const approvalId = gate ? newId("approval") : undefined;
   const nowMs = Date.now();
   // Index first: once the task exists, GET /api/v2/tasks/{id} must find it.
   await env.DB.prepare("INSERT INTO task_index (task_id, agent_id, created_at) VALUES (?, ?, ?)").bind(taskId, req.agentId, nowMs).run();
@@ -50,10 +53,41 @@ export async function createTask(
     executor: handlerFor(req.body.task_type) ? "queue" : "external",
     idempotencyKey: req.idempotencyKey,
     nowMs,
-  });
+  }, approvalId ? { approvalId } : undefined);
   if (!outcome.created) await env.DB.prepare("DELETE FROM task_index WHERE task_id = ?").bind(taskId).run();
   else log({ event: "task.created", request_id: req.requestId, agent_id: req.agentId, task_id: taskId, task_type: req.body.task_type });
+  if (gate && approvalId && outcome.created) await createTaskApproval(env, req, taskId, approvalId, gate);
   return outcome;
+}
+
+/** The approval of a `requires_approval` task; if it cannot be created, the task is cancelled. */
+async function createTaskApproval(
+  env: Env,
+  req: { agentId: string; body: CreateTaskBody; requestId: string },
+  taskId: string,
+  approvalId: string,
+  gate: NonNullable<CreateTaskBody["requires_approval"]>,
+): Promise<void> {
+  try {
+    await createApproval(
+      env,
+      {
+        agentId: req.agentId,
+        taskId,
+        title: gate.title ?? `Run task ${req.body.task_type} for agent ${req.agentId}`,
+        description: gate.description ?? `Agent ${req.agentId} wants to run a ${req.body.task_type} task (${taskId}). It starts once you approve.`,
+        approverEmail: gate.approver_email,
+        expiresInHours: gate.expires_in_hours ?? 24,
+        data: { task_id: taskId, task_type: req.body.task_type, metadata: req.body.metadata },
+        onExpire: "reject",
+      },
+      req.requestId,
+      approvalId,
+    );
+  } catch (err) {
+    await stub(env, req.agentId).cancelTask(taskId);
+    throw err;
+  }
 }
 
 /** Finds a task's agent, enforcing the caller's agent restriction (404 either way: no leak). */

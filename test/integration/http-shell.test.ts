@@ -68,7 +68,7 @@ describe("the HTTP shell", () => {
       persistent_state: true,
       long_running_tasks: true,
       horizontal_scaling: true,
-      email_integration: false,
+      email_integration: true,
       webrtc_integration: false,
       self_hosting: false,
     });

@@ -1,7 +1,8 @@
 /** Bad inputs to the task routes: the right 4xx, and nothing changes (no task, no index row). */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, problem } from "../helpers/api";
+import { ADMIN_KEY, call, problem } from "../helpers/api";
+import { callWithEnv } from "../helpers/auth";
 import { createTask, getTask, listTasks, type Task } from "../helpers/tasks";
 
 const AGENT = "validator";
@@ -59,9 +60,13 @@ describe("create: bad inputs change nothing", () => {
     await expectUnchanged();
   });
 
-  it("requires_approval → 503 naming email approvals, and no task", async () => {
-    const doc = await problem(await create({ task_type: "noop", requires_approval: { approver_email: "boss@example.com" } }), 503);
-    expect(doc.detail).toMatch(/approval/i);
+  it("requires_approval without a signing secret → 503 naming it, and no task", async () => {
+    const res = await callWithEnv({ JWT_SECRET: "" }, `/api/v2/agents/${AGENT}/tasks`, {
+      body: { task_type: "noop", requires_approval: { approver_email: "boss@example.com" } },
+      token: ADMIN_KEY,
+    });
+    const doc = await problem(res, 503);
+    expect(doc.detail).toMatch(/APPROVAL_SIGNING_SECRET/);
     await expectUnchanged();
   });
 

@@ -27,7 +27,7 @@ function fakeContext(metadata: Record<string, unknown>, options: { cancelAfter?:
 
 describe("handler registry", () => {
   it("maps the built-in task types to their handlers", () => {
-    expect(Object.keys(BUILT_IN_HANDLERS).sort()).toEqual(["data_analysis", "delay", "http_request", "noop"]);
+    expect(Object.keys(BUILT_IN_HANDLERS).sort()).toEqual(["data_analysis", "delay", "http_request", "noop", "send_email"]);
     expect(handlerFor("data_analysis")).toBe(dataAnalysis);
     expect(handlerFor("http_request")).toBe(httpRequest);
     expect(handlerFor("noop")).toBe(noop);
@@ -35,7 +35,7 @@ describe("handler registry", () => {
   });
 
   it("has no handler for external task types, nor for Object.prototype's keys", () => {
-    for (const type of ["send_email", "image_render", "constructor", "toString", "__proto__", ""]) {
+    for (const type of ["image_render", "constructor", "toString", "__proto__", ""]) {
       expect(handlerFor(type)).toBeUndefined();
     }
   });

@@ -7,12 +7,14 @@ import { dataAnalysis } from "./data-analysis";
 import { delay } from "./delay";
 import { httpRequest } from "./http-request";
 import { noop } from "./noop";
+import { sendEmail } from "./send-email";
 
 export const BUILT_IN_HANDLERS: Record<string, TaskHandler> = {
   data_analysis: dataAnalysis,
   http_request: httpRequest,
   noop,
   delay,
+  send_email: sendEmail,
 };
 
 /** The built-in handler for `taskType`, or undefined for an external task type. */

@@ -1,0 +1,279 @@
+/**
+ * Approval routes (SPEC §5). API: create, read, list, respond. Pages (no API credentials, the
+ * link token is the credential): `GET /approve/{id}` shows what is asked and a confirm button and
+ * changes nothing (mail scanners open links); `POST /approve/{id}` records the decision.
+ *
+ * Permissions: create `email:send`; read and list `state:read` (any role that may read agent
+ * data; agent-restricted tokens see their agents only); respond is either a link token (`?token=`
+ * or body `token`) or a bearer credential with `email:send`, and in both cases `approver_email`
+ * must be the approver's address (case-insensitive).
+ */
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { WWW_AUTHENTICATE } from "../auth/authenticate";
+import { can, mayTouchAgent } from "../auth/principal";
+import type { AppEnv } from "../http/app-env";
+import { defineRoute } from "../http/route";
+import { AppError } from "../lib/problem";
+import { iso } from "../lib/time";
+import { escapeHtml } from "../email/templates";
+import { renderApproval, type ApprovalRecord } from "../approvals/model";
+import {
+  ApprovalParams,
+  ApprovalSummary,
+  ApprovalView,
+  CreateApprovalBody,
+  CreateApprovalResponse,
+  ListApprovalsQuery,
+  RespondBody,
+  adaptLegacyApprovalBody,
+} from "../approvals/schemas";
+import * as approvals from "../approvals/service";
+import { LinkRefused, requireSecret, verifyLinkToken } from "../approvals/signing";
+
+const TAGS = ["approvals"];
+
+export function registerApprovalRoutes(app: Hono<AppEnv>): void {
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/email/approval",
+      operationId: "createApproval",
+      summary: "Ask a person to approve, by email",
+      description:
+        "Mails the approver two signed, single-use links (approve / reject, each opening a confirmation page) and a routed Reply-To. " +
+        "If no provider can send the mail the approval is still created (pending) and `email.status` is `failed`. " +
+        "The prototype's form (every field as a query parameter, `data` as the raw JSON body) is accepted too.",
+      tags: TAGS,
+      permission: "email:send",
+      body: CreateApprovalBody,
+      bodyRequired: false,
+      legacyBody: (raw, query) => adaptLegacyApprovalBody(raw, query) ?? {},
+      responses: {
+        201: { description: "Created.", schema: CreateApprovalResponse, headers: { Location: "The approval's URL." } },
+        422: { description: "The body does not match the schema." },
+        503: { description: "No signing secret (APPROVAL_SIGNING_SECRET / JWT_SECRET) is configured." },
+      },
+    },
+    async (c, { body }) => {
+      if (!mayTouchAgent(c.var.principal, body.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${body.agent_id}'.`);
+      const { approval, email } = await approvals.createApproval(
+        c.env,
+        {
+          agentId: body.agent_id,
+          taskId: body.task_id ?? null,
+          title: body.title,
+          description: body.description,
+          approverEmail: body.approver_email,
+          expiresInHours: body.expires_in_hours,
+          data: body.data,
+          onExpire: body.on_expire,
+          escalateTo: body.escalate_to,
+          callbackUrl: body.callback_url,
+        },
+        c.var.requestId,
+      );
+      c.header("Location", `/api/v2/email/approval/${approval.approval_id}`);
+      return c.json(
+        {
+          success: true,
+          approval_id: approval.approval_id,
+          status: "pending",
+          expires_at: iso(approval.expires_at),
+          message: email.status === "sent" ? `Approval request sent to ${approval.approver_email}` : `Approval created, but the mail to ${approval.approver_email} could not be sent`,
+          email: { message_id: email.message_id, status: email.status, ...(email.error ? { error: email.error } : {}) },
+        },
+        201,
+      );
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/api/v2/email/approval/:approval_id",
+      operationId: "getApproval",
+      summary: "One approval",
+      tags: TAGS,
+      permission: "state:read",
+      params: ApprovalParams,
+      responses: { 200: { description: "The approval.", schema: ApprovalView }, 404: { description: "Unknown approval." } },
+    },
+    async (c, { params }) => c.json(renderApproval(await approvals.getApproval(c.env, params.approval_id, c.var.principal))),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/api/v2/email/approvals",
+      operationId: "listApprovals",
+      summary: "Approvals, newest first, filtered by status and approver",
+      tags: TAGS,
+      permission: "state:read",
+      query: ListApprovalsQuery,
+      responses: { 200: { description: "A page of approvals.", schema: z.object({ approvals: z.array(ApprovalSummary), next_cursor: z.string().nullable() }) } },
+    },
+    async (c, { query }) => c.json(await approvals.listApprovals(c.env, c.var.principal, query)),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/email/approval/:approval_id/respond",
+      operationId: "respondToApproval",
+      summary: "Approve or reject",
+      description:
+        "Needs a link token (`?token=` or body `token`; its action must match) or a bearer credential with `email:send`. " +
+        "`approver_email` must be the approver's (case-insensitive), else 403. A decided approval is 409.",
+      tags: TAGS,
+      permission: "public",
+      params: ApprovalParams,
+      body: RespondBody,
+      responses: {
+        200: { description: "The decided approval.", schema: ApprovalView },
+        401: { description: "Neither a bearer credential nor a link token." },
+        403: { description: "Not the approver, an invalid or expired link token, or a role without email:send." },
+        409: { description: "Already decided, or the link was used before." },
+      },
+    },
+    async (c, { params, body }) => {
+      const token = c.req.query("token") ?? body.token;
+      let jti: string | undefined;
+      // Credentials first: an unauthenticated caller learns nothing about the id.
+      const principal = c.var.principal;
+      if (token) {
+        const claims = await verifyLink(c.env, token, params.approval_id);
+        if (claims.action !== body.action) throw new AppError("forbidden", `This link token is for '${claims.action}', not '${body.action}'.`);
+        jti = claims.jti;
+      } else {
+        if (!principal) throw new AppError("unauthenticated", "Give a bearer credential or the link token.", { headers: { "WWW-Authenticate": WWW_AUTHENTICATE } });
+        if (!can(principal, "email:send")) throw new AppError("forbidden", `The role '${principal.role}' lacks the permission 'email:send'.`);
+      }
+      const agentId = await approvals.agentOfApproval(c.env, params.approval_id);
+      if (!token && !mayTouchAgent(principal, agentId)) throw new AppError("forbidden", `This credential is limited to other agents than '${agentId}'.`);
+      const approval = await approvals.decide(c.env, agentId, params.approval_id, {
+        action: body.action,
+        by: body.approver_email,
+        via: token ? "link" : "api",
+        reason: body.reason,
+        jti,
+        checkResponder: true,
+      });
+      return c.json(renderApproval(approval));
+    },
+  );
+
+  app.get("/approve/:approval_id", (c) => landing(c, false));
+  app.post("/approve/:approval_id", (c) => landing(c, true));
+}
+
+async function verifyLink(env: Env, token: string, approvalId: string) {
+  try {
+    return await verifyLinkToken(requireSecret(env), token, approvalId);
+  } catch (err) {
+    if (!(err instanceof LinkRefused)) throw err;
+    throw new AppError("forbidden", err.message);
+  }
+}
+
+// ── the landing pages ──
+
+function page(c: Context<AppEnv>, status: number, heading: string, body: string): Response {
+  const html = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>${escapeHtml(heading)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:640px;margin:40px auto;padding:0 16px;color:#1f2328}
+pre,.d{background:#f6f8fa;padding:12px;border-radius:6px;white-space:pre-wrap;overflow-wrap:anywhere}
+button{font-size:16px;padding:10px 22px;border:0;border-radius:6px;color:#fff;cursor:pointer}
+.approve{background:#1a7f37}.reject{background:#cf222e}textarea{width:100%;min-height:70px}</style></head>
+<body><h1>${escapeHtml(heading)}</h1>
+${body}
+</body></html>`;
+  return new Response(html, {
+    status,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+      "x-frame-options": "DENY",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    },
+  });
+}
+
+const p = (text: string) => `<p>${escapeHtml(text)}</p>`;
+
+function summary(a: ApprovalRecord): string {
+  return `<p><strong>${escapeHtml(a.title)}</strong> (asked by agent ${escapeHtml(a.agent_id)})</p>
+<div class="d">${escapeHtml(a.description)}</div>
+${a.data === null ? "" : `<p>Data:</p><pre>${escapeHtml(JSON.stringify(JSON.parse(a.data), null, 2))}</pre>`}`;
+}
+
+/** GET shows and changes nothing; POST decides. Every refusal is a page with a 4xx status. */
+async function landing(c: Context<AppEnv>, decide: boolean): Promise<Response> {
+  const approvalId = c.req.param("approval_id") ?? "";
+  let token = c.req.query("token");
+  let reason: string | undefined;
+  if (decide) {
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    if (!token && typeof form.token === "string") token = form.token;
+    if (typeof form.reason === "string" && form.reason.trim() !== "") reason = form.reason.slice(0, 2000);
+  }
+  if (!/^approval_[0-9a-f]{24}$/.test(approvalId) || !token) return page(c, 400, "Invalid link", p("This link is incomplete. Open the link from the mail again."));
+  const secret = (() => {
+    try {
+      return requireSecret(c.env);
+    } catch {
+      return null;
+    }
+  })();
+  if (!secret) return page(c, 503, "Unavailable", p("Approvals are not configured on this server."));
+  let claims;
+  try {
+    claims = await verifyLinkToken(secret, token, approvalId);
+  } catch (err) {
+    if (!(err instanceof LinkRefused)) throw err;
+    return page(c, err.status, err.status === 410 ? "Link expired" : "Invalid link", p(err.message) + p("Nothing was recorded."));
+  }
+  let approval: ApprovalRecord;
+  try {
+    approval = await approvals.getApproval(c.env, approvalId);
+  } catch (err) {
+    if (err instanceof AppError && err.status === 404) return page(c, 404, "Unknown request", p("This approval request does not exist."));
+    throw err;
+  }
+  const verb = claims.action === "approve" ? "Approve" : "Reject";
+  if (!decide) {
+    if (approval.status !== "pending") return page(c, 409, "Already decided", summary(approval) + p(`This request is already ${approval.status}. Nothing was changed.`));
+    const url = new URL(c.req.url);
+    return page(
+      c,
+      200,
+      `${verb} this request?`,
+      `${summary(approval)}
+<p>Expires at ${escapeHtml(iso(approval.expires_at))}. Nothing is recorded until you confirm.</p>
+<form method="post" action="${escapeHtml(url.pathname + url.search)}">
+${claims.action === "reject" ? `<p><label>Reason (optional)<br><textarea name="reason" maxlength="2000"></textarea></label></p>` : ""}
+<button type="submit" class="${claims.action}">Confirm: ${verb}</button>
+</form>`,
+    );
+  }
+  try {
+    const decided = await approvals.decide(c.env, approval.agent_id, approvalId, {
+      action: claims.action,
+      by: claims.to,
+      via: "link",
+      reason,
+      jti: claims.jti,
+      checkResponder: false,
+    });
+    return page(c, 200, decided.status === "approved" ? "Approved" : "Rejected", summary(decided) + p(`Recorded: ${decided.status} by ${claims.to}. Thank you.`));
+  } catch (err) {
+    if (err instanceof AppError && err.status === 409) return page(c, 409, "Already decided", p(err.message) + p("Nothing was changed."));
+    throw err;
+  }
+}
