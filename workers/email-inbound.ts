@@ -10,7 +10,9 @@
  * 4. The sender is the approver (or an escalation recipient once escalated); case-insensitive,
  *    display name ignored.
  * 5. The first non-quoted line starts with approve/approved/yes or reject/rejected/no; the rest of
- *    that line and the lines after it, up to the quoted original, are the reason.
+ *    that line and the lines after it, up to the quoted original (`>` lines, an "On … wrote:" line,
+ *    also wrapped over two lines, Outlook's separators), are the reason. An HTML-only reply is read
+ *    from its HTML, cut where the quote (blockquote, Gmail's or Outlook's quote block) begins.
  * An unreadable answer gets a short help reply and changes nothing; a valid one is recorded
  * (decided_via `email`) and confirmed by reply.
  */
@@ -35,20 +37,51 @@ export function isAutoReply(headers: Headers): boolean {
   return headers.has("x-auto-response-suppress");
 }
 
+/** Whether `lines[i]` starts the quoted original; also an "On … wrote:" that the client wrapped. */
+function quoteStarts(lines: string[], i: number): boolean {
+  const line = lines[i]!.trim();
+  if (QUOTE_START.test(line)) return true;
+  return /^On\s/.test(line) && i + 1 < lines.length && /^On .+wrote:\s*$/i.test(`${line} ${lines[i + 1]!.trim()}`);
+}
+
 /** The answer in a reply body, or null when it cannot be read. */
 export function readAnswer(text: string): { action: "approve" | "reject"; reason: string } | null {
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
   const first = lines.findIndex((l) => l.trim() !== "");
-  if (first < 0 || QUOTE_START.test(lines[first]!.trim())) return null;
+  if (first < 0 || quoteStarts(lines, first)) return null;
   const line = lines[first]!.trim();
   const action = APPROVE.test(line) ? "approve" : REJECT.test(line) ? "reject" : null;
   if (!action) return null;
-  const rest = [line.replace(action === "approve" ? APPROVE : REJECT, "").replace(/^[\s:.,;!-]+/, "")];
-  for (const l of lines.slice(first + 1)) {
-    if (QUOTE_START.test(l.trim())) break;
-    rest.push(l);
-  }
+  const rest = [line.replace(action === "approve" ? APPROVE : REJECT, "").replace(/^[\s:.,;!\u2013\u2014-]+/, "")];
+  for (let i = first + 1; i < lines.length && !quoteStarts(lines, i); i++) rest.push(lines[i]!);
   return { action, reason: rest.join("\n").trim() };
+}
+
+/** Where an HTML reply's quoted original starts: a blockquote, Gmail's or Outlook's quote block. */
+const HTML_QUOTE_START = /<blockquote\b|<div\b[^>]*(?:class="[^"]*\bgmail_quote\b|id="?divRplyFwdMsg\b)/i;
+const ENTITIES: Record<string, string> = {
+  nbsp: " ", lt: "<", gt: ">", quot: '"', apos: "'", amp: "&", ndash: "\u2013", mdash: "\u2014", hellip: "\u2026",
+  lsquo: "\u2018", rsquo: "\u2019", ldquo: "\u201c", rdquo: "\u201d",
+};
+
+/**
+ * The text of an HTML-only reply (postal-mime gives no `text` when there is no text part), with
+ * the quoted original cut off and replaced by a `>` line, so readAnswer stops where the quote began.
+ */
+export function htmlAnswerText(html: string): string {
+  const q = html.search(HTML_QUOTE_START);
+  return (q < 0 ? html : `${html.slice(0, q)}<br>&gt;`)
+    .replace(/<(head|style|script)\b[\s\S]*?<\/\1\s*>|<!--[\s\S]*?-->/gi, "")
+    .replace(/\r?\n/g, " ")
+    .replace(/<br\b[^>]*>/gi, "\n")
+    .replace(/<\/?(?:p|div|tr|li|h[1-6]|table|hr)\b[^>]*>/gi, "\n")
+    .replace(/<[^>]*>/g, "")
+    .replace(/&(?:#(\d+)|#x([0-9a-f]+)|([a-z]+));/gi, (m, dec: string, hex: string, name: string) =>
+      dec ? String.fromCodePoint(Number(dec)) : hex ? String.fromCodePoint(parseInt(hex, 16)) : (ENTITIES[name.toLowerCase()] ?? m),
+    )
+    .split("\n")
+    .map((l) => l.replace(/[ \t]+/g, " ").trim())
+    .join("\n");
 }
 
 const normId = (id: string) => id.trim().replace(/^<|>$/g, "").toLowerCase();
@@ -79,8 +112,8 @@ export async function handleInboundEmail(message: ForwardableEmailMessage, env: 
   if (!responders(approval).includes(sender)) return message.setReject("Only the approver may answer this approval request");
 
   const reply = (text: string) =>
-    message.reply({ from: defaultSender(env).email, subject: `Re: ${parsed.subject ?? approval.title}`, text });
-  const answer = readAnswer(parsed.text ?? "");
+    message.reply({ from: defaultSender(env).email, subject: /^re:/i.test(parsed.subject ?? "") ? parsed.subject! : `Re: ${parsed.subject ?? approval.title}`, text });
+  const answer = readAnswer(parsed.text?.trim() ? parsed.text : htmlAnswerText(parsed.html ?? ""));
   if (!answer) {
     await reply(`Your reply could not be read, so nothing was recorded.\n\nTo answer "${approval.title}", reply with APPROVE or REJECT on the first line (anything after it is kept as the reason), or use the links in the original mail.\n`);
     return;
