@@ -1,8 +1,163 @@
 /**
- * CallSessionDO: one per WebRTC call (roster, signalling WebSockets, transcript). Declared now so
- * the binding and its SQLite storage class exist from the first deploy; its behaviour arrives
- * with the calls feature (SPEC §6).
+ * CallSessionDO: one per WebRTC call (SPEC §6), named by its call id. It holds the call record,
+ * the roster and the transcript in SQLite (own `_schema` migrations) and runs peer-to-peer
+ * signalling over hibernatable WebSockets (see src/calls/messages.ts for the protocol).
+ *
+ * Status machine (the table lives in src/calls/model.ts, `TRANSITIONS`):
+ *   pending → ringing → active ⇄ on_hold → ended | failed
+ *   ring: pending→ringing · start: pending|ringing→active · hold: active→on_hold ·
+ *   resume: on_hold→active · end/fail: any non-final→ended/failed. Anything else: conflict, no change.
+ *
+ * RPC methods are thin and synchronous over SQL; the Worker checks credentials and join tokens
+ * before it calls them. `fetch` only accepts WebSocket upgrades for `/ws?participant_id=`.
  */
 import { DurableObject } from "cloudflare:workers";
+import { FINAL_STATUSES, TRANSITIONS, type CallAction, type CallParticipant, type CallResult, type CallSession, type NewCall, type NewParticipant, type TranscriptLine, type TranscriptSource } from "../src/calls/model";
+import { CALL_MIGRATIONS } from "./call-session/schema";
+import { Signalling } from "./call-session/signalling";
+import { insertCall, insertParticipant, insertTranscriptLine, readCallRow, readParticipant, readTranscript, renderCall, setStatus, updateParticipant } from "./call-session/store";
+import { migrate } from "./shared/migrate";
 
-export class CallSessionDO extends DurableObject<Env> {}
+const NO_CALL = { ok: false, reason: "not_found", detail: "No such call." } as const;
+
+export class CallSessionDO extends DurableObject<Env> {
+  readonly #signal: Signalling;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#signal = new Signalling(ctx);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    void ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage, CALL_MIGRATIONS);
+    });
+  }
+
+  create(input: NewCall): CallResult<CallSession> {
+    const sql = this.ctx.storage.sql;
+    if (readCallRow(sql)) return { ok: false, reason: "conflict", detail: "This call already exists." };
+    insertCall(sql, input);
+    return { ok: true, value: renderCall(sql, readCallRow(sql)!) };
+  }
+
+  get(): CallSession | null {
+    const row = readCallRow(this.ctx.storage.sql);
+    return row ? renderCall(this.ctx.storage.sql, row) : null;
+  }
+
+  transition(action: CallAction, nowMs: number): CallResult<CallSession> {
+    const sql = this.ctx.storage.sql;
+    const row = readCallRow(sql);
+    if (!row) return NO_CALL;
+    const rule = TRANSITIONS[action];
+    if (!rule.from.includes(row.status)) {
+      return { ok: false, reason: "conflict", status: row.status, detail: `Cannot ${action} a call that is ${row.status} (allowed from: ${rule.from.join(", ")})` };
+    }
+    const final = FINAL_STATUSES.includes(rule.to);
+    this.ctx.storage.transactionSync(() => setStatus(sql, rule.to, nowMs, final));
+    this.#signal.broadcast({ type: "status", status: rule.to });
+    if (final) this.#signal.closeAll(1000, `call ${rule.to}`);
+    return { ok: true, value: renderCall(sql, readCallRow(sql)!) };
+  }
+
+  addParticipant(input: NewParticipant): CallResult<CallParticipant> {
+    const sql = this.ctx.storage.sql;
+    const row = readCallRow(sql);
+    if (!row) return NO_CALL;
+    if (FINAL_STATUSES.includes(row.status)) return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
+    insertParticipant(sql, input, row.video_enabled === 1);
+    return { ok: true, value: readParticipant(sql, input.participantId)! };
+  }
+
+  removeParticipant(participantId: string, nowMs: number): CallResult<CallParticipant> {
+    const sql = this.ctx.storage.sql;
+    const found = this.#participant(participantId);
+    if (!found.ok) return found;
+    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
+    this.#signal.leave(participantId, "removed", nowMs);
+    return { ok: true, value: readParticipant(sql, participantId)! };
+  }
+
+  updateParticipant(participantId: string, patch: { is_muted?: boolean; is_video_enabled?: boolean }): CallResult<CallParticipant> {
+    const sql = this.ctx.storage.sql;
+    const found = this.#participant(participantId);
+    if (!found.ok) return found;
+    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
+    updateParticipant(sql, participantId, patch);
+    const updated = readParticipant(sql, participantId)!;
+    this.#signal.participantUpdated(updated);
+    return { ok: true, value: updated };
+  }
+
+  /**
+   * Checks that a participant may open a signalling socket (the Worker verified the token).
+   * Returns null when allowed, else the refusal.
+   */
+  admission(participantId: string): Extract<CallResult<never>, { ok: false }> | null {
+    const found = this.#participant(participantId);
+    if (!found.ok) return found;
+    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: "This participant has left the call; add a new one to rejoin." };
+    const status = readCallRow(this.ctx.storage.sql)!.status;
+    if (FINAL_STATUSES.includes(status)) return { ok: false, reason: "conflict", status, detail: `The call is ${status}.` };
+    return null;
+  }
+
+  transcript(): TranscriptLine[] | null {
+    return readCallRow(this.ctx.storage.sql) ? readTranscript(this.ctx.storage.sql) : null;
+  }
+
+  /**
+   * Appends a transcript line and sends it to every socket as `transcript`. With `speech`, the
+   * agent's synthesized audio is also sent as `agent_speech` (for …/speak).
+   */
+  appendTranscript(
+    line: { participantId: string | null; text: string; source: TranscriptSource; atMs: number },
+    speech?: { audioBase64: string; contentType: string },
+  ): CallResult<TranscriptLine> {
+    const sql = this.ctx.storage.sql;
+    if (!readCallRow(sql)) return NO_CALL;
+    if (line.participantId !== null && !readParticipant(sql, line.participantId)) {
+      return { ok: false, reason: "not_found", detail: `No participant '${line.participantId}' in this call.` };
+    }
+    const stored = insertTranscriptLine(sql, line);
+    this.#signal.broadcast({ type: "transcript", line: stored });
+    if (speech) {
+      this.#signal.broadcast({ type: "agent_speech", participant_id: line.participantId, text: line.text, audio: speech.audioBase64, content_type: speech.contentType });
+    }
+    return { ok: true, value: stored };
+  }
+
+  /** Number of open signalling sockets (metrics, tests). */
+  connections(): number {
+    return this.#signal.sockets().length;
+  }
+
+  override fetch(request: Request): Response {
+    const url = new URL(request.url);
+    const participantId = url.searchParams.get("participant_id");
+    if (url.pathname !== "/ws" || !participantId) return Response.json({ code: "not_found", detail: "Unknown path." }, { status: 404 });
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ code: "malformed_request", detail: "This endpoint expects a WebSocket upgrade (Upgrade: websocket)." }, { status: 400 });
+    }
+    const refused = this.admission(participantId);
+    if (refused) return Response.json({ code: refused.reason, detail: refused.detail }, { status: refused.reason === "not_found" ? 404 : 409 });
+    return this.#signal.accept(participantId);
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.#signal.message(ws, message, Date.now());
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    this.#signal.closed(ws, code, reason);
+  }
+
+  override webSocketError(ws: WebSocket): void {
+    this.#signal.closed(ws, 1011, "socket error");
+  }
+
+  #participant(participantId: string): CallResult<CallParticipant> {
+    if (!readCallRow(this.ctx.storage.sql)) return NO_CALL;
+    const p = readParticipant(this.ctx.storage.sql, participantId);
+    return p ? { ok: true, value: p } : { ok: false, reason: "not_found", detail: `No participant '${participantId}' in this call.` };
+  }
+}

@@ -15,6 +15,7 @@ import { AppError } from "./lib/problem";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerApprovalRoutes } from "./routes/approvals";
+import { registerCallRoutes } from "./routes/calls";
 import { registerEmailRoutes } from "./routes/email";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetaRoutes } from "./routes/meta";
@@ -98,6 +99,7 @@ export function createApp(): Hono<AppEnv> {
   registerScalingRoutes(app);
   registerApprovalRoutes(app);
   registerEmailRoutes(app);
+  registerCallRoutes(app);
 
   app.onError(renderError);
   app.notFound(renderNotFound);

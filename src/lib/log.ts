@@ -27,7 +27,9 @@ export type LogEvent =
   | { event: "email.sent"; request_id?: string; message_id: string; provider: string; recipients: number; template_id?: string }
   | { event: "email.failed"; request_id?: string; message_id: string; error: string; attempts: number }
   | { event: "email.status_changed"; message_id: string; provider: string; status: string; provider_event: string }
-  | { event: "email.webhook_refused"; request_id?: string; provider: string; reason: string };
+  | { event: "email.webhook_refused"; request_id?: string; provider: string; reason: string }
+  | { event: "call.created"; agent_id: string; call_id: string }
+  | { event: "call.status_changed"; agent_id: string; call_id: string; status: string };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,0 +1,56 @@
+/**
+ * The signalling protocol on `GET /api/v2/calls/{call_id}/ws` (JSON text frames, one message each).
+ *
+ * Client → server: `offer` / `answer` {to, sdp}, `ice` {to, candidate | null} (relayed to `to` only,
+ * with `from` set by the server), `mute` {muted}, `video` {enabled} (roster update, broadcast),
+ * `track_published` {stream} / `track_closed` {stream_id} (the sender's media_streams), `leave`.
+ * A client may send `from`, but only its own id; any other is refused. The text `ping` is answered
+ * `pong` without waking the object.
+ *
+ * Server → client: `roster` {call_id, status, participants (each with `connected`)} to a newcomer,
+ * `joined` {participant}, `left` {participant_id, reason: left | removed | disconnected},
+ * relayed `offer` / `answer` / `ice` {from, to, …}, `participant_updated` {participant},
+ * `status` {status} (a call transition; sockets close with 1000 when the call ends), `transcript`
+ * {line}, `agent_speech` {participant_id, text, audio?, content_type?}, `error` {code, message}.
+ * An `error` never closes the socket.
+ */
+import { z } from "zod";
+import { MEDIA_TYPES } from "./model";
+
+/** A signalling frame is small (SDP is a few KiB); bigger frames are refused with an `error`. */
+export const MAX_FRAME_CHARS = 256 * 1024;
+
+const PeerId = z.string().min(1).max(64);
+const From = z.string().optional();
+
+export const MediaStreamInput = z
+  .object({
+    stream_id: z.string().min(1).max(128),
+    media_type: z.enum(MEDIA_TYPES),
+    enabled: z.boolean().default(true),
+    codec: z.string().max(64).nullable().default(null),
+    track_name: z.string().max(128).nullable().default(null),
+  })
+  .strict();
+
+const IceCandidate = z.object({
+  candidate: z.string().max(4096),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+export const ClientMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("offer"), from: From, to: PeerId, sdp: z.string().min(1) }),
+  z.object({ type: z.literal("answer"), from: From, to: PeerId, sdp: z.string().min(1) }),
+  z.object({ type: z.literal("ice"), from: From, to: PeerId, candidate: IceCandidate.nullable() }),
+  z.object({ type: z.literal("mute"), from: From, muted: z.boolean() }),
+  z.object({ type: z.literal("video"), from: From, enabled: z.boolean() }),
+  z.object({ type: z.literal("track_published"), from: From, stream: MediaStreamInput }),
+  z.object({ type: z.literal("track_closed"), from: From, stream_id: z.string().min(1).max(128) }),
+  z.object({ type: z.literal("leave"), from: From }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+export const ERROR_CODES = ["invalid_json", "invalid_message", "too_large", "impersonation", "peer_unavailable", "not_in_call"] as const;
+export type SignalErrorCode = (typeof ERROR_CODES)[number];

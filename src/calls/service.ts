@@ -1,0 +1,149 @@
+/**
+ * Call use cases (SPEC §6): create, read, list, transitions, roster, join tokens and the
+ * signalling upgrade. Each call lives in its own CallSessionDO (named by call id); D1's
+ * `call_index` lists calls by agent and mirrors their status.
+ */
+import type { CallSessionDO } from "../../durable-objects/call-session";
+import { mayTouchAgent, type Principal } from "../auth/principal";
+import { getConfig } from "../config";
+import { newId } from "../lib/ids";
+import { log } from "../lib/log";
+import { AppError, PROBLEMS, type ProblemCode } from "../lib/problem";
+import { iso } from "../lib/time";
+import type { CallAction, CallParticipant, CallResult, CallSession, CallStatus, TranscriptLine } from "./model";
+import type { CreateCallBody } from "./schemas";
+import { JOIN_TOKEN_TTL_SECONDS, callSigningSecret, signJoinToken, verifyJoinToken } from "./tokens";
+
+type Rpc = Pick<
+  CallSessionDO,
+  "create" | "get" | "transition" | "addParticipant" | "removeParticipant" | "updateParticipant" | "transcript" | "appendTranscript" | "connections"
+>;
+/** The stub's methods with their declared results (the generated RPC types cannot express `unknown` metadata). */
+export type CallStub = { [K in keyof Rpc]: (...args: Parameters<Rpc[K]>) => Promise<ReturnType<Rpc[K]>> } & { fetch(request: Request): Promise<Response> };
+
+/** The call's Durable Object (also for the speech routes: `appendTranscript` records and broadcasts). */
+export function callSession(env: Env, callId: string): CallStub {
+  return env.CALL_SESSION.getByName(callId) as unknown as CallStub;
+}
+
+const stub = callSession;
+
+function unwrap<T>(result: CallResult<T>): T {
+  if (result.ok) return result.value;
+  if (result.reason === "not_found") throw new AppError("not_found", result.detail);
+  throw new AppError("conflict", result.detail, result.status ? { extensions: { call_status: result.status } } : {});
+}
+
+/** Reads a call the principal may see (404 when unknown, 403 for a restricted credential). */
+export async function getCall(env: Env, callId: string, principal: Principal): Promise<CallSession> {
+  const call = await stub(env, callId).get();
+  if (!call) throw new AppError("not_found", `No call '${callId}'.`);
+  if (!mayTouchAgent(principal, call.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${call.agent_id}'.`);
+  return call;
+}
+
+export async function createCall(env: Env, body: CreateCallBody, principal: Principal): Promise<CallSession> {
+  if (!mayTouchAgent(principal, body.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${body.agent_id}'.`);
+  const callId = newId("call");
+  const nowMs = Date.now();
+  // Index first: once the call exists, listing must find it.
+  await env.DB.prepare("INSERT INTO call_index (call_id, agent_id, status, created_at) VALUES (?, ?, 'pending', ?)").bind(callId, body.agent_id, nowMs).run();
+  const call = unwrap(
+    await stub(env, callId).create({
+      callId,
+      agentId: body.agent_id,
+      userId: body.user_id ?? null,
+      direction: body.direction,
+      recordingEnabled: body.recording_enabled,
+      videoEnabled: body.video_enabled,
+      metadata: body.metadata,
+      nowMs,
+    }),
+  );
+  log({ event: "call.created", agent_id: call.agent_id, call_id: callId });
+  return call;
+}
+
+export async function listCalls(env: Env, principal: Principal, q: { agent_id?: string; status?: CallStatus; limit: number }): Promise<CallSession[]> {
+  if (q.agent_id === undefined && principal.agents !== undefined) {
+    throw new AppError("validation_failed", "agent_id is required for a credential limited to some agents.", {
+      errors: [{ path: "query.agent_id", message: "required" }],
+    });
+  }
+  if (q.agent_id !== undefined && !mayTouchAgent(principal, q.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${q.agent_id}'.`);
+  const filters = [
+    ["agent_id = ?", q.agent_id],
+    ["status = ?", q.status],
+  ].filter((f): f is [string, string] => f[1] !== undefined);
+  const where = filters.map((f) => f[0]);
+  const args = filters.map((f) => f[1]);
+  const sql = `SELECT call_id FROM call_index ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, call_id LIMIT ?`;
+  const { results } = await env.DB.prepare(sql).bind(...args, q.limit).all<{ call_id: string }>();
+  const calls = await Promise.all(results.map((r) => stub(env, r.call_id).get()));
+  return calls.filter((c): c is CallSession => c !== null);
+}
+
+export async function transition(env: Env, callId: string, principal: Principal, action: CallAction): Promise<CallSession> {
+  await getCall(env, callId, principal);
+  const call = unwrap(await stub(env, callId).transition(action, Date.now()));
+  await env.DB.prepare("UPDATE call_index SET status = ? WHERE call_id = ?").bind(call.status, callId).run();
+  log({ event: "call.status_changed", agent_id: call.agent_id, call_id: callId, status: call.status });
+  return call;
+}
+
+export async function addParticipant(
+  env: Env,
+  callId: string,
+  principal: Principal,
+  body: { user_id: string; display_name: string; is_agent: boolean },
+): Promise<{ participant: CallParticipant; join_token: string; join_token_expires_at: string; ws_url: string }> {
+  const secret = callSigningSecret(env); // 503 before anything is stored
+  await getCall(env, callId, principal);
+  const nowMs = Date.now();
+  const participant = unwrap(
+    await stub(env, callId).addParticipant({ participantId: newId("part"), userId: body.user_id, displayName: body.display_name, isAgent: body.is_agent, nowMs }),
+  );
+  const expiresAtMs = nowMs + JOIN_TOKEN_TTL_SECONDS * 1000;
+  const token = await signJoinToken(secret, { callId, participantId: participant.participant_id, expiresAtMs });
+  const base = getConfig(env).publicBaseUrl.replace(/^http/, "ws");
+  return {
+    participant,
+    join_token: token,
+    join_token_expires_at: iso(Math.floor(expiresAtMs / 1000) * 1000),
+    ws_url: `${base}/api/v2/calls/${callId}/ws?token=${encodeURIComponent(token)}`,
+  };
+}
+
+export async function removeParticipant(env: Env, callId: string, participantId: string, principal: Principal): Promise<CallParticipant> {
+  await getCall(env, callId, principal);
+  return unwrap(await stub(env, callId).removeParticipant(participantId, Date.now()));
+}
+
+export async function patchParticipant(
+  env: Env,
+  callId: string,
+  participantId: string,
+  principal: Principal,
+  patch: { is_muted?: boolean; is_video_enabled?: boolean },
+): Promise<CallParticipant> {
+  await getCall(env, callId, principal);
+  return unwrap(await stub(env, callId).updateParticipant(participantId, patch));
+}
+
+export async function getTranscript(env: Env, callId: string, principal: Principal): Promise<TranscriptLine[]> {
+  await getCall(env, callId, principal);
+  return (await stub(env, callId).transcript()) ?? [];
+}
+
+/** Verifies the join token, then hands the upgrade to the call's object (which checks the roster). */
+export async function connect(env: Env, callId: string, token: string | undefined, request: Request): Promise<Response> {
+  const participantId = await verifyJoinToken(callSigningSecret(env), token, callId);
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    throw new AppError("malformed_request", "This endpoint expects a WebSocket upgrade (Upgrade: websocket).");
+  }
+  const res = await stub(env, callId).fetch(new Request(`https://call-session/ws?participant_id=${encodeURIComponent(participantId)}`, request));
+  if (res.status === 101) return res;
+  const refusal = (await res.json()) as { code: string; detail: string };
+  const code = (refusal.code in PROBLEMS ? refusal.code : "internal_error") as ProblemCode;
+  throw new AppError(code === "not_found" ? "forbidden" : code, code === "not_found" ? "This join token names no participant of this call." : refusal.detail);
+}

@@ -1,0 +1,40 @@
+/** The transcript: stored in the call's object, broadcast to sockets, read over HTTP. */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { callSession } from "../../src/calls/service";
+import { call, json } from "../helpers/api";
+import { addParticipant, createCall, join } from "../helpers/calls";
+
+describe("transcript", () => {
+  it("lines are appended in order, broadcast, and listed by GET …/transcript", async () => {
+    const c = await createCall();
+    const a = await addParticipant(c.call_id, "alice");
+    const bot = await addParticipant(c.call_id, "bot", { is_agent: true });
+    const alice = await join(c.call_id, a.join_token);
+    await alice.next("roster");
+    const stub = callSession(env, c.call_id);
+    const at = Date.UTC(2026, 0, 1);
+    const heard = await stub.appendTranscript({ participantId: a.participant.participant_id, text: "hello", source: "speech_to_text", atMs: at });
+    expect(heard).toEqual({ ok: true, value: { participant_id: a.participant.participant_id, text: "hello", at: "2026-01-01T00:00:00.000Z", source: "speech_to_text" } });
+    expect(await alice.next("transcript")).toEqual({ type: "transcript", line: heard.ok && heard.value });
+
+    await stub.appendTranscript(
+      { participantId: bot.participant.participant_id, text: "hi there", source: "text_to_speech", atMs: at + 1000 },
+      { audioBase64: "AAAA", contentType: "audio/mpeg" },
+    );
+    expect(await alice.next("transcript")).toMatchObject({ line: { text: "hi there", source: "text_to_speech" } });
+    expect(await alice.next("agent_speech")).toEqual({
+      type: "agent_speech",
+      participant_id: bot.participant.participant_id,
+      text: "hi there",
+      audio: "AAAA",
+      content_type: "audio/mpeg",
+    });
+
+    expect(await stub.appendTranscript({ participantId: "part_ffffffffffffffffffffffff", text: "?", source: "text", atMs: at })).toMatchObject({ ok: false, reason: "not_found" });
+    const listed = await json<{ transcript: { text: string }[] }>(await call(`/api/v2/calls/${c.call_id}/transcript`));
+    expect(listed.transcript.map((l) => l.text)).toEqual(["hello", "hi there"]);
+    const whole = await json<{ transcript: unknown[] }>(await call(`/api/v2/calls/${c.call_id}`));
+    expect(whole.transcript).toEqual(listed.transcript);
+  });
+});

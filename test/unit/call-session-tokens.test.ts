@@ -1,0 +1,58 @@
+/** Join tokens: signed per call and participant, refused when forged, expired or foreign. */
+import { env } from "cloudflare:workers";
+import { SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { JOIN_AUDIENCE, callSigningSecret, signJoinToken, verifyJoinToken } from "../../src/calls/tokens";
+import { AppError } from "../../src/lib/problem";
+
+const SECRET = "call-secret-for-tests-0123456789abcdef";
+const CALL = "call_000000000000000000000001";
+const PART = "part_000000000000000000000001";
+
+async function refusal(p: Promise<unknown>): Promise<{ status: number; message: string }> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  return { status: (err as AppError).status, message: (err as AppError).message };
+}
+
+describe("join tokens", () => {
+  it("name one participant of one call", async () => {
+    const token = await signJoinToken(SECRET, { callId: CALL, participantId: PART, expiresAtMs: Date.now() + 60_000 });
+    expect(await verifyJoinToken(SECRET, token, CALL)).toBe(PART);
+  });
+
+  it("are refused for another call (403)", async () => {
+    const token = await signJoinToken(SECRET, { callId: CALL, participantId: PART, expiresAtMs: Date.now() + 60_000 });
+    expect(await refusal(verifyJoinToken(SECRET, token, "call_000000000000000000000002"))).toMatchObject({ status: 403 });
+  });
+
+  it("are refused when signed with another secret, expired, absent or without alg (401)", async () => {
+    const forged = await signJoinToken("another-secret-0123456789abcdefghij", { callId: CALL, participantId: PART, expiresAtMs: Date.now() + 60_000 });
+    expect(await refusal(verifyJoinToken(SECRET, forged, CALL))).toMatchObject({ status: 401 });
+    const expired = await signJoinToken(SECRET, { callId: CALL, participantId: PART, expiresAtMs: Date.now() - 120_000 });
+    expect(await refusal(verifyJoinToken(SECRET, expired, CALL))).toMatchObject({ status: 401, message: expect.stringContaining("expired") });
+    expect(await refusal(verifyJoinToken(SECRET, undefined, CALL))).toMatchObject({ status: 401 });
+    const payload = btoa(JSON.stringify({ cid: CALL, sub: PART, aud: JOIN_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 })).replace(/=+$/, "");
+    const unsigned = `${btoa(JSON.stringify({ alg: "none" })).replace(/=+$/, "")}.${payload}.`;
+    expect(await refusal(verifyJoinToken(SECRET, unsigned, CALL))).toMatchObject({ status: 401 });
+  });
+
+  it("are not interchangeable with API tokens (audience) and need exp", async () => {
+    const apiLike = await new SignJWT({ cid: CALL }).setProtectedHeader({ alg: "HS256" }).setSubject(PART).setExpirationTime("5m").sign(new TextEncoder().encode(SECRET));
+    expect(await refusal(verifyJoinToken(SECRET, apiLike, CALL))).toMatchObject({ status: 401 });
+    const noExp = await new SignJWT({ cid: CALL }).setProtectedHeader({ alg: "HS256" }).setSubject(PART).setAudience(JOIN_AUDIENCE).sign(new TextEncoder().encode(SECRET));
+    expect(await refusal(verifyJoinToken(SECRET, noExp, CALL))).toMatchObject({ status: 401 });
+  });
+});
+
+describe("signing secret", () => {
+  it("prefers CALL_SIGNING_SECRET, falls back to JWT_SECRET, else 503", () => {
+    expect(callSigningSecret({ ...env, CALL_SIGNING_SECRET: SECRET } as unknown as Env)).toBe(SECRET);
+    expect(callSigningSecret(env)).toBe(env.JWT_SECRET);
+    const none = { ...env, JWT_SECRET: "" } as unknown as Env;
+    expect(() => callSigningSecret(none)).toThrow(expect.objectContaining({ status: 503 }));
+  });
+});
