@@ -20,6 +20,7 @@ import { registerEmailRoutes } from "./routes/email";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetaRoutes } from "./routes/meta";
 import { registerScalingRoutes } from "./routes/scaling";
+import { registerSpeechRoutes } from "./routes/speech";
 import { registerTaskEventRoutes } from "./routes/task-events";
 import { registerTaskRoutes } from "./routes/tasks";
 
@@ -100,6 +101,7 @@ export function createApp(): Hono<AppEnv> {
   registerApprovalRoutes(app);
   registerEmailRoutes(app);
   registerCallRoutes(app);
+  registerSpeechRoutes(app);
 
   app.onError(renderError);
   app.notFound(renderNotFound);

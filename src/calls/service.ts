@@ -4,14 +4,17 @@
  * `call_index` lists calls by agent and mirrors their status.
  */
 import type { CallSessionDO } from "../../durable-objects/call-session";
-import { mayTouchAgent, type Principal } from "../auth/principal";
+import { can, mayTouchAgent, type Principal } from "../auth/principal";
 import { getConfig } from "../config";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
 import { AppError, PROBLEMS, type ProblemCode } from "../lib/problem";
 import { iso } from "../lib/time";
-import type { CallAction, CallParticipant, CallResult, CallSession, CallStatus, TranscriptLine } from "./model";
+import { FINAL_STATUSES, type CallAction, type CallParticipant, type CallResult, type CallSession, type CallStatus, type TranscriptLine } from "./model";
 import type { CreateCallBody } from "./schemas";
+import { turnCredentials } from "./settings";
+import { SfuError, iceServers, type IceServer } from "./sfu-client";
+import { bytesToBase64, checkedSpeech, requireSpeech } from "./speech";
 import { JOIN_TOKEN_TTL_SECONDS, callSigningSecret, signJoinToken, verifyJoinToken } from "./tokens";
 
 type Rpc = Pick<
@@ -146,4 +149,100 @@ export async function connect(env: Env, callId: string, token: string | undefine
   const refusal = (await res.json()) as { code: string; detail: string };
   const code = (refusal.code in PROBLEMS ? refusal.code : "internal_error") as ProblemCode;
   throw new AppError(code === "not_found" ? "forbidden" : code, code === "not_found" ? "This join token names no participant of this call." : refusal.detail);
+}
+
+// ---- speech in a call (SPEC §6) --------------------------------------------------------------
+
+export interface VoiceToTextResult {
+  text: string;
+  language: string;
+  confidence: number | null;
+  duration_seconds: number | null;
+  participant_id: string;
+  created_at: string;
+}
+
+/** A call that still takes speech: 404 unknown, 403 restricted credential, 409 ended or failed. */
+async function liveCall(env: Env, callId: string, principal: Principal): Promise<CallSession> {
+  const call = await getCall(env, callId, principal);
+  if (FINAL_STATUSES.includes(call.status)) throw new AppError("conflict", `The call is ${call.status}.`, { extensions: { call_status: call.status } });
+  return call;
+}
+
+/**
+ * Transcribes one participant's audio and appends it to the transcript (broadcast as `transcript`).
+ * Order: the call and the participant (404), the provider (503), then the audio limits (413/415/422).
+ */
+export async function transcribeAudio(
+  env: Env,
+  callId: string,
+  principal: Principal,
+  input: { participantId: string; language?: string; audio: () => Promise<ArrayBuffer>; contentType: string | null },
+): Promise<VoiceToTextResult> {
+  const call = await liveCall(env, callId, principal);
+  const participant = call.participants.find((p) => p.participant_id === input.participantId);
+  if (!participant) throw new AppError("not_found", `No participant '${input.participantId}' in call '${callId}'.`);
+  if (participant.left_at !== null) throw new AppError("conflict", `Participant '${input.participantId}' already left the call.`);
+  const speech = checkedSpeech(requireSpeech(env));
+  const heard = await speech.transcribe(await input.audio(), { contentType: input.contentType, language: input.language });
+  const line = unwrap(await stub(env, callId).appendTranscript({ participantId: input.participantId, text: heard.text, source: "speech_to_text", atMs: Date.now() }));
+  return { ...heard, participant_id: input.participantId, created_at: line.at };
+}
+
+/** Synthesizes text (no call): the provider's audio and content type. */
+export async function synthesize(env: Env, text: string, voice?: string): Promise<{ audio: ArrayBuffer; contentType: string }> {
+  return checkedSpeech(requireSpeech(env)).synthesize(text, voice);
+}
+
+/**
+ * The agent speaks in the call: synthesize, then record the line (attributed to the call's agent
+ * participant still in the call, else null) and send the audio to every socket as `agent_speech`.
+ */
+export async function speakInCall(
+  env: Env,
+  callId: string,
+  principal: Principal,
+  body: { text: string; voice?: string },
+): Promise<{ success: true; transcript_line: TranscriptLine; bytes: number; content_type: string }> {
+  const call = await liveCall(env, callId, principal);
+  const speech = checkedSpeech(requireSpeech(env));
+  const spoken = await speech.synthesize(body.text, body.voice);
+  const agent = call.participants.find((p) => p.is_agent && p.left_at === null) ?? null;
+  const line = unwrap(
+    await stub(env, callId).appendTranscript(
+      { participantId: agent?.participant_id ?? null, text: body.text, source: "text_to_speech", atMs: Date.now() },
+      { audioBase64: bytesToBase64(new Uint8Array(spoken.audio)), contentType: spoken.contentType },
+    ),
+  );
+  return { success: true, transcript_line: line, bytes: spoken.audio.byteLength, content_type: spoken.contentType };
+}
+
+/**
+ * ICE servers for a browser joining the call: TURN credentials when TURN_KEY_ID/TURN_KEY_API_TOKEN
+ * are set, else STUN only. Allowed with a join token of this call (participant still in it) or
+ * with calls:write on the call's agent.
+ */
+export async function callIceServers(
+  env: Env,
+  callId: string,
+  auth: { token?: string; principal?: Principal },
+): Promise<{ call_id: string; source: "turn" | "stun"; ice_servers: IceServer[] }> {
+  if (auth.token !== undefined) {
+    const participantId = await verifyJoinToken(callSigningSecret(env), auth.token, callId);
+    const call = await stub(env, callId).get();
+    if (!call) throw new AppError("not_found", `No call '${callId}'.`);
+    const p = call.participants.find((x) => x.participant_id === participantId);
+    if (!p || p.left_at !== null) throw new AppError("forbidden", "This join token names no participant still in the call.");
+  } else {
+    if (!auth.principal) throw new AppError("unauthenticated", "Give a join token (?token=) or API credentials with calls:write.");
+    if (!can(auth.principal, "calls:write")) throw new AppError("forbidden", `The role '${auth.principal.role}' lacks the permission 'calls:write'.`);
+    await getCall(env, callId, auth.principal);
+  }
+  const turn = turnCredentials(env);
+  try {
+    return { call_id: callId, source: turn ? "turn" : "stun", ice_servers: await iceServers({ ...turn }) };
+  } catch (err) {
+    if (!(err instanceof SfuError)) throw err;
+    throw new AppError("service_unavailable", `TURN credentials failed: ${err.message}`, { extensions: { transient: err.transient }, cause: err });
+  }
 }

@@ -4,6 +4,8 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
+import { realtimeCredentials, turnCredentials } from "../calls/settings";
+import { speechFromEnv } from "../calls/speech";
 import { getConfig } from "../config";
 import { providersFromEnv, UnconfiguredProvider } from "../email/failover";
 import type { AppEnv } from "../http/app-env";
@@ -37,7 +39,17 @@ async function probe(what: string, fn: () => Promise<unknown>): Promise<Check> {
   }
 }
 
-const NOT_BUILT = { ok: false, detail: "not available in this version" };
+/** Calls need only the CALL_SESSION binding (peer-to-peer signalling); SFU, TURN and speech are reported as extras. */
+function callsCheck(env: Env): Check {
+  if (typeof env.CALL_SESSION?.getByName !== "function") return { ok: false, detail: "the CALL_SESSION Durable Object binding is missing" };
+  const media = realtimeCredentials(env)
+    ? "media through the Realtime SFU (REALTIME_APP_ID + REALTIME_APP_SECRET)"
+    : "peer-to-peer media (no REALTIME_APP_ID + REALTIME_APP_SECRET for SFU mode)";
+  const ice = turnCredentials(env) ? "TURN credentials (TURN_KEY_ID)" : "STUN only";
+  const speech = speechFromEnv(env);
+  const speechDetail = speech.provider ? `speech through ${speech.provider.name}` : `speech not configured (${speech.reason})`;
+  return { ok: true, detail: `CallSessionDO bound; ${media}; ${ice}; ${speechDetail}` };
+}
 
 /** Ready when at least one provider of EMAIL_PROVIDERS is configured; the others are listed with why not. */
 function emailCheck(env: Env): Check {
@@ -93,7 +105,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         typeof env.TASK_QUEUE?.send === "function" && typeof env.TASK_DLQ?.send === "function"
           ? { ok: true, detail: "TASK_QUEUE (agent-tasks) and TASK_DLQ (agent-tasks-dlq) bound" }
           : { ok: false, detail: "the TASK_QUEUE or TASK_DLQ queue binding is missing" };
-      const checks = { durable_objects: durableObjects, d1, kv, auth, rate_limit: rateLimit, queues, email: emailCheck(env), calls: NOT_BUILT };
+      const checks = { durable_objects: durableObjects, d1, kv, auth, rate_limit: rateLimit, queues, email: emailCheck(env), calls: callsCheck(env) };
       const persistent = durableObjects.ok && d1.ok && kv.ok;
       const healthy = persistent && auth.ok && rateLimit.ok;
       return c.json(
@@ -106,7 +118,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
             long_running_tasks: persistent && queues.ok,
             horizontal_scaling: persistent && queues.ok,
             email_integration: persistent && checks.email.ok,
-            webrtc_integration: false,
+            webrtc_integration: persistent && checks.calls.ok,
             self_hosting: false,
           },
           checks,

@@ -69,10 +69,23 @@ describe("the HTTP shell", () => {
       long_running_tasks: true,
       horizontal_scaling: true,
       email_integration: true,
-      webrtc_integration: false,
+      webrtc_integration: true,
       self_hosting: false,
     });
     expect(healthy.checks.d1!.ok && healthy.checks.kv!.ok && healthy.checks.auth!.ok && healthy.checks.queues!.ok).toBe(true);
+    const calls = (healthy.checks as Record<string, { ok: boolean; detail: string }>).calls!;
+    expect(calls.ok).toBe(true);
+    expect(calls.detail).toContain("peer-to-peer media");
+    expect(calls.detail).toContain("speech not configured");
+    const configured = await json<{ checks: Record<string, { ok: boolean; detail: string }> }>(
+      await fetchWith({ REALTIME_APP_ID: "app", REALTIME_APP_SECRET: "secret", SPEECH_BASE_URL: "http://speech.test" } as Partial<Env>, new Request("http://local.test/health")),
+    );
+    expect(configured.checks.calls!.detail).toMatch(/Realtime SFU.*speech through openai-compatible/);
+    const noCalls = await json<{ features: Record<string, boolean>; checks: Record<string, { ok: boolean }> }>(
+      await fetchWith({ CALL_SESSION: undefined } as unknown as Partial<Env>, new Request("http://local.test/health")),
+    );
+    expect(noCalls.features.webrtc_integration).toBe(false);
+    expect(noCalls.checks.calls!.ok).toBe(false);
 
     const noAuth = await fetchWith({ JWT_SECRET: "", ADMIN_API_KEY: "" } as Partial<Env>, new Request("http://local.test/health"));
     expect(noAuth.status).toBe(503);

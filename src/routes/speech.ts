@@ -1,0 +1,145 @@
+/**
+ * Speech and media helpers for calls (SPEC §6): speech-to-text into a call's transcript, text-to-speech
+ * (standalone, or spoken into a call) and the ICE servers a browser needs to join.
+ */
+import type { Hono } from "hono";
+import { z } from "zod";
+import * as calls from "../calls/service";
+import { CallParams, ParticipantId, TranscriptLine } from "../calls/schemas";
+import { AUDIO_CONTENT_TYPES, MAX_SPEECH_TEXT_CHARS } from "../calls/speech";
+import type { AppEnv } from "../http/app-env";
+import { defineRoute } from "../http/route";
+
+const TAGS = ["calls"];
+
+const SpeechBody = z
+  .object({
+    text: z.string().min(1).max(MAX_SPEECH_TEXT_CHARS).describe("What to say."),
+    voice: z.string().min(1).max(64).optional().describe("A provider voice (OpenAI-compatible: alloy, …; Workers AI Aura: angus, …)."),
+  })
+  .strict();
+
+const TranscribeQuery = z.object({
+  participant_id: ParticipantId.describe("Who spoke."),
+  language: z.string().regex(/^[a-z]{2}$/, "an ISO 639-1 code").optional().describe("Hint for the recognizer."),
+});
+
+const VoiceToTextResult = z.object({
+  text: z.string(),
+  language: z.string(),
+  confidence: z.number().nullable(),
+  duration_seconds: z.number().nullable(),
+  participant_id: z.string(),
+  created_at: z.string(),
+});
+
+const SpeakResult = z.object({ success: z.literal(true), transcript_line: TranscriptLine, bytes: z.number(), content_type: z.string() });
+
+const IceServersResult = z.object({
+  call_id: z.string(),
+  source: z.enum(["turn", "stun"]),
+  ice_servers: z.array(z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() })),
+});
+
+const callErrors = {
+  403: { description: "The credential lacks calls:write or is limited to other agents." },
+  404: { description: "Unknown call (or participant)." },
+  409: { description: "The call has ended." },
+  422: { description: "The input does not match the schema." },
+  503: { description: "No speech provider is configured (the detail names SPEECH_BASE_URL / SPEECH_PROVIDER), or it failed." },
+};
+
+export function registerSpeechRoutes(app: Hono<AppEnv>): void {
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/calls/:call_id/transcribe",
+      operationId: "transcribeCallAudio",
+      summary: "Speech-to-text for one participant; the text is appended to the transcript and broadcast",
+      description: `Raw audio body with its Content-Type (${AUDIO_CONTENT_TYPES.join(", ")}). Never invents text: no provider is 503.`,
+      tags: TAGS,
+      permission: "calls:write",
+      params: CallParams,
+      query: TranscribeQuery,
+      headers: { "Content-Type": "The audio's media type." },
+      responses: {
+        200: { description: "What was heard.", schema: VoiceToTextResult },
+        ...callErrors,
+        413: { description: "The audio is too large." },
+        415: { description: "Not a supported audio type." },
+      },
+    },
+    async (c, { params, query }) =>
+      c.json(
+        await calls.transcribeAudio(c.env, params.call_id, c.var.principal, {
+          participantId: query.participant_id,
+          language: query.language,
+          contentType: c.req.header("content-type") ?? null,
+          audio: () => c.req.raw.arrayBuffer(),
+        }),
+      ),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/speech",
+      operationId: "synthesizeSpeech",
+      summary: "Text-to-speech: the audio bytes in the provider's content type",
+      tags: TAGS,
+      permission: "calls:write",
+      body: SpeechBody,
+      responses: {
+        200: { description: "The audio.", contentType: "audio/mpeg" },
+        403: callErrors[403],
+        422: callErrors[422],
+        503: callErrors[503],
+      },
+    },
+    async (c, { body }) => {
+      const spoken = await calls.synthesize(c.env, body.text, body.voice);
+      return c.body(spoken.audio, 200, { "Content-Type": spoken.contentType, "Content-Length": String(spoken.audio.byteLength) });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/calls/:call_id/speak",
+      operationId: "speakInCall",
+      summary: "The agent says something in the call: every socket gets agent_speech, the transcript gets the line",
+      tags: TAGS,
+      permission: "calls:write",
+      params: CallParams,
+      body: SpeechBody,
+      responses: { 200: { description: "What was spoken.", schema: SpeakResult }, ...callErrors },
+    },
+    async (c, { params, body }) => c.json(await calls.speakInCall(c.env, params.call_id, c.var.principal, body)),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/api/v2/calls/:call_id/ice-servers",
+      operationId: "callIceServers",
+      summary: "ICE servers for the browser: TURN credentials when a TURN key is configured, else STUN",
+      description: "Authorized by a join token of this call (?token=) or by credentials with calls:write.",
+      tags: TAGS,
+      permission: "public",
+      params: CallParams,
+      query: z.object({ token: z.string().max(4096).optional().describe("A join token from POST …/participants.") }),
+      responses: {
+        200: { description: "RTCConfiguration.iceServers entries.", schema: IceServersResult },
+        401: { description: "No credentials, or a forged or expired join token." },
+        403: { description: "A token of another call, a participant who left, or no calls:write." },
+        404: callErrors[404],
+        503: { description: "The configured TURN key failed." },
+      },
+    },
+    async (c, { params, query }) => c.json(await calls.callIceServers(c.env, params.call_id, { token: query.token, principal: c.var.principal })),
+  );
+}
