@@ -11,6 +11,7 @@ import { rateLimit } from "./auth/rate-limit";
 import { getConfig, type Config } from "./config";
 import type { AppEnv } from "./http/app-env";
 import { renderError, renderNotFound } from "./http/errors";
+import { MAX_AUDIO_BYTES } from "./calls/speech-types";
 import { AppError } from "./lib/problem";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
@@ -45,6 +46,14 @@ function corsFor(config: Config): MiddlewareHandler {
   }
   return handler;
 }
+
+const TRANSCRIBE_PATH = /^\/api\/v2\/calls\/[^/]+\/transcribe$/;
+const audioBodyLimit = bodyLimit({
+  maxSize: MAX_AUDIO_BYTES,
+  onError: () => {
+    throw new AppError("payload_too_large", `Audio is limited to ${MAX_AUDIO_BYTES} bytes (25 MiB).`);
+  },
+});
 
 function bodyLimitFor(config: Config): MiddlewareHandler {
   let handler = bodyLimitByConfig.get(config);
@@ -86,6 +95,8 @@ export function createApp(): Hono<AppEnv> {
       await next();
       return;
     }
+    // Audio for speech-to-text has its own, larger limit (MAX_AUDIO_BYTES, checked while reading).
+    if (TRANSCRIBE_PATH.test(c.req.path)) return audioBodyLimit(c, next);
     return bodyLimitFor(getConfig(c.env))(c, next);
   });
   app.use("/api/*", authenticate());

@@ -186,6 +186,8 @@ export async function transcribeAudio(
   const speech = checkedSpeech(requireSpeech(env));
   const heard = await speech.transcribe(await input.audio(), { contentType: input.contentType, language: input.language });
   const line = unwrap(await stub(env, callId).appendTranscript({ participantId: input.participantId, text: heard.text, source: "speech_to_text", atMs: Date.now() }));
+  // Sizes only: transcripts may be private (never log their text).
+  log({ event: "call.transcribed", call_id: callId, participant_id: input.participantId, chars: heard.text.length });
   return { ...heard, participant_id: input.participantId, created_at: line.at };
 }
 
@@ -214,6 +216,7 @@ export async function speakInCall(
       { audioBase64: bytesToBase64(new Uint8Array(spoken.audio)), contentType: spoken.contentType },
     ),
   );
+  log({ event: "call.spoke", call_id: callId, chars: body.text.length, audio_bytes: spoken.audio.byteLength });
   return { success: true, transcript_line: line, bytes: spoken.audio.byteLength, content_type: spoken.contentType };
 }
 

@@ -29,7 +29,9 @@ export type LogEvent =
   | { event: "email.status_changed"; message_id: string; provider: string; status: string; provider_event: string }
   | { event: "email.webhook_refused"; request_id?: string; provider: string; reason: string }
   | { event: "call.created"; agent_id: string; call_id: string }
-  | { event: "call.status_changed"; agent_id: string; call_id: string; status: string };
+  | { event: "call.status_changed"; agent_id: string; call_id: string; status: string }
+  | { event: "call.transcribed"; call_id: string; participant_id: string; chars: number }
+  | { event: "call.spoke"; call_id: string; chars: number; audio_bytes: number };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

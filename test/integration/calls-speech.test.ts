@@ -110,13 +110,23 @@ describe("POST /api/v2/calls/{call_id}/transcribe", () => {
     expect(unsupported.headers.get("accept-post")).toContain("audio/wav");
     await problem(unsupported, 415);
     await problem(await send(ok, { method: "POST", type: "audio/wav" }), 422);
-    await problem(await send(ok, { body: new Uint8Array(1025), type: "audio/wav" }, { ...SPEECH, MAX_BODY_BYTES: "1024" } as Partial<Env>), 413);
+    // Audio has its own 25 MiB limit, above the general body limit (which it is exempt from).
+    await problem(await send(ok, { body: new Uint8Array(25 * 1024 * 1024 + 1), type: "audio/wav" }, SPEECH), 413);
     const user = await mintToken({ role: "user" });
     await problem(await send(ok, { body: WAV, type: "audio/wav", token: user }), 403);
     expect(spy).not.toHaveBeenCalled();
     expect(await transcript(c.call_id)).toEqual([]);
     await call(`/api/v2/calls/${c.call_id}/end`, { method: "POST" });
     await problem(await send(ok, { body: WAV, type: "audio/wav" }), 409);
+  });
+
+  it("accepts audio above the general body limit (2 MiB), up to its own 25 MiB", async () => {
+    const { spy } = fakeSpeech();
+    const c = await createCall();
+    const alice = await addParticipant(c.call_id, "alice");
+    const res = await send(`/api/v2/calls/${c.call_id}/transcribe?participant_id=${alice.participant.participant_id}`, { body: new Uint8Array(3 * 1024 * 1024), type: "audio/wav" });
+    expect(res.status).toBe(200);
+    expect(spy).toHaveBeenCalled();
   });
 });
 
