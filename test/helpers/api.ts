@@ -1,7 +1,9 @@
 /** Requests through the real Worker (`exports.default.fetch`) with test credentials. */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import type { Role } from "../../src/auth/principal";
+import worker from "../../src/index";
 
 export const JWT_SECRET = "test-secret-please-change-0123456789";
 export const ADMIN_KEY = "dmsa_test_admin_key";
@@ -26,16 +28,37 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export async function call(path: string, opts: CallOptions = {}): Promise<Response> {
+function buildRequest(path: string, opts: CallOptions, token: string | null | undefined): Request {
   const headers = new Headers(opts.headers);
-  const token = opts.token === undefined ? await mintToken({ role: "super_admin" }) : opts.token;
   if (token && !headers.has("authorization")) headers.set("Authorization", `Bearer ${token}`);
   let body: BodyInit | undefined = opts.rawBody;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
-  return exports.default.fetch(new Request(`http://local.test${path}`, { method: opts.method ?? (body ? "POST" : "GET"), headers, body }));
+  return new Request(`http://local.test${path}`, { method: opts.method ?? (body ? "POST" : "GET"), headers, body });
+}
+
+/** The credential a call sends: a super_admin JWT unless one is given (or `null` for none). */
+async function tokenFor(opts: CallOptions): Promise<string | null> {
+  return opts.token === undefined ? mintToken({ role: "super_admin" }) : opts.token;
+}
+
+export async function call(path: string, opts: CallOptions = {}): Promise<Response> {
+  return exports.default.fetch(buildRequest(path, opts, await tokenFor(opts)));
+}
+
+/** A request through `worker.fetch` with some env settings replaced (a fresh env object, so a fresh config). */
+export async function fetchWithEnv(overrides: Record<string, unknown>, request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** Like `call`, with some env settings replaced. */
+export async function callWith(overrides: Record<string, unknown>, path: string, opts: CallOptions = {}): Promise<Response> {
+  return fetchWithEnv(overrides, buildRequest(path, opts, await tokenFor(opts)));
 }
 
 export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {

@@ -53,3 +53,25 @@ export const base = (extra: Record<string, unknown> = {}) => ({
   approver_email: "Boss@Example.com",
   ...extra,
 });
+
+/**
+ * The ForwardableEmailMessage the runtime hands to email(), built by hand from a raw mail's
+ * headers and body (cloudflare:test has no inbound helper). `reply` and `setReject` are spies.
+ */
+export function inboundMessage(from: string, to: string, head: Record<string, string>, body: string) {
+  const raw = `${Object.entries(head).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n${body}`;
+  const setReject = vi.fn();
+  const reply = vi.fn(async () => ({ messageId: "<reply@example.com>" }));
+  const msg = {
+    from,
+    to,
+    raw: new Response(raw).body!,
+    rawSize: raw.length,
+    headers: new Headers(head),
+    canBeForwarded: true,
+    setReject,
+    forward: vi.fn(),
+    reply,
+  } as unknown as ForwardableEmailMessage;
+  return { msg, setReject, reply };
+}

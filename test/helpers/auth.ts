@@ -1,9 +1,7 @@
 /** Helpers for authentication tests: raw JWTs, requests under a modified env, stored facts. */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { SignJWT, type CryptoKey, type JWTPayload } from "jose";
-import worker from "../../src/index";
-import { JWT_SECRET, call, json, type CallOptions } from "./api";
+import { JWT_SECRET, call, callWith, json, type CallOptions } from "./api";
 
 const enc = new TextEncoder();
 
@@ -34,18 +32,7 @@ export function claims(extra: Record<string, unknown> = {}): JWTPayload & Record
  * `call`, it sends no credentials unless `token` (or a header) is given.
  */
 export async function callWithEnv(overrides: Record<string, unknown>, path: string, opts: CallOptions = {}): Promise<Response> {
-  const headers = new Headers(opts.headers);
-  if (opts.token) headers.set("Authorization", `Bearer ${opts.token}`);
-  let body: BodyInit | undefined = opts.rawBody;
-  if (opts.body !== undefined) {
-    body = JSON.stringify(opts.body);
-    headers.set("content-type", "application/json");
-  }
-  const ctx = createExecutionContext();
-  const request = new Request(`http://local.test${path}`, { method: opts.method ?? (body ? "POST" : "GET"), headers, body });
-  const res = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+  return callWith(overrides, path, { ...opts, token: opts.token ?? null });
 }
 
 export const statePath = (agentId: string) => `/api/v2/agents/${agentId}/state`;

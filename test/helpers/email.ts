@@ -1,26 +1,8 @@
 /** Email test helpers: requests with env overrides (other providers, webhook keys), fake provider APIs, D1 rows. */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import worker from "../../src/index";
-import { mintToken, type CallOptions } from "./api";
 
-/** Like `call`, through `worker.fetch` with some env settings replaced. */
-export async function callWith(overrides: Record<string, unknown>, path: string, opts: CallOptions = {}): Promise<Response> {
-  const headers = new Headers(opts.headers);
-  const token = opts.token === undefined ? await mintToken({ role: "super_admin" }) : opts.token;
-  if (token && !headers.has("authorization")) headers.set("Authorization", `Bearer ${token}`);
-  let body: BodyInit | undefined = opts.rawBody;
-  if (opts.body !== undefined) {
-    body = JSON.stringify(opts.body);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-  }
-  const request = new Request(`http://local.test${path}`, { method: opts.method ?? (body ? "POST" : "GET"), headers, body });
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+export { callWith } from "./api";
 
 /**
  * Fakes SendGrid's Mail Send (and Mailgun's Messages API): `status` per host, 202 + X-Message-Id

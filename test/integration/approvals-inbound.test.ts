@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { readAnswer } from "../../workers/email-inbound";
-import { base, createApproval, getApproval, sentMails, spyMail } from "../helpers/approvals";
+import { base, createApproval, getApproval, inboundMessage, sentMails, spyMail } from "../helpers/approvals";
 import { call, json } from "../helpers/api";
 
 afterEach(() => vi.restoreAllMocks());
@@ -25,21 +25,7 @@ function inbound(opts: { to: string; from?: string; fromHeader?: string; inReply
     "Content-Type": "text/plain; charset=utf-8",
     ...opts.headers,
   };
-  const raw = `${Object.entries(head).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n${opts.body.replace(/\n/g, "\r\n")}`;
-  const setReject = vi.fn();
-  const reply = vi.fn(async () => ({ messageId: "<reply@example.com>" }));
-  const msg = {
-    from,
-    to: opts.to,
-    raw: new Response(raw).body!,
-    rawSize: raw.length,
-    headers: new Headers(head),
-    canBeForwarded: true,
-    setReject,
-    forward: vi.fn(),
-    reply,
-  } as unknown as ForwardableEmailMessage;
-  return { msg, setReject, reply };
+  return inboundMessage(from, opts.to, head, opts.body.replace(/\n/g, "\r\n"));
 }
 
 async function setup() {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { htmlAnswerText, readAnswer } from "../../workers/email-inbound";
 import { replyToAddress } from "../../src/approvals/signing";
-import { base, createApproval, getApproval, sentMails, spyMail } from "../helpers/approvals";
+import { base, createApproval, getApproval, inboundMessage, sentMails, spyMail } from "../helpers/approvals";
 import { JWT_SECRET, call, json } from "../helpers/api";
 
 afterEach(() => vi.restoreAllMocks());
@@ -52,21 +52,7 @@ function inbound(m: Mail) {
     head["Content-Type"] = "text/plain; charset=utf-8";
     body = crlf(m.text ?? "");
   }
-  const raw = `${Object.entries(head).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n${body}`;
-  const setReject = vi.fn();
-  const reply = vi.fn(async () => ({ messageId: "<reply@example.com>" }));
-  const msg = {
-    from,
-    to: m.to,
-    raw: new Response(raw).body!,
-    rawSize: raw.length,
-    headers: new Headers(head),
-    canBeForwarded: true,
-    setReject,
-    forward: vi.fn(),
-    reply,
-  } as unknown as ForwardableEmailMessage;
-  return { msg, setReject, reply };
+  return inboundMessage(from, m.to, head, body);
 }
 type Fake = ReturnType<typeof inbound>;
 

@@ -1,10 +1,7 @@
 /** Speech in calls (SPEC §6): transcribe, speak, /speech and ICE servers, with a fake OpenAI-compatible server. */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { TranscriptLine } from "../../src/calls/model";
-import worker from "../../src/index";
-import { call, json, mintToken, problem } from "../helpers/api";
+import { call, callWith, json, mintToken, problem } from "../helpers/api";
 import { addParticipant, createCall, join } from "../helpers/calls";
 
 const SPEECH = { SPEECH_BASE_URL: "http://speech.test" } as Partial<Env>;
@@ -14,15 +11,13 @@ const UNKNOWN_CALL = "call_ffffffffffffffffffffffff";
 
 /** A request through the Worker with env overrides, as super_admin unless `token` says otherwise. */
 async function send(path: string, init: { body?: BodyInit; json?: unknown; type?: string; method?: string; token?: string | null } = {}, overrides = SPEECH): Promise<Response> {
-  const headers = new Headers();
-  const token = init.token === undefined ? await mintToken({ role: "super_admin" }) : init.token;
-  if (token) headers.set("Authorization", `Bearer ${token}`);
-  const body = init.json !== undefined ? JSON.stringify(init.json) : init.body;
-  if (init.type ?? (init.json !== undefined ? "application/json" : undefined)) headers.set("Content-Type", init.type ?? "application/json");
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://local.test${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body }), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+  const type = init.type ?? (init.json !== undefined ? "application/json" : undefined);
+  return callWith(overrides, path, {
+    method: init.method,
+    token: init.token,
+    ...(init.json !== undefined ? { body: init.json } : { rawBody: init.body }),
+    headers: type ? { "Content-Type": type } : {},
+  });
 }
 
 /** Fakes the speech server; records what it was asked. */

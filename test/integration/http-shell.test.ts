@@ -1,15 +1,5 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { call, json, problem } from "../helpers/api";
-
-async function fetchWith(overrides: Partial<Env>, request: Request): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+import { call, fetchWithEnv as fetchWith, json, problem } from "../helpers/api";
 
 describe("the HTTP shell", () => {
   it("gives every response a request id and echoes a safe one", async () => {

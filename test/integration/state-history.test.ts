@@ -1,8 +1,5 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { call, json, mintToken, problem } from "../helpers/api";
+import { call, callWith, json, mintToken, problem } from "../helpers/api";
 import { currentVersion, load, save } from "../helpers/state";
 
 type VersionPage = { current_version: number; versions: { version: number; size_bytes: number; restored_from: number | null }[]; next_cursor: string | null };
@@ -62,20 +59,9 @@ describe("state history", () => {
   });
 
   it("keeps only the last STATE_HISTORY_LIMIT versions", async () => {
-    const limited = { ...env, STATE_HISTORY_LIMIT: "3" };
     const token = await mintToken({ role: "user" });
     for (let i = 1; i <= 5; i++) {
-      const ctx = createExecutionContext();
-      const res = await worker.fetch(
-        new Request("http://local.test/api/v2/agents/pruned/state", {
-          method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: JSON.stringify({ state_data: { i } }),
-        }),
-        limited,
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
+      const res = await callWith({ STATE_HISTORY_LIMIT: "3" }, "/api/v2/agents/pruned/state", { token, body: { state_data: { i } } });
       expect(res.status).toBe(200);
     }
     const page = await json<VersionPage>(await call("/api/v2/agents/pruned/state/versions"));
