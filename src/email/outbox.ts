@@ -15,7 +15,7 @@ import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { EmailDeliveryError, providersFromEnv, sendWithFailover, UnconfiguredProvider, type Attempt } from "./failover";
 import { formatAddress } from "./providers/shared";
-import { MAX_RECIPIENTS, MAX_SUBJECT_CHARS, type MessageStatus } from "./schemas";
+import { MAX_RECIPIENTS, MAX_SUBJECT_CHARS, type MessageStatus, type SendBody } from "./schemas";
 import { defaultSender, EmailConfigError } from "./settings";
 import { resolveTemplate } from "./template-store";
 import { renderTemplate } from "./templates";
@@ -215,6 +215,22 @@ function watched(providers: EmailProvider[], transient: Map<ProviderName, boolea
  * {@link MessageFailedError} (503) when no provider took the message, which stays logged as
  * `failed`; throws a 4xx AppError, with nothing recorded, for input that cannot be sent.
  */
+/** The wire form of a send (`POST /email/send`, a `send_email` task's metadata) as the outbox takes it. */
+export function sendInputFromBody(body: SendBody, extra: { related?: string; requestId?: string } = {}): SendMessageInput {
+  return {
+    to: body.to,
+    subject: body.subject,
+    text: body.text,
+    html: body.html,
+    template_id: body.template_id,
+    variables: body.variables,
+    provider: body.provider,
+    replyTo: body.reply_to,
+    related: body.related ?? extra.related,
+    requestId: extra.requestId,
+  };
+}
+
 export async function sendMessage(env: Env, input: SendMessageInput): Promise<MessageRecord> {
   const rendered = await renderInput(env, input);
   check(input, rendered);

@@ -8,7 +8,7 @@
  * @see https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages
  */
 import { ProviderError, type EmailProvider, type OutgoingEmail, type SendResult } from "../types";
-import { DEFAULT_TIMEOUT_MS, deadline, formatAddress, isTransientStatus, networkError, readBody, type HttpProviderOptions } from "./shared";
+import { formatAddress, isTransientStatus, providerPost, readBody, type HttpProviderOptions } from "./shared";
 
 export const MAILGUN_DEFAULT_BASE_URL = "https://api.mailgun.net";
 export const MAILGUN_EU_BASE_URL = "https://api.eu.mailgun.net";
@@ -52,18 +52,11 @@ export function mailgunProvider(options: MailgunOptions): EmailProvider {
   const base = (options.baseUrl || MAILGUN_DEFAULT_BASE_URL).replace(/\/+$/, "");
   const url = `${base}/v3/${encodeURIComponent(options.domain)}/messages`;
   const authorization = `Basic ${btoa(`api:${options.apiKey}`)}`;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return {
     name: "mailgun",
     async send(message: OutgoingEmail, signal?: AbortSignal): Promise<SendResult> {
-      const doFetch = options.fetch ?? globalThis.fetch;
-      let res: Response;
-      try {
-        // FormData as the body: fetch sets `multipart/form-data; boundary=…` itself.
-        res = await doFetch(url, { method: "POST", headers: { Authorization: authorization }, body: mailgunForm(message), signal: deadline(timeoutMs, signal) });
-      } catch (err) {
-        throw networkError("mailgun", err, timeoutMs);
-      }
+      // FormData as the body: fetch sets `multipart/form-data; boundary=…` itself.
+      const res = await providerPost("mailgun", options, url, { headers: { Authorization: authorization }, body: mailgunForm(message) }, signal);
       const text = await readBody(res);
       if (!res.ok) {
         throw new ProviderError("mailgun", `HTTP ${res.status}: ${mailgunErrorMessage(text)}`, { transient: isTransientStatus(res.status), status: res.status });

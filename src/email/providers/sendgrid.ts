@@ -6,7 +6,7 @@
  * @see https://www.twilio.com/docs/sendgrid/api-reference/how-to-use-the-sendgrid-v3-api/errors
  */
 import { ProviderError, type EmailProvider, type OutgoingEmail, type SendResult } from "../types";
-import { DEFAULT_TIMEOUT_MS, deadline, isTransientStatus, networkError, readBody, type HttpProviderOptions } from "./shared";
+import { isTransientStatus, providerPost, readBody, type HttpProviderOptions } from "./shared";
 
 export const SENDGRID_DEFAULT_BASE_URL = "https://api.sendgrid.com";
 
@@ -55,22 +55,16 @@ function sendgridErrorMessage(text: string): string {
 
 export function sendgridProvider(options: SendGridOptions): EmailProvider {
   const url = `${(options.baseUrl || SENDGRID_DEFAULT_BASE_URL).replace(/\/+$/, "")}/v3/mail/send`;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return {
     name: "sendgrid",
     async send(message: OutgoingEmail, signal?: AbortSignal): Promise<SendResult> {
-      const doFetch = options.fetch ?? globalThis.fetch;
-      let res: Response;
-      try {
-        res = await doFetch(url, {
-          method: "POST",
-          headers: { Authorization: `Bearer ${options.apiKey}`, "Content-Type": "application/json" },
-          body: JSON.stringify(sendgridBody(message)),
-          signal: deadline(timeoutMs, signal),
-        });
-      } catch (err) {
-        throw networkError("sendgrid", err, timeoutMs);
-      }
+      const res = await providerPost(
+        "sendgrid",
+        options,
+        url,
+        { headers: { Authorization: `Bearer ${options.apiKey}`, "Content-Type": "application/json" }, body: JSON.stringify(sendgridBody(message)) },
+        signal,
+      );
       if (!res.ok) {
         const detail = sendgridErrorMessage(await readBody(res));
         throw new ProviderError("sendgrid", `HTTP ${res.status}: ${detail}`, { transient: isTransientStatus(res.status), status: res.status });

@@ -37,6 +37,25 @@ export function networkError(provider: ProviderName, err: unknown, timeoutMs: nu
   return new ProviderError(provider, `request failed: ${message}`, { transient: true, cause: err });
 }
 
+/**
+ * POSTs to a provider's API under its deadline; a request that never got an answer becomes a
+ * transient ProviderError. HTTP error statuses are left to the provider, which knows its error body.
+ */
+export async function providerPost(
+  provider: ProviderName,
+  options: { fetch?: typeof fetch; timeoutMs?: number },
+  url: string,
+  init: { headers: Record<string, string>; body: BodyInit },
+  signal?: AbortSignal,
+): Promise<Response> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  try {
+    return await (options.fetch ?? globalThis.fetch)(url, { method: "POST", ...init, signal: deadline(timeoutMs, signal) });
+  } catch (err) {
+    throw networkError(provider, err, timeoutMs);
+  }
+}
+
 /** 429 and 5xx are worth another try (or another provider); any other 4xx will fail the same way again. */
 export function isTransientStatus(status: number): boolean {
   return status === 429 || status >= 500;
