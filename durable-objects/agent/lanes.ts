@@ -30,24 +30,32 @@ export function ensureInstances(sql: SqlStorage, agentId: string, nowMs: number)
   }
 }
 
-/** Non-terminal tasks holding a lane on each instance. */
-export function laneLoad(sql: SqlStorage): Map<string, number> {
+/**
+ * Queued tasks holding a lane on each instance. External tasks are assigned an instance too (for
+ * metrics), but they run in someone else's worker, so they never keep a queued task waiting.
+ */
+export function laneLoad(sql: SqlStorage, includeExternal = false): Map<string, number> {
   const rows = sql
     .exec<{ instance_id: string; n: number }>(
-      "SELECT instance_id, count(*) AS n FROM tasks WHERE instance_id IS NOT NULL AND status IN ('pending', 'running') GROUP BY instance_id",
+      `SELECT instance_id, count(*) AS n FROM tasks
+       WHERE instance_id IS NOT NULL AND status IN ('pending', 'running') ${includeExternal ? "" : "AND executor = 'queue'"}
+       GROUP BY instance_id`,
     )
     .toArray();
   return new Map(rows.map((r) => [r.instance_id, r.n]));
 }
 
-/** The least loaded active instance with a free lane (lowest index on ties), or null. */
-export function pickInstance(sql: SqlStorage, concurrency: number, ignoreCapacity = false): string | null {
-  const load = laneLoad(sql);
+/**
+ * The least loaded active instance with a free lane (lowest index on ties), or null. External tasks
+ * (`forExternal`) need no free lane and are spread by every task an instance carries.
+ */
+export function pickInstance(sql: SqlStorage, concurrency: number, forExternal = false): string | null {
+  const load = laneLoad(sql, forExternal);
   let best: { id: string; load: number } | null = null;
   for (const inst of listInstances(sql)) {
     if (inst.status !== "active") continue;
     const l = load.get(inst.instance_id) ?? 0;
-    if (!ignoreCapacity && l >= concurrency) continue;
+    if (!forExternal && l >= concurrency) continue;
     if (!best || l < best.load) best = { id: inst.instance_id, load: l };
   }
   return best?.id ?? null;

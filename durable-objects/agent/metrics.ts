@@ -5,7 +5,7 @@
  * - `load` = running ÷ per-instance concurrency; `total_load` sums it over the listed instances
  *   (active and draining) and `average_load` = total_load ÷ total_instances (0 with none).
  * - `queue_depth` = queued tasks waiting for a lane: pending, no instance, not waiting for an
- *   approval, run by the queue (external tasks take a lane when created).
+ *   approval, run by the queue (external tasks get an instance when created, for load figures, but never wait for a lane).
  * - Durations: started_at → completed_at of tasks *completed* (not failed or cancelled) in the
  *   last 5 minutes; `null` when there is none (no invented zero). p95 is the nearest-rank value.
  * - `requests_per_minute`: tasks whose first attempt started on that instance in the last minute.

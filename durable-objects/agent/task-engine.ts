@@ -64,7 +64,7 @@ export class TaskEngine {
         attempts: 0,
         max_attempts: input.maxAttempts,
         timeout_seconds: input.timeoutSeconds,
-        // External workers start at once, so they take their lane now; queued tasks wait for one.
+        // External tasks run in their own worker: they get an instance now (for metrics) but hold no lane.
         instance_id: input.executor === "external" ? pickInstance(sql, this.#concurrency(), true) : null,
         created_at: input.nowMs,
         last_activity_at: input.nowMs,

@@ -4,7 +4,7 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { getMessage, listMessages, sendMessage } from "../email/outbox";
+import { getMessage, listMessages, sendInputFromBody, sendMessage } from "../email/outbox";
 import {
   adaptSendBody,
   EmailMessage,
@@ -53,18 +53,7 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
       },
     },
     async (c, { body }) => {
-      const record = await sendMessage(c.env, {
-        to: body.to,
-        subject: body.subject,
-        text: body.text,
-        html: body.html,
-        template_id: body.template_id,
-        variables: body.variables,
-        provider: body.provider,
-        replyTo: body.reply_to,
-        related: body.related,
-        requestId: c.var.requestId,
-      });
+      const record = await sendMessage(c.env, sendInputFromBody(body, { requestId: c.var.requestId }));
       c.header("Location", `/api/v2/email/messages/${record.message_id}`);
       return c.json({ success: true as const, ...record }, 201);
     },

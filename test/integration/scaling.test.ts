@@ -108,10 +108,9 @@ describe("autoscale", () => {
     // Below the minimum: brought up to 2 at once.
     expect((await metrics(agent)).instances.length).toBe(2);
     expect((await metrics(agent)).autoscale).toMatchObject({ enabled: true, min_instances: 2, max_instances: 3 });
-    // Two external tasks hold both lanes; a queued task then waits in the backlog.
+    // Two slow queued tasks hold both lanes; a third queued task then waits in the backlog.
     await scale(agent, 2);
-    const held = [await create(agent, { task_type: "ext" }), await create(agent, { task_type: "ext" })];
-    for (const id of held) await call(`/api/v2/tasks/${id}/progress`, { method: "PUT", body: { progress: 1 } });
+    const held = [await create(agent, { task_type: "delay", metadata: { seconds: 3 } }), await create(agent, { task_type: "delay", metadata: { seconds: 3 } })];
     const queued = await create(agent, { task_type: "noop" });
     expect((await metrics(agent))).toMatchObject({ queue_depth: 1, scaling_recommendation: "scale_up", recommended_instances: 3 });
     // The periodic check, made due now: it scales up (capped at 3) and the backlog is dispatched.

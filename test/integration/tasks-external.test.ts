@@ -1,7 +1,7 @@
 /** External tasks (no built-in handler): progress, completion, cancellation, terminal states. */
 import { describe, expect, it } from "vitest";
 import { call, json, problem } from "../helpers/api";
-import { createTask, getTask, type Task } from "../helpers/tasks";
+import { createTask, getTask, waitForStatus, type Task } from "../helpers/tasks";
 
 const AGENT = "renderer";
 
@@ -37,6 +37,14 @@ describe("external tasks", () => {
     const res = await call(`/api/v2/tasks/${id}/progress`, { method: "PUT", body: { progress: 5, status: "pending", message: "queued upstream" } });
     expect(res.status).toBe(200);
     expect(await getTask(id)).toMatchObject({ status: "pending", progress: 5, progress_message: "queued upstream", started_at: null });
+  });
+
+  it("a running external task holds no lane: a queued task on the same single instance still runs", async () => {
+    const external = await createTask("ext-lane", { task_type: "render_video" });
+    expect((await call(`/api/v2/tasks/${external}/progress`, { method: "PUT", body: { progress: 10 } })).status).toBe(200);
+    const queued = await createTask("ext-lane", { task_type: "noop" });
+    expect(await waitForStatus(queued, ["completed", "failed"])).toMatchObject({ status: "completed", instance_id: "ext-lane_instance_0" });
+    expect(await getTask(external)).toMatchObject({ status: "running", instance_id: "ext-lane_instance_0" });
   });
 
   it("progress in the prototype's query form, with clamping", async () => {

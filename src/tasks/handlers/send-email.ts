@@ -16,7 +16,7 @@
  * Result: `{message_id, status, provider}`.
  */
 import { env } from "cloudflare:workers";
-import { MessageFailedError, sendMessage } from "../../email/outbox";
+import { MessageFailedError, sendInputFromBody, sendMessage } from "../../email/outbox";
 import { adaptSendBody, SendBody } from "../../email/schemas";
 import { AppError } from "../../lib/problem";
 import { NonRetryableError, type TaskHandler } from "../handler";
@@ -26,17 +26,7 @@ export const sendEmail: TaskHandler = async (ctx) => {
   const body = parseMetadata(SendBody, adaptSendBody(ctx.metadata), ctx.taskType);
   await ctx.checkpoint();
   try {
-    const record = await sendMessage(env, {
-      to: body.to,
-      subject: body.subject,
-      text: body.text,
-      html: body.html,
-      template_id: body.template_id,
-      variables: body.variables,
-      provider: body.provider,
-      replyTo: body.reply_to,
-      related: body.related ?? ctx.taskId,
-    });
+    const record = await sendMessage(env, sendInputFromBody(body, { related: ctx.taskId }));
     return { message_id: record.message_id, status: record.status, provider: record.provider };
   } catch (err) {
     if (err instanceof MessageFailedError) {
