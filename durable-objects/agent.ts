@@ -12,6 +12,7 @@ import type { AgentMetrics } from "./agent/metrics";
 import { AUTOSCALE_TIMER, Scaling, type AutoscalePolicy, type ScaleSnapshot } from "./agent/scaling";
 import { AGENT_MIGRATIONS } from "./agent/schema";
 import { TaskEngine } from "./agent/task-engine";
+import { TaskIndexWriter } from "./agent/task-index";
 import { eventsAfter, listTasks } from "./agent/task-store";
 import { DerivedSync } from "./agent/derived-sync";
 import { Approvals } from "./agent/approvals";
@@ -42,7 +43,7 @@ export class AgentDO extends DurableObject<Env> {
     const config = getConfig(env); // also applies LOG_LEVEL to this isolate's log lines
     this.#timers = new Timers(ctx.storage);
     this.#sync = new DerivedSync(ctx.storage, env, this.#timers);
-    this.#tasks = new TaskEngine(ctx.storage, env.TASK_QUEUE, this.#timers, () => config.taskConcurrencyPerInstance);
+    this.#tasks = new TaskEngine(ctx.storage, env.TASK_QUEUE, this.#timers, () => config.taskConcurrencyPerInstance, new TaskIndexWriter(env.DB));
     this.#scaling = new Scaling(ctx.storage, this.#timers, this.#tasks, env.DB, () => ({
       concurrency: config.taskConcurrencyPerInstance,
       maxInstances: config.maxInstances,
@@ -104,7 +105,7 @@ export class AgentDO extends DurableObject<Env> {
   // ── tasks (SPEC §3): thin RPC wrappers; the rules live in TaskEngine ──
 
   /** With `gate`, the task waits for that approval (not dispatched until it is approved). */
-  createTask(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: TaskRecord; created: boolean }> {
+  createTask(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: TaskRecord; created: boolean } | { indexError: string }> {
     return this.#tasks.create(input, gate);
   }
 
@@ -128,8 +129,14 @@ export class AgentDO extends DurableObject<Env> {
     return this.#tasks.cancel(taskId, Date.now());
   }
 
-  beginTaskAttempt(taskId: string): Promise<AttemptStart> {
-    return this.#tasks.beginAttempt(taskId, Date.now());
+  /** One call per agent and queue batch: the consumer asks for all its messages of this agent at once. */
+  beginTaskAttempts(taskIds: string[]): Promise<AttemptStart[]> {
+    return this.#tasks.beginAttempts(taskIds, Date.now());
+  }
+
+  /** Outcomes of several attempts (a queue batch's tasks that finished together). */
+  completeTasks(outcomes: { taskId: string; result?: unknown; error_message?: string }[]): Promise<TaskResult<TaskRecord>[]> {
+    return this.#tasks.completeMany(outcomes, Date.now());
   }
 
   taskAttemptFailed(taskId: string, error: string, retryable: boolean): Promise<{ retry: boolean; delaySeconds: number; attempts: number }> {

@@ -4,6 +4,9 @@
  * progress and outcomes, and hands out lanes; this module only runs the handler.
  *
  * - Messages of a batch run concurrently: with N instances, N tasks of one agent run at once.
+ *   The agent's Durable Object is asked once per batch which of its tasks may start, and the
+ *   outcomes of attempts that finish together go back in one call (`Completions`), so a batch
+ *   of quick tasks costs two calls to the agent, not two per task.
  * - A throwing handler is retried with exponential backoff (`message.retry({ delaySeconds })`)
  *   until the task's `max_attempts`; then the task fails and its message goes to the
  *   dead-letter queue, whose consumer records it in D1 (`dead_letters`).
@@ -15,7 +18,8 @@ import { z } from "zod";
 import { log, warn } from "../src/lib/log";
 import { NonRetryableError, TaskCancelled, type TaskContext } from "../src/tasks/handler";
 import { handlerFor } from "../src/tasks/handlers/registry";
-import { isTerminal } from "../src/tasks/model";
+import { isTerminal, type AttemptStart, type TaskRecord, type TaskResult } from "../src/tasks/model";
+import type { AgentDO } from "../durable-objects/agent";
 
 export const TASK_QUEUE_NAME = "agent-tasks";
 export const DEAD_LETTER_QUEUE_NAME = "agent-tasks-dlq";
@@ -24,29 +28,76 @@ const CANCEL_POLL_MS = 1000;
 const TaskMessageSchema = z.object({ task_id: z.string().min(1), agent_id: z.string().min(1) });
 const DeadLetterSchema = TaskMessageSchema.extend({ error: z.string().optional(), attempts: z.number().optional() }).partial();
 
+type Agent = DurableObjectStub<AgentDO>;
+type Outcome = { result?: unknown; error_message?: string };
+
 export async function consumeTaskBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   if (batch.queue === DEAD_LETTER_QUEUE_NAME) return recordDeadLetters(batch, env);
-  await Promise.all(batch.messages.map((message) => runAttempt(message, env)));
+  const byAgent = new Map<string, { message: Message<unknown>; taskId: string }[]>();
+  for (const message of batch.messages) {
+    const parsed = TaskMessageSchema.safeParse(message.body);
+    if (!parsed.success) {
+      // A message we can never run (an older or foreign producer): keep it, but out of the way.
+      await env.TASK_DLQ.send({ error: "malformed task message", body: message.body });
+      message.ack();
+      continue;
+    }
+    const list = byAgent.get(parsed.data.agent_id) ?? [];
+    list.push({ message, taskId: parsed.data.task_id });
+    byAgent.set(parsed.data.agent_id, list);
+  }
+  await Promise.all(
+    [...byAgent].map(async ([agentId, items]) => {
+      const agent = env.AGENT.getByName(agentId);
+      const starts = await agent.beginTaskAttempts(items.map((i) => i.taskId));
+      const completions = new Completions(agent);
+      await Promise.all(items.map((item, i) => runAttempt(item.message, { agent, agentId, taskId: item.taskId, start: starts[i]!, completions }, env)));
+    }),
+  );
 }
 
-async function runAttempt(message: Message<unknown>, env: Env): Promise<void> {
-  const parsed = TaskMessageSchema.safeParse(message.body);
-  if (!parsed.success) {
-    // A message we can never run (an older or foreign producer): keep it, but out of the way.
-    await env.TASK_DLQ.send({ error: "malformed task message", body: message.body });
-    message.ack();
-    return;
+/**
+ * Outcomes reported within one turn of the event loop go to the agent in one call: quick tasks
+ * of a batch finish together, and each still gets its own result back.
+ */
+class Completions {
+  readonly #agent: Agent;
+  #waiting: { taskId: string; outcome: Outcome; resolve: (r: TaskResult<TaskRecord>) => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(agent: Agent) {
+    this.#agent = agent;
   }
-  const { task_id: taskId, agent_id: agentId } = parsed.data;
-  const agent = env.AGENT.getByName(agentId);
-  const start = await agent.beginTaskAttempt(taskId);
+
+  complete(taskId: string, outcome: Outcome): Promise<TaskResult<TaskRecord>> {
+    return new Promise((resolve, reject) => {
+      if (this.#waiting.length === 0) setTimeout(() => void this.#flush(), 0);
+      this.#waiting.push({ taskId, outcome, resolve, reject });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const items = this.#waiting.splice(0);
+    try {
+      const results = await this.#agent.completeTasks(items.map((i) => ({ taskId: i.taskId, ...i.outcome })));
+      items.forEach((item, n) => item.resolve(results[n]!));
+    } catch (err) {
+      for (const item of items) item.reject(err);
+    }
+  }
+}
+
+async function runAttempt(
+  message: Message<unknown>,
+  { agent, agentId, taskId, start, completions }: { agent: Agent; agentId: string; taskId: string; start: AttemptStart; completions: Completions },
+  env: Env,
+): Promise<void> {
   if (!start.run) {
     message.ack();
     return;
   }
   const handler = handlerFor(start.task.task_type);
   if (!handler) {
-    await agent.completeTask(taskId, { error_message: `No built-in handler for task type '${start.task.task_type}'` });
+    await completions.complete(taskId, { error_message: `No built-in handler for task type '${start.task.task_type}'` });
     message.ack();
     return;
   }
@@ -90,7 +141,7 @@ async function runAttempt(message: Message<unknown>, env: Env): Promise<void> {
   try {
     const result = await handler(ctx);
     if (stopped) throw controller.signal.reason as TaskCancelled;
-    await agent.completeTask(taskId, { result: result ?? null });
+    await completions.complete(taskId, { result: result ?? null });
     log({ event: "task.finished", agent_id: agentId, task_id: taskId, status: "completed" });
     message.ack();
   } catch (err) {

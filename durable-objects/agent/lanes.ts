@@ -21,13 +21,13 @@ export function listInstances(sql: SqlStorage): InstanceRow[] {
   return sql.exec<InstanceRow>("SELECT idx, instance_id, status, created_at FROM instances ORDER BY idx").toArray();
 }
 
-/** A new agent starts with one instance. */
+/** A new agent starts with one instance (an agent scaled to 0 stays at 0). */
 export function ensureInstances(sql: SqlStorage, agentId: string, nowMs: number): void {
-  const n = sql.exec<{ n: number }>("SELECT count(*) AS n FROM instances").one().n;
-  const scaled = sql.exec<{ n: number }>("SELECT count(*) AS n FROM autoscale").one().n;
-  if (n === 0 && scaled === 0 && !sql.exec("SELECT 1 FROM tasks LIMIT 1").toArray().length) {
-    sql.exec("INSERT INTO instances (idx, instance_id, status, created_at) VALUES (0, ?, 'active', ?)", instanceId(agentId, 0), nowMs);
-  }
+  // Checked cheapest first: an agent with instances (the common case) costs one indexed read.
+  if (sql.exec("SELECT 1 FROM instances LIMIT 1").toArray().length > 0) return;
+  if (sql.exec("SELECT 1 FROM autoscale LIMIT 1").toArray().length > 0) return;
+  if (sql.exec("SELECT 1 FROM tasks LIMIT 1").toArray().length > 0) return;
+  sql.exec("INSERT INTO instances (idx, instance_id, status, created_at) VALUES (0, ?, 'active', ?)", instanceId(agentId, 0), nowMs);
 }
 
 /**
@@ -46,19 +46,27 @@ export function laneLoad(sql: SqlStorage, includeExternal = false): Map<string, 
 }
 
 /**
- * The least loaded active instance with a free lane (lowest index on ties), or null. External tasks
- * (`forExternal`) need no free lane and are spread by every task an instance carries.
+ * Hands out lanes for one transaction: reads the instances and their load once, then each
+ * `take()` returns the least loaded active instance with a free lane (lowest index on ties) and
+ * counts the task on it, or null when every lane is busy. External tasks (`forExternal`) need no
+ * free lane and are spread by every task an instance carries.
  */
-export function pickInstance(sql: SqlStorage, concurrency: number, forExternal = false): string | null {
+export function lanePicker(sql: SqlStorage, concurrency: number, forExternal = false): { take(): string | null } {
   const load = laneLoad(sql, forExternal);
-  let best: { id: string; load: number } | null = null;
-  for (const inst of listInstances(sql)) {
-    if (inst.status !== "active") continue;
-    const l = load.get(inst.instance_id) ?? 0;
-    if (!forExternal && l >= concurrency) continue;
-    if (!best || l < best.load) best = { id: inst.instance_id, load: l };
-  }
-  return best?.id ?? null;
+  const active = listInstances(sql)
+    .filter((inst) => inst.status === "active")
+    .map((inst) => ({ id: inst.instance_id, load: load.get(inst.instance_id) ?? 0 }));
+  return {
+    take() {
+      let best: (typeof active)[number] | null = null;
+      for (const lane of active) {
+        if (!forExternal && lane.load >= concurrency) continue;
+        if (!best || lane.load < best.load) best = lane;
+      }
+      if (best) best.load++;
+      return best?.id ?? null;
+    },
+  };
 }
 
 /**
@@ -90,6 +98,7 @@ export function scaleInstances(sql: SqlStorage, agentId: string, target: number,
 
 /** Draining instances whose tasks are all done go away; their pending tasks return to the backlog. */
 export function removeIdleDraining(sql: SqlStorage): void {
+  if (sql.exec("SELECT 1 FROM instances WHERE status = 'draining' LIMIT 1").toArray().length === 0) return;
   sql.exec(
     `UPDATE tasks SET instance_id = NULL WHERE status = 'pending' AND attempts = 0 AND instance_id IN
        (SELECT instance_id FROM instances WHERE status = 'draining')`,

@@ -5,7 +5,8 @@
  */
 import { canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
 import type { Timers } from "../shared/timers";
-import { ensureInstances, pickInstance, removeIdleDraining } from "./lanes";
+import { ensureInstances, lanePicker, removeIdleDraining } from "./lanes";
+import type { TaskIndexWriter } from "./task-index";
 import { appendEvent, insertTask, readTask, rememberIdempotencyKey, taskForIdempotencyKey, updateTask, type TaskPatch } from "./task-store";
 
 export const WATCHDOG_TIMER = "task-watchdog";
@@ -20,11 +21,13 @@ export class TaskEngine {
   readonly #queue: Queue<TaskMessage>;
   readonly #timers: Timers;
   readonly #concurrency: () => number;
+  readonly #index: TaskIndexWriter;
   /** SSE subscribers by task id; in memory, since a stream lives only as long as this instance. */
   readonly #listeners = new Map<string, Set<Listener>>();
 
-  constructor(storage: DurableObjectStorage, queue: Queue<TaskMessage>, timers: Timers, concurrency: () => number) {
+  constructor(storage: DurableObjectStorage, queue: Queue<TaskMessage>, timers: Timers, concurrency: () => number, index: TaskIndexWriter) {
     this.#storage = storage;
+    this.#index = index;
     this.#queue = queue;
     this.#timers = timers;
     this.#concurrency = concurrency;
@@ -44,16 +47,17 @@ export class TaskEngine {
     };
   }
 
-  async create(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: Stored; created: boolean }> {
+  /** `indexError` when D1's task index could not be written: then nothing was created. */
+  async create(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: Stored; created: boolean } | { indexError: string }> {
     const sql = this.#sql;
     const outcome = this.#storage.transactionSync(() => {
       if (input.idempotencyKey) {
         const existing = taskForIdempotencyKey(sql, input.idempotencyKey, input.nowMs);
         const task = existing ? readTask(sql, existing) : null;
-        if (task) return { task, created: false };
+        if (task) return { task, created: false, messages: [] };
       }
       ensureInstances(sql, input.agentId, input.nowMs);
-      insertTask(sql, {
+      const task = insertTask(sql, {
         task_id: input.taskId,
         agent_id: input.agentId,
         task_type: input.taskType,
@@ -65,19 +69,32 @@ export class TaskEngine {
         max_attempts: input.maxAttempts,
         timeout_seconds: input.timeoutSeconds,
         // External tasks run in their own worker: they get an instance now (for metrics) but hold no lane.
-        instance_id: input.executor === "external" ? pickInstance(sql, this.#concurrency(), true) : null,
+        instance_id: input.executor === "external" ? lanePicker(sql, this.#concurrency(), true).take() : null,
         created_at: input.nowMs,
         last_activity_at: input.nowMs,
         approval_id: gate?.approvalId ?? null,
         executor: input.executor,
       });
       if (input.idempotencyKey) rememberIdempotencyKey(sql, input.idempotencyKey, input.taskId, input.nowMs);
-      const task = readTask(sql, input.taskId)!;
       this.#record(task, "status", input.nowMs);
-      return { task, created: true };
+      return { task, created: true, messages: this.#claimLanes(input.nowMs) };
     });
-    if (outcome.created) await this.dispatch(input.nowMs);
-    return outcome;
+    if (!outcome.created) {
+      // The same key raced the first create: answer once the task can be found by id.
+      await this.#index.written(outcome.task.task_id);
+    } else {
+      try {
+        await this.#index.add({ taskId: input.taskId, agentId: input.agentId, createdAt: input.nowMs });
+      } catch (err) {
+        // Without its index row the task could not be found by id: undo it (nothing was sent yet).
+        this.#storage.transactionSync(() => {
+          for (const table of ["tasks", "task_events", "idempotency_keys"]) this.#sql.exec(`DELETE FROM ${table} WHERE task_id = ?`, input.taskId);
+        });
+        return { indexError: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    await this.#send(outcome.messages);
+    return { task: outcome.task, created: outcome.created };
   }
 
   get(taskId: string): Stored | null {
@@ -102,27 +119,25 @@ export class TaskEngine {
   }
 
   async complete(taskId: string, outcome: { result?: unknown; error_message?: string }, nowMs: number): Promise<TaskResult<Stored>> {
-    const failed = outcome.error_message !== undefined;
-    const result = this.#change(taskId, nowMs, () => ({
-      status: failed ? "failed" : "completed",
-      progress: 100,
-      result_json: outcome.result === undefined ? null : JSON.stringify(outcome.result),
-      error_message: outcome.error_message ?? null,
-      completed_at: nowMs,
-      last_activity_at: nowMs,
-    }));
-    if (result.ok) await this.dispatch(nowMs);
-    return result;
+    return this.#finish(taskId, nowMs, () => finishPatch(outcome, nowMs));
   }
 
   async cancel(taskId: string, nowMs: number, reason?: string): Promise<TaskResult<Stored>> {
-    const result = this.#change(taskId, nowMs, () => ({
+    return this.#finish(taskId, nowMs, () => ({
       status: "cancelled",
       completed_at: nowMs,
       last_activity_at: nowMs,
       ...(reason ? { error_message: reason } : {}),
     }));
-    if (result.ok) await this.dispatch(nowMs);
+  }
+
+  /** A terminal transition; the lane it frees goes to the next backlog task in the same transaction. */
+  async #finish(taskId: string, nowMs: number, decide: (task: Stored) => TaskPatch): Promise<TaskResult<Stored>> {
+    const { result, messages } = this.#storage.transactionSync(() => {
+      const result = this.#change(taskId, nowMs, decide);
+      return { result, messages: result.ok ? this.#claimLanes(nowMs) : [] };
+    });
+    await this.#send(messages);
     return result;
   }
 
@@ -134,25 +149,42 @@ export class TaskEngine {
     await this.dispatch(nowMs);
   }
 
-  /** The consumer asks before each attempt; only a dispatched, pending task on its lane runs. */
-  async beginAttempt(taskId: string, nowMs: number): Promise<AttemptStart> {
+  /**
+   * The consumer asks before each attempt (for all the agent's messages of a batch at once); only
+   * a dispatched, pending task on its lane runs.
+   */
+  async beginAttempts(taskIds: readonly string[], nowMs: number): Promise<AttemptStart[]> {
     const sql = this.#sql;
-    const start = this.#storage.transactionSync((): AttemptStart => {
-      const task = readTask(sql, taskId);
-      if (!task) return { run: false, reason: "not_found" };
-      if (isTerminal(task.status)) return { run: false, reason: "terminal" };
-      if (task.approval_id) return { run: false, reason: "waiting_for_approval" };
-      // Back in the backlog (its instance drained), already running from a duplicate delivery, or
-      // an external task (never sent to the queue: a stray message must not run or fail it).
-      if (task.executor !== "queue" || task.instance_id === null || task.status === "running") return { run: false, reason: "not_dispatched" };
-      const attempts = task.attempts + 1;
-      updateTask(sql, taskId, { status: "running", attempts, last_activity_at: nowMs, ...(task.started_at === null ? { started_at: nowMs } : {}) });
-      const started = readTask(sql, taskId)!;
-      this.#record(started, "status", nowMs);
-      return { run: true, task: started, attempt: attempts, deadline: nowMs + started.timeout_seconds * 1000 };
+    const starts = this.#storage.transactionSync(() =>
+      taskIds.map((taskId): AttemptStart => {
+        const task = readTask(sql, taskId);
+        if (!task) return { run: false, reason: "not_found" };
+        if (isTerminal(task.status)) return { run: false, reason: "terminal" };
+        if (task.approval_id) return { run: false, reason: "waiting_for_approval" };
+        // Back in the backlog (its instance drained), already running from a duplicate delivery, or
+        // an external task (never sent to the queue: a stray message must not run or fail it).
+        if (task.executor !== "queue" || task.instance_id === null || task.status === "running") return { run: false, reason: "not_dispatched" };
+        const attempts = task.attempts + 1;
+        const patch: TaskPatch = { status: "running", attempts, last_activity_at: nowMs, ...(task.started_at === null ? { started_at: nowMs } : {}) };
+        updateTask(sql, taskId, patch);
+        const started = { ...task, ...patch };
+        this.#record(started, "status", nowMs);
+        return { run: true, task: started, attempt: attempts, deadline: nowMs + started.timeout_seconds * 1000 };
+      }),
+    );
+    const deadlines = starts.flatMap((s) => (s.run ? [s.deadline] : []));
+    if (deadlines.length > 0) await this.#timers.schedule(WATCHDOG_TIMER, Math.min(...deadlines), true);
+    return starts;
+  }
+
+  /** Several outcomes in one transaction; the lanes they free are handed out once. */
+  async completeMany(outcomes: readonly { taskId: string; result?: unknown; error_message?: string }[], nowMs: number): Promise<TaskResult<Stored>[]> {
+    const { results, messages } = this.#storage.transactionSync(() => {
+      const results = outcomes.map((o) => this.#change(o.taskId, nowMs, () => finishPatch(o, nowMs)));
+      return { results, messages: results.some((r) => r.ok) ? this.#claimLanes(nowMs) : [] };
     });
-    if (start.run) await this.#armWatchdog(start.task, nowMs);
-    return start;
+    await this.#send(messages);
+    return results;
   }
 
   /**
@@ -172,24 +204,45 @@ export class TaskEngine {
 
   /** Sends backlog tasks to free lanes, oldest first. */
   async dispatch(nowMs: number): Promise<void> {
+    await this.#send(this.#storage.transactionSync(() => this.#claimLanes(nowMs)));
+  }
+
+  /** Gives free lanes to the oldest backlog tasks; the caller sends the messages once this commits. */
+  #claimLanes(nowMs: number): TaskMessage[] {
     const sql = this.#sql;
-    const messages = this.#storage.transactionSync(() => {
-      removeIdleDraining(sql);
-      const out: TaskMessage[] = [];
-      const backlog = sql
-        .exec<{ task_id: string; agent_id: string }>(
-          "SELECT task_id, agent_id FROM tasks WHERE status = 'pending' AND instance_id IS NULL AND approval_id IS NULL AND executor = 'queue' ORDER BY seq LIMIT 100",
-        )
-        .toArray();
-      for (const t of backlog) {
-        const instance = pickInstance(sql, this.#concurrency());
-        if (!instance) break;
-        updateTask(sql, t.task_id, { instance_id: instance, last_activity_at: nowMs });
-        out.push({ task_id: t.task_id, agent_id: t.agent_id });
-      }
-      return out;
-    });
-    if (messages.length > 0) await this.#queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+    removeIdleDraining(sql);
+    const lanes = lanePicker(sql, this.#concurrency());
+    const out: TaskMessage[] = [];
+    const backlog = sql
+      .exec<{ task_id: string; agent_id: string }>(
+        "SELECT task_id, agent_id FROM tasks WHERE status = 'pending' AND instance_id IS NULL AND approval_id IS NULL AND executor = 'queue' ORDER BY seq LIMIT 100",
+      )
+      .toArray();
+    for (const t of backlog) {
+      const instance = lanes.take();
+      if (!instance) break;
+      updateTask(sql, t.task_id, { instance_id: instance, last_activity_at: nowMs });
+      out.push({ task_id: t.task_id, agent_id: t.agent_id });
+    }
+    return out;
+  }
+
+  /**
+   * Sends claimed tasks to the queue. If the send fails, the claims are undone (the tasks go back
+   * to the backlog for the next dispatch) so no task holds a lane without a message.
+   */
+  async #send(messages: TaskMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    try {
+      await this.#queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+    } catch (err) {
+      this.#storage.transactionSync(() => {
+        for (const m of messages) {
+          this.#sql.exec("UPDATE tasks SET instance_id = NULL WHERE task_id = ? AND status = 'pending'", m.task_id);
+        }
+      });
+      throw err;
+    }
   }
 
   /** Fails running tasks silent for longer than their timeout, then re-arms for the next one. */
@@ -224,7 +277,7 @@ export class TaskEngine {
         return { ok: false, reason: "conflict", status: task.status, detail };
       }
       updateTask(sql, taskId, patch);
-      const updated = readTask(sql, taskId)!;
+      const updated = { ...task, ...patch };
       this.#record(updated, to === task.status ? "progress" : "status", nowMs);
       return { ok: true, value: updated };
     });
@@ -234,4 +287,17 @@ export class TaskEngine {
     const event = appendEvent(this.#sql, task, type, nowMs);
     for (const listener of this.#listeners.get(task.task_id) ?? []) listener(event);
   }
+}
+
+/** `completed` with a result, or `failed` with an error message. */
+function finishPatch(outcome: { result?: unknown; error_message?: string }, nowMs: number): TaskPatch {
+  const failed = outcome.error_message !== undefined;
+  return {
+    status: failed ? "failed" : "completed",
+    progress: 100,
+    result_json: outcome.result === undefined ? null : JSON.stringify(outcome.result),
+    error_message: outcome.error_message ?? null,
+    completed_at: nowMs,
+    last_activity_at: nowMs,
+  };
 }

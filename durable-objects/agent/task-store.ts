@@ -11,11 +11,12 @@ const SELECT_TASK = `SELECT seq, task_id, agent_id, task_type, status, progress,
   error_message, created_at, started_at, completed_at, metadata AS metadata_json, attempts, max_attempts, timeout_seconds,
   instance_id, last_activity_at, approval_id, executor FROM tasks`;
 
-export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at">): void {
-  sql.exec(
+/** Inserts a new task and returns it as `readTask` would (without reading it back). */
+export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at">): StoredTask {
+  const { seq } = sql.exec<{ seq: number }>(
     `INSERT INTO tasks (task_id, agent_id, task_type, status, progress, progress_message, created_at, metadata, attempts,
        max_attempts, timeout_seconds, instance_id, last_activity_at, approval_id, executor)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
     t.task_id,
     t.agent_id,
     t.task_type,
@@ -31,7 +32,8 @@ export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | 
     t.last_activity_at,
     t.approval_id,
     t.executor,
-  );
+  ).one();
+  return { ...t, seq, result_json: null, error_message: null, started_at: null, completed_at: null };
 }
 
 export function readTask(sql: SqlStorage, taskId: string): StoredTask | null {
@@ -73,20 +75,22 @@ export function updateTask(sql: SqlStorage, taskId: string, patch: TaskPatch): v
   sql.exec(`UPDATE tasks SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")} WHERE task_id = ?`, ...keys.map((k) => patch[k] ?? null), taskId);
 }
 
+/** Appends the task's next change event (numbered 1, 2, … per task) in one statement. */
 export function appendEvent(sql: SqlStorage, task: TaskRecord, type: TaskEvent["type"], at: number): TaskEvent {
-  const seq = sql.exec<{ n: number }>("SELECT coalesce(max(seq), 0) + 1 AS n FROM task_events WHERE task_id = ?", task.task_id).one().n;
-  const event: TaskEvent = { seq, type, status: task.status, progress: task.progress, message: task.progress_message, at };
-  sql.exec(
-    "INSERT INTO task_events (task_id, seq, type, status, progress, message, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    task.task_id,
-    seq,
-    type,
-    event.status,
-    event.progress,
-    event.message,
-    at,
-  );
-  return event;
+  const { seq } = sql
+    .exec<{ seq: number }>(
+      `INSERT INTO task_events (task_id, seq, type, status, progress, message, at)
+       SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM task_events WHERE task_id = ? RETURNING seq`,
+      task.task_id,
+      type,
+      task.status,
+      task.progress,
+      task.progress_message,
+      at,
+      task.task_id,
+    )
+    .one();
+  return { seq, type, status: task.status, progress: task.progress, message: task.progress_message, at };
 }
 
 export function eventsAfter(sql: SqlStorage, taskId: string, afterSeq: number): TaskEvent[] {

@@ -13,6 +13,7 @@ export type LogEvent =
   | { event: "state.deleted"; request_id?: string; agent_id: string }
   | { event: "state.derived_sync_failed"; agent_id: string; attempt: number; error: string; retry_in_ms: number }
   | { event: "task.created"; request_id?: string; agent_id: string; task_id: string; task_type: string }
+  | { event: "task.index_failed"; request_id?: string; agent_id: string; error: string }
   | { event: "task.finished"; agent_id: string; task_id: string; status: string }
   | { event: "task.attempt_failed"; agent_id: string; task_id: string; attempt: number; error: string; retry_in_s?: number }
   | { event: "task.dead_lettered"; agent_id?: string; task_id?: string; error: string }
@@ -31,7 +32,8 @@ export type LogEvent =
   | { event: "call.created"; agent_id: string; call_id: string }
   | { event: "call.status_changed"; agent_id: string; call_id: string; status: string }
   | { event: "call.transcribed"; call_id: string; participant_id: string; chars: number }
-  | { event: "call.spoke"; call_id: string; chars: number; audio_bytes: number };
+  | { event: "call.spoke"; call_id: string; chars: number; audio_bytes: number }
+  | { event: "call.sfu"; call_id: string; participant_id: string; op: string; outcome: "ok" | "refused" | "upstream_error"; detail?: string };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,10 +1,11 @@
 /**
  * Task use cases: create (idempotent), read, list, report progress, complete, cancel. The
- * agent's Durable Object holds every task; D1's `task_index` maps a task id to its agent.
+ * agent's Durable Object holds every task; D1's `task_index` maps a task id to its agent (the
+ * Durable Object writes it before a create answers: durable-objects/agent/task-index.ts).
  */
 import { mayTouchAgent, type Principal } from "../auth/principal";
 import { newId } from "../lib/ids";
-import { log } from "../lib/log";
+import { log, logError } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { createApproval } from "../approvals/service";
 import { requireSecret } from "../approvals/signing";
@@ -41,8 +42,6 @@ export async function createTask(
   // A gated task is stored waiting for this approval (not dispatched), then the approval is made.
   const approvalId = gate ? newId("approval") : undefined;
   const nowMs = Date.now();
-  // Index first: once the task exists, GET /api/v2/tasks/{id} must find it.
-  await env.DB.prepare("INSERT INTO task_index (task_id, agent_id, created_at) VALUES (?, ?, ?)").bind(taskId, req.agentId, nowMs).run();
   const outcome = await stub(env, req.agentId).createTask({
     agentId: req.agentId,
     taskId,
@@ -54,8 +53,11 @@ export async function createTask(
     idempotencyKey: req.idempotencyKey,
     nowMs,
   }, approvalId ? { approvalId } : undefined);
-  if (!outcome.created) await env.DB.prepare("DELETE FROM task_index WHERE task_id = ?").bind(taskId).run();
-  else log({ event: "task.created", request_id: req.requestId, agent_id: req.agentId, task_id: taskId, task_type: req.body.task_type });
+  if ("indexError" in outcome) {
+    logError({ event: "task.index_failed", request_id: req.requestId, agent_id: req.agentId, error: outcome.indexError });
+    throw new AppError("service_unavailable", "The task index (D1) could not be written, so nothing was created; retry the request.");
+  }
+  if (outcome.created) log({ event: "task.created", request_id: req.requestId, agent_id: req.agentId, task_id: taskId, task_type: req.body.task_type });
   if (gate && approvalId && outcome.created) await createTaskApproval(env, req, taskId, approvalId, gate);
   return outcome;
 }

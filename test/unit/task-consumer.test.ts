@@ -11,6 +11,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult, runInDurabl
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
+import { AgentDO } from "../../durable-objects/agent";
+import { call } from "../helpers/api";
 import { DEAD_LETTER_QUEUE_NAME, TASK_QUEUE_NAME } from "../../workers/task-consumer";
 import { createTask, deadLettersFor, getTask } from "../helpers/tasks";
 
@@ -161,6 +163,35 @@ describe("task queue consumer", () => {
     ]);
     expect(result.explicitAcks).toEqual(["x-ok"]);
     expect(result.retryMessages).toEqual([{ msgId: "x-bad", delaySeconds: 1 }]);
+  });
+
+  it("one agent's messages of a batch cost one start call and one completion call, each task its own outcome", async () => {
+    const agent = "unit-grouped";
+    const a = await dispatchedTask(agent, "noop");
+    const b = await dispatchedTask(agent, "data_analysis", { data: [1, 2, 3, 4, 5] });
+    const cancelled = await dispatchedTask(agent, "noop");
+    await call(`/api/v2/tasks/${cancelled}/cancel`, { method: "POST" });
+    const other = await dispatchedTask("unit-grouped-other", "noop");
+    const begin = vi.spyOn(AgentDO.prototype, "beginTaskAttempts");
+    const complete = vi.spyOn(AgentDO.prototype, "completeTasks");
+    const result = await runBatch(TASK_QUEUE_NAME, [
+      { id: "g-a", body: { task_id: a, agent_id: agent } },
+      { id: "g-other", body: { task_id: other, agent_id: "unit-grouped-other" } },
+      { id: "g-b", body: { task_id: b, agent_id: agent } },
+      { id: "g-cancelled", body: { task_id: cancelled, agent_id: agent } },
+    ]);
+    expect(result.explicitAcks.sort()).toEqual(["g-a", "g-b", "g-cancelled", "g-other"]);
+    expect(result.retryMessages).toEqual([]);
+    // Per agent: one start call with all its task ids, one completion call with those that ran.
+    expect(begin.mock.calls.map(([ids]) => ids)).toEqual(expect.arrayContaining([[a, b, cancelled], [other]]));
+    expect(begin).toHaveBeenCalledTimes(2);
+    expect(complete).toHaveBeenCalledTimes(2);
+    const grouped = complete.mock.calls.find(([outcomes]) => outcomes.length === 2)![0];
+    expect(grouped.map((o) => o.taskId).sort()).toEqual([a, b].sort());
+    expect(await getTask(a)).toMatchObject({ status: "completed", result: { ok: true } });
+    expect(await getTask(b)).toMatchObject({ status: "completed", result: { count: 5, mean: 3 } });
+    expect(await getTask(cancelled)).toMatchObject({ status: "cancelled", attempts: 0 });
+    expect(await getTask(other)).toMatchObject({ status: "completed", attempts: 1 });
   });
 });
 
