@@ -1,18 +1,24 @@
 // `npm run bench`: the product against the bare baseline Worker (bench/baseline/), both under
 // `wrangler dev --local` on the same workerd binary, measured alternately in one run.
-// Two groups (`--only state`, `--only tasks`; default both):
+// Three groups (`--only state`, `--only tasks`, `--only signalling`, comma-separated; default all):
 // - state: versioned save and load. Prints req/s, p50, p99 and product ÷ baseline ratios, shows
 //   where the product's time goes (CPU per process, stage endpoints, an isolate profile), and
 //   writes bench/results/state-<date>.json and bench/results/latest-state.md.
 // - tasks: N noop tasks created over HTTP and run to completed through the local Queue (lib/tasks.mjs),
 //   tasks/s and create→complete p50/p95, with the agent at 1 and at MAX_INSTANCES instances, and
 //   again with another max_batch_timeout (scratch copies of both configs). Writes
-//   bench/results/tasks-<date>.json and bench/results/latest-tasks.md. See bench/README.md.
+//   bench/results/tasks-<date>.json and bench/results/latest-tasks.md.
+// - signalling: two WebSocket clients on one call (lib/signalling.mjs): A sends `ice` frames `to`
+//   B through the product's CallSessionDO, against a bare Durable Object WebSocket relay in the
+//   baseline; msgs/s with a window of frames in flight, sequential send→arrival p50/p99, CPU per
+//   message, stage windows and an isolate profile. Writes bench/results/signalling-<date>.json and
+//   bench/results/latest-signalling.md. See bench/README.md.
 //
-//   npm run bench                      both groups (~5.5 min)
+//   npm run bench                      all three groups (~7 min)
 //   npm run bench -- --only state      5 rounds × 2 s per side and scenario (~2.5 min)
 //   npm run bench -- --only tasks      (~2.5 min) --tasks 200 --tasks-solo 20 --tasks-rounds 3 [--batch-timeouts 1]
-//   npm run bench -- --quick           1 round × 1 s, no profile (smoke test, ~40 s)
+//   npm run bench -- --only signalling (~1.5 min) --signalling-window 16 (frames in flight)
+//   npm run bench -- --quick           1 round × 1 s, no profile (smoke test, ~40 s per group)
 //   npm run bench -- --rounds 5 --duration 4000 --concurrency 16 --agents 8 --no-profile --disk
 //   npm run bench -- --fail-on-miss    exit 2 when a target is missed
 //   npm run bench -- --product-var LOG_LEVEL:warn   an extra `--var` for the product (recorded)
@@ -31,6 +37,8 @@ import { connectInspector, moduleMaps, profileDuring, summarizeProfile } from ".
 import { budgetTable, markdownSummary, median, renderText, summarizeRounds } from "./lib/report.mjs";
 import { freePort, groupCpu, logSize, logTail, reloadedSince, runWrangler, runtimeBinary, startWranglerDev, stopGroup, waitReady } from "./lib/servers.mjs";
 import { saveBudget, serverCpu, stageSpecs } from "./lib/stages.mjs";
+import { checkRelay, closePair, connectBaseline, connectProduct, iceFrame, relayWindow } from "./lib/signalling.mjs";
+import { renderSignallingText, signallingFindings, signallingMarkdown } from "./lib/signalling-report.mjs";
 import { ReloadedError, consumerSettings, runTasksOnce, taskSide, withConsumerSettings } from "./lib/tasks.mjs";
 import { renderTasksText, tasksFindings, tasksMarkdown, tasksVerdict } from "./lib/tasks-report.mjs";
 
@@ -50,17 +58,18 @@ const { values: args } = parseArgs({
     "fail-on-miss": { type: "boolean", default: false },
     "keep-temp": { type: "boolean", default: false },
     "product-var": { type: "string", multiple: true, default: [] },
-    only: { type: "string", default: "state,tasks" },
+    only: { type: "string", default: "state,tasks,signalling" },
     tasks: { type: "string", default: "200" },
     "tasks-solo": { type: "string", default: "20" },
     "tasks-rounds": { type: "string", default: "3" },
     "tasks-concurrency": { type: "string", default: "16" },
     "tasks-poll-ms": { type: "string", default: "250" },
     "batch-timeouts": { type: "string", default: "" },
+    "signalling-window": { type: "string", default: "16" },
   },
 });
 const groups = args.only.split(",").map((g) => g.trim());
-for (const g of groups) if (!["state", "tasks"].includes(g)) throw new Error(`--only expects state, tasks or state,tasks; got ${g}`);
+for (const g of groups) if (!["state", "tasks", "signalling"].includes(g)) throw new Error(`--only expects a comma-separated list of state, tasks, signalling; got ${g}`);
 const int = (name, v, max) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1–${max}`);
@@ -104,6 +113,17 @@ const taskConfig = {
   }),
 };
 const TASK_TARGET = 0.8;
+const signallingConfig = {
+  rounds: config.rounds,
+  durationMs: config.durationMs,
+  warmupMs: config.warmupMs,
+  window: int("signalling-window", args["signalling-window"], 1024),
+  stageRounds: config.stageRounds,
+  stageDurationMs: config.stageDurationMs,
+  profile: config.profile,
+  profileDurationMs: config.profileDurationMs,
+  profileIntervalUs: config.profileIntervalUs,
+};
 const PRODUCT_QUEUE = "agent-tasks";
 const BASELINE_QUEUE = "baseline-tasks";
 
@@ -624,11 +644,225 @@ async function runTasksGroup() {
   return scenarios.filter((s) => s.target && s.ratios.tasksPerS < s.target).length;
 }
 
+async function runSignallingGroup() {
+  const startedAt = new Date();
+  const warnings = [];
+  const compatDate = compatibilityDate("wrangler.toml");
+  if (compatibilityDate("bench/baseline/wrangler.toml") !== compatDate) throw new Error("bench/baseline/wrangler.toml must use the compatibility_date of wrangler.toml");
+  const cfg = signallingConfig;
+  const loadBefore = os.loadavg()[0];
+  if (loadBefore > 0.8) warnings.push(`machine already busy at start (1-min load average ${loadBefore.toFixed(2)} on ${os.cpus().length} CPUs)`);
+  log("\nSignalling: starting both servers…");
+  const { product, baseline, jwtSecret, workerdBinary } = await startServers({ tag: "signalling" });
+  const logOffsets = { product: logSize(product), baseline: logSize(baseline) };
+  // Creating a call and adding participants needs calls:write (role developer, SPEC §1).
+  const token = await new SignJWT({ role: "developer" }).setProtectedHeader({ alg: "HS256" }).setSubject("bench").setIssuedAt().setExpirationTime("2h").sign(new TextEncoder().encode(jwtSecret));
+  const room = `bench-${Date.now().toString(36)}`;
+  const auth = { authorization: `Bearer ${token}` };
+  const connectors = {
+    product: () => connectProduct({ port: product.port, auth }),
+    baseline: () => connectBaseline({ port: baseline.port, room: `${room}-relay` }),
+    json: () => connectBaseline({ port: baseline.port, mode: "json", room: `${room}-json` }),
+    "json-sql": () => connectBaseline({ port: baseline.port, mode: "json-sql", room: `${room}-json-sql` }),
+  };
+  const serverOf = { product, baseline, json: baseline, "json-sql": baseline };
+  const pairs = {};
+  /** (Re)opens every pair of sockets and checks one relayed frame on each. */
+  async function connectAll() {
+    for (const [key, connect] of Object.entries(connectors)) {
+      closePair(pairs[key]);
+      pairs[key] = await connect();
+      await checkRelay(pairs[key]);
+    }
+  }
+  /**
+   * Others edit src/ while this runs: a wrangler reload restarts the Worker and drops its sockets
+   * (frames vanish or the socket closes). A step that failed after a reload is run again (at most
+   * 5 times) on fresh sockets, once both servers answer again.
+   */
+  async function retryOnReload(label, step) {
+    for (let attempt = 0; ; attempt++) {
+      const offsets = Object.fromEntries(servers.map((x) => [x.name, logSize(x)]));
+      try {
+        return await step();
+      } catch (err) {
+        // wrangler may log the reload a little after the sockets went quiet: give its log 3 s.
+        await sleep(3000);
+        const reloaded = servers.filter((x) => reloadedSince(x, offsets[x.name])).map((x) => x.name);
+        if (reloaded.length === 0 || attempt >= 5) throw err;
+        warnings.push(`${label}: wrangler reloaded ${reloaded.join(" and ")} (a source file changed) and the relay broke (${err.message}); sockets reopened, step run again`);
+        log(`  ${label}: wrangler reloaded ${reloaded.join(" and ")}; reopening the sockets and running it again`);
+        // Edits come in bursts: wait until no server has reloaded for 3 s (at most 30 s).
+        for (let quiet = 0; quiet < 10; quiet++) {
+          const mark = Object.fromEntries(servers.map((x) => [x.name, logSize(x)]));
+          await sleep(3000);
+          if (!servers.some((x) => reloadedSince(x, mark[x.name]))) break;
+        }
+        await waitReady(product, "/health", (res) => res.status === 200);
+        await waitReady(baseline, "/", (res) => res.status === 200);
+        await connectAll();
+      }
+    }
+  }
+  try {
+    await retryOnReload("connect", connectAll);
+    log(`Checked: each side relays an ice frame A → B unchanged (product: call ${pairs.product.callId}, from stamped; baseline: room ${room}).`);
+
+    /** One window on `key`'s pair: CPU per message per process around the timed part. */
+    async function measure(key, { window, durationMs, warmupMs }) {
+      const pair = pairs[key];
+      const server = serverOf[key];
+      if (warmupMs > 0) await relayWindow(pair, { window, durationMs: warmupMs });
+      const cpu0 = groupCpu(server);
+      const lg0 = process.cpuUsage();
+      const r = await relayWindow(pair, { window, durationMs });
+      const cpu1 = groupCpu(server);
+      const lg = process.cpuUsage(lg0);
+      const per = (ms) => ms / Math.max(1, r.received);
+      r.cpuMsPerMessage = Object.fromEntries(Object.keys(cpu1).map((role) => [role, per(cpu1[role] - cpu0[role])]));
+      r.cpuMsPerMessage.loadgen = per((lg.user + lg.system) / 1000);
+      await sleep(config.settleMs);
+      return r;
+    }
+    const summarize = (rounds) => ({
+      msgsPerS: median(rounds.map((r) => r.msgsPerS)),
+      msgsPerSMin: Math.min(...rounds.map((r) => r.msgsPerS)),
+      msgsPerSMax: Math.max(...rounds.map((r) => r.msgsPerS)),
+      p50: median(rounds.map((r) => r.p50)),
+      p99: median(rounds.map((r) => r.p99)),
+      messages: rounds.reduce((n, r) => n + r.received, 0),
+      cpuMsPerMessage: Object.fromEntries(Object.keys(rounds[0].cpuMsPerMessage).map((role) => [role, median(rounds.map((r) => r.cpuMsPerMessage[role]))])),
+    });
+
+    // Profiles before the timed windows (see the state group: the inspector proxy replays console events).
+    const profiles = {};
+    if (cfg.profile) {
+      log("Profiling the Workers' isolates during a relay window (not timed)…");
+      for (const side of ["baseline", "product"]) {
+        try {
+          profiles[side] = await retryOnReload(`profile of ${side}`, async () => {
+            const cdp = await connectInspector(serverOf[side].inspectorPort);
+            try {
+              const maps = await moduleMaps(cdp, side === "baseline" ? "bench/baseline" : "");
+              const { result, profile } = await profileDuring(cdp, () => measure(side, { window: cfg.window, durationMs: cfg.profileDurationMs, warmupMs: 300 }), cfg.profileIntervalUs);
+              if (!profile) throw new Error("the inspector returned no profile");
+              return summarizeProfile(profile, maps, result.received);
+            } finally {
+              cdp.close();
+            }
+          });
+        } catch (err) {
+          warnings.push(`profile of ${side} failed: ${err.message}`);
+        }
+      }
+      await retryOnReload("reconnect after the profiles", connectAll);
+    }
+
+    log(`\nMeasuring: ${cfg.rounds} round(s) × ${cfg.durationMs / 1000} s per side and scenario, baseline and product alternating.`);
+    const plan = [
+      { id: `window-${cfg.window}`, label: `throughput, window ${cfg.window}`, window: cfg.window },
+      { id: "sequential", label: "latency, sequential (window 1)", window: 1 },
+    ];
+    const rounds = Object.fromEntries(plan.map((sc) => [sc.id, { baseline: [], product: [] }]));
+    for (let r = 0; r < cfg.rounds; r++) {
+      const round = await retryOnReload(`round ${r + 1}`, async () => {
+        const out = Object.fromEntries(plan.map((sc) => [sc.id, {}]));
+        for (const side of r % 2 === 0 ? ["baseline", "product"] : ["product", "baseline"]) {
+          for (const sc of plan) out[sc.id][side] = await measure(side, { window: sc.window, durationMs: cfg.durationMs, warmupMs: r === 0 ? cfg.warmupMs * 2 : cfg.warmupMs });
+        }
+        return out;
+      });
+      for (const sc of plan) for (const side of ["baseline", "product"]) rounds[sc.id][side].push(round[sc.id][side]);
+      log(`  round ${r + 1}/${cfg.rounds}: ${plan.map((sc) => `${sc.label}: baseline ${rounds[sc.id].baseline[r].msgsPerS.toFixed(0)}, product ${rounds[sc.id].product[r].msgsPerS.toFixed(0)} msgs/s`).join("; ")}`);
+    }
+    const scenarios = plan.map((sc) => {
+      const b = summarize(rounds[sc.id].baseline);
+      const p = summarize(rounds[sc.id].product);
+      return {
+        ...sc,
+        baseline: { summary: b, rounds: rounds[sc.id].baseline },
+        product: { summary: p, rounds: rounds[sc.id].product },
+        ratios: {
+          msgsPerS: p.msgsPerS / b.msgsPerS,
+          p50: p.p50 / b.p50,
+          p99: p.p99 / b.p99,
+          pairedMsgsPerS: median(rounds[sc.id].product.map((x, i) => x.msgsPerS / rounds[sc.id].baseline[i].msgsPerS)),
+          serverCpu: serverCpu(b.cpuMsPerMessage) / serverCpu(p.cpuMsPerMessage),
+        },
+      };
+    });
+    for (const s of scenarios) {
+      for (const side of ["baseline", "product"]) {
+        const { msgsPerSMin: lo, msgsPerSMax: hi } = s[side].summary;
+        if (hi / lo > 1.3) warnings.push(`${s.label} ${side}: rounds vary ${lo.toFixed(0)}–${hi.toFixed(0)} msgs/s (noisy machine)`);
+      }
+    }
+
+    log("\nMeasuring stages of the relay (interleaved)…");
+    const relayStages = [
+      { id: "relay", key: "baseline", label: "baseline: bare relay (the baseline)" },
+      { id: "json", key: "json", label: "baseline mode json: + JSON.parse, stamp from, route by to, JSON.stringify" },
+      { id: "json-sql", key: "json-sql", label: "baseline mode json-sql: + one SQLite SELECT of the sender's row" },
+      { id: "product", key: "product", label: "product: CallSessionDO signalling" },
+    ];
+    const stageRounds = relayStages.map(() => []);
+    for (let r = 0; r < cfg.stageRounds; r++) {
+      const round = await retryOnReload(`stage round ${r + 1}`, async () => {
+        const out = [];
+        for (const spec of relayStages) out.push(await measure(spec.key, { window: cfg.window, durationMs: cfg.stageDurationMs, warmupMs: 200 }));
+        return out;
+      });
+      round.forEach((x, i) => stageRounds[i].push(x));
+    }
+    const stages = relayStages.map((spec, i) => ({ id: spec.id, label: spec.label, summary: summarize(stageRounds[i]), rounds: stageRounds[i] }));
+
+    const reloaded = servers.filter((s) => reloadedSince(s, logOffsets[s.name])).map((s) => s.name);
+    if (reloaded.length) warnings.push(`wrangler reloaded ${reloaded.join(" and ")} during the run (a source file changed): numbers may mix two builds`);
+    const resultsFile = `bench/results/signalling-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`;
+    const run = {
+      meta: {
+        date: startedAt.toISOString(),
+        resultsFile,
+        git: gitInfo(),
+        node: process.version,
+        wrangler: JSON.parse(readFileSync("node_modules/wrangler/package.json", "utf8")).version,
+        workerd: { version: spawnSync(workerdBinary, ["--version"], { encoding: "utf8" }).stdout.trim(), binary: path.relative(ROOT, workerdBinary) },
+        compatibilityDate: compatDate,
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? "unknown",
+        loadAverage1m: { start: loadBefore, end: os.loadavg()[0] },
+        stores: storeRoot === "/dev/shm" ? "tmpfs (/dev/shm)" : `disk (${storeRoot})`,
+        frameBytes: Buffer.byteLength(iceFrame(pairs.product.idB, 1000)),
+        setup:
+          "Product: wrangler.toml (RATE_LIMIT off), POST /api/v2/calls + /start + 2 × /participants with a role-developer JWT, sockets on /api/v2/calls/{id}/ws?token=<join token>. " +
+          "Baseline: bench/baseline/wrangler.toml, GET /relay/{room}/ws?peer=&mode=relay → BaselineRelayDO (hibernatable accept, each frame sent as it is to the other socket). " +
+          "Clients: Node's global WebSocket, A and B in the load generator's process; msgs/s = frames that reached B inside the window ÷ window; latency = A's send → B's message event (one clock).",
+      },
+      config: cfg,
+      scenarios,
+      stages,
+      profiles,
+      warnings,
+    };
+    run.findings = signallingFindings(run);
+    log(renderSignallingText(run));
+    mkdirSync("bench/results", { recursive: true });
+    writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
+    const summaryFile = `bench/results/latest-signalling${variantSuffix()}.md`;
+    writeFileSync(summaryFile, signallingMarkdown(run));
+    log(`\nWrote ${resultsFile} and ${summaryFile}`);
+  } finally {
+    for (const pair of Object.values(pairs)) closePair(pair);
+    await stopServers();
+  }
+}
+
 let exitCode = 0;
 try {
   let missed = 0;
   if (groups.includes("state")) missed += await runStateGroup();
   if (groups.includes("tasks")) missed += await runTasksGroup();
+  if (groups.includes("signalling")) await runSignallingGroup();
   if (missed && args["fail-on-miss"]) exitCode = 2;
 } catch (err) {
   exitCode = 1;

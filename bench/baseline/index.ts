@@ -7,6 +7,12 @@
  * queue message; the queue consumer (same batch settings as the product's) writes started_at
  * and completed_at in one statement. GET /agents/{id}/tasks lists the rows, GET
  * /agents/{id}/tasks/count counts them. No auth, validation, lanes, events or history.
+ *
+ * Signalling: GET /relay/{room}/ws?peer=…&mode=… upgrades to a hibernatable WebSocket on the
+ * room's BaselineRelayDO (tagged with the peer id). The baseline is `mode=relay`: each text frame
+ * is sent as it is to the room's other socket(s). `mode=json` and `mode=json-sql` are diagnostic
+ * stages only (never the baseline's numbers): parse the frame, stamp `from`, route by `to`, send
+ * it re-serialized, and (json-sql) read one peer row from SQLite per frame first.
  */
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
@@ -15,6 +21,7 @@ interface BaselineEnv {
   STORE: DurableObjectNamespace<BaselineDO>;
   TASKS: DurableObjectNamespace<BaselineTasksDO>;
   TASK_QUEUE: Queue<TaskMessage>;
+  RELAY: DurableObjectNamespace<BaselineRelayDO>;
 }
 
 interface TaskMessage {
@@ -75,6 +82,52 @@ export class BaselineTasksDO extends DurableObject<BaselineEnv> {
   }
 }
 
+type RelayMode = "relay" | "json" | "json-sql";
+const RELAY_MODES: readonly string[] = ["relay", "json", "json-sql"];
+
+export class BaselineRelayDO extends DurableObject<BaselineEnv> {
+  // The room's mode, set at accept; after a hibernation wake-up it is read back from a tag.
+  #mode: RelayMode | undefined;
+
+  constructor(ctx: DurableObjectState, env: BaselineEnv) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS peers (peer TEXT PRIMARY KEY, joined_at INTEGER NOT NULL, left_at INTEGER)");
+  }
+
+  override fetch(request: Request): Response {
+    const url = new URL(request.url);
+    const peer = url.searchParams.get("peer");
+    const mode = url.searchParams.get("mode") ?? "relay";
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !peer || !RELAY_MODES.includes(mode)) {
+      return new Response("expects a WebSocket upgrade with ?peer= and mode relay | json | json-sql", { status: 400 });
+    }
+    for (const old of this.ctx.getWebSockets(peer)) old.close(4000, "replaced");
+    this.ctx.storage.sql.exec("INSERT INTO peers (peer, joined_at) VALUES (?, ?) ON CONFLICT (peer) DO NOTHING", peer, Date.now());
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], [peer, `mode:${mode}`]);
+    pair[1].serializeAttachment({ peer });
+    this.#mode = mode as RelayMode;
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const mode = (this.#mode ??= (this.ctx.getTags(ws).find((t) => t.startsWith("mode:"))?.slice(5) ?? "relay") as RelayMode);
+    if (mode === "relay") {
+      for (const peer of this.ctx.getWebSockets()) if (peer !== ws) peer.send(message);
+      return;
+    }
+    // Diagnostic stages: what any relay that stamps `from` must do, then one SQLite read.
+    const self = (ws.deserializeAttachment() as { peer: string }).peer;
+    const frame = JSON.parse(message as string) as { to: string; from?: string };
+    if (mode === "json-sql") this.ctx.storage.sql.exec("SELECT * FROM peers WHERE peer = ?", self).toArray();
+    for (const peer of this.ctx.getWebSockets(frame.to)) peer.send(JSON.stringify({ ...frame, from: self }));
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    ws.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000, reason);
+  }
+}
+
 const app = new Hono<{ Bindings: BaselineEnv }>();
 
 app.get("/", (c) => c.text("baseline ok"));
@@ -117,6 +170,8 @@ app.post("/agents/:id/tasks", async (c) => {
 });
 
 app.get("/agents/:id/tasks", async (c) => c.json({ tasks: await c.env.TASKS.getByName(c.req.param("id")).list() }));
+
+app.get("/relay/:room/ws", (c) => c.env.RELAY.getByName(c.req.param("room")).fetch(c.req.raw));
 
 app.get("/agents/:id/tasks/count", async (c) => c.json(await c.env.TASKS.getByName(c.req.param("id")).count()));
 

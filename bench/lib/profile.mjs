@@ -106,6 +106,8 @@ export function categoryOf(modulePath) {
   if (modulePath.startsWith("src/http/")) return "product: src/http (routing, validation, errors)";
   if (modulePath.startsWith("src/state/")) return "product: src/state (service, wire, schemas)";
   if (modulePath.startsWith("src/lib/")) return "product: src/lib (log, time, problem)";
+  if (modulePath.startsWith("src/calls/")) return "product: src/calls (messages, model)";
+  if (modulePath.startsWith("durable-objects/call-session")) return "product: durable-objects (CallSessionDO)";
   if (modulePath.startsWith("src/")) return "product: src (other)";
   if (modulePath.startsWith("durable-objects/")) return "product: durable-objects (AgentDO)";
   if (modulePath.startsWith("bench/")) return "baseline code";

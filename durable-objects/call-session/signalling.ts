@@ -31,8 +31,12 @@ export class Signalling {
   }
 
   send(ws: WebSocket, frame: Record<string, unknown>): void {
+    this.sendText(ws, JSON.stringify(frame));
+  }
+
+  sendText(ws: WebSocket, text: string): void {
     try {
-      ws.send(JSON.stringify(frame));
+      ws.send(text);
     } catch {
       // The peer went away between the check and the send; its close event cleans up.
     }
@@ -97,23 +101,23 @@ export class Signalling {
       const issue = parsed.error.issues[0];
       return this.error(ws, "invalid_message", `${issue?.path.join(".") || "(root)"}: ${issue?.message}`, type);
     }
+    const msg = parsed.data;
+    if (msg.type === "offer" || msg.type === "answer" || msg.type === "ice") {
+      // The hot path reads no storage: a socket stays open only while its participant is in the
+      // call (leaving, removal and the end of the call close it), and only such sockets are peers.
+      const peers = msg.to === self ? [] : this.sockets(msg.to);
+      if (peers.length === 0) return this.error(ws, "peer_unavailable", `Participant '${msg.to}' is not connected to this call.`, msg.type);
+      const frame = JSON.stringify({ ...msg, from: self });
+      for (const peer of peers) this.sendText(peer, frame);
+      return;
+    }
     const sql = this.#ctx.storage.sql;
     const me = readParticipant(sql, self);
     if (!me || me.left_at !== null) {
       this.error(ws, "not_in_call", "You are no longer in this call.");
       return close(ws, 1000, "not in the call");
     }
-    const msg = parsed.data;
     switch (msg.type) {
-      case "offer":
-      case "answer":
-      case "ice": {
-        const peers = msg.to === self ? [] : this.sockets(msg.to);
-        if (peers.length === 0) return this.error(ws, "peer_unavailable", `Participant '${msg.to}' is not connected to this call.`, msg.type);
-        const { from: _ignored, ...rest } = msg;
-        for (const peer of peers) this.send(peer, { ...rest, from: self });
-        return;
-      }
       case "mute":
         updateParticipant(sql, self, { is_muted: msg.muted });
         return this.participantUpdated(readParticipant(sql, self)!);
