@@ -9,12 +9,15 @@
  *   resume: on_hold→active · end/fail: any non-final→ended/failed. Anything else: conflict, no change.
  *
  * RPC methods are thin and synchronous over SQL; the Worker checks credentials and join tokens
- * before it calls them. `fetch` only accepts WebSocket upgrades for `/ws?participant_id=`.
+ * before it calls them. In SFU mode the Worker proxies the Realtime SFU and records here what the
+ * SFU accepted (`sfuContext` before, `recordSfu*`/`forgetSfuTracks` after; see src/calls/sfu-proxy.ts). `fetch` only accepts WebSocket upgrades for `/ws?participant_id=`.
  */
 import { DurableObject } from "cloudflare:workers";
 import { FINAL_STATUSES, TRANSITIONS, type CallAction, type CallParticipant, type CallResult, type CallSession, type NewCall, type NewParticipant, type TranscriptLine, type TranscriptSource } from "../src/calls/model";
+import type { ParticipantSfuRecord } from "../src/calls/sfu-ownership";
 import { CALL_MIGRATIONS } from "./call-session/schema";
 import { Signalling } from "./call-session/signalling";
+import { callSfuSessions, deleteSfuTracks, insertSfuTracks, replaceSfuSession, sfuRecord, type OpenedTrack } from "./call-session/sfu-store";
 import { insertCall, insertParticipant, insertTranscriptLine, readCallRow, readParticipant, readTranscript, renderCall, setStatus, updateParticipant } from "./call-session/store";
 import { migrate } from "./shared/migrate";
 
@@ -126,6 +129,50 @@ export class CallSessionDO extends DurableObject<Env> {
     return { ok: true, value: stored };
   }
 
+  // ---- Realtime SFU proxy (the Worker calls the SFU between sfuContext and the record* methods) ----
+
+  /** The participant's SFU record and the call's SFU sessions, if it may use the SFU now. */
+  sfuContext(participantId: string): CallResult<{ record: ParticipantSfuRecord; callSessions: string[] }> {
+    const refused = this.#sfuRefusal(participantId);
+    if (refused) return refused;
+    const sql = this.ctx.storage.sql;
+    return { ok: true, value: { record: sfuRecord(sql, participantId), callSessions: callSfuSessions(sql) } };
+  }
+
+  /** Records the participant's new SFU session (replacing any previous one and its tracks). */
+  recordSfuSession(participantId: string, sessionId: string): CallResult<{ replaced: string | null }> {
+    const refused = this.#sfuRefusal(participantId);
+    if (refused) return refused;
+    const sql = this.ctx.storage.sql;
+    const replaced = sfuRecord(sql, participantId).sessionId;
+    const dropped = this.ctx.storage.transactionSync(() => replaceSfuSession(sql, participantId, sessionId));
+    for (const name of dropped) this.#signal.broadcast({ type: "track_closed", participant_id: participantId, sfu_session_id: replaced, stream_id: name }, participantId);
+    this.#signal.participantUpdated(readParticipant(sql, participantId)!);
+    return { ok: true, value: { replaced } };
+  }
+
+  /** Records tracks the SFU accepted on the participant's session; published ones are announced. */
+  recordSfuTracks(participantId: string, sessionId: string, tracks: OpenedTrack[], nowMs: number): CallResult<{ mids: string[] }> {
+    const refused = this.#sfuRefusal(participantId, sessionId);
+    if (refused) return refused;
+    const sql = this.ctx.storage.sql;
+    const published = this.ctx.storage.transactionSync(() => insertSfuTracks(sql, participantId, sessionId, tracks, nowMs));
+    for (const stream of published) this.#signal.broadcast({ type: "track_published", participant_id: participantId, sfu_session_id: sessionId, stream }, participantId);
+    if (published.length > 0) this.#signal.participantUpdated(readParticipant(sql, participantId)!);
+    return { ok: true, value: { mids: sfuRecord(sql, participantId).mids.slice() } };
+  }
+
+  /** Forgets mids the SFU closed; closed published tracks are announced. */
+  forgetSfuTracks(participantId: string, sessionId: string, mids: string[]): CallResult<{ mids: string[] }> {
+    const refused = this.#sfuRefusal(participantId, sessionId);
+    if (refused) return refused;
+    const sql = this.ctx.storage.sql;
+    const dropped = this.ctx.storage.transactionSync(() => deleteSfuTracks(sql, participantId, sessionId, mids));
+    for (const name of dropped) this.#signal.broadcast({ type: "track_closed", participant_id: participantId, sfu_session_id: sessionId, stream_id: name }, participantId);
+    if (dropped.length > 0) this.#signal.participantUpdated(readParticipant(sql, participantId)!);
+    return { ok: true, value: { mids: sfuRecord(sql, participantId).mids.slice() } };
+  }
+
   /** Number of open signalling sockets (metrics, tests). */
   connections(): number {
     return this.#signal.sockets().length;
@@ -153,6 +200,20 @@ export class CallSessionDO extends DurableObject<Env> {
 
   override webSocketError(ws: WebSocket): void {
     this.#signal.closed(ws, 1011, "socket error");
+  }
+
+  /** Why the participant may not use the SFU now (call over, unknown, left, session replaced), or null. */
+  #sfuRefusal(participantId: string, sessionId?: string): Extract<CallResult<never>, { ok: false }> | null {
+    const row = readCallRow(this.ctx.storage.sql);
+    if (!row) return NO_CALL;
+    if (FINAL_STATUSES.includes(row.status)) return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
+    const found = this.#participant(participantId);
+    if (!found.ok) return found;
+    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
+    if (sessionId !== undefined && found.value.sfu_session_id !== sessionId) {
+      return { ok: false, reason: "conflict", detail: "This SFU session was replaced by a newer one of the same participant while the request ran." };
+    }
+    return null;
   }
 
   #participant(participantId: string): CallResult<CallParticipant> {

@@ -16,7 +16,9 @@ import { AppError } from "./lib/problem";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerApprovalRoutes } from "./routes/approvals";
+import { registerCallPageRoutes } from "./routes/call-page";
 import { registerCallRoutes } from "./routes/calls";
+import { registerCallSfuRoutes } from "./routes/calls-sfu";
 import { registerEmailRoutes } from "./routes/email";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetaRoutes } from "./routes/meta";
@@ -112,7 +114,9 @@ export function createApp(): Hono<AppEnv> {
   registerApprovalRoutes(app);
   registerEmailRoutes(app);
   registerCallRoutes(app);
+  registerCallSfuRoutes(app);
   registerSpeechRoutes(app);
+  registerCallPageRoutes(app);
 
   app.onError(renderError);
   app.notFound(renderNotFound);

@@ -1,6 +1,7 @@
 /**
  * CallSessionDO's SQLite schema (one database per call). Times are epoch milliseconds; JSON
  * columns hold the text the API shows. Participants are never deleted: leaving sets `left_at`.
+ * Applied migrations are never edited: a change is a new version.
  */
 import type { Migration } from "../shared/migrate";
 
@@ -41,6 +42,26 @@ export const CALL_MIGRATIONS: readonly Migration[] = [
         text TEXT NOT NULL,
         at INTEGER NOT NULL,
         source TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: "SFU sessions and the tracks opened through the proxy",
+    // One SFU session per participant (a new one replaces it); a track row is one mid of that
+    // session opened through the Worker's proxy: `local` (published) or `remote` (pulled).
+    sql: `
+      ALTER TABLE participants ADD COLUMN sfu_session_id TEXT;
+      CREATE UNIQUE INDEX participants_sfu_session ON participants (sfu_session_id);
+      CREATE TABLE sfu_tracks (
+        session_id TEXT NOT NULL,
+        mid TEXT NOT NULL,
+        participant_id TEXT NOT NULL,
+        location TEXT NOT NULL CHECK (location IN ('local', 'remote')),
+        track_name TEXT NOT NULL,
+        media_type TEXT,
+        opened_at INTEGER NOT NULL,
+        PRIMARY KEY (session_id, mid)
       );
     `,
   },

@@ -29,6 +29,7 @@ interface ParticipantRow {
   media_streams: string;
   is_muted: number;
   is_video_enabled: number;
+  sfu_session_id: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -78,6 +79,7 @@ function renderParticipant(r: ParticipantRow): CallParticipant {
     media_streams: JSON.parse(r.media_streams) as MediaStream[],
     is_muted: r.is_muted === 1,
     is_video_enabled: r.is_video_enabled === 1,
+    sfu_session_id: r.sfu_session_id ?? null,
   };
 }
 

@@ -5,9 +5,15 @@
  * one generic message; the reason is logged. Refused attempts count against the caller's address
  * in the rate limiter, so guessing credentials is as limited as any other traffic. A JWKS that
  * cannot be fetched is 503: the fault is ours, not the token's.
+ *
+ * A call join token (a JWT with `aud: call-join`, src/calls/tokens.ts) is not an API credential,
+ * even when it is signed with JWT_SECRET: the request passes through without a principal, and only
+ * the routes that accept join tokens (the SFU proxy) verify it themselves.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { decodeJwt } from "jose";
+import { JOIN_AUDIENCE } from "../calls/tokens";
 import { getConfig, type Config } from "../config";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
@@ -47,6 +53,20 @@ export function credentialsFrom(req: Request): string | undefined {
   return req.headers.get("x-api-key")?.trim() || undefined;
 }
 
+/** Presented credential that is a call join token: not resolved to a principal. */
+class JoinTokenPresented extends Error {}
+
+/** A JWT whose (unverified) audience is `call-join`; its signature is checked by the routes that take it. */
+function isJoinToken(token: string): boolean {
+  if (token.split(".").length !== 3) return false;
+  try {
+    const aud = decodeJwt(token).aud;
+    return aud === JOIN_AUDIENCE || (Array.isArray(aud) && aud.includes(JOIN_AUDIENCE));
+  } catch {
+    return false;
+  }
+}
+
 async function sameSecret(a: string, b: string): Promise<boolean> {
   const [ha, hb] = await Promise.all([sha256Hex(a), sha256Hex(b)]);
   const enc = new TextEncoder();
@@ -77,6 +97,8 @@ export async function resolvePrincipal(
     return principal;
   }
   if (cached) jwtCache.delete(cacheKey);
+  // Checked only on a cache miss (join tokens never enter the cache), so the hot path pays nothing.
+  if (isJoinToken(token)) throw new JoinTokenPresented();
   const principal = await verifyJwt(token, config, nowMs);
   if (jwtCache.size >= JWT_CACHE_MAX) jwtCache.delete(jwtCache.keys().next().value as string);
   jwtCache.set(cacheKey, principal);
@@ -99,6 +121,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
       try {
         c.set("principal", await resolvePrincipal(token, c.env, Date.now(), (work) => deferWork(c, work)));
       } catch (err) {
+        if (err instanceof JoinTokenPresented) return next();
         if (err instanceof JwksUnavailable) {
           log({ event: "auth.refused", request_id: c.var.requestId, reason: err.message });
           throw new AppError("service_unavailable", "The JWT key set (JWT_JWKS_URL) cannot be fetched right now; try again later.");

@@ -53,6 +53,8 @@ export interface CallParticipant {
   media_streams: MediaStream[];
   is_muted: boolean;
   is_video_enabled: boolean;
+  /** The participant's Realtime SFU session (SFU mode, after POST …/sfu/sessions), else null. */
+  sfu_session_id: string | null;
 }
 
 export const TRANSCRIPT_SOURCES = ["speech_to_text", "text_to_speech", "text"] as const;

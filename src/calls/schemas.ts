@@ -62,6 +62,7 @@ export const CallParticipant = z.object({
   media_streams: z.array(MediaStream),
   is_muted: z.boolean(),
   is_video_enabled: z.boolean(),
+  sfu_session_id: z.string().nullable().describe("The participant's Realtime SFU session (SFU mode); pull its tracks by this id and a media stream's track_name."),
 });
 
 export const TranscriptLine = z.object({

@@ -19,7 +19,19 @@ import { JOIN_TOKEN_TTL_SECONDS, callSigningSecret, signJoinToken, verifyJoinTok
 
 type Rpc = Pick<
   CallSessionDO,
-  "create" | "get" | "transition" | "addParticipant" | "removeParticipant" | "updateParticipant" | "transcript" | "appendTranscript" | "connections"
+  | "create"
+  | "get"
+  | "transition"
+  | "addParticipant"
+  | "removeParticipant"
+  | "updateParticipant"
+  | "transcript"
+  | "appendTranscript"
+  | "connections"
+  | "sfuContext"
+  | "recordSfuSession"
+  | "recordSfuTracks"
+  | "forgetSfuTracks"
 >;
 /** The stub's methods with their declared results (the generated RPC types cannot express `unknown` metadata). */
 export type CallStub = { [K in keyof Rpc]: (...args: Parameters<Rpc[K]>) => Promise<ReturnType<Rpc[K]>> } & { fetch(request: Request): Promise<Response> };
@@ -138,6 +150,19 @@ export async function getTranscript(env: Env, callId: string, principal: Princip
   return (await stub(env, callId).transcript()) ?? [];
 }
 
+/**
+ * The call and the participant a join token names (for the call page's reads): 401 forged or
+ * expired, 403 a token of another call or a participant who left, 404 an unknown call.
+ */
+export async function participantForToken(env: Env, callId: string, token: string): Promise<{ call: CallSession; participant: CallParticipant }> {
+  const participantId = await verifyJoinToken(callSigningSecret(env), token, callId);
+  const call = await stub(env, callId).get();
+  if (!call) throw new AppError("not_found", `No call '${callId}'.`);
+  const participant = call.participants.find((x) => x.participant_id === participantId);
+  if (!participant || participant.left_at !== null) throw new AppError("forbidden", "This join token names no participant still in the call.");
+  return { call, participant };
+}
+
 /** Verifies the join token, then hands the upgrade to the call's object (which checks the roster). */
 export async function connect(env: Env, callId: string, token: string | undefined, request: Request): Promise<Response> {
   const participantId = await verifyJoinToken(callSigningSecret(env), token, callId);
@@ -231,11 +256,7 @@ export async function callIceServers(
   auth: { token?: string; principal?: Principal },
 ): Promise<{ call_id: string; source: "turn" | "stun"; ice_servers: IceServer[] }> {
   if (auth.token !== undefined) {
-    const participantId = await verifyJoinToken(callSigningSecret(env), auth.token, callId);
-    const call = await stub(env, callId).get();
-    if (!call) throw new AppError("not_found", `No call '${callId}'.`);
-    const p = call.participants.find((x) => x.participant_id === participantId);
-    if (!p || p.left_at !== null) throw new AppError("forbidden", "This join token names no participant still in the call.");
+    await participantForToken(env, callId, auth.token);
   } else {
     if (!auth.principal) throw new AppError("unauthenticated", "Give a join token (?token=) or API credentials with calls:write.");
     if (!can(auth.principal, "calls:write")) throw new AppError("forbidden", `The role '${auth.principal.role}' lacks the permission 'calls:write'.`);

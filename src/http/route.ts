@@ -4,7 +4,7 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import type { Permission } from "../auth/principal";
+import type { Permission, Principal } from "../auth/principal";
 import { WWW_AUTHENTICATE } from "../auth/authenticate";
 import { can, mayTouchAgent } from "../auth/principal";
 import { AppError } from "../lib/problem";
@@ -88,7 +88,11 @@ export function defineRoute<P extends AnyObject = typeof empty, Q extends AnyObj
 }
 
 function authorize(c: Context<AppEnv>, permission: Permission): void {
-  const principal = c.var.principal;
+  requirePermission(c.var.principal, permission);
+}
+
+/** The principal when it holds `permission`: 401 without one (for routes that also take other proof), 403 without the permission. */
+export function requirePermission(principal: Principal | undefined, permission: Permission): Principal {
   if (!principal) {
     throw new AppError("unauthenticated", "This route needs a bearer token or an API key.", {
       headers: { "WWW-Authenticate": WWW_AUTHENTICATE },
@@ -97,4 +101,5 @@ function authorize(c: Context<AppEnv>, permission: Permission): void {
   if (!can(principal, permission)) {
     throw new AppError("forbidden", `The role '${principal.role}' lacks the permission '${permission}'.`);
   }
+  return principal;
 }

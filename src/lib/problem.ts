@@ -27,6 +27,7 @@ export const PROBLEMS = {
   validation_failed: { status: 422, title: "Validation failed" },
   rate_limited: { status: 429, title: "Too many requests" },
   internal_error: { status: 500, title: "Internal error" },
+  bad_gateway: { status: 502, title: "Bad gateway" },
   service_unavailable: { status: 503, title: "Service unavailable" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -17,7 +17,7 @@ import {
   WsQuery,
 } from "../calls/schemas";
 import type { AppEnv } from "../http/app-env";
-import { defineRoute } from "../http/route";
+import { defineRoute, requirePermission } from "../http/route";
 
 const TAGS = ["calls"];
 const readErrors = { 403: { description: "The credential is limited to other agents." }, 404: { description: "Unknown call." } };
@@ -150,12 +150,24 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/calls/:call_id/transcript",
       operationId: "getCallTranscript",
       summary: "The call's transcript, oldest line first",
+      description: "Authorized by credentials with state:read, or by a join token of this call (?token=, a participant still in it: the call page uses this).",
       tags: TAGS,
-      permission: "state:read",
+      permission: "public",
       params: CallParams,
-      responses: { 200: { description: "The transcript.", schema: z.object({ call_id: z.string(), transcript: z.array(TranscriptLine) }) }, ...readErrors },
+      query: WsQuery,
+      responses: {
+        200: { description: "The transcript.", schema: z.object({ call_id: z.string(), transcript: z.array(TranscriptLine) }) },
+        401: { description: "No credentials, or a forged or expired join token." },
+        ...readErrors,
+      },
     },
-    async (c, { params }) => c.json({ call_id: params.call_id, transcript: await calls.getTranscript(c.env, params.call_id, c.var.principal) }),
+    async (c, { params, query }) => {
+      const transcript =
+        query.token !== undefined
+          ? (await calls.participantForToken(c.env, params.call_id, query.token)).call.transcript
+          : await calls.getTranscript(c.env, params.call_id, requirePermission(c.var.principal, "state:read"));
+      return c.json({ call_id: params.call_id, transcript });
+    },
   );
 
   defineRoute(

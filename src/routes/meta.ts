@@ -25,6 +25,7 @@ const PROBLEM_HELP: Record<ProblemCode, string> = {
   validation_failed: "The JSON is well formed but breaks the schema; `errors` lists each field.",
   rate_limited: "Too many requests for this credential; wait `Retry-After` seconds.",
   internal_error: "A bug or an unexpected failure; the `request_id` finds it in the logs.",
+  bad_gateway: "An upstream service (the Realtime SFU) refused or failed the proxied request; `detail` carries its message. Nothing was recorded.",
   service_unavailable: "A dependency is not configured or is down; `detail` says which.",
 };
 

@@ -1,0 +1,156 @@
+/**
+ * The call page in a real browser (SPEC §6): two headless Chromium pages join one call through a
+ * real `wrangler dev --local` in peer-to-peer mode, send each other microphone and camera media,
+ * and play the agent's voice (`POST …/speak` → `agent_speech` → decodeAudioData).
+ *
+ * Everything runs in a loopback-only network namespace so no packet leaves 127.0.0.1: this test
+ * spawns test/e2e/browser/call-runner.ts under `unshare -rn` (a user + network namespace; plain
+ * `unshare -n` as root when user namespaces are off), and asserts on the JSON report it prints.
+ * Needs Debian's `chromium` (`apt-get install -y chromium`; CHROMIUM_PATH overrides
+ * /usr/bin/chromium), `unshare` (util-linux) and `ip` (iproute2). Missing any of them FAILS the test.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT, nodeBinary } from "./helpers/local-server";
+
+const RUNNER = join(PROJECT_ROOT, "test/e2e/browser/call-runner.ts");
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const RUN_TIMEOUT_MS = 150_000;
+const XSS_NAME = `<img src=x onerror="window.__xss=1">Bob & "friends"`;
+
+/** `unshare` arguments that give a loopback-only network namespace here, or why there is none. */
+function namespaceArgs(): { args: string[] } | { missing: string } {
+  const probe = (args: string[]) => spawnSync("unshare", [...args, "bash", "-c", "ip link set lo up"], { encoding: "utf8", timeout: 10_000 });
+  const tried: string[] = [];
+  for (const args of [["-rn"], ["-n"]]) {
+    const r = probe(args);
+    if (r.status === 0) return { args };
+    tried.push(`unshare ${args.join(" ")}: ${r.error ? String(r.error) : (r.stderr || `exit ${r.status}`).trim()}`);
+  }
+  return {
+    missing:
+      "The browser test needs a loopback-only network namespace and could not make one. Install util-linux (unshare) and iproute2 (ip), " +
+      "and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or run as root.\n" +
+      tried.join("\n"),
+  };
+}
+
+function runInNamespace(unshareArgs: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("unshare", [...unshareArgs, "bash", "-c", 'ip link set lo up && exec "$0" "$1"', nodeBinary(), RUNNER], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CHROMIUM_PATH: CHROMIUM, NODE_NO_WARNINGS: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    // TERM first: the runner then stops wrangler and Chromium itself; KILL if it does not.
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+    }, RUN_TIMEOUT_MS);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let report: any;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (Debian/Ubuntu), or set CHROMIUM_PATH.`);
+  }
+  const ns = namespaceArgs();
+  if ("missing" in ns) throw new Error(ns.missing);
+  const run = await runInNamespace(ns.args);
+  const last = run.stdout.trim().split("\n").at(-1) ?? "";
+  try {
+    report = JSON.parse(last);
+  } catch {
+    throw new Error(`the runner printed no report (exit ${run.code}).\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
+  }
+  if (!report.ok) {
+    throw new Error(
+      `the browser run failed: ${report.fatal}\n--- runner ---\n${run.stderr}\n--- pages ---\n${JSON.stringify(report.diagnostics, null, 1)}\n--- server log (tail) ---\n${report.serverLog ?? ""}`,
+    );
+  }
+}, RUN_TIMEOUT_MS + 20_000);
+
+describe("the call page over HTTP", () => {
+  it("is HTML with a strict CSP, its script and style are same-origin files", () => {
+    const { page, script, style } = report.http;
+    expect(page.status).toBe(200);
+    expect(page.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(page.headers["content-security-policy"]).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'/);
+    expect(page.hasJoin && page.scriptTag).toBe(true);
+    expect(script).toMatchObject({ status: 200, contentType: "text/javascript; charset=utf-8" });
+    expect(style).toMatchObject({ status: 200, contentType: "text/css; charset=utf-8" });
+  });
+
+  it("answers an unknown call with a 404 page, a malformed id without echoing it, an ended call with a 409 page", () => {
+    const { unknown, malformed, ended } = report.http;
+    expect(unknown).toMatchObject({ status: 404, contentType: "text/html; charset=utf-8" });
+    expect(unknown.text).toContain("No such call");
+    expect(unknown.csp).toContain("default-src 'none'");
+    expect(malformed).toMatchObject({ status: 404, echoes: false });
+    expect(ended.status).toBe(409);
+    expect(ended.text).toContain("This call has ended");
+  });
+});
+
+describe("two Chromium pages in a peer-to-peer call", () => {
+  it("connect over 127.0.0.1 and receive each other's audio (packets rising, energy) and video", () => {
+    for (const side of ["alice", "bob"] as const) {
+      const { first, second } = report.media[side];
+      expect(second.connectionState).toBe("connected");
+      expect(first.audio.packetsReceived).toBeGreaterThan(0);
+      expect(second.audio.packetsReceived).toBeGreaterThan(first.audio.packetsReceived);
+      expect(second.audio.totalAudioEnergy).toBeGreaterThan(0);
+      expect(second.video.framesDecoded).toBeGreaterThan(0);
+      expect(second.pair).toMatchObject({ local: "127.0.0.1", remote: "127.0.0.1" });
+    }
+  });
+
+  it("show mute and camera changes on the other page and in the API", () => {
+    expect(report.mute).toEqual({ bobSeesAliceMuted: true, apiSaysMuted: true, aliceButton: "Unmute", aliceTrackEnabled: false });
+    expect(report.camera).toEqual({ aliceSeesBobVideoOff: true, bobButton: "Camera on" });
+  });
+
+  it("decode and play the agent's voice, and show the transcript including lines from before joining", () => {
+    expect(report.speak.response).toMatchObject({ success: true, content_type: "audio/wav" });
+    // The fake OpenAI-compatible server saw the documented request shape.
+    expect(report.speak.requests.at(-1)).toMatchObject({ model: "tts-1", input: "Hello from the agent.", voice: "alloy" });
+    for (const side of ["alice", "bob"] as const) {
+      const page = report.pages[side];
+      const played = page.played.find((p: any) => p.text === "Hello from the agent.");
+      expect(played).toMatchObject({ content_type: "audio/wav", ended: true, context_state: "running" });
+      expect(played.duration).toBeCloseTo(0.6, 2);
+      expect(page.agentSpeech).toBe("Hello from the agent.");
+      expect(page.transcript).toEqual(["Agent Smith:Welcome, this line was spoken before you joined.", "Agent Smith:Hello from the agent."]);
+      expect(page.errors).toEqual([]);
+    }
+    expect(report.pageErrors).toEqual([]);
+  });
+
+  it("render an HTML-looking display name as text, never as markup", () => {
+    for (const side of ["alice", "bob"] as const) {
+      const page = report.pages[side];
+      expect(page.rendered.map((r: any) => r.name)).toContain(XSS_NAME);
+      expect(page.imgs).toBe(0);
+      expect(page.xss).toBeNull();
+    }
+  });
+
+  it("drop a participant who leaves", () => {
+    expect(report.afterLeave.alice.phase).toBe("left");
+    expect(Object.keys(report.afterLeave.bob.stats)).toEqual([]);
+    expect(report.afterLeave.bob.rendered.map((r: any) => r.id)).not.toContain(report.ids.alice);
+  });
+});

@@ -1,0 +1,78 @@
+/** The call page (SPEC §6) over HTTP, without a browser: headers, refusals, assets, and the token-read transcript it loads. */
+import { describe, expect, it } from "vitest";
+import { call, callWith, json, problem } from "../helpers/api";
+import { addParticipant, createCall } from "../helpers/calls";
+
+const UNKNOWN_CALL = "call_ffffffffffffffffffffffff";
+const page = (path: string) => call(path, { token: null });
+
+describe("GET /calls/{call_id}", () => {
+  it("serves the page with a strict CSP, no credentials needed and nothing about the call in it", async () => {
+    const c = await createCall({ metadata: { secret: "not-for-the-page" } });
+    await addParticipant(c.call_id, "<b>Mallory</b>");
+    const res = await page(`/calls/${c.call_id}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    expect(html).toContain(`data-call-id="${c.call_id}"`);
+    expect(html).toContain('data-media="p2p"');
+    expect(html).toContain('<script type="module" src="/assets/call-page.js"></script>');
+    expect(html).not.toMatch(/<script>|<style>| on\w+=/i); // nothing inline for the CSP to block
+    expect(html).not.toContain("Mallory");
+    expect(html).not.toContain("not-for-the-page");
+  });
+
+  it("answers an unknown or malformed call id with a 404 page, and an ended call with a 409 page", async () => {
+    const unknown = await page(`/calls/${UNKNOWN_CALL}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await unknown.text()).toContain("No such call");
+    const malformed = await page(`/calls/${encodeURIComponent("<script>alert(1)</script>")}`);
+    expect(malformed.status).toBe(404);
+    expect(await malformed.text()).not.toContain("<script>alert");
+    const c = await createCall();
+    await call(`/api/v2/calls/${c.call_id}/end`, { method: "POST" });
+    const ended = await page(`/calls/${c.call_id}`);
+    expect(ended.status).toBe(409);
+    expect(await ended.text()).toContain("This call has ended");
+  });
+
+  it("says sfu when the server has Realtime credentials", async () => {
+    const c = await createCall();
+    const res = await callWith({ REALTIME_APP_ID: "app", REALTIME_APP_SECRET: "secret" }, `/calls/${c.call_id}`, { token: null });
+    expect(await res.text()).toContain('data-media="sfu"');
+  });
+
+  it("serves its script and style as same-origin files", async () => {
+    const js = await page("/assets/call-page.js");
+    expect(js.status).toBe(200);
+    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    const source = await js.text();
+    expect(source).toContain("window.__call");
+    expect(source).not.toContain("innerHTML");
+    const css = await page("/assets/call-page.css");
+    expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
+  });
+});
+
+describe("GET /api/v2/calls/{call_id}/transcript with a join token (what the page loads)", () => {
+  it("reads with a participant's token, refuses forged, foreign and departed tokens, and still needs state:read otherwise", async () => {
+    const c = await createCall();
+    const alice = await addParticipant(c.call_id, "Alice");
+    const path = `/api/v2/calls/${c.call_id}/transcript`;
+    expect(await json(await page(`${path}?token=${encodeURIComponent(alice.join_token)}`))).toEqual({ call_id: c.call_id, transcript: [] });
+    await problem(await page(`${path}?token=forged`), 401);
+    await problem(await page(path), 401);
+    const other = await createCall();
+    await problem(await page(`/api/v2/calls/${other.call_id}/transcript?token=${encodeURIComponent(alice.join_token)}`), 403);
+    await call(`/api/v2/calls/${c.call_id}/participants/${alice.participant.participant_id}`, { method: "DELETE" });
+    await problem(await page(`${path}?token=${encodeURIComponent(alice.join_token)}`), 403);
+    expect((await call(path)).status).toBe(200);
+  });
+});
