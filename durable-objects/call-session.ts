@@ -18,7 +18,7 @@ import type { ParticipantSfuRecord } from "../src/calls/sfu-ownership";
 import { CALL_MIGRATIONS } from "./call-session/schema";
 import { Signalling } from "./call-session/signalling";
 import { callSfuSessions, deleteSfuTracks, insertSfuTracks, replaceSfuSession, sfuRecord, type OpenedTrack } from "./call-session/sfu-store";
-import { insertCall, insertParticipant, insertTranscriptLine, readCallRow, readParticipant, readTranscript, renderCall, setStatus, updateParticipant } from "./call-session/store";
+import { clearTranscript, insertCall, insertParticipant, insertTranscriptLine, readCallRow, readParticipant, readTranscript, renderCall, setStatus, updateParticipant } from "./call-session/store";
 import { migrate } from "./shared/migrate";
 
 const NO_CALL = { ok: false, reason: "not_found", detail: "No such call." } as const;
@@ -106,6 +106,15 @@ export class CallSessionDO extends DurableObject<Env> {
 
   transcript(): TranscriptLine[] | null {
     return readCallRow(this.ctx.storage.sql) ? readTranscript(this.ctx.storage.sql) : null;
+  }
+
+  /** Erases the transcript (kept lines are the only copy: audio is never stored) and tells every socket. */
+  clearTranscript(): CallResult<{ deleted: number }> {
+    const sql = this.ctx.storage.sql;
+    if (!readCallRow(sql)) return NO_CALL;
+    const deleted = clearTranscript(sql);
+    this.#signal.broadcast({ type: "transcript_cleared" });
+    return { ok: true, value: { deleted } };
   }
 
   /**

@@ -121,6 +121,11 @@ export function insertTranscriptLine(sql: Sql, line: { participantId: string | n
   return { participant_id: line.participantId, text: line.text, at: iso(line.atMs), source: line.source };
 }
 
+/** Erases every transcript line; returns how many there were. */
+export function clearTranscript(sql: Sql): number {
+  return sql.exec("DELETE FROM transcript RETURNING seq").toArray().length;
+}
+
 export function readTranscript(sql: Sql): TranscriptLine[] {
   return sql
     .exec<TranscriptRow>("SELECT participant_id, text, at, source FROM transcript ORDER BY seq")

@@ -11,7 +11,8 @@
  * `joined` {participant}, `left` {participant_id, reason: left | removed | disconnected},
  * relayed `offer` / `answer` / `ice` {from, to, …}, `participant_updated` {participant},
  * `status` {status} (a call transition; sockets close with 1000 when the call ends), `transcript`
- * {line}, `agent_speech` {participant_id, text, audio?, content_type?}, `error` {code, message}.
+ * {line}, `transcript_cleared` (DELETE …/transcript erased it), `agent_speech` {participant_id, text, audio?,
+ * content_type?}, `error` {code, message}.
  * SFU mode (src/calls/sfu-proxy.ts): `track_published` {participant_id, sfu_session_id, stream} when
  * the SFU accepted a participant's local track (pull it with `sfu_session_id` + `stream.track_name`),
  * `track_closed` {participant_id, sfu_session_id, stream_id} when it was closed or its session

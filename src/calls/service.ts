@@ -27,6 +27,7 @@ type Rpc = Pick<
   | "updateParticipant"
   | "transcript"
   | "appendTranscript"
+  | "clearTranscript"
   | "connections"
   | "sfuContext"
   | "recordSfuSession"
@@ -148,6 +149,14 @@ export async function patchParticipant(
 export async function getTranscript(env: Env, callId: string, principal: Principal): Promise<TranscriptLine[]> {
   await getCall(env, callId, principal);
   return (await stub(env, callId).transcript()) ?? [];
+}
+
+/** Erases the call's transcript (privacy: the lines are the only copy of what was said). */
+export async function clearTranscript(env: Env, callId: string, principal: Principal): Promise<number> {
+  await getCall(env, callId, principal);
+  const { deleted } = unwrap(await stub(env, callId).clearTranscript());
+  log({ event: "call.transcript_cleared", call_id: callId, lines: deleted });
+  return deleted;
 }
 
 /**

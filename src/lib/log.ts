@@ -31,6 +31,7 @@ export type LogEvent =
   | { event: "email.webhook_refused"; request_id?: string; provider: string; reason: string }
   | { event: "call.created"; agent_id: string; call_id: string }
   | { event: "call.status_changed"; agent_id: string; call_id: string; status: string }
+  | { event: "call.transcript_cleared"; call_id: string; lines: number }
   | { event: "call.transcribed"; call_id: string; participant_id: string; chars: number }
   | { event: "call.spoke"; call_id: string; chars: number; audio_bytes: number }
   | { event: "call.sfu"; call_id: string; participant_id: string; op: string; outcome: "ok" | "refused" | "upstream_error"; detail?: string };

@@ -173,6 +173,22 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
   defineRoute(
     app,
     {
+      method: "delete",
+      path: "/api/v2/calls/:call_id/transcript",
+      operationId: "clearCallTranscript",
+      summary: "Erase the call's transcript",
+      description: "Deletes every line (the only copy: audio sent to /transcribe is never stored). Connected pages get `transcript_cleared`.",
+      tags: TAGS,
+      permission: "calls:write",
+      params: CallParams,
+      responses: { 200: { description: "How many lines were erased.", schema: z.object({ call_id: z.string(), deleted: z.number().int() }) }, ...readErrors },
+    },
+    async (c, { params }) => c.json({ call_id: params.call_id, deleted: await calls.clearTranscript(c.env, params.call_id, c.var.principal) }),
+  );
+
+  defineRoute(
+    app,
+    {
       method: "get",
       path: "/api/v2/calls/:call_id/ws",
       operationId: "callSignalling",

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { callSession } from "../../src/calls/service";
-import { call, json } from "../helpers/api";
+import { call, json, mintToken, problem } from "../helpers/api";
 import { addParticipant, createCall, join } from "../helpers/calls";
 
 describe("transcript", () => {
@@ -36,5 +36,29 @@ describe("transcript", () => {
     expect(listed.transcript.map((l) => l.text)).toEqual(["hello", "hi there"]);
     const whole = await json<{ transcript: unknown[] }>(await call(`/api/v2/calls/${c.call_id}`));
     expect(whole.transcript).toEqual(listed.transcript);
+  });
+
+  it("DELETE …/transcript erases every line, tells connected pages, and needs calls:write on the call's agent", async () => {
+    const c = await createCall();
+    const a = await addParticipant(c.call_id, "alice");
+    const alice = await join(c.call_id, a.join_token);
+    await alice.next("roster");
+    const stub = callSession(env, c.call_id);
+    for (const text of ["one", "two"]) await stub.appendTranscript({ participantId: a.participant.participant_id, text, source: "text", atMs: Date.now() });
+    const lines = async () => (await json<{ transcript: { text: string }[] }>(await call(`/api/v2/calls/${c.call_id}/transcript`))).transcript.map((l) => l.text);
+
+    // Refused: a role without calls:write, a credential limited to another agent, an unknown call.
+    await problem(await call(`/api/v2/calls/${c.call_id}/transcript`, { method: "DELETE", token: await mintToken({ role: "user" }) }), 403);
+    await problem(await call(`/api/v2/calls/${c.call_id}/transcript`, { method: "DELETE", token: await mintToken({ role: "developer", agents: ["someone-else"] }) }), 403);
+    await problem(await call(`/api/v2/calls/${c.call_id}/transcript`, { method: "DELETE", token: a.join_token }), 401);
+    await problem(await call("/api/v2/calls/call_000000000000000000000000/transcript", { method: "DELETE" }), 404);
+    expect(await lines()).toEqual(["one", "two"]);
+
+    const res = await call(`/api/v2/calls/${c.call_id}/transcript`, { method: "DELETE", token: await mintToken({ role: "developer" }) });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({ call_id: c.call_id, deleted: 2 });
+    expect(await alice.next("transcript_cleared")).toEqual({ type: "transcript_cleared" });
+    expect(await lines()).toEqual([]);
+    expect((await json<{ transcript: unknown[] }>(await call(`/api/v2/calls/${c.call_id}`))).transcript).toEqual([]);
   });
 });
