@@ -147,4 +147,23 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: "task events keyed by (task_id, seq) alone (WITHOUT ROWID: one b-tree write per event, not two)",
+    sql: `
+      CREATE TABLE task_events_v5 (
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        progress REAL NOT NULL,
+        message TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      ) WITHOUT ROWID;
+      INSERT INTO task_events_v5 SELECT task_id, seq, type, status, progress, message, at FROM task_events;
+      DROP TABLE task_events;
+      ALTER TABLE task_events_v5 RENAME TO task_events;
+    `,
+  },
 ];

@@ -22,6 +22,13 @@ export class TaskEngine {
   readonly #timers: Timers;
   readonly #concurrency: () => number;
   readonly #index: TaskIndexWriter;
+  /**
+   * True after a dispatch left tasks in the backlog because every lane was busy, until a task ends
+   * or lanes change. In memory only: a fresh instance starts false and reads the lanes again.
+   */
+  #lanesBusy = false;
+  /** Set once this instance has created a task: a new agent's first instance exists from then on. */
+  #instancesEnsured = false;
   /** SSE subscribers by task id; in memory, since a stream lives only as long as this instance. */
   readonly #listeners = new Map<string, Set<Listener>>();
 
@@ -56,7 +63,7 @@ export class TaskEngine {
         const task = existing ? readTask(sql, existing) : null;
         if (task) return { task, created: false, messages: [] };
       }
-      ensureInstances(sql, input.agentId, input.nowMs);
+      if (!this.#instancesEnsured) ensureInstances(sql, input.agentId, input.nowMs);
       const task = insertTask(sql, {
         task_id: input.taskId,
         agent_id: input.agentId,
@@ -77,8 +84,11 @@ export class TaskEngine {
       });
       if (input.idempotencyKey) rememberIdempotencyKey(sql, input.idempotencyKey, input.taskId, input.nowMs);
       this.#record(task, "status", input.nowMs);
-      return { task, created: true, messages: this.#claimLanes(input.nowMs) };
+      // While every lane is known to be busy, a new task just joins the backlog (no lane reads).
+      return { task, created: true, messages: this.#lanesBusy ? [] : this.#claimLanes(input.nowMs) };
     });
+    // From now on the agent has a task, so ensureInstances could only ever find it has instances.
+    this.#instancesEnsured = true;
     if (!outcome.created) {
       // The same key raced the first create: answer once the task can be found by id.
       await this.#index.written(outcome.task.task_id);
@@ -135,7 +145,7 @@ export class TaskEngine {
   async #finish(taskId: string, nowMs: number, decide: (task: Stored) => TaskPatch): Promise<TaskResult<Stored>> {
     const { result, messages } = this.#storage.transactionSync(() => {
       const result = this.#change(taskId, nowMs, decide);
-      return { result, messages: result.ok ? this.#claimLanes(nowMs) : [] };
+      return { result, messages: result.ok ? this.#claimFreedLanes(nowMs) : [] };
     });
     await this.#send(messages);
     return result;
@@ -181,7 +191,7 @@ export class TaskEngine {
   async completeMany(outcomes: readonly { taskId: string; result?: unknown; error_message?: string }[], nowMs: number): Promise<TaskResult<Stored>[]> {
     const { results, messages } = this.#storage.transactionSync(() => {
       const results = outcomes.map((o) => this.#change(o.taskId, nowMs, () => finishPatch(o, nowMs)));
-      return { results, messages: results.some((r) => r.ok) ? this.#claimLanes(nowMs) : [] };
+      return { results, messages: results.some((r) => r.ok) ? this.#claimFreedLanes(nowMs) : [] };
     });
     await this.#send(messages);
     return results;
@@ -204,7 +214,13 @@ export class TaskEngine {
 
   /** Sends backlog tasks to free lanes, oldest first. */
   async dispatch(nowMs: number): Promise<void> {
-    await this.#send(this.#storage.transactionSync(() => this.#claimLanes(nowMs)));
+    await this.#send(this.#storage.transactionSync(() => this.#claimFreedLanes(nowMs)));
+  }
+
+  /** After something may have freed or added lanes (a task ended, a scale, an approval): look again. */
+  #claimFreedLanes(nowMs: number): TaskMessage[] {
+    this.#lanesBusy = false;
+    return this.#claimLanes(nowMs);
   }
 
   /** Gives free lanes to the oldest backlog tasks; the caller sends the messages once this commits. */
@@ -224,6 +240,7 @@ export class TaskEngine {
       updateTask(sql, t.task_id, { instance_id: instance, last_activity_at: nowMs });
       out.push({ task_id: t.task_id, agent_id: t.agent_id });
     }
+    this.#lanesBusy = out.length < backlog.length;
     return out;
   }
 

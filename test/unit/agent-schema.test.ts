@@ -35,4 +35,25 @@ describe("AgentDO schema migrations", () => {
       expect(sql.exec("SELECT name FROM sqlite_master WHERE name = 'ok_table'").toArray()).toEqual([]);
     });
   });
+
+  it("v5 rebuilds task_events WITHOUT ROWID and keeps every stored event", async () => {
+    const stub = env.AGENT.getByName("schema-v5");
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      // Back to a v4 database: drop everything, then migrate up to 4 only.
+      for (const { name } of sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray()) {
+        sql.exec(`DROP TABLE "${name}"`);
+      }
+      expect(migrate(state.storage, AGENT_MIGRATIONS.filter((m) => m.version <= 4))).toBe(4);
+      sql.exec("INSERT INTO task_events (task_id, seq, type, status, progress, message, at) VALUES ('t1', 1, 'status', 'pending', 0, NULL, 10), ('t1', 2, 'progress', 'running', 50, 'half', 20)");
+      expect(migrate(state.storage, AGENT_MIGRATIONS)).toBe(5);
+      expect(sql.exec("SELECT task_id, seq, type, status, progress, message, at FROM task_events ORDER BY seq").toArray()).toEqual([
+        { task_id: "t1", seq: 1, type: "status", status: "pending", progress: 0, message: null, at: 10 },
+        { task_id: "t1", seq: 2, type: "progress", status: "running", progress: 50, message: "half", at: 20 },
+      ]);
+      expect(sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'task_events'").one().sql).toMatch(/WITHOUT ROWID/);
+      // Still one row per (task, seq).
+      expect(() => sql.exec("INSERT INTO task_events (task_id, seq, type, status, progress, message, at) VALUES ('t1', 2, 'status', 'x', 0, NULL, 0)")).toThrow();
+    });
+  });
 });
