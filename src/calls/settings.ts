@@ -1,5 +1,5 @@
 /**
- * The call and speech settings. The vars (`REALTIME_APP_ID`, `SPEECH_BASE_URL`, `SPEECH_PROVIDER`,
+ * The call and speech settings. The vars (`REALTIME_APP_ID`, `REALTIME_API_BASE_URL`, `SPEECH_BASE_URL`, `SPEECH_PROVIDER`,
  * `SPEECH_STT_MODEL`, `SPEECH_TTS_MODEL`) are declared in wrangler.toml with empty defaults; the
  * secrets (`REALTIME_APP_SECRET`, `TURN_KEY_ID`, `TURN_KEY_API_TOKEN`, `SPEECH_API_KEY`) are optional
  * (`wrangler secret put …`) and therefore absent from the generated `Env`: they are read here.
@@ -9,6 +9,7 @@
 export type CallSetting =
   | "REALTIME_APP_ID"
   | "REALTIME_APP_SECRET"
+  | "REALTIME_API_BASE_URL"
   | "TURN_KEY_ID"
   | "TURN_KEY_API_TOKEN"
   | "SPEECH_BASE_URL"
@@ -31,6 +32,26 @@ export function realtimeCredentials(env: SettingsSource): { appId: string; appSe
   const appId = callSetting(env, "REALTIME_APP_ID");
   const appSecret = callSetting(env, "REALTIME_APP_SECRET");
   return appId && appSecret ? { appId, appSecret } : null;
+}
+
+/**
+ * The Realtime SFU Connection API base URL (`REALTIME_API_BASE_URL`, without `/apps/{appId}`), or
+ * undefined for the default https://rtc.live.cloudflare.com/v1. Set it to reach the API through a
+ * gateway, or a local stand-in in tests. Anything but an absolute http(s) URL is an error: a typo
+ * must not silently send the app secret to the default host (or nowhere).
+ */
+export function realtimeApiBaseUrl(env: SettingsSource): string | undefined {
+  const value = callSetting(env, "REALTIME_API_BASE_URL");
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`REALTIME_API_BASE_URL is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`REALTIME_API_BASE_URL must be an http(s) URL, not ${url.protocol}`);
+  if (url.search || url.hash) throw new Error("REALTIME_API_BASE_URL must not have a query or fragment");
+  return value.replace(/\/+$/, "");
 }
 
 /** TURN key settings, or null when either is missing (the browser then gets STUN only). */

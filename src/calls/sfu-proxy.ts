@@ -4,7 +4,8 @@
  *
  * 1. who: a participant's join token (`Authorization: Bearer <join token>`), or API credentials
  *    with calls:write on the call's agent naming `?participant_id=` (401/403/404/422);
- * 2. SFU configured: REALTIME_APP_ID + REALTIME_APP_SECRET, else 503 naming them (P2P mode);
+ * 2. SFU configured: REALTIME_APP_ID + REALTIME_APP_SECRET, else 503 naming them (P2P mode); the
+ *    API at REALTIME_API_BASE_URL (default https://rtc.live.cloudflare.com/v1; a malformed one is 503);
  * 3. the call's object: call not over (409), participant known (404) and still in it (409);
  * 4. ownership (src/calls/sfu-ownership.ts): only the participant's own session, only mids it
  *    opened, only pulls from sessions of this call (403 with the reason, the SFU is not called);
@@ -18,7 +19,7 @@ import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import type { CallResult, MediaType } from "./model";
 import { callSession, getCall } from "./service";
-import { realtimeCredentials } from "./settings";
+import { realtimeApiBaseUrl, realtimeCredentials } from "./settings";
 import { SfuClient, SfuError, type CloseTracksResponse, type NewSessionResponse, type SessionDescription, type SessionState, type TracksResponse } from "./sfu-client";
 import { checkCloseTracks, checkNewTracks, checkSessionOwner, type OwnershipResult, type ParticipantSfuRecord } from "./sfu-ownership";
 import { callSigningSecret, verifyJoinToken } from "./tokens";
@@ -68,11 +69,17 @@ export async function sfuParticipant(env: Env, callId: string, auth: SfuAuth): P
   return participantId;
 }
 
-/** The SFU client, or 503 naming the missing settings. */
+/** The SFU client (at REALTIME_API_BASE_URL, default the Cloudflare API), or 503 naming the missing or broken settings. */
 function sfuClient(env: Env): SfuClient {
   const credentials = realtimeCredentials(env);
   if (!credentials) throw new AppError("service_unavailable", SFU_NOT_CONFIGURED, { extensions: { settings: ["REALTIME_APP_ID", "REALTIME_APP_SECRET"], mode: "p2p" } });
-  return new SfuClient(credentials);
+  let baseUrl: string | undefined;
+  try {
+    baseUrl = realtimeApiBaseUrl(env);
+  } catch (err) {
+    throw new AppError("service_unavailable", `The Realtime SFU is misconfigured: ${(err as Error).message}.`, { extensions: { settings: ["REALTIME_API_BASE_URL"] } });
+  }
+  return new SfuClient({ ...credentials, baseUrl });
 }
 
 function unwrap<T>(result: CallResult<T>): T {

@@ -40,7 +40,8 @@ export function registerCallPageRoutes(app: Hono<AppEnv>): void {
       path: "/calls/:call_id",
       operationId: "callPage",
       summary: "A browser page to join the call (microphone, camera, participants, live transcript, the agent's voice)",
-      description: "Open with ?token=<join_token from POST …/participants>, or paste the token. Works without a Cloudflare account: two tabs talk peer-to-peer.",
+      description:
+        "Open with ?token=<join_token from POST …/participants>, or paste the token. With REALTIME_APP_ID + REALTIME_APP_SECRET the page sends and receives media through the Realtime SFU (via the /sfu/sessions proxy); without them (no Cloudflare account) two tabs talk peer-to-peer.",
       tags: TAGS,
       permission: "public",
       responses: {

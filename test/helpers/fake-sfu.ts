@@ -11,7 +11,7 @@ import { vi } from "vitest";
 export const SFU_APP_ID = "app-test-0001";
 export const SFU_SECRET = "sfu-secret-for-tests";
 export const SFU_ENV = { REALTIME_APP_ID: SFU_APP_ID, REALTIME_APP_SECRET: SFU_SECRET };
-const BASE = `https://rtc.live.cloudflare.com/v1/apps/${SFU_APP_ID}`;
+export const SFU_DEFAULT_API = "https://rtc.live.cloudflare.com/v1";
 
 interface FakeTrack {
   location: "local" | "remote";
@@ -41,6 +41,12 @@ export class FakeSfu {
   refuseNext: { status: number; errorCode: string; errorDescription: string } | null = null;
   #nextSession = 1;
   #nextMid = 100;
+  readonly #base: string;
+
+  /** `apiBaseUrl`: where the Worker must send requests (REALTIME_API_BASE_URL), default the Cloudflare API. */
+  constructor(options: { apiBaseUrl?: string } = {}) {
+    this.#base = `${options.apiBaseUrl ?? SFU_DEFAULT_API}/apps/${SFU_APP_ID}`;
+  }
 
   /** Installs the fake as globalThis.fetch (restored by vi.restoreAllMocks). Other hosts are refused. */
   install(): this {
@@ -59,8 +65,8 @@ export class FakeSfu {
   }
 
   async handle(req: Request): Promise<Response> {
-    if (!req.url.startsWith(`${BASE}/`)) return this.#violate(`unexpected URL ${req.url}`);
-    const path = req.url.slice(BASE.length);
+    if (!req.url.startsWith(`${this.#base}/`)) return this.#violate(`unexpected URL ${req.url}`);
+    const path = req.url.slice(this.#base.length);
     const text = await req.text();
     let body: unknown;
     try {

@@ -449,6 +449,24 @@ describe("SFU mode: call state and configuration", () => {
     expect((await roster(c.call_id)).alice!.sfu_session_id).toBeNull();
   });
 
+  it("sends the SFU calls to REALTIME_API_BASE_URL when it is set, and answers 503 for a malformed one", async () => {
+    vi.restoreAllMocks();
+    const elsewhere = new FakeSfu({ apiBaseUrl: "https://sfu-gateway.example.test/rtc/v1" }).install();
+    const c = await createCall();
+    const alice = await addParticipant(c.call_id, "alice");
+    const res = await send(sessions(c.call_id), { body: {}, token: alice.join_token }, { ...SFU_ENV, REALTIME_API_BASE_URL: "https://sfu-gateway.example.test/rtc/v1/" });
+    expect(res.status).toBe(201);
+    expect(elsewhere.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /sessions/new"]);
+    expect(elsewhere.violations).toEqual([]);
+    for (const bad of ["rtc.live.cloudflare.com/v1", "ftp://sfu.example.test/v1", "https://sfu.example.test/v1?x=1"]) {
+      const doc = await problem(await send(sessions(c.call_id), { body: {}, token: alice.join_token }, { ...SFU_ENV, REALTIME_API_BASE_URL: bad }), 503);
+      expect(doc.detail).toContain("REALTIME_API_BASE_URL");
+      expect(doc.settings).toEqual(["REALTIME_API_BASE_URL"]);
+    }
+    expect(elsewhere.count()).toBe(1);
+    expect(sfu.count()).toBe(0);
+  });
+
   it("validates bodies before anything else (422)", async () => {
     const c = await createCall();
     const alice = await addParticipant(c.call_id, "alice");

@@ -7,14 +7,24 @@
  * (and the camera, optional), opens `…/ws?token=` and speaks src/calls/messages.ts.
  *
  * Media goes through a transport with a small interface (`addPeer(id)`, `removePeer(id)`,
- * `signal(frame)`, `stats()`, `close()`; mute and camera toggle the shared local tracks). The only
- * one is a peer-to-peer mesh: one RTCPeerConnection per remote participant, "perfect negotiation"
- * (the participant with the larger id is polite; the impolite one makes the first offer), offers,
- * answers and ICE relayed by the call's Durable Object. An SFU transport would plug in at
- * `createTransport`; until then SFU-mode servers get the mesh too (the relay works in both modes).
+ * `signal(frame)`, `stats()`, `leave()`, `close()`; mute and camera toggle the shared local
+ * tracks). The page's `data-media` (set by the server) picks one:
+ * - `p2p`: a mesh, one RTCPeerConnection per remote participant, "perfect negotiation" (the
+ *   participant with the larger id is polite; the impolite one makes the first offer), offers,
+ *   answers and ICE relayed by the call's Durable Object.
+ * - `sfu`: one RTCPeerConnection to the Cloudflare Realtime SFU, negotiated through the Worker's
+ *   proxy (`/api/v2/calls/{id}/sfu/sessions…`, `Authorization: Bearer <join token>`):
+ *   sessions/new, then the local tracks are pushed (sendonly transceivers, offer → tracks/new with
+ *   `{location:"local", mid, trackName}` → answer). Every other participant's published track
+ *   (the roster's `sfu_session_id` + `media_streams`, later `track_published` frames) is pulled
+ *   (`{location:"remote", sessionId, trackName}`); the SFU then sends an offer
+ *   (`requiresImmediateRenegotiation`) that is answered with PUT …/renegotiate. `track_closed`
+ *   and `left` close the pulled mids (transceivers stopped, offer → tracks/close `force:false` →
+ *   answer); leaving closes every own mid (`force:true`) before the `leave` frame. All SFU
+ *   negotiations run one after the other on a single promise chain.
  *
  * Untrusted text (names, transcript, agent speech) only ever goes through `textContent`.
- * Test hooks: `window.__call` = {state, pcs, errors, events, played, stats()}.
+ * Test hooks: `window.__call` = {state, pcs, errors, events, played, stats(), sfu (SFU mode)}.
  *
  * Kept as one string so the Worker serves it without a build step; the code uses no backticks
  * and no template placeholders, so `String.raw` returns it byte for byte.
@@ -204,12 +214,18 @@ function connect() {
 }
 
 function leave() {
+  if (state.phase === 'leaving') return;
   state.phase = 'leaving';
   setStatus('Leaving...');
-  send({ type: 'leave' });
-  if (transport) { transport.close(); transport = null; }
-  if (localStream) localStream.getTracks().forEach(function (t) { t.stop(); });
-  localStream = null;
+  // The SFU transport closes its tracks first: once we have left, the proxy refuses us.
+  const closing = transport ? transport.leave() : Promise.resolve();
+  const timeout = new Promise(function (resolve) { setTimeout(function () { event('leave_timeout'); resolve(); }, 5000); });
+  Promise.race([closing, timeout]).catch(function (err) { event('leave_cleanup_failed', String(err)); }).then(function () {
+    send({ type: 'leave' });
+    if (transport) { transport.close(); transport = null; }
+    if (localStream) localStream.getTracks().forEach(function (t) { t.stop(); });
+    localStream = null;
+  });
 }
 
 // ---- frames from the server (src/calls/messages.ts) ----------------------------------------
@@ -225,19 +241,19 @@ async function handle(msg) {
       $('join-panel').hidden = true;
       setStatus('In the call (' + msg.status + ').');
       syncOwnState();
-      msg.participants.forEach(function (p) { if (p.participant_id !== state.me && p.connected && p.left_at === null) transport.addPeer(p.participant_id); });
+      if (transport) msg.participants.forEach(function (p) { if (p.participant_id !== state.me && p.connected && p.left_at === null) transport.addPeer(p.participant_id); });
       renderParticipants();
       loadTranscript();
       return;
     }
     case 'joined':
       state.participants.set(msg.participant.participant_id, msg.participant);
-      if (msg.participant.participant_id !== state.me) transport.addPeer(msg.participant.participant_id);
+      if (transport && msg.participant.participant_id !== state.me) transport.addPeer(msg.participant.participant_id);
       return renderParticipants();
     case 'left': {
       const p = state.participants.get(msg.participant_id);
       if (p) { p.connected = false; if (msg.reason !== 'disconnected') p.left_at = new Date().toISOString(); }
-      transport.removePeer(msg.participant_id);
+      if (transport) transport.removePeer(msg.participant_id);
       return renderParticipants();
     }
     case 'participant_updated':
@@ -247,7 +263,13 @@ async function handle(msg) {
     case 'offer':
     case 'answer':
     case 'ice':
-      return transport.signal(msg);
+      return transport ? transport.signal(msg) : undefined;
+    case 'track_published':
+    case 'track_closed':
+      // SFU mode: another participant's track to pull, or to stop pulling (not awaited: the
+      // SFU transport runs its own negotiation chain, and frames keep flowing meanwhile).
+      if (transport && transport.kind === 'sfu') transport.signal(msg);
+      return;
     case 'status':
       state.callStatus = msg.status;
       setStatus('In the call (' + msg.status + ').');
@@ -381,10 +403,238 @@ async function playSpeech(msg) {
 
 // ---- media transports ------------------------------------------------------------------------
 function createTransport(mode, iceServers) {
-  if (mode === 'sfu') {
-    notice('This server routes media through the Cloudflare Realtime SFU, which this page does not support yet: it connects to the other participants directly (peer-to-peer) instead.');
+  return mode === 'sfu' ? createSfuTransport(iceServers) : createP2pMesh(iceServers);
+}
+
+/** Selected candidate pair, inbound streams by mid: the numbers both transports report. */
+function readStats(report) {
+  const byId = new Map();
+  report.forEach(function (r) { byId.set(r.id, r); });
+  const out = { audio: null, video: null, pair: null, inbound: [] };
+  byId.forEach(function (r) {
+    if (r.type === 'inbound-rtp') {
+      const s = { mid: r.mid === undefined ? null : r.mid, kind: r.kind, packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived, totalAudioEnergy: r.totalAudioEnergy || 0, framesDecoded: r.framesDecoded || 0 };
+      out.inbound.push(s);
+      if (r.kind === 'audio' && !out.audio) out.audio = { packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived, totalAudioEnergy: r.totalAudioEnergy || 0 };
+      if (r.kind === 'video' && !out.video) out.video = { packetsReceived: r.packetsReceived, framesDecoded: r.framesDecoded || 0 };
+    }
+    if (r.type === 'transport' && r.selectedCandidatePairId) {
+      const pair = byId.get(r.selectedCandidatePairId);
+      const local = pair && byId.get(pair.localCandidateId);
+      const remote = pair && byId.get(pair.remoteCandidateId);
+      if (pair) out.pair = { state: pair.state, local: local && (local.address || local.ip), remote: remote && (remote.address || remote.ip), localPort: local && local.port, remotePort: remote && remote.port, localType: local && local.candidateType, remoteType: remote && remote.candidateType };
+    }
+  });
+  return out;
+}
+
+/**
+ * SFU mode: one RTCPeerConnection to the Realtime SFU, through the Worker's proxy. Every
+ * negotiation (push, pull, renegotiate, close) runs on one promise chain: the SFU session has
+ * one offer/answer state machine, and a renegotiation must finish before the next change.
+ */
+function createSfuTransport(iceServers) {
+  const base = '/api/v2/calls/' + callId + '/sfu/sessions';
+  const pc = new RTCPeerConnection({ iceServers: iceServers, bundlePolicy: 'max-bundle' });
+  // pulled: key "sessionId|trackName" -> {peer, sessionId, trackName, kind, via, mid, state: pending|open|open-closing|closed}
+  const sfu = { sessionId: null, published: [], pulled: new Map(), closed: false, negotiations: [] };
+  const byMid = new Map();
+  let chain = Promise.resolve();
+  hooks.pcs.set('sfu', pc);
+  hooks.sfu = sfu;
+
+  pc.onconnectionstatechange = function () {
+    event('pc_state', { peer: 'sfu', state: pc.connectionState });
+    if (pc.connectionState === 'failed' && !sfu.closed) notice('The media connection to the SFU failed; press Leave and join again.');
+  };
+  pc.ontrack = function (ev) {
+    const entry = byMid.get(ev.transceiver.mid);
+    if (!entry) return event('sfu_unknown_track', ev.transceiver.mid);
+    attachRemote(entry.peer, ev.track, null);
+  };
+
+  /** Runs job after every earlier negotiation; a failure is shown, and the chain goes on. */
+  function queue(what, job) {
+    const run = chain.then(function () { if (!sfu.closed) return job(); });
+    chain = run.catch(function (err) { if (!sfu.closed) fail(new Error('SFU ' + what + ': ' + (err && err.message ? err.message : String(err)))); });
+    return run;
   }
-  return createP2pMesh(iceServers);
+
+  async function api(method, path, body) {
+    const res = await fetch(base + path, {
+      method: method,
+      headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      cache: 'no-store',
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch (e) { /* not JSON */ }
+    sfu.negotiations.push({ method: method, path: path.replace(/^\/[^/]+/, '/{session}'), status: res.status });
+    if (!res.ok) {
+      const err = new Error((json && (json.detail || json.title)) || ('HTTP ' + res.status));
+      err.status = res.status;
+      throw err;
+    }
+    return json;
+  }
+  function sessionPath(rest) { return '/' + encodeURIComponent(sfu.sessionId) + rest; }
+
+  /** The SFU's description: an answer to apply, or an offer to answer (PUT …/renegotiate). */
+  async function applySfuDescription(resp) {
+    const sd = resp && resp.sessionDescription;
+    if (!sd) return;
+    if (resp.requiresImmediateRenegotiation || sd.type === 'offer') {
+      await pc.setRemoteDescription(sd);
+      await pc.setLocalDescription(await pc.createAnswer());
+      await api('PUT', sessionPath('/renegotiate'), { sessionDescription: { type: 'answer', sdp: pc.localDescription.sdp } });
+    } else {
+      await pc.setRemoteDescription(sd);
+    }
+  }
+
+  function stillHere(id) {
+    const p = state.participants.get(id);
+    return !!p && !p.left_at;
+  }
+
+  /** sessions/new, then push the microphone and camera (if any) as sendonly transceivers. */
+  queue('session', async function () {
+    const created = await api('POST', '', {});
+    sfu.sessionId = created.sessionId;
+    event('sfu_session', sfu.sessionId);
+    const tracks = localStream ? localStream.getTracks() : [];
+    if (tracks.length === 0) return;
+    const added = tracks.map(function (t) { return { track: t, transceiver: pc.addTransceiver(t, { direction: 'sendonly', streams: [localStream] }) }; });
+    await pc.setLocalDescription(await pc.createOffer());
+    const wanted = added.map(function (a) { return { location: 'local', mid: a.transceiver.mid, trackName: state.me + '-' + a.track.kind, media_type: a.track.kind }; });
+    const resp = await api('POST', sessionPath('/tracks'), { sessionDescription: { type: 'offer', sdp: pc.localDescription.sdp }, tracks: wanted });
+    await applySfuDescription(resp);
+    wanted.forEach(function (w) {
+      const r = (resp.tracks || []).find(function (t) { return t.mid === w.mid; });
+      if (r && r.errorCode) fail(new Error('The SFU refused your ' + w.media_type + ': ' + (r.errorDescription || r.errorCode)));
+      else sfu.published.push({ mid: w.mid, trackName: w.trackName, kind: w.media_type });
+    });
+    event('sfu_published', sfu.published.map(function (p) { return p.trackName; }));
+  });
+
+  function pull(peer, sessionId, trackName, kind, via) {
+    if (!sessionId || !trackName || peer === state.me) return;
+    const key = sessionId + '|' + trackName;
+    if (sfu.pulled.has(key)) return;
+    const entry = { peer: peer, sessionId: sessionId, trackName: trackName, kind: kind, via: via, mid: null, state: 'pending' };
+    sfu.pulled.set(key, entry);
+    queue('pull', async function () {
+      if (entry.state !== 'pending') return; // closed before its turn
+      let resp;
+      try {
+        resp = await api('POST', sessionPath('/tracks'), { tracks: [{ location: 'remote', sessionId: sessionId, trackName: trackName }] });
+      } catch (err) {
+        sfu.pulled.delete(key);
+        // The publisher left (or replaced its session) meanwhile: nothing to pull any more.
+        if (!stillHere(peer) || entry.state === 'closed') return event('sfu_pull_skipped', { peer: peer, trackName: trackName, error: String(err.message) });
+        throw err;
+      }
+      const r = (resp.tracks || []).find(function (t) { return t.sessionId === sessionId && t.trackName === trackName; });
+      if (r && r.mid && !r.errorCode) {
+        entry.mid = r.mid;
+        byMid.set(r.mid, entry);
+        if (entry.state === 'pending') entry.state = 'open';
+        else entry.state = 'open-closing'; // closed while in flight: the queued close handles it
+      } else {
+        sfu.pulled.delete(key);
+        if (stillHere(peer) && entry.state !== 'closed') fail(new Error('The SFU refused ' + trackName + ': ' + ((r && (r.errorDescription || r.errorCode)) || 'no such track')));
+      }
+      await applySfuDescription(resp);
+      event('sfu_pulled', { peer: peer, trackName: trackName, mid: entry.mid });
+    });
+  }
+
+  /** Stops pulling the matching tracks: transceivers stopped, offer → tracks/close → answer. */
+  function closePulled(match) {
+    const entries = Array.from(sfu.pulled.entries()).filter(function (e) { return match(e[1]); });
+    if (entries.length === 0) return Promise.resolve();
+    entries.forEach(function (e) {
+      sfu.pulled.delete(e[0]);
+      if (e[1].state === 'pending') e[1].state = 'closed';
+    });
+    return queue('close', async function () {
+      const open = entries.map(function (e) { return e[1]; }).filter(function (e) { return e.state === 'open' || e.state === 'open-closing'; });
+      open.forEach(function (e) { e.state = 'closed'; });
+      entries.forEach(function (e) { dropTile(e[1].peer); });
+      if (open.length === 0) return;
+      open.forEach(function (e) {
+        const t = pc.getTransceivers().find(function (x) { return x.mid === e.mid; });
+        if (t && !t.stopped) t.stop();
+        byMid.delete(e.mid);
+      });
+      await pc.setLocalDescription(await pc.createOffer());
+      const resp = await api('PUT', sessionPath('/tracks/close'), { tracks: open.map(function (e) { return { mid: e.mid }; }), force: false, sessionDescription: { type: 'offer', sdp: pc.localDescription.sdp } });
+      await applySfuDescription(resp);
+      event('sfu_closed', open.map(function (e) { return e.trackName; }));
+    });
+  }
+
+  /** The peer's tile goes once none of its tracks is pulled any more. */
+  function dropTile(peer) {
+    const still = Array.from(sfu.pulled.values()).some(function (e) { return e.peer === peer; });
+    if (still) return;
+    const tile = document.querySelector('.tile[data-peer="' + CSS.escape(peer) + '"]');
+    if (tile) tile.remove();
+  }
+
+  /** A participant present when we joined (or joining later): pull what it already publishes. */
+  function addPeer(id) {
+    const p = state.participants.get(id);
+    if (!p || !p.sfu_session_id) return;
+    (p.media_streams || []).forEach(function (s) { pull(id, p.sfu_session_id, s.track_name || s.stream_id, s.media_type, 'roster'); });
+  }
+
+  function removePeer(id) { closePulled(function (e) { return e.peer === id; }); }
+
+  function signal(msg) {
+    if (msg.type === 'track_published') return pull(msg.participant_id, msg.sfu_session_id, msg.stream.track_name || msg.stream.stream_id, msg.stream.media_type, 'track_published');
+    if (msg.type === 'track_closed') return closePulled(function (e) { return e.sessionId === msg.sfu_session_id && e.trackName === msg.stream_id; });
+    event('p2p_frame_in_sfu_mode', msg.type);
+  }
+
+  async function stats() {
+    if (sfu.closed) return {};
+    const s = readStats(await pc.getStats());
+    s.inbound.forEach(function (i) { const e = i.mid === null ? null : byMid.get(i.mid); i.peer = e ? e.peer : null; i.trackName = e ? e.trackName : null; });
+    return {
+      sfu: Object.assign(s, {
+        sessionId: sfu.sessionId,
+        connectionState: pc.connectionState,
+        iceConnectionState: pc.iceConnectionState,
+        signalingState: pc.signalingState,
+        published: sfu.published.slice(),
+        pulled: Array.from(sfu.pulled.values()).map(function (e) { return { peer: e.peer, trackName: e.trackName, mid: e.mid, state: e.state, via: e.via }; }),
+      }),
+    };
+  }
+
+  /** Before the leave frame: close every mid of ours at once (no SDP: the connection goes next). */
+  function leave() {
+    return queue('leave', async function () {
+      const mids = sfu.published.map(function (p) { return p.mid; }).concat(Array.from(sfu.pulled.values()).filter(function (e) { return e.mid; }).map(function (e) { return e.mid; }));
+      if (!sfu.sessionId || mids.length === 0) return;
+      await api('PUT', sessionPath('/tracks/close'), { tracks: mids.map(function (mid) { return { mid: mid }; }), force: true });
+      sfu.published = [];
+      sfu.pulled.clear();
+      event('sfu_left', mids.length);
+    });
+  }
+
+  function close() {
+    if (sfu.closed) return;
+    sfu.closed = true;
+    pc.close();
+    if (hooks.pcs.get('sfu') === pc) hooks.pcs.delete('sfu');
+    document.querySelectorAll('.tile[data-peer]').forEach(function (tile) { tile.remove(); });
+  }
+
+  return { kind: 'sfu', addPeer: addPeer, removePeer: removePeer, signal: signal, stats: stats, leave: leave, close: close };
 }
 
 /** One RTCPeerConnection per remote participant, perfect negotiation over the call's socket. */
@@ -510,7 +760,7 @@ function createP2pMesh(iceServers) {
 
   function close() { Array.from(peers.keys()).forEach(removePeer); }
 
-  return { kind: 'p2p', addPeer: addPeer, removePeer: removePeer, signal: signal, stats: stats, close: close };
+  return { kind: 'p2p', addPeer: addPeer, removePeer: removePeer, signal: signal, stats: stats, leave: function () { return Promise.resolve(); }, close: close };
 }
 
 function attachRemote(id, track, stream) {

@@ -1,0 +1,243 @@
+/**
+ * The SFU-mode browser call, run by test/e2e/call-page-sfu-browser.test.ts inside a loopback-only
+ * network namespace (`unshare -rn bash -c 'ip link set lo up && exec node sfu-call-runner.ts'`), so
+ * every packet stays on 127.0.0.1. Runs under plain Node 22 (type stripping).
+ *
+ * One headless Chromium holds three pages: the fake SFU's relay page (test/e2e/browser/media-sfu.ts,
+ * a real media relay behind a Node server speaking the SFU Connection API) and two call pages. A
+ * real `wrangler dev --local` runs in SFU mode (REALTIME_APP_ID, REALTIME_APP_SECRET and
+ * REALTIME_API_BASE_URL pointing at the fake), so the pages negotiate through the Worker's proxy
+ * and their media goes page → relay → page. The runner prints one JSON report on stdout (progress
+ * on stderr) and asserts nothing itself: the test does.
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { startLocalServer, type LocalServer } from "../helpers/local-server.ts";
+import { startMediaSfu, type MediaSfu } from "./media-sfu.ts";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const MEDIA_TIMEOUT_MS = 20_000;
+
+const t0 = Date.now();
+const timings: Record<string, number> = {};
+const mark = (name: string) => {
+  timings[name] = Date.now() - t0;
+  process.stderr.write(`[sfu-call-runner] ${name} at ${timings[name]} ms\n`);
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+function api(server: LocalServer) {
+  return async (method: string, path: string, body?: unknown): Promise<any> => {
+    const res = await fetch(`${server.baseUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${server.adminApiKey}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+    return JSON.parse(text);
+  };
+}
+
+/** Counts every RTCPeerConnection the page creates (before any of its scripts run). */
+function countPeerConnections(): void {
+  const g = globalThis as any;
+  const Native = g.RTCPeerConnection;
+  g.__pcsCreated = [];
+  g.RTCPeerConnection = class extends Native {
+    constructor(...args: unknown[]) {
+      super(...args);
+      g.__pcsCreated.push(this);
+    }
+  };
+}
+
+/** What a call page exposes, copied out as plain JSON. */
+function snapshot(page: Page): Promise<any> {
+  return page.evaluate(async () => {
+    const g = globalThis as any;
+    const c = g.__call;
+    const doc = g.document;
+    const stats = await c.stats();
+    return {
+      phase: c.state.phase,
+      me: c.state.me,
+      mediaMode: c.mediaMode,
+      stats,
+      sfu: stats.sfu ?? null,
+      pcsCreated: g.__pcsCreated.map((pc: any) => ({ connectionState: pc.connectionState })),
+      negotiations: c.sfu ? c.sfu.negotiations : [],
+      errors: c.errors,
+      events: c.events.map((e: any) => e.name),
+      tiles: [...doc.querySelectorAll(".tile[data-peer]")].map((t: any) => ({
+        peer: t.dataset.peer,
+        audio: !!t.querySelector("audio").srcObject,
+        audioPlaying: !t.querySelector("audio").paused,
+        video: !!t.querySelector("video").srcObject,
+      })),
+      notice: doc.getElementById("notice").hidden ? null : doc.getElementById("notice").textContent,
+      status: doc.getElementById("status").textContent,
+    };
+  });
+}
+
+const inboundOf = (snap: any, kind: "audio" | "video") => (snap.sfu?.inbound ?? []).filter((i: any) => i.kind === kind && i.peer);
+
+async function main(): Promise<Record<string, unknown>> {
+  const report: Record<string, unknown> = { timings };
+  let sfu: MediaSfu | undefined;
+  let server: LocalServer | undefined;
+  let browser: Browser | undefined;
+  const pages: Page[] = [];
+  const contexts: BrowserContext[] = [];
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-quic",
+      ],
+    });
+    mark("browser_launched");
+    sfu = await startMediaSfu(browser);
+    mark("fake_sfu_ready");
+    server = await startLocalServer({ vars: { REALTIME_APP_ID: sfu.appId, REALTIME_APP_SECRET: sfu.secret, REALTIME_API_BASE_URL: sfu.apiBaseUrl } });
+    mark("wrangler_ready");
+    const call = api(server);
+    const base = server.baseUrl;
+
+    const created = await call("POST", "/api/v2/calls", { agent_id: "agent-sfu-browser-test", video_enabled: true });
+    const callId: string = created.call_id;
+    const alice = await call("POST", `/api/v2/calls/${callId}/participants`, { user_id: "alice", display_name: "Alice" });
+    const bob = await call("POST", `/api/v2/calls/${callId}/participants`, { user_id: "bob", display_name: "Bob" });
+    await call("POST", `/api/v2/calls/${callId}/start`);
+    const aliceId: string = alice.participant.participant_id;
+    const bobId: string = bob.participant.participant_id;
+    report.ids = { call: callId, alice: aliceId, bob: bobId };
+    mark("call_prepared");
+
+    const pageErrors: string[] = [];
+    const open = async (token: string) => {
+      const context = await browser!.newContext();
+      contexts.push(context);
+      await context.addInitScript(countPeerConnections);
+      const page = await context.newPage();
+      page.on("pageerror", (err) => pageErrors.push(String(err)));
+      page.on("console", (msg) => {
+        if (msg.type() === "error") pageErrors.push(`console: ${msg.text()}`);
+      });
+      page.on("response", (res) => {
+        if (res.status() >= 400) pageErrors.push(`HTTP ${res.status()} for ${res.url().replace(/token=[^&]+/, "token=…")}`);
+      });
+      await page.goto(`${base}/calls/${callId}?token=${encodeURIComponent(token)}`);
+      pages.push(page);
+      return page;
+    };
+    const [pa, pb] = await Promise.all([open(alice.join_token), open(bob.join_token)]);
+    report.pageMode = { alice: await pa.getAttribute("#app", "data-media"), bob: await pb.getAttribute("#app", "data-media") };
+    // Alice first: once she has published, Bob joins and finds her tracks in the roster (and she
+    // learns of his from track_published), so both ways of discovering a track are exercised.
+    await pa.click("#join");
+    await until("Alice's page to publish its microphone and camera", MEDIA_TIMEOUT_MS, async () => (await snapshot(pa)).sfu?.published.length === 2);
+    mark("alice_published");
+    await pb.click("#join");
+    mark("bob_joined_clicked");
+
+    // ---- both pages connected to the SFU, each pulling the other's audio and video ----
+    await until("both pages connected to the SFU and pulling the other's two tracks", MEDIA_TIMEOUT_MS, async () => {
+      const both = await Promise.all([snapshot(pa), snapshot(pb)]);
+      return both.every((s) => s.sfu?.connectionState === "connected" && s.sfu.pulled.filter((p: any) => p.state === "open").length === 2);
+    });
+    mark("sfu_connected");
+
+    // ---- media flows through the relay: inbound audio packets rising, energy, decoded video ----
+    const audioPackets = (snap: any) => inboundOf(snap, "audio").reduce((n: number, i: any) => n + (i.packetsReceived ?? 0), 0);
+    await until("first relayed audio packets on both pages", MEDIA_TIMEOUT_MS, async () => {
+      const both = await Promise.all([snapshot(pa), snapshot(pb)]);
+      return both.every((s) => audioPackets(s) > 0);
+    });
+    const first = { alice: await snapshot(pa), bob: await snapshot(pb) };
+    await sleep(1_000);
+    await until("rising audio packets, audio energy and decoded video on both pages", MEDIA_TIMEOUT_MS, async () => {
+      const both = await Promise.all([snapshot(pa), snapshot(pb)]);
+      return both.every(
+        (s, i) =>
+          audioPackets(s) > audioPackets(i === 0 ? first.alice : first.bob) &&
+          inboundOf(s, "audio").some((a: any) => a.totalAudioEnergy > 0) &&
+          inboundOf(s, "video").some((v: any) => v.framesDecoded > 0),
+      );
+    });
+    const second = { alice: await snapshot(pa), bob: await snapshot(pb) };
+    mark("media_flowing");
+    report.media = { first, second };
+    report.relay = { stats: await sfu.relayStats(), sessions: sfu.sessions(), log: await sfu.relayLog() };
+    report.apiView = await call("GET", `/api/v2/calls/${callId}`);
+
+    // ---- Alice leaves: her tracks are closed at the SFU, Bob stops pulling them ----
+    await pa.click("#leave");
+    await until("Alice's page to say she left, and Bob's page to stop pulling her tracks", 10_000, async () => {
+      const [a, b] = await Promise.all([snapshot(pa), snapshot(pb)]);
+      return a.phase === "left" && b.sfu?.pulled.length === 0 && !b.tiles.some((t: any) => t.peer === aliceId) && b.negotiations.some((n: any) => n.path.endsWith("/tracks/close"));
+    });
+    mark("left");
+    report.afterLeave = {
+      alice: await snapshot(pa),
+      bob: await snapshot(pb),
+      apiView: await call("GET", `/api/v2/calls/${callId}`),
+      sessions: sfu.sessions(),
+      relay: await sfu.relayStats(),
+    };
+    report.sfuRequests = sfu.requests;
+    report.violations = sfu.violations;
+    report.pageErrors = pageErrors;
+    report.ok = true;
+  } catch (err) {
+    report.ok = false;
+    report.fatal = String((err as Error).stack ?? err);
+    if (server) report.serverLog = server.log().slice(-6000);
+    report.diagnostics = {
+      pages: await Promise.all(
+        pages.map((page) =>
+          page
+            .evaluate(async () => {
+              const c = (globalThis as any).__call;
+              return { phase: c.state.phase, errors: c.errors, events: c.events, stats: await c.stats(), negotiations: c.sfu?.negotiations };
+            })
+            .catch((e: unknown) => String(e)),
+        ),
+      ),
+      sfuRequests: sfu?.requests,
+      violations: sfu?.violations,
+      relay: await sfu?.relayStats().catch((e: unknown) => String(e)),
+      relayLog: await sfu?.relayLog().catch((e: unknown) => String(e)),
+    };
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await server?.dispose().catch(() => undefined);
+    await sfu?.close().catch(() => undefined);
+    mark("done");
+  }
+  return report;
+}
+
+// Stopped by the test (timeout): exit normally so the helpers' exit hooks end wrangler and Chromium.
+process.once("SIGTERM", () => process.exit(1));
+const report = await main();
+process.stdout.write(`${JSON.stringify(report)}\n`);
