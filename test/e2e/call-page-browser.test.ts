@@ -69,6 +69,8 @@ describe("two Chromium pages in a peer-to-peer call", () => {
     expect(report.speak.response).toMatchObject({ success: true, content_type: "audio/wav" });
     // The fake OpenAI-compatible server saw the documented request shape.
     expect(report.speak.requests.at(-1)).toMatchObject({ model: "tts-1", input: "Hello from the agent.", voice: "alloy" });
+    // DELETE …/transcript: both lines erased, and both pages cleared what they showed.
+    expect(report.cleared.response).toMatchObject({ call_id: report.ids.call, deleted: 2 });
     for (const side of ["alice", "bob"] as const) {
       const page = report.pages[side];
       const played = page.played.find((p: any) => p.text === "Hello from the agent.");

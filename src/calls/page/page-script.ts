@@ -276,6 +276,12 @@ async function handle(msg) {
       return;
     case 'transcript':
       return addLine(msg.line);
+    case 'transcript_cleared':
+      // DELETE …/transcript erased it: forget what this page shows too.
+      state.transcript = [];
+      seenLines.clear();
+      $('transcript').replaceChildren();
+      return;
     case 'agent_speech':
       $('agent-speech').textContent = msg.text;
       if (msg.audio) speech = speech.then(function () { return playSpeech(msg); }).catch(fail);

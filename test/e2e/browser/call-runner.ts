@@ -217,9 +217,18 @@ async function main(): Promise<Record<string, unknown>> {
     mark("speech_played");
     report.speak = { response: spoke, requests: speech.requests };
 
-    // ---- leaving: the other side drops the peer ----
     const final = { alice: await snapshot(pa), bob: await snapshot(pb) };
     report.pages = final;
+
+    // ---- erasing the transcript: both pages clear what they show ----
+    const cleared = await call("DELETE", `/api/v2/calls/${callId}/transcript`);
+    await until("both pages to clear their transcript", 10_000, async () => {
+      const [a, b] = await Promise.all([snapshot(pa), snapshot(pb)]);
+      return a.transcript.length === 0 && b.transcript.length === 0;
+    });
+    report.cleared = { response: cleared };
+
+    // ---- leaving: the other side drops the peer ----
     await pa.click("#leave");
     await until("Bob's page to drop Alice, and Alice's page to say she left", 10_000, async () => {
       const [a, b] = await Promise.all([snapshot(pa), snapshot(pb)]);
