@@ -1,8 +1,11 @@
-// `npm run bench`: the product against the bare baseline Worker (bench/baseline/), both under
-// `wrangler dev --local` on the same workerd binary, measured alternately in one run.
+// `npm run bench`: the product against the bare baseline Worker (bench/baseline/), both on
+// wrangler's local dev server (the engine of `wrangler dev --local`) on the same workerd binary,
+// measured alternately in one run. The DevTools inspector that the `wrangler dev` CLI always
+// attaches is off (it costs ~1.4 ms of CPU per console line; bench/lib/dev-server.mjs); with
+// `--inspector` it is on, as under the CLI, and the isolate profiles are taken.
 // Three groups (`--only state`, `--only tasks`, `--only signalling`, comma-separated; default all):
 // - state: versioned save and load. Prints req/s, p50, p99 and product ÷ baseline ratios, shows
-//   where the product's time goes (CPU per process, stage endpoints, an isolate profile), and
+//   where the product's time goes (CPU per process, stage endpoints, an isolate profile with --inspector), and
 //   writes bench/results/state-<date>.json and bench/results/latest-state.md.
 // - tasks: N noop tasks created over HTTP and run to completed through the local Queue (lib/tasks.mjs),
 //   tasks/s and create→complete p50/p95, with the agent at 1 and at MAX_INSTANCES instances, and
@@ -22,6 +25,7 @@
 //   npm run bench -- --rounds 5 --duration 4000 --concurrency 16 --agents 8 --no-profile --disk
 //   npm run bench -- --fail-on-miss    exit 2 when a target is missed
 //   npm run bench -- --product-var LOG_LEVEL:warn   an extra `--var` for the product (recorded)
+//   npm run bench -- --inspector       both sides with the DevTools inspector (as `wrangler dev`), with profiles
 import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -58,6 +62,7 @@ const { values: args } = parseArgs({
     "fail-on-miss": { type: "boolean", default: false },
     "keep-temp": { type: "boolean", default: false },
     "product-var": { type: "string", multiple: true, default: [] },
+    inspector: { type: "boolean", default: false },
     only: { type: "string", default: "state,tasks,signalling" },
     tasks: { type: "string", default: "200" },
     "tasks-solo": { type: "string", default: "20" },
@@ -83,7 +88,9 @@ const config = {
   agents: int("agents", args.agents, 256),
   stageRounds: args.quick ? 1 : 3,
   stageDurationMs: args.quick ? 700 : 1200,
-  profile: !args.quick && !args["no-profile"],
+  // Profiles need the DevTools inspector, which is off unless --inspector (see bench/lib/dev-server.mjs).
+  inspector: args.inspector,
+  profile: args.inspector && !args.quick && !args["no-profile"],
   profileDurationMs: 1500,
   profileIntervalUs: 200,
   maxRequestsPerWindow: 200_000,
@@ -161,6 +168,11 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+/** How both sides run (recorded in every result; see bench/lib/dev-server.mjs). */
+const SERVER_SETUP = config.inspector
+  ? "wrangler's local dev server (workerd) with the DevTools inspector attached, as under the `wrangler dev` CLI (--inspector)"
+  : "wrangler's local dev server (workerd, the engine of `wrangler dev --local`) without the DevTools inspector";
+
 // Stores live on tmpfs by default: this VM's disk makes every DO commit wait for an fsync,
 // which caps both sides on I/O instead of on the code under test. `--disk` measures that too.
 const storeRoot = !args.disk && existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
@@ -181,7 +193,7 @@ async function startServers({ productConfig = "wrangler.toml", baselineConfig = 
   const product = startWranglerDev({
     name: "product",
     port: await freePort(taken),
-    inspectorPort: await freePort(taken),
+    inspectorPort: config.inspector ? await freePort(taken) : null,
     args: ["-c", productConfig, "--persist-to", productState, "--env-file", envFile, "--var", "RATE_LIMIT:off", ...config.productVars.flatMap((v) => ["--var", v])],
     logPath: path.join(tempDir, `product-${tag}.log`),
   });
@@ -189,12 +201,12 @@ async function startServers({ productConfig = "wrangler.toml", baselineConfig = 
   const baseline = startWranglerDev({
     name: "baseline",
     port: await freePort(taken),
-    inspectorPort: await freePort(taken),
+    inspectorPort: config.inspector ? await freePort(taken) : null,
     args: ["-c", baselineConfig, "--persist-to", path.join(tempDir, `baseline-state-${tag}`)],
     logPath: path.join(tempDir, `baseline-${tag}.log`),
   });
   servers.push(baseline);
-  log(`Starting product (:${product.port}) and baseline (:${baseline.port}) with wrangler dev --local…`);
+  log(`Starting product (:${product.port}) and baseline (:${baseline.port}) with wrangler's local dev server (workerd), ${config.inspector ? "inspector attached" : "no inspector"}…`);
   const t0 = Date.now();
   let health;
   await Promise.all([
@@ -369,8 +381,9 @@ async function runStateGroup() {
       loadAverage1m: { start: loadBefore, end: loadAfter },
       payloadBytes: body.length,
       stores: storeRoot === "/dev/shm" ? "tmpfs (/dev/shm)" : `disk (${storeRoot})`,
+      server: SERVER_SETUP,
       setup:
-        "Two `wrangler dev --local` processes started by this script (product: wrangler.toml with --var RATE_LIMIT:off and JWT_SECRET/ADMIN_API_KEY from an env file; " +
+        "Two dev servers (bench/lib/dev-server.mjs) started by this script (product: wrangler.toml with --var RATE_LIMIT:off and JWT_SECRET/ADMIN_API_KEY from an env file; " +
         "baseline: bench/baseline/wrangler.toml), each = wrangler (node) + proxy workerd on the public port + runtime workerd. Not one process with two -c configs: " +
         "wrangler then serves only the first Worker over HTTP and applies --var/--persist-to to it alone.",
     },
@@ -617,6 +630,7 @@ async function runTasksGroup() {
       cpus: os.cpus().length,
       loadAverage1m: { start: loadBefore, end: loadAfter },
       stores: storeRoot === "/dev/shm" ? "tmpfs (/dev/shm)" : `disk (${storeRoot})`,
+      server: SERVER_SETUP,
       consumer,
       maxInstances,
       taskConcurrencyPerInstance: perInstance,
@@ -832,6 +846,7 @@ async function runSignallingGroup() {
         cpuModel: os.cpus()[0]?.model ?? "unknown",
         loadAverage1m: { start: loadBefore, end: os.loadavg()[0] },
         stores: storeRoot === "/dev/shm" ? "tmpfs (/dev/shm)" : `disk (${storeRoot})`,
+        server: SERVER_SETUP,
         frameBytes: Buffer.byteLength(iceFrame(pairs.product.idB, 1000)),
         setup:
           "Product: wrangler.toml (RATE_LIMIT off), POST /api/v2/calls + /start + 2 × /participants with a role-developer JWT, sockets on /api/v2/calls/{id}/ws?token=<join token>. " +
@@ -875,7 +890,8 @@ try {
 }
 process.exit(exitCode);
 
-/** A run with --product-var writes its own summary (e.g. latest-state-log-warn.md), so it never replaces the default one. */
+/** A run with --product-var or --inspector writes its own summary (e.g. latest-state-log-warn.md), so it never replaces the default one. */
 function variantSuffix() {
-  return config.productVars.map((v) => `-${v.replace(/_LEVEL/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}`).join("");
+  const vars = config.productVars.map((v) => `-${v.replace(/_LEVEL/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}`).join("");
+  return `${vars}${config.inspector ? "-inspector" : ""}`;
 }

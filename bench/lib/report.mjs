@@ -143,7 +143,7 @@ export function markdownSummary(run, extra = {}) {
   md.push("");
   md.push(
     `Product (\`POST/GET /api/v2/agents/{id}/state\`, JWT, rate limit off) against the bare baseline (\`bench/baseline/\`: Hono → DO RPC → one SQLite statement), ` +
-      `both under \`wrangler dev --local\` on the same workerd (${run.meta.workerd.version}), measured alternately: ` +
+      `both on ${run.meta.server ?? "`wrangler dev --local`"}, the same workerd (${run.meta.workerd.version}), measured alternately: ` +
       `${run.config.rounds} rounds × ${run.config.durationMs / 1000} s per side and scenario, ${run.config.concurrency} keep-alive clients, ` +
       `${run.meta.cpus} CPUs shared with the load generator. Medians of rounds. Stores on ${run.meta.stores}. Commit ${run.meta.git.commit}${run.meta.git.dirty ? " with uncommitted changes to the product" : ""}.`,
   );

@@ -1,4 +1,5 @@
-// Starting, watching and stopping the `wrangler dev --local` processes the benchmark measures.
+// Starting, watching and stopping the local dev servers the benchmark measures (wrangler's dev
+// server through bench/lib/dev-server.mjs; see there why not the `wrangler dev` CLI).
 // Each server is spawned detached (its own process group), so stopping it ends wrangler, its
 // proxy workerd and its runtime workerd together. CPU time is read per process from /proc.
 import { spawn, spawnSync } from "node:child_process";
@@ -9,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 const PORT_MIN = 21000;
 const PORT_MAX = 32000;
 const WRANGLER_BIN = "node_modules/wrangler/bin/wrangler.js";
+const DEV_SERVER = "bench/lib/dev-server.mjs";
 
 function canListen(port) {
   return new Promise((resolve) => {
@@ -45,14 +47,15 @@ export function runWrangler(args) {
 }
 
 /**
- * Spawns `wrangler dev` detached with stdout/stderr to `logPath`.
- * @returns {{ name: string, port: number, inspectorPort: number, pgid: number, logPath: string, exited: () => boolean }}
+ * Spawns a dev server detached with stdout/stderr to `logPath`; with `inspectorPort`, the Worker
+ * gets the DevTools inspector (as under the `wrangler dev` CLI, which always attaches it).
+ * @returns {{ name: string, port: number, inspectorPort: number | null, pgid: number, logPath: string, exited: () => boolean }}
  */
-export function startWranglerDev({ name, port, inspectorPort, args, logPath }) {
+export function startWranglerDev({ name, port, inspectorPort = null, args, logPath }) {
   const fd = openSync(logPath, "a");
   const child = spawn(
     process.execPath,
-    [WRANGLER_BIN, "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false", ...args],
+    [DEV_SERVER, "--port", String(port), ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []), ...args],
     { detached: true, stdio: ["ignore", fd, fd], env: wranglerEnv() },
   );
   closeSync(fd);
@@ -72,7 +75,7 @@ export function logTail(server, lines = 30) {
 export async function waitReady(server, path, accept) {
   let last = "no answer yet";
   for (let attempt = 0; attempt < 240; attempt++) {
-    if (server.exited() !== null) throw new Error(`${server.name}: wrangler dev exited (${server.exited()}) before it was ready:\n${logTail(server)}`);
+    if (server.exited() !== null) throw new Error(`${server.name}: the dev server exited (${server.exited()}) before it was ready:\n${logTail(server)}`);
     try {
       const res = await fetch(`http://127.0.0.1:${server.port}${path}`, { signal: AbortSignal.timeout(5000) });
       const text = await res.text();
@@ -119,7 +122,7 @@ function cmdline(pid) {
 
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim()) || 100;
 
-/** Names a process of a wrangler dev group by what it does. */
+/** Names a process of a dev server's group by what it does. */
 function roleOf(server, pid, comm) {
   if (comm === "workerd") {
     // wrangler's proxy workerd owns the public port; the runtime workerd runs the Worker, its

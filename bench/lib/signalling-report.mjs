@@ -143,7 +143,7 @@ export function signallingMarkdown(run) {
     "Product: a call created over HTTP (role-developer JWT, rate limit off), two participants, both sockets on `GET /api/v2/calls/{id}/ws?token=` (join tokens), `roster` awaited; " +
       "A sends `ice` frames `to` B, B measures arrival (sequence number inside the candidate string, one clock). " +
       "Baseline (`bench/baseline/`, BaselineRelayDO): a bare Durable Object with two hibernatable WebSockets that sends each text frame as it is to the other socket (no pure echo). " +
-      `Both under \`wrangler dev --local\` on the same workerd (${m.workerd.version}), alternating sides round by round: ${run.config.rounds} rounds × ${run.config.durationMs / 1000} s per side and scenario; ` +
+      `Both on ${m.server ?? "`wrangler dev --local`"}, the same workerd (${m.workerd.version}), alternating sides round by round: ${run.config.rounds} rounds × ${run.config.durationMs / 1000} s per side and scenario; ` +
       `“window ${run.config.window}” keeps ${run.config.window} frames in flight (throughput; its latency includes queueing), “sequential” sends the next frame when B has the previous one (latency). ` +
       `Frame ${m.frameBytes} bytes. ${m.cpus} CPUs shared with the clients and with other work. Medians of rounds. Commit ${m.git.commit}${m.git.dirty ? " with uncommitted changes to the product" : ""}. No target is set (issue #5).`,
     "",

@@ -181,7 +181,7 @@ export function tasksMarkdown(run) {
     "",
     `Product (\`POST /api/v2/agents/{id}/tasks\` with \`task_type: "noop"\`, JWT, rate limit off, queue \`agent-tasks\`) against the bare baseline ` +
       `(\`bench/baseline/\`: POST → one Durable Object row + one queue message; the consumer writes completed_at; queue \`baseline-tasks\` with the same consumer settings), ` +
-      `both under \`wrangler dev --local\` on the same workerd (${m.workerd.version}), alternating sides round by round. Tasks created by ${run.config.concurrency} keep-alive clients; ` +
+      `both on ${m.server ?? "`wrangler dev --local`"}, the same workerd (${m.workerd.version}), alternating sides round by round. Tasks created by ${run.config.concurrency} keep-alive clients; ` +
       `tasks/s = tasks ÷ wall time from the first create to the poll (every ${run.config.pollMs} ms) that saw all completed; latency = server created_at → completed_at. ` +
       `${m.cpus} CPUs, stores on ${m.stores}. Commit ${m.git.commit}${m.git.dirty ? " with uncommitted changes to the product" : ""}. ` +
       `Consumer settings of wrangler.toml: ${JSON.stringify(m.consumer)}. MAX_INSTANCES ${m.maxInstances}, TASK_CONCURRENCY_PER_INSTANCE ${m.taskConcurrencyPerInstance}. Lanes: ${m.laneMode ?? "–"}.`,
