@@ -8,33 +8,17 @@
  * (fake microphone and camera) through a real peer-to-peer call, makes the agent speak, and prints
  * one JSON report on stdout (progress goes to stderr). It asserts nothing itself: the test does.
  */
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
+import { api, launchChromium, progress, sleep, until } from "./runner-kit.ts";
 import { startLocalServer, type LocalServer } from "../helpers/local-server.ts";
 import { startFakeSpeech, type FakeSpeech } from "./fake-speech.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ICE_TIMEOUT_MS = 20_000;
 const MEDIA_TIMEOUT_MS = 20_000;
 const SPEECH_SECONDS = 0.6;
 export const XSS_NAME = `<img src=x onerror="window.__xss=1">Bob & "friends"`;
 
-const t0 = Date.now();
-const timings: Record<string, number> = {};
-const mark = (name: string) => {
-  timings[name] = Date.now() - t0;
-  process.stderr.write(`[call-runner] ${name} at ${timings[name]} ms\n`);
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+const { timings, mark } = progress("call-runner");
 
 interface Http {
   status: number;
@@ -47,19 +31,6 @@ async function get(url: string): Promise<Http> {
   return { status: res.status, headers: Object.fromEntries(res.headers), text: await res.text() };
 }
 
-function api(server: LocalServer) {
-  return async (method: string, path: string, body?: unknown): Promise<any> => {
-    const res = await fetch(`${server.baseUrl}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${server.adminApiKey}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
-    return JSON.parse(text);
-  };
-}
 
 /** What a page exposes on `window.__call`, copied out as plain JSON. */
 function snapshot(page: Page): Promise<any> {
@@ -129,20 +100,7 @@ async function main(): Promise<Record<string, unknown>> {
     report.ids = { call: callId, agent: agent.participant.participant_id, alice: alice.participant.participant_id, bob: bob.participant.participant_id };
     mark("call_prepared");
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-quic",
-      ],
-    });
+    browser = await launchChromium();
     mark("browser_launched");
     const pageErrors: string[] = [];
     const open = async (token: string) => {

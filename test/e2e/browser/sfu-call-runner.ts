@@ -10,44 +10,15 @@
  * and their media goes page → relay → page. The runner prints one JSON report on stdout (progress
  * on stderr) and asserts nothing itself: the test does.
  */
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
+import { api, launchChromium, progress, sleep, until } from "./runner-kit.ts";
 import { startLocalServer, type LocalServer } from "../helpers/local-server.ts";
 import { startMediaSfu, type MediaSfu } from "./media-sfu.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const MEDIA_TIMEOUT_MS = 20_000;
 
-const t0 = Date.now();
-const timings: Record<string, number> = {};
-const mark = (name: string) => {
-  timings[name] = Date.now() - t0;
-  process.stderr.write(`[sfu-call-runner] ${name} at ${timings[name]} ms\n`);
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const { timings, mark } = progress("sfu-call-runner");
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
-
-function api(server: LocalServer) {
-  return async (method: string, path: string, body?: unknown): Promise<any> => {
-    const res = await fetch(`${server.baseUrl}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${server.adminApiKey}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
-    return JSON.parse(text);
-  };
-}
 
 /** Counts every RTCPeerConnection the page creates (before any of its scripts run). */
 function countPeerConnections(): void {
@@ -101,20 +72,7 @@ async function main(): Promise<Record<string, unknown>> {
   const pages: Page[] = [];
   const contexts: BrowserContext[] = [];
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-quic",
-      ],
-    });
+    browser = await launchChromium();
     mark("browser_launched");
     sfu = await startMediaSfu(browser);
     mark("fake_sfu_ready");

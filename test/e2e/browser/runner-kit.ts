@@ -1,0 +1,68 @@
+/**
+ * What both browser-call runners (call-runner.ts, sfu-call-runner.ts) share: progress marks,
+ * polling, the admin API client and the Chromium launch for fake-media WebRTC on loopback
+ * (/work/shared/reference/webrtc-p2p-in-chromium.md). Runs under plain Node 22 (type stripping).
+ */
+import { chromium, type Browser } from "playwright-core";
+import type { LocalServer } from "../helpers/local-server.ts";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
+/** `mark(name)` records ms since start in `timings` and prints progress on stderr. */
+export function progress(runner: string): { timings: Record<string, number>; mark: (name: string) => void } {
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  return {
+    timings,
+    mark(name) {
+      timings[name] = Date.now() - t0;
+      process.stderr.write(`[${runner}] ${name} at ${timings[name]} ms\n`);
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it gives a truthy value; throws naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** JSON calls with the server's admin key; anything but 2xx throws with the body. */
+export function api(server: LocalServer) {
+  return async (method: string, path: string, body?: unknown): Promise<any> => {
+    const res = await fetch(`${server.baseUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${server.adminApiKey}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+    return JSON.parse(text);
+  };
+}
+
+/** Headless Chromium with fake microphone/camera that may use loopback ICE candidates. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      "--allow-loopback-in-peer-connection",
+      "--autoplay-policy=no-user-gesture-required",
+      "--disable-quic",
+    ],
+  });
+}
