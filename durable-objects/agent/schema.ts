@@ -166,4 +166,9 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE task_events_v5 RENAME TO task_events;
     `,
   },
+  {
+    version: 6,
+    name: "drop tasks_by_instance: every lane query filters on status first and uses tasks_by_status",
+    sql: `DROP INDEX IF EXISTS tasks_by_instance;`,
+  },
 ];
