@@ -66,7 +66,10 @@ describe("two Chromium pages in an SFU-mode call through a media-relaying fake S
       expect(snap.pcsCreated).toEqual([{ connectionState: "connected" }]);
       expect(Object.keys(snap.stats)).toEqual(["sfu"]);
       const pair = snap.sfu.pair;
-      expect(pair).toMatchObject({ state: "succeeded", local: "127.0.0.1", remote: "127.0.0.1" });
+      expect(pair).toMatchObject({ local: "127.0.0.1", remote: "127.0.0.1" });
+      // A working pair shows "in-progress" while its periodic consent check is outstanding (the
+      // media assertions prove it carries packets), so either state is fine; "failed" is not.
+      expect(["succeeded", "in-progress"]).toContain(pair.state);
       // The far end of the page's pair is the relay's connection for this page's SFU session ...
       const mine = relay[snap.sfu.sessionId];
       expect(mine.connectionState).toBe("connected");
