@@ -171,4 +171,24 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
     name: "drop tasks_by_instance: every lane query filters on status first and uses tasks_by_status",
     sql: `DROP INDEX IF EXISTS tasks_by_instance;`,
   },
+  {
+    version: 7,
+    name: "task change events written by triggers, in the same statement as the change",
+    // Every insert, and every update that sets status, progress or progress_message, appends the
+    // task's next event (numbered per task; `status` when the status changed, else `progress`).
+    // Lane bookkeeping (instance_id, approval_id, last_activity_at alone) writes no event.
+    sql: `
+      CREATE TRIGGER task_created_event AFTER INSERT ON tasks BEGIN
+        INSERT INTO task_events (task_id, seq, type, status, progress, message, at)
+        SELECT NEW.task_id, coalesce(max(seq), 0) + 1, 'status', NEW.status, NEW.progress, NEW.progress_message, NEW.created_at
+        FROM task_events WHERE task_id = NEW.task_id;
+      END;
+      CREATE TRIGGER task_changed_event AFTER UPDATE OF status, progress, progress_message ON tasks BEGIN
+        INSERT INTO task_events (task_id, seq, type, status, progress, message, at)
+        SELECT NEW.task_id, coalesce(max(seq), 0) + 1, CASE WHEN NEW.status = OLD.status THEN 'progress' ELSE 'status' END,
+          NEW.status, NEW.progress, NEW.progress_message, NEW.last_activity_at
+        FROM task_events WHERE task_id = NEW.task_id;
+      END;
+    `,
+  },
 ];

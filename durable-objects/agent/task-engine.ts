@@ -3,11 +3,11 @@
  * dispatch to the queue, timeouts, and the change events that live progress streams. Every
  * change is one synchronous transaction; queue sends happen after it commits.
  */
-import { canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
+import { TASK_STATUSES, canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
 import type { Timers } from "../shared/timers";
 import { ensureInstances, lanePicker, removeIdleDraining } from "./lanes";
 import type { TaskIndexWriter } from "./task-index";
-import { appendEvent, insertTask, readTask, rememberIdempotencyKey, taskForIdempotencyKey, updateTask, type TaskPatch } from "./task-store";
+import { insertTask, latestEvent, startAttempt, updateTaskFrom, readTask, rememberIdempotencyKey, taskForIdempotencyKey, updateTask, type TaskPatch } from "./task-store";
 
 export const WATCHDOG_TIMER = "task-watchdog";
 /** Backoff between attempts: 2^(attempt-1) seconds, at most this. */
@@ -83,7 +83,7 @@ export class TaskEngine {
         executor: input.executor,
       });
       if (input.idempotencyKey) rememberIdempotencyKey(sql, input.idempotencyKey, input.taskId, input.nowMs);
-      this.#record(task, "status", input.nowMs);
+      this.#notify(task.task_id);
       // While every lane is known to be busy, a new task just joins the backlog (no lane reads).
       return { task, created: true, messages: this.#lanesBusy ? [] : this.#claimLanes(input.nowMs) };
     });
@@ -167,19 +167,18 @@ export class TaskEngine {
     const sql = this.#sql;
     const starts = this.#storage.transactionSync(() =>
       taskIds.map((taskId): AttemptStart => {
+        const started = startAttempt(sql, taskId, nowMs);
+        if (started) {
+          this.#notify(taskId);
+          return { run: true, task: started, attempt: started.attempts, deadline: nowMs + started.timeout_seconds * 1000 };
+        }
         const task = readTask(sql, taskId);
         if (!task) return { run: false, reason: "not_found" };
         if (isTerminal(task.status)) return { run: false, reason: "terminal" };
         if (task.approval_id) return { run: false, reason: "waiting_for_approval" };
         // Back in the backlog (its instance drained), already running from a duplicate delivery, or
         // an external task (never sent to the queue: a stray message must not run or fail it).
-        if (task.executor !== "queue" || task.instance_id === null || task.status === "running") return { run: false, reason: "not_dispatched" };
-        const attempts = task.attempts + 1;
-        const patch: TaskPatch = { status: "running", attempts, last_activity_at: nowMs, ...(task.started_at === null ? { started_at: nowMs } : {}) };
-        updateTask(sql, taskId, patch);
-        const started = { ...task, ...patch };
-        this.#record(started, "status", nowMs);
-        return { run: true, task: started, attempt: attempts, deadline: nowMs + started.timeout_seconds * 1000 };
+        return { run: false, reason: "not_dispatched" };
       }),
     );
     const deadlines = starts.flatMap((s) => (s.run ? [s.deadline] : []));
@@ -190,7 +189,13 @@ export class TaskEngine {
   /** Several outcomes in one transaction; the lanes they free are handed out once. */
   async completeMany(outcomes: readonly { taskId: string; result?: unknown; error_message?: string }[], nowMs: number): Promise<TaskResult<Stored>[]> {
     const { results, messages } = this.#storage.transactionSync(() => {
-      const results = outcomes.map((o) => this.#change(o.taskId, nowMs, () => finishPatch(o, nowMs)));
+      const results = outcomes.map((o): TaskResult<Stored> => {
+        // One statement when the task may still finish; otherwise #change says why not (409/404).
+        const done = updateTaskFrom(this.#sql, o.taskId, FINISHABLE, finishPatch(o, nowMs));
+        if (!done) return this.#change(o.taskId, nowMs, () => finishPatch(o, nowMs));
+        this.#notify(o.taskId);
+        return { ok: true, value: done };
+      });
       return { results, messages: results.some((r) => r.ok) ? this.#claimFreedLanes(nowMs) : [] };
     });
     await this.#send(messages);
@@ -295,16 +300,22 @@ export class TaskEngine {
       }
       updateTask(sql, taskId, patch);
       const updated = { ...task, ...patch };
-      this.#record(updated, to === task.status ? "progress" : "status", nowMs);
+      this.#notify(taskId);
       return { ok: true, value: updated };
     });
   }
 
-  #record(task: TaskRecord, type: TaskEvent["type"], nowMs: number): void {
-    const event = appendEvent(this.#sql, task, type, nowMs);
-    for (const listener of this.#listeners.get(task.task_id) ?? []) listener(event);
+  /** Hands the change event the schema's trigger just wrote to the task's live streams, if any. */
+  #notify(taskId: string): void {
+    const listeners = this.#listeners.get(taskId);
+    if (!listeners || listeners.size === 0) return;
+    const event = latestEvent(this.#sql, taskId);
+    if (event) for (const listener of listeners) listener(event);
   }
 }
+
+/** The statuses a task can finish from (src/tasks/model.ts's transition table). */
+const FINISHABLE = TASK_STATUSES.filter((from) => canTransition(from, "completed") && canTransition(from, "failed"));
 
 /** `completed` with a result, or `failed` with an error message. */
 function finishPatch(outcome: { result?: unknown; error_message?: string }, nowMs: number): TaskPatch {

@@ -7,9 +7,10 @@ import type { TaskEvent, TaskRecord, TaskStatus } from "../../src/tasks/model";
 type StoredTask = TaskRecord & { seq: number };
 
 /** Columns as TaskRecord names them: JSON columns carry a `_json` suffix in the record. */
-const SELECT_TASK = `SELECT seq, task_id, agent_id, task_type, status, progress, progress_message, result AS result_json,
+const TASK_COLUMNS = `seq, task_id, agent_id, task_type, status, progress, progress_message, result AS result_json,
   error_message, created_at, started_at, completed_at, metadata AS metadata_json, attempts, max_attempts, timeout_seconds,
-  instance_id, last_activity_at, approval_id, executor FROM tasks`;
+  instance_id, last_activity_at, approval_id, executor`;
+const SELECT_TASK = `SELECT ${TASK_COLUMNS} FROM tasks`;
 
 /** Inserts a new task and returns it as `readTask` would (without reading it back). */
 export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at">): StoredTask {
@@ -69,28 +70,57 @@ const COLUMN: Record<keyof TaskPatch, string> = {
   approval_id: "approval_id",
 };
 
+/**
+ * A dispatched, pending queue task becomes `running` (one more attempt) in one statement; null when
+ * it is not in that state (the caller reads it to say why). The hot path of every attempt.
+ */
+export function startAttempt(sql: SqlStorage, taskId: string, nowMs: number): StoredTask | null {
+  return (
+    sql
+      .exec<StoredTask & Record<string, SqlStorageValue>>(
+        `UPDATE tasks SET status = 'running', attempts = attempts + 1, last_activity_at = ?, started_at = coalesce(started_at, ?)
+         WHERE task_id = ? AND status = 'pending' AND approval_id IS NULL AND executor = 'queue' AND instance_id IS NOT NULL
+         RETURNING ${TASK_COLUMNS}`,
+        nowMs,
+        nowMs,
+        taskId,
+      )
+      .toArray()[0] ?? null
+  );
+}
+
+/** Applies `patch` only while the task's status is one of `from`; the updated task, or null. */
+export function updateTaskFrom(sql: SqlStorage, taskId: string, from: readonly TaskStatus[], patch: TaskPatch): StoredTask | null {
+  const keys = Object.keys(patch) as (keyof TaskPatch)[];
+  return (
+    sql
+      .exec<StoredTask & Record<string, SqlStorageValue>>(
+        `UPDATE tasks SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")}
+         WHERE task_id = ? AND status IN (${from.map(() => "?").join(", ")}) RETURNING ${TASK_COLUMNS}`,
+        ...keys.map((k) => patch[k] ?? null),
+        taskId,
+        ...from,
+      )
+      .toArray()[0] ?? null
+  );
+}
+
 export function updateTask(sql: SqlStorage, taskId: string, patch: TaskPatch): void {
   const keys = Object.keys(patch) as (keyof TaskPatch)[];
   if (keys.length === 0) return;
   sql.exec(`UPDATE tasks SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")} WHERE task_id = ?`, ...keys.map((k) => patch[k] ?? null), taskId);
 }
 
-/** Appends the task's next change event (numbered 1, 2, … per task) in one statement. */
-export function appendEvent(sql: SqlStorage, task: TaskRecord, type: TaskEvent["type"], at: number): TaskEvent {
-  const { seq } = sql
-    .exec<{ seq: number }>(
-      `INSERT INTO task_events (task_id, seq, type, status, progress, message, at)
-       SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM task_events WHERE task_id = ? RETURNING seq`,
-      task.task_id,
-      type,
-      task.status,
-      task.progress,
-      task.progress_message,
-      at,
-      task.task_id,
-    )
-    .one();
-  return { seq, type, status: task.status, progress: task.progress, message: task.progress_message, at };
+/** The task's latest change event (written by the schema's triggers with each change). */
+export function latestEvent(sql: SqlStorage, taskId: string): TaskEvent | null {
+  return (
+    sql
+      .exec<{ seq: number; type: TaskEvent["type"]; status: TaskStatus; progress: number; message: string | null; at: number }>(
+        "SELECT seq, type, status, progress, message, at FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1",
+        taskId,
+      )
+      .toArray()[0] ?? null
+  );
 }
 
 export function eventsAfter(sql: SqlStorage, taskId: string, afterSeq: number): TaskEvent[] {
