@@ -9,7 +9,7 @@
  * one JSON report on stdout (progress goes to stderr). It asserts nothing itself: the test does.
  */
 import { type Browser, type Page } from "playwright-core";
-import { api, launchChromium, progress, sleep, until } from "./runner-kit.ts";
+import { api, launchChromium, openCallPage, progress, sleep, until } from "./runner-kit.ts";
 import { startLocalServer, type LocalServer } from "../helpers/local-server.ts";
 import { startFakeSpeech, type FakeSpeech } from "./fake-speech.ts";
 
@@ -104,16 +104,7 @@ async function main(): Promise<Record<string, unknown>> {
     mark("browser_launched");
     const pageErrors: string[] = [];
     const open = async (token: string) => {
-      const context = await browser!.newContext();
-      const page = await context.newPage();
-      page.on("pageerror", (err) => pageErrors.push(String(err)));
-      page.on("console", (msg) => {
-        if (msg.type() === "error") pageErrors.push(`console: ${msg.text()}`);
-      });
-      page.on("response", (res) => {
-        if (res.status() >= 400) pageErrors.push(`HTTP ${res.status()} for ${res.url().replace(/token=[^&]+/, "token=…")}`);
-      });
-      await page.goto(`${base}/calls/${callId}?token=${encodeURIComponent(token)}`);
+      const { page } = await openCallPage(browser!, `${base}/calls/${callId}?token=${encodeURIComponent(token)}`, pageErrors);
       pages.push(page);
       return page;
     };

@@ -3,7 +3,7 @@
  * polling, the admin API client and the Chromium launch for fake-media WebRTC on loopback
  * (/work/shared/reference/webrtc-p2p-in-chromium.md). Runs under plain Node 22 (type stripping).
  */
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import type { LocalServer } from "../helpers/local-server.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -65,4 +65,24 @@ export function launchChromium(): Promise<Browser> {
       "--disable-quic",
     ],
   });
+}
+
+/**
+ * Opens a call page in its own browser context (its own media devices and storage), recording
+ * page errors, console errors and any 4xx/5xx answer (tokens masked) in `errors`. `init` runs in
+ * the page before its scripts.
+ */
+export async function openCallPage(browser: Browser, url: string, errors: string[], init?: () => void): Promise<{ page: Page; context: BrowserContext }> {
+  const context = await browser.newContext();
+  if (init) await context.addInitScript(init);
+  const page = await context.newPage();
+  page.on("pageerror", (err) => errors.push(String(err)));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
+  });
+  page.on("response", (res) => {
+    if (res.status() >= 400) errors.push(`HTTP ${res.status()} for ${res.url().replace(/token=[^&]+/, "token=…")}`);
+  });
+  await page.goto(url);
+  return { page, context };
 }

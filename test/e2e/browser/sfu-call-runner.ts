@@ -11,7 +11,7 @@
  * on stderr) and asserts nothing itself: the test does.
  */
 import { type Browser, type BrowserContext, type Page } from "playwright-core";
-import { api, launchChromium, progress, sleep, until } from "./runner-kit.ts";
+import { api, launchChromium, openCallPage, progress, sleep, until } from "./runner-kit.ts";
 import { startLocalServer, type LocalServer } from "../helpers/local-server.ts";
 import { startMediaSfu, type MediaSfu } from "./media-sfu.ts";
 
@@ -93,18 +93,8 @@ async function main(): Promise<Record<string, unknown>> {
 
     const pageErrors: string[] = [];
     const open = async (token: string) => {
-      const context = await browser!.newContext();
+      const { page, context } = await openCallPage(browser!, `${base}/calls/${callId}?token=${encodeURIComponent(token)}`, pageErrors, countPeerConnections);
       contexts.push(context);
-      await context.addInitScript(countPeerConnections);
-      const page = await context.newPage();
-      page.on("pageerror", (err) => pageErrors.push(String(err)));
-      page.on("console", (msg) => {
-        if (msg.type() === "error") pageErrors.push(`console: ${msg.text()}`);
-      });
-      page.on("response", (res) => {
-        if (res.status() >= 400) pageErrors.push(`HTTP ${res.status()} for ${res.url().replace(/token=[^&]+/, "token=…")}`);
-      });
-      await page.goto(`${base}/calls/${callId}?token=${encodeURIComponent(token)}`);
       pages.push(page);
       return page;
     };
