@@ -173,6 +173,24 @@ const SERVER_SETUP = config.inspector
   ? "wrangler's local dev server (workerd) with the DevTools inspector attached, as under the `wrangler dev` CLI (--inspector)"
   : "wrangler's local dev server (workerd, the engine of `wrangler dev --local`) without the DevTools inspector";
 
+/** What every result file records about the run: when, which build, which runtime, which machine. */
+function runMeta({ group, startedAt, workerdBinary, workerdVersion, compatDate, loadBefore, loadAfter }) {
+  return {
+    date: startedAt.toISOString(),
+    resultsFile: `bench/results/${group}-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`,
+    git: gitInfo(),
+    node: process.version,
+    wrangler: JSON.parse(readFileSync("node_modules/wrangler/package.json", "utf8")).version,
+    workerd: { version: workerdVersion ?? spawnSync(workerdBinary, ["--version"], { encoding: "utf8" }).stdout.trim(), binary: path.relative(ROOT, workerdBinary) },
+    compatibilityDate: compatDate,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    loadAverage1m: { start: loadBefore, end: loadAfter },
+    stores: storeRoot === "/dev/shm" ? "tmpfs (/dev/shm)" : `disk (${storeRoot})`,
+    server: SERVER_SETUP,
+  };
+}
+
 // Stores live on tmpfs by default: this VM's disk makes every DO commit wait for an fsync,
 // which caps both sides on I/O instead of on the code under test. `--disk` measures that too.
 const storeRoot = !args.disk && existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
@@ -365,23 +383,12 @@ async function runStateGroup() {
   const missed = scenarios.filter((s) => s.ratios.rps < s.target);
   const verdict = verdictOf(scenarios);
 
-  const workerdVersion = spawnSync(workerdBinary, ["--version"], { encoding: "utf8" }).stdout.trim();
-  const resultsFile = `bench/results/state-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`;
+  const metaCommon = runMeta({ group: "state", startedAt, workerdBinary, compatDate, loadBefore, loadAfter });
+  const resultsFile = metaCommon.resultsFile;
   const run = {
     meta: {
-      date: startedAt.toISOString(),
-      resultsFile,
-      git: gitInfo(),
-      node: process.version,
-      wrangler: JSON.parse(readFileSync("node_modules/wrangler/package.json", "utf8")).version,
-      workerd: { version: workerdVersion, binary: path.relative(ROOT, workerdBinary) },
-      compatibilityDate: compatDate,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? "unknown",
-      loadAverage1m: { start: loadBefore, end: loadAfter },
+      ...metaCommon,
       payloadBytes: body.length,
-      stores: storeRoot === "/dev/shm" ? "tmpfs (/dev/shm)" : `disk (${storeRoot})`,
-      server: SERVER_SETUP,
       setup:
         "Two dev servers (bench/lib/dev-server.mjs) started by this script (product: wrangler.toml with --var RATE_LIMIT:off and JWT_SECRET/ADMIN_API_KEY from an env file; " +
         "baseline: bench/baseline/wrangler.toml), each = wrangler (node) + proxy workerd on the public port + runtime workerd. Not one process with two -c configs: " +
@@ -617,20 +624,11 @@ async function runTasksGroup() {
   }
 
   const loadAfter = os.loadavg()[0];
-  const resultsFile = `bench/results/tasks-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`;
+  const metaCommon = runMeta({ group: "tasks", startedAt, workerdBinary: meta.workerd.binary, workerdVersion: meta.workerd.version, compatDate, loadBefore, loadAfter });
+  const resultsFile = metaCommon.resultsFile;
   const run = {
     meta: {
-      date: startedAt.toISOString(),
-      resultsFile,
-      git: gitInfo(),
-      node: process.version,
-      wrangler: JSON.parse(readFileSync("node_modules/wrangler/package.json", "utf8")).version,
-      workerd: { version: meta.workerd.version, binary: path.relative(ROOT, meta.workerd.binary) },
-      compatibilityDate: compatDate,
-      cpus: os.cpus().length,
-      loadAverage1m: { start: loadBefore, end: loadAfter },
-      stores: storeRoot === "/dev/shm" ? "tmpfs (/dev/shm)" : `disk (${storeRoot})`,
-      server: SERVER_SETUP,
+      ...metaCommon,
       consumer,
       maxInstances,
       taskConcurrencyPerInstance: perInstance,
@@ -832,21 +830,11 @@ async function runSignallingGroup() {
 
     const reloaded = servers.filter((s) => reloadedSince(s, logOffsets[s.name])).map((s) => s.name);
     if (reloaded.length) warnings.push(`wrangler reloaded ${reloaded.join(" and ")} during the run (a source file changed): numbers may mix two builds`);
-    const resultsFile = `bench/results/signalling-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`;
+    const metaCommon = runMeta({ group: "signalling", startedAt, workerdBinary, compatDate, loadBefore, loadAfter: os.loadavg()[0] });
+    const resultsFile = metaCommon.resultsFile;
     const run = {
       meta: {
-        date: startedAt.toISOString(),
-        resultsFile,
-        git: gitInfo(),
-        node: process.version,
-        wrangler: JSON.parse(readFileSync("node_modules/wrangler/package.json", "utf8")).version,
-        workerd: { version: spawnSync(workerdBinary, ["--version"], { encoding: "utf8" }).stdout.trim(), binary: path.relative(ROOT, workerdBinary) },
-        compatibilityDate: compatDate,
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? "unknown",
-        loadAverage1m: { start: loadBefore, end: os.loadavg()[0] },
-        stores: storeRoot === "/dev/shm" ? "tmpfs (/dev/shm)" : `disk (${storeRoot})`,
-        server: SERVER_SETUP,
+        ...metaCommon,
         frameBytes: Buffer.byteLength(iceFrame(pairs.product.idB, 1000)),
         setup:
           "Product: wrangler.toml (RATE_LIMIT off), POST /api/v2/calls + /start + 2 × /participants with a role-developer JWT, sockets on /api/v2/calls/{id}/ws?token=<join token>. " +

@@ -53,8 +53,8 @@ function mdTable(rows) {
 export const PRODUCT_PER_FRAME =
   "Per `ice`/`offer`/`answer` frame the product's CallSessionDO.webSocketMessage → Signalling.message (durable-objects/call-session/signalling.ts) does: " +
   "ws.deserializeAttachment() (participant id), JSON.parse, the `from` check, ClientMessage.safeParse (zod discriminated union of 8 frame types; `ice` has a 4-field candidate object; src/calls/messages.ts), " +
-  "readParticipant (store.ts: `SELECT * FROM participants WHERE participant_id = ?` + renderParticipant: two ISO dates and JSON.parse of media_streams) to refuse a participant who left, " +
-  "getWebSockets(to).filter(readyState) for the peer, an object rest/spread to stamp `from`, and JSON.stringify of the whole frame. No storage write and no log line per frame. " +
+  "getWebSockets(to).filter(readyState) for the peer, a spread to stamp `from`, and one JSON.stringify for all the peer's sockets. No storage read or write and no log line per frame " +
+  "(an open socket already means its participant is in the call: leaving, removal and the end of the call close it). " +
   "The baseline relay (bench/baseline/index.ts BaselineRelayDO) sends the received string to the room's other socket.";
 
 export function signallingFindings(run) {
@@ -105,7 +105,7 @@ export function signallingFindings(run) {
     const sqlShare = share(/^(exec|toArray) \[native/);
     const zodShare = prof.categories.zod?.share ?? 0;
     out.push(
-      `Per frame, the product's isolate spends ${pct(sqlShare)} of its busy samples in the SQLite read (native sql.exec + cursor toArray: readParticipant's SELECT in Signalling.message) ` +
+      `Per frame, the product's isolate spends ${pct(sqlShare)} of its busy samples in SQLite (native sql.exec + cursor toArray; relayed frames read none, so this is other frames' work) ` +
         `and ${pct(zodShare)} in zod (ClientMessage.safeParse); the baseline relay has neither. Sampled isolate time per message ${fmt(prof.busySampledMsPerRequest, 3)} vs ${fmt(run.profiles.baseline?.busySampledMsPerRequest, 3)} ms ` +
         "(the rest of the runtime workerd's CPU per message, outside this isolate (socket I/O, workerd itself), is common to both sides).",
     );
