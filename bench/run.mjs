@@ -246,7 +246,7 @@ async function runStateGroup() {
   const loadBefore = os.loadavg()[0];
   if (loadBefore > 0.8) warnings.push(`machine already busy at start (1-min load average ${loadBefore.toFixed(2)} on ${os.cpus().length} CPUs)`);
 
-  const { product, baseline, jwtSecret, storeRoot, workerdBinary } = await startServers();
+  const { product, baseline, jwtSecret, workerdBinary } = await startServers();
   const logOffsets = { product: logSize(product), baseline: logSize(baseline) };
 
   // Requests: bodies and headers built once; the clients do no per-request work.
