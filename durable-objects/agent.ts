@@ -11,7 +11,7 @@ import { openEventStreams, taskEventStream } from "./agent/event-stream";
 import type { AgentMetrics } from "./agent/metrics";
 import { AUTOSCALE_TIMER, Scaling, type AutoscalePolicy, type ScaleSnapshot } from "./agent/scaling";
 import { AGENT_MIGRATIONS } from "./agent/schema";
-import { TaskEngine } from "./agent/task-engine";
+import { DISPATCH_RETRY_TIMER, TaskEngine } from "./agent/task-engine";
 import { TaskIndexWriter } from "./agent/task-index";
 import { eventsAfter, listTasks } from "./agent/task-store";
 import { DerivedSync } from "./agent/derived-sync";
@@ -205,6 +205,7 @@ export class AgentDO extends DurableObject<Env> {
     // and running it early (a retry timer not yet due) only shortens the wait.
     await this.#sync.run(true);
     if (due.includes(AUTOSCALE_TIMER)) await this.#scaling.tick(now);
+    if (due.includes(DISPATCH_RETRY_TIMER)) await this.#tasks.dispatch(now);
     // Expiries, callbacks and index repair are all scans of what is really due.
     await this.#approvals.run(now);
     await this.#timers.rearm();

@@ -4,12 +4,16 @@
  * change is one synchronous transaction; queue sends happen after it commits.
  */
 import { TASK_STATUSES, canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
+import { warn } from "../../src/lib/log";
 import type { Timers } from "../shared/timers";
 import { ensureInstances, lanePicker, removeIdleDraining } from "./lanes";
 import type { TaskIndexWriter } from "./task-index";
 import { insertTask, latestEvent, startAttempt, updateTaskFrom, readTask, rememberIdempotencyKey, taskForIdempotencyKey, updateTask, type TaskPatch } from "./task-store";
 
 export const WATCHDOG_TIMER = "task-watchdog";
+/** A queue send failed: the backlog is dispatched again from the alarm after this long. */
+export const DISPATCH_RETRY_TIMER = "task-dispatch-retry";
+const DISPATCH_RETRY_MS = 2000;
 /** Backoff between attempts: 2^(attempt-1) seconds, at most this. */
 const MAX_RETRY_DELAY_SECONDS = 300;
 
@@ -251,7 +255,9 @@ export class TaskEngine {
 
   /**
    * Sends claimed tasks to the queue. If the send fails, the claims are undone (the tasks go back
-   * to the backlog for the next dispatch) so no task holds a lane without a message.
+   * to the backlog, so none holds a lane without a message) and a dispatch is retried from the
+   * alarm in DISPATCH_RETRY_MS. The change that led here (a create, a finish) is already committed
+   * and stays a success: its caller must not retry it.
    */
   async #send(messages: TaskMessage[]): Promise<void> {
     if (messages.length === 0) return;
@@ -263,7 +269,9 @@ export class TaskEngine {
           this.#sql.exec("UPDATE tasks SET instance_id = NULL WHERE task_id = ? AND status = 'pending'", m.task_id);
         }
       });
-      throw err;
+      this.#lanesBusy = false;
+      warn({ event: "task.dispatch_failed", agent_id: messages[0]!.agent_id, tasks: messages.length, error: err instanceof Error ? err.message : String(err), retry_in_ms: DISPATCH_RETRY_MS });
+      await this.#timers.schedule(DISPATCH_RETRY_TIMER, Date.now() + DISPATCH_RETRY_MS, true);
     }
   }
 
