@@ -50,9 +50,11 @@ export function setLogLevel(level: LogLevel): void {
 function emit(level: LogLevel, entry: LogEvent): void {
   if (LOG_LEVELS.indexOf(level) < threshold) return;
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...entry });
+  // The console method carries the level to Workers Logs.
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
-  else console.log(line);
+  else if (level === "debug") console.debug(line);
+  else console.info(line);
 }
 
 export function log(entry: LogEvent): void {

@@ -7,8 +7,8 @@ describe("structured logging", () => {
     vi.restoreAllMocks();
   });
 
-  it("writes one JSON object per event, with level and time", () => {
-    const out = vi.spyOn(console, "log").mockImplementation(() => {});
+  it("writes one JSON object per event, with level and time, through the console method of its level", () => {
+    const out = vi.spyOn(console, "info").mockImplementation(() => {});
     log({ event: "state.saved", request_id: "r1", agent_id: "a", version: 3, bytes: 10 });
     expect(out).toHaveBeenCalledTimes(1);
     const line = JSON.parse(out.mock.calls[0]![0] as string);
@@ -17,7 +17,7 @@ describe("structured logging", () => {
   });
 
   it("drops events below LOG_LEVEL", () => {
-    const info = vi.spyOn(console, "log").mockImplementation(() => {});
+    const info = vi.spyOn(console, "info").mockImplementation(() => {});
     const warning = vi.spyOn(console, "warn").mockImplementation(() => {});
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     setLogLevel("warn");
