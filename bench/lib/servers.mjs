@@ -33,8 +33,13 @@ export async function freePort(taken) {
   throw new Error(`no free port found in ${PORT_MIN}–${PORT_MAX}`);
 }
 
+/**
+ * WRANGLER_WRITE_LOGS=false: wrangler otherwise appends every line it prints, the Worker's log
+ * lines included, to a debug file under ~/.config/.wrangler/logs (a mkdir, open, write and close
+ * per line in wrangler's process), which no deployment does and which would fill the disk.
+ */
 export function wranglerEnv() {
-  return { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+  return { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", WRANGLER_WRITE_LOGS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
 }
 
 /** Runs a wrangler command to completion (e.g. D1 migrations); throws with its output on failure. */
