@@ -44,7 +44,8 @@ describe("tasks survive a SIGKILL of the server", () => {
     expect((await api.post(`/api/v2/agents/${AGENT}/scale`, { target_instances: 3 })).status).toBe(200);
     const before = (await api.get(`/api/v2/tasks/${external}`)).body;
 
-    await server.restart("SIGKILL");
+    // The restarted server replaces the killed one (same port, same folder); afterAll disposes it.
+    server = await server.restart("SIGKILL");
 
     expect((await api.get(`/api/v2/tasks/${external}`)).body).toEqual(before);
     expect((await api.get(`/api/v2/tasks/${noop}`)).body).toMatchObject({ status: "completed", result: { ok: true }, attempts: 1 });
