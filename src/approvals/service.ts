@@ -2,7 +2,7 @@
  * Approval use cases (SPEC §5): create (store, then mail), read, list, decide. The approval lives
  * in its agent's AgentDO; D1's `approval_index` maps an id to the agent and serves the list.
  */
-import { mayTouchAgent, type Principal } from "../auth/principal";
+import { requireAgent, type Principal } from "../auth/principal";
 import { newId } from "../lib/ids";
 import { log, warn } from "../lib/log";
 import { AppError } from "../lib/problem";
@@ -64,7 +64,7 @@ export async function agentOfApproval(env: Env, approvalId: string): Promise<str
 /** Reads an approval; with a principal, its agent restriction applies. */
 export async function getApproval(env: Env, approvalId: string, principal?: Principal): Promise<ApprovalRecord> {
   const agentId = await agentOfApproval(env, approvalId);
-  if (principal && !mayTouchAgent(principal, agentId)) throw new AppError("forbidden", `This credential is limited to other agents than '${agentId}'.`);
+  if (principal) requireAgent(principal, agentId);
   const approval = await env.AGENT.getByName(agentId).getApproval(approvalId);
   if (!approval) throw new AppError("not_found", `No approval '${approvalId}'.`);
   return approval;

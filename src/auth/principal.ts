@@ -3,6 +3,7 @@
  * guest ⊂ user ⊂ developer ⊂ admin ⊂ super_admin.
  */
 import { z } from "zod";
+import { AppError } from "../lib/problem";
 
 export const ROLES = ["guest", "user", "developer", "admin", "super_admin"] as const;
 export const Role = z.enum(ROLES);
@@ -54,4 +55,9 @@ export function roleRank(role: Role): number {
 
 export function mayTouchAgent(principal: Principal, agentId: string): boolean {
   return principal.agents === undefined || principal.agents.includes(agentId);
+}
+
+/** 403 unless the credential may act for `agentId` (one wording for every route). */
+export function requireAgent(principal: Principal, agentId: string): void {
+  if (!mayTouchAgent(principal, agentId)) throw new AppError("forbidden", `This credential is limited to other agents than '${agentId}'.`);
 }

@@ -4,7 +4,7 @@
  * `call_index` lists calls by agent and mirrors their status.
  */
 import type { CallSessionDO } from "../../durable-objects/call-session";
-import { can, mayTouchAgent, type Principal } from "../auth/principal";
+import { can, requireAgent, type Principal } from "../auth/principal";
 import { getConfig } from "../config";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
@@ -54,12 +54,12 @@ function unwrap<T>(result: CallResult<T>): T {
 export async function getCall(env: Env, callId: string, principal: Principal): Promise<CallSession> {
   const call = await stub(env, callId).get();
   if (!call) throw new AppError("not_found", `No call '${callId}'.`);
-  if (!mayTouchAgent(principal, call.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${call.agent_id}'.`);
+  requireAgent(principal, call.agent_id);
   return call;
 }
 
 export async function createCall(env: Env, body: CreateCallBody, principal: Principal): Promise<CallSession> {
-  if (!mayTouchAgent(principal, body.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${body.agent_id}'.`);
+  requireAgent(principal, body.agent_id);
   const callId = newId("call");
   const nowMs = Date.now();
   // Index first: once the call exists, listing must find it.
@@ -86,7 +86,7 @@ export async function listCalls(env: Env, principal: Principal, q: { agent_id?: 
       errors: [{ path: "query.agent_id", message: "required" }],
     });
   }
-  if (q.agent_id !== undefined && !mayTouchAgent(principal, q.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${q.agent_id}'.`);
+  if (q.agent_id !== undefined) requireAgent(principal, q.agent_id);
   const filters = [
     ["agent_id = ?", q.agent_id],
     ["status = ?", q.status],

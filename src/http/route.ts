@@ -6,7 +6,7 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { Permission, Principal } from "../auth/principal";
 import { WWW_AUTHENTICATE } from "../auth/authenticate";
-import { can, mayTouchAgent } from "../auth/principal";
+import { can, requireAgent } from "../auth/principal";
 import { AppError } from "../lib/problem";
 import type { AppEnv } from "./app-env";
 import { parseOrThrow, readJsonBody } from "./validation";
@@ -72,9 +72,7 @@ export function defineRoute<P extends AnyObject = typeof empty, Q extends AnyObj
     if (spec.permission !== "public") authorize(c, spec.permission);
     const params = parseOrThrow(spec.params ?? empty, c.req.param(), "path") as z.output<P>;
     const agentId = (params as Record<string, unknown>).agent_id;
-    if (typeof agentId === "string" && !mayTouchAgent(c.var.principal, agentId)) {
-      throw new AppError("forbidden", `This credential is limited to other agents than '${agentId}'.`);
-    }
+    if (typeof agentId === "string") requireAgent(c.var.principal, agentId);
     const rawQuery = c.req.query();
     const query = parseOrThrow(spec.query ?? empty, rawQuery, "query") as z.output<Q>;
     let body = undefined as z.output<B>;

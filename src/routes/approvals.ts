@@ -10,10 +10,9 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { WWW_AUTHENTICATE } from "../auth/authenticate";
-import { can, mayTouchAgent } from "../auth/principal";
+import { requireAgent } from "../auth/principal";
 import type { AppEnv } from "../http/app-env";
-import { defineRoute } from "../http/route";
+import { defineRoute, requirePermission } from "../http/route";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { escapeHtml } from "../email/templates";
@@ -29,7 +28,7 @@ import {
   adaptLegacyApprovalBody,
 } from "../approvals/schemas";
 import * as approvals from "../approvals/service";
-import { LinkRefused, requireSecret, verifyLinkToken } from "../approvals/signing";
+import { LinkRefused, requireSecret, signingSecret, verifyLinkToken } from "../approvals/signing";
 
 const TAGS = ["approvals"];
 
@@ -57,7 +56,7 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
       },
     },
     async (c, { body }) => {
-      if (!mayTouchAgent(c.var.principal, body.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${body.agent_id}'.`);
+      requireAgent(c.var.principal, body.agent_id);
       const { approval, email } = await approvals.createApproval(
         c.env,
         {
@@ -150,11 +149,10 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
         if (claims.action !== body.action) throw new AppError("forbidden", `This link token is for '${claims.action}', not '${body.action}'.`);
         jti = claims.jti;
       } else {
-        if (!principal) throw new AppError("unauthenticated", "Give a bearer credential or the link token.", { headers: { "WWW-Authenticate": WWW_AUTHENTICATE } });
-        if (!can(principal, "email:send")) throw new AppError("forbidden", `The role '${principal.role}' lacks the permission 'email:send'.`);
+        requirePermission(principal, "email:send");
       }
       const agentId = await approvals.agentOfApproval(c.env, params.approval_id);
-      if (!token && !mayTouchAgent(principal, agentId)) throw new AppError("forbidden", `This credential is limited to other agents than '${agentId}'.`);
+      if (!token) requireAgent(principal!, agentId);
       const approval = await approvals.decide(c.env, agentId, params.approval_id, {
         action: body.action,
         by: body.approver_email,
@@ -224,13 +222,7 @@ async function landing(c: Context<AppEnv>, decide: boolean): Promise<Response> {
     if (typeof form.reason === "string" && form.reason.trim() !== "") reason = form.reason.slice(0, 2000);
   }
   if (!/^approval_[0-9a-f]{24}$/.test(approvalId) || !token) return page(c, 400, "Invalid link", p("This link is incomplete. Open the link from the mail again."));
-  const secret = (() => {
-    try {
-      return requireSecret(c.env);
-    } catch {
-      return null;
-    }
-  })();
+  const secret = signingSecret(c.env);
   if (!secret) return page(c, 503, "Unavailable", p("Approvals are not configured on this server."));
   let claims;
   try {

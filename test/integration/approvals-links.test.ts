@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -154,4 +155,30 @@ describe("POST /api/v2/email/approval/{id}/respond", () => {
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({ status: "approved", decided_via: "link" });
   });
+
+  it("a credential limited to other agents can neither create, read nor decide this agent's approvals", async () => {
+    spyMail();
+    const other = await mintToken({ role: "super_admin", agents: ["someone-else"] });
+    await problem(await call("/api/v2/email/approval", { token: other, body: base() }), 403);
+    const { approval_id } = await createApproval(base());
+    await problem(await call(`/api/v2/email/approval/${approval_id}`, { token: other }), 403);
+    const path = `/api/v2/email/approval/${approval_id}/respond`;
+    await problem(await call(path, { token: other, body: { action: "approve", approver_email: "boss@example.com" } }), 403);
+    expect((await getApproval(approval_id)).status).toBe("pending");
+    // The same role limited to this agent may decide.
+    const mine = await mintToken({ role: "super_admin", agents: ["approver-agent"] });
+    expect((await call(path, { token: mine, body: { action: "approve", approver_email: "boss@example.com" } })).status).toBe(200);
+  });
+
+  it("an approval past its deadline cannot be decided, even before the alarm has expired it", async () => {
+    spyMail();
+    const { approval_id } = await createApproval(base());
+    await runInDurableObject(env.AGENT.getByName("approver-agent"), (_i, state) => {
+      state.storage.sql.exec("UPDATE approvals SET expires_at = ? WHERE approval_id = ?", Date.now() - 1, approval_id);
+    });
+    const res = await call(`/api/v2/email/approval/${approval_id}/respond`, { body: { action: "approve", approver_email: "boss@example.com" } });
+    await problem(res, 409);
+    expect((await getApproval(approval_id)).status).not.toBe("approved");
+  });
 });
+
