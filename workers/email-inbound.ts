@@ -19,7 +19,7 @@
 import PostalMime from "postal-mime";
 import type { ApprovalRecord } from "../src/approvals/model";
 import { responders } from "../src/approvals/model";
-import { agentOfApproval, decide, getApproval } from "../src/approvals/service";
+import { decide, getApproval } from "../src/approvals/service";
 import { replyToAddress, signingSecret } from "../src/approvals/signing";
 import { defaultSender } from "../src/email/settings";
 import { AppError } from "../src/lib/problem";
@@ -119,7 +119,7 @@ export async function handleInboundEmail(message: ForwardableEmailMessage, env: 
     return;
   }
   try {
-    const decided = await decide(env, await agentOfApproval(env, approvalId), approvalId, {
+    const decided = await decide(env, approval.agent_id, approvalId, {
       action: answer.action,
       by: sender,
       via: "email",
@@ -129,6 +129,8 @@ export async function handleInboundEmail(message: ForwardableEmailMessage, env: 
     await reply(`Recorded: "${approval.title}" is ${decided.status}${decided.rejection_reason ? ` (${decided.rejection_reason})` : ""}. Thank you.\n`);
   } catch (err) {
     if (!(err instanceof AppError) || err.status !== 409) throw err;
-    await reply(`Nothing was recorded: "${approval.title}" was already decided (${approval.status === "pending" ? "just now" : approval.status}).\n`);
+    // The 409 names the status it found (the record read above may predate that decision).
+    const status = typeof err.extensions.status === "string" ? err.extensions.status : approval.status;
+    await reply(`Nothing was recorded: "${approval.title}" was already decided (${status}).\n`);
   }
 }

@@ -74,9 +74,13 @@ export class Approvals {
     return this.get(approvalId);
   }
 
-  /** One decision by a person; deadlines already passed are applied first (expiry wins). */
+  /**
+   * One decision by a person. If this approval's deadline has passed, its expiry is applied first
+   * (expiry wins); other approvals' deadlines are left to the alarm, so a click never waits for
+   * someone else's escalation mail.
+   */
   async decide(approvalId: string, d: Decision, nowMs: number): Promise<DecisionResult> {
-    await this.#expireDue(nowMs);
+    await this.#expireDue(nowMs, approvalId);
     const result = this.#storage.transactionSync((): DecisionResult => {
       const a = this.get(approvalId);
       if (!a) return { ok: false, reason: "not_found" };
@@ -103,9 +107,14 @@ export class Approvals {
     await this.#settle(nowMs);
   }
 
-  async #expireDue(nowMs: number): Promise<void> {
+  /** Applies due expiries (escalations, approvals, rejections), all of them or only `onlyId`'s. */
+  async #expireDue(nowMs: number, onlyId?: string): Promise<void> {
     const due = this.#sql
-      .exec<{ approval_id: string }>("SELECT approval_id FROM approvals WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at", nowMs)
+      .exec<{ approval_id: string }>(
+        `SELECT approval_id FROM approvals WHERE status = 'pending' AND expires_at <= ? ${onlyId ? "AND approval_id = ?" : ""} ORDER BY expires_at`,
+        nowMs,
+        ...(onlyId ? [onlyId] : []),
+      )
       .toArray();
     for (const { approval_id: id } of due) {
       const outcome = this.#storage.transactionSync(() => {

@@ -58,7 +58,8 @@ export async function sendApprovalMail(env: Env, secret: string, a: ApprovalReco
       headers: { "X-Approval-Id": a.approval_id },
       related: a.approval_id,
     });
-    return { message_id: sent.message_id, rfc_message_id: sent.rfc_message_id ?? sent.provider_message_id, status: "sent" };
+    // Only a real Message-ID can be matched against a reply's In-Reply-To (SendGrid gives none).
+    return { message_id: sent.message_id, rfc_message_id: sent.rfc_message_id, status: "sent" };
   } catch (err) {
     const logged = err instanceof AppError && typeof err.extensions.message_id === "string" ? err.extensions.message_id : null;
     return { message_id: logged, rfc_message_id: null, status: "failed", error: err instanceof Error ? err.message : String(err) };

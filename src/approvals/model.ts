@@ -88,7 +88,7 @@ export function responders(a: ApprovalRecord): string[] {
   return [a.approver_email, ...extra].map((e) => e.toLowerCase());
 }
 
-/** The callback body (signed, see src/approvals/callback.ts). */
+/** The callback body (signed and delivered by durable-objects/agent/approvals.ts). */
 export function callbackBody(a: ApprovalRecord): string {
   return JSON.stringify({
     approval_id: a.approval_id,
