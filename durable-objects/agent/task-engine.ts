@@ -75,7 +75,7 @@ export class TaskEngine {
         status: "pending",
         progress: 0,
         progress_message: null,
-        metadata_json: JSON.stringify(input.metadata),
+        metadata_json: input.metadataJson,
         attempts: 0,
         max_attempts: input.maxAttempts,
         timeout_seconds: input.timeoutSeconds,
@@ -133,22 +133,19 @@ export class TaskEngine {
   }
 
   async complete(taskId: string, outcome: { result?: unknown; error_message?: string }, nowMs: number): Promise<TaskResult<Stored>> {
-    return this.#finish(taskId, nowMs, () => finishPatch(outcome, nowMs));
+    const [result] = await this.completeMany([{ taskId, ...outcome }], nowMs);
+    return result!;
   }
 
+  /** Cancelled; the lane it frees goes to the next backlog task in the same transaction. */
   async cancel(taskId: string, nowMs: number, reason?: string): Promise<TaskResult<Stored>> {
-    return this.#finish(taskId, nowMs, () => ({
-      status: "cancelled",
-      completed_at: nowMs,
-      last_activity_at: nowMs,
-      ...(reason ? { error_message: reason } : {}),
-    }));
-  }
-
-  /** A terminal transition; the lane it frees goes to the next backlog task in the same transaction. */
-  async #finish(taskId: string, nowMs: number, decide: (task: Stored) => TaskPatch): Promise<TaskResult<Stored>> {
     const { result, messages } = this.#storage.transactionSync(() => {
-      const result = this.#change(taskId, nowMs, decide);
+      const result = this.#change(taskId, nowMs, () => ({
+        status: "cancelled",
+        completed_at: nowMs,
+        last_activity_at: nowMs,
+        ...(reason ? { error_message: reason } : {}),
+      }));
       return { result, messages: result.ok ? this.#claimFreedLanes(nowMs) : [] };
     });
     await this.#send(messages);

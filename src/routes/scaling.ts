@@ -85,7 +85,7 @@ export function registerScalingRoutes(app: Hono<AppEnv>): void {
       body: AutoscaleBody,
       responses: {
         200: { description: "The stored policy.", schema: AutoscalePolicy },
-                422: { description: "Not 0 ≤ min_instances ≤ max_instances ≤ MAX_INSTANCES." },
+        422: { description: "Not 0 ≤ min_instances ≤ max_instances ≤ MAX_INSTANCES." },
       },
     },
     async (c, { params, body }) => c.json(await scaling.setAutoscale(c.env, params.agent_id, body)),

@@ -70,7 +70,8 @@ export interface CreateTaskInput {
   agentId: string;
   taskId: string;
   taskType: string;
-  metadata: Record<string, unknown>;
+  /** The metadata as JSON: the Worker serializes it once (it needs the size anyway). */
+  metadataJson: string;
   maxAttempts: number;
   timeoutSeconds: number;
   executor: "queue" | "external";

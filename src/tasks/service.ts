@@ -3,7 +3,7 @@
  * agent's Durable Object holds every task; D1's `task_index` maps a task id to its agent (the
  * Durable Object writes it before a create answers: durable-objects/agent/task-index.ts).
  */
-import { mayTouchAgent, type Principal } from "../auth/principal";
+import { requireAgent, type Principal } from "../auth/principal";
 import { newId } from "../lib/ids";
 import { log, logError } from "../lib/log";
 import { AppError } from "../lib/problem";
@@ -46,7 +46,7 @@ export async function createTask(
     agentId: req.agentId,
     taskId,
     taskType: req.body.task_type,
-    metadata: req.body.metadata,
+    metadataJson,
     maxAttempts: req.body.max_attempts,
     timeoutSeconds: req.body.timeout_seconds,
     executor: handlerFor(req.body.task_type) ? "queue" : "external",
@@ -96,7 +96,7 @@ async function createTaskApproval(
 export async function agentOfTask(env: Env, taskId: string, principal: Principal): Promise<string> {
   const row = await env.DB.prepare("SELECT agent_id FROM task_index WHERE task_id = ?").bind(taskId).first<{ agent_id: string }>();
   if (!row) throw new AppError("not_found", `No task '${taskId}'.`);
-  if (!mayTouchAgent(principal, row.agent_id)) throw new AppError("forbidden", `This credential is limited to other agents than '${row.agent_id}'.`);
+  requireAgent(principal, row.agent_id);
   return row.agent_id;
 }
 
