@@ -13,12 +13,12 @@
  * SFU accepted (`sfuContext` before, `recordSfu*`/`forgetSfuTracks` after; see src/calls/sfu-proxy.ts). `fetch` only accepts WebSocket upgrades for `/ws?participant_id=`.
  */
 import { DurableObject } from "cloudflare:workers";
-import { FINAL_STATUSES, TRANSITIONS, type CallAction, type CallParticipant, type CallResult, type CallSession, type NewCall, type NewParticipant, type TranscriptLine, type TranscriptSource } from "../src/calls/model";
+import { FINAL_STATUSES, TRANSITIONS, type CallAction, type CallHead, type CallParticipant, type CallResult, type CallSession, type NewCall, type NewParticipant, type TranscriptLine, type TranscriptSource } from "../src/calls/model";
 import type { ParticipantSfuRecord } from "../src/calls/sfu-ownership";
 import { CALL_MIGRATIONS } from "./call-session/schema";
 import { Signalling } from "./call-session/signalling";
 import { callSfuSessions, deleteSfuTracks, insertSfuTracks, replaceSfuSession, sfuRecord, type OpenedTrack } from "./call-session/sfu-store";
-import { clearTranscript, insertCall, insertParticipant, insertTranscriptLine, readCallRow, readParticipant, readTranscript, renderCall, setStatus, updateParticipant } from "./call-session/store";
+import { clearTranscript, insertCall, insertParticipant, insertTranscriptLine, listParticipants, readCallRow, readParticipant, readTranscript, renderCall, setStatus, updateParticipant } from "./call-session/store";
 import { migrate } from "./shared/migrate";
 
 const NO_CALL = { ok: false, reason: "not_found", detail: "No such call." } as const;
@@ -45,6 +45,13 @@ export class CallSessionDO extends DurableObject<Env> {
   get(): CallSession | null {
     const row = readCallRow(this.ctx.storage.sql);
     return row ? renderCall(this.ctx.storage.sql, row) : null;
+  }
+
+  /** The call without its transcript: enough to authorize a request or check a participant. */
+  head(): CallHead | null {
+    const sql = this.ctx.storage.sql;
+    const row = readCallRow(sql);
+    return row ? { call_id: row.call_id, agent_id: row.agent_id, status: row.status, participants: listParticipants(sql) } : null;
   }
 
   transition(action: CallAction, nowMs: number): CallResult<CallSession> {
@@ -126,10 +133,13 @@ export class CallSessionDO extends DurableObject<Env> {
     speech?: { audioBase64: string; contentType: string },
   ): CallResult<TranscriptLine> {
     const sql = this.ctx.storage.sql;
-    if (!readCallRow(sql)) return NO_CALL;
-    if (line.participantId !== null && !readParticipant(sql, line.participantId)) {
-      return { ok: false, reason: "not_found", detail: `No participant '${line.participantId}' in this call.` };
-    }
+    const row = readCallRow(sql);
+    if (!row) return NO_CALL;
+    // Checked here, not only before a slow speech provider ran: the call may have ended meanwhile.
+    if (FINAL_STATUSES.includes(row.status)) return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
+    const speaker = line.participantId === null ? null : readParticipant(sql, line.participantId);
+    if (line.participantId !== null && !speaker) return { ok: false, reason: "not_found", detail: `No participant '${line.participantId}' in this call.` };
+    if (speaker && speaker.left_at !== null) return { ok: false, reason: "conflict", detail: `Participant '${line.participantId}' already left the call.` };
     const stored = insertTranscriptLine(sql, line);
     this.#signal.broadcast({ type: "transcript", line: stored });
     if (speech) {

@@ -67,6 +67,9 @@ export interface TranscriptLine {
   source: TranscriptSource;
 }
 
+/** What authorization and speech need of a call: no transcript (it grows with the call). */
+export type CallHead = Pick<CallSession, "call_id" | "agent_id" | "status" | "participants">;
+
 export interface CallSession {
   call_id: string;
   agent_id: string;

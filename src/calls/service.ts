@@ -10,7 +10,7 @@ import { newId } from "../lib/ids";
 import { log } from "../lib/log";
 import { AppError, PROBLEMS, type ProblemCode } from "../lib/problem";
 import { iso } from "../lib/time";
-import { FINAL_STATUSES, type CallAction, type CallParticipant, type CallResult, type CallSession, type CallStatus, type TranscriptLine } from "./model";
+import { FINAL_STATUSES, type CallAction, type CallHead, type CallParticipant, type CallResult, type CallSession, type CallStatus, type TranscriptLine } from "./model";
 import type { CreateCallBody } from "./schemas";
 import { turnCredentials } from "./settings";
 import { SfuError, iceServers, type IceServer } from "./sfu-client";
@@ -21,6 +21,7 @@ type Rpc = Pick<
   CallSessionDO,
   | "create"
   | "get"
+  | "head"
   | "transition"
   | "addParticipant"
   | "removeParticipant"
@@ -44,7 +45,7 @@ export function callSession(env: Env, callId: string): CallStub {
 
 const stub = callSession;
 
-function unwrap<T>(result: CallResult<T>): T {
+export function unwrap<T>(result: CallResult<T>): T {
   if (result.ok) return result.value;
   if (result.reason === "not_found") throw new AppError("not_found", result.detail);
   throw new AppError("conflict", result.detail, result.status ? { extensions: { call_status: result.status } } : {});
@@ -53,6 +54,14 @@ function unwrap<T>(result: CallResult<T>): T {
 /** Reads a call the principal may see (404 when unknown, 403 for a restricted credential). */
 export async function getCall(env: Env, callId: string, principal: Principal): Promise<CallSession> {
   const call = await stub(env, callId).get();
+  if (!call) throw new AppError("not_found", `No call '${callId}'.`);
+  requireAgent(principal, call.agent_id);
+  return call;
+}
+
+/** The same checks without reading the transcript: for every route that acts on the call. */
+export async function authorizeCall(env: Env, callId: string, principal: Principal): Promise<CallHead> {
+  const call = await stub(env, callId).head();
   if (!call) throw new AppError("not_found", `No call '${callId}'.`);
   requireAgent(principal, call.agent_id);
   return call;
@@ -100,7 +109,7 @@ export async function listCalls(env: Env, principal: Principal, q: { agent_id?: 
 }
 
 export async function transition(env: Env, callId: string, principal: Principal, action: CallAction): Promise<CallSession> {
-  await getCall(env, callId, principal);
+  await authorizeCall(env, callId, principal);
   const call = unwrap(await stub(env, callId).transition(action, Date.now()));
   await env.DB.prepare("UPDATE call_index SET status = ? WHERE call_id = ?").bind(call.status, callId).run();
   log({ event: "call.status_changed", agent_id: call.agent_id, call_id: callId, status: call.status });
@@ -114,7 +123,7 @@ export async function addParticipant(
   body: { user_id: string; display_name: string; is_agent: boolean },
 ): Promise<{ participant: CallParticipant; join_token: string; join_token_expires_at: string; ws_url: string }> {
   const secret = callSigningSecret(env); // 503 before anything is stored
-  await getCall(env, callId, principal);
+  await authorizeCall(env, callId, principal);
   const nowMs = Date.now();
   const participant = unwrap(
     await stub(env, callId).addParticipant({ participantId: newId("part"), userId: body.user_id, displayName: body.display_name, isAgent: body.is_agent, nowMs }),
@@ -131,7 +140,7 @@ export async function addParticipant(
 }
 
 export async function removeParticipant(env: Env, callId: string, participantId: string, principal: Principal): Promise<CallParticipant> {
-  await getCall(env, callId, principal);
+  await authorizeCall(env, callId, principal);
   return unwrap(await stub(env, callId).removeParticipant(participantId, Date.now()));
 }
 
@@ -142,18 +151,18 @@ export async function patchParticipant(
   principal: Principal,
   patch: { is_muted?: boolean; is_video_enabled?: boolean },
 ): Promise<CallParticipant> {
-  await getCall(env, callId, principal);
+  await authorizeCall(env, callId, principal);
   return unwrap(await stub(env, callId).updateParticipant(participantId, patch));
 }
 
 export async function getTranscript(env: Env, callId: string, principal: Principal): Promise<TranscriptLine[]> {
-  await getCall(env, callId, principal);
+  await authorizeCall(env, callId, principal);
   return (await stub(env, callId).transcript()) ?? [];
 }
 
 /** Erases the call's transcript (privacy: the lines are the only copy of what was said). */
 export async function clearTranscript(env: Env, callId: string, principal: Principal): Promise<number> {
-  await getCall(env, callId, principal);
+  await authorizeCall(env, callId, principal);
   const { deleted } = unwrap(await stub(env, callId).clearTranscript());
   log({ event: "call.transcript_cleared", call_id: callId, lines: deleted });
   return deleted;
@@ -197,8 +206,8 @@ export interface VoiceToTextResult {
 }
 
 /** A call that still takes speech: 404 unknown, 403 restricted credential, 409 ended or failed. */
-async function liveCall(env: Env, callId: string, principal: Principal): Promise<CallSession> {
-  const call = await getCall(env, callId, principal);
+async function liveCall(env: Env, callId: string, principal: Principal): Promise<CallHead> {
+  const call = await authorizeCall(env, callId, principal);
   if (FINAL_STATUSES.includes(call.status)) throw new AppError("conflict", `The call is ${call.status}.`, { extensions: { call_status: call.status } });
   return call;
 }
@@ -269,7 +278,7 @@ export async function callIceServers(
   } else {
     if (!auth.principal) throw new AppError("unauthenticated", "Give a join token (?token=) or API credentials with calls:write.");
     if (!can(auth.principal, "calls:write")) throw new AppError("forbidden", `The role '${auth.principal.role}' lacks the permission 'calls:write'.`);
-    await getCall(env, callId, auth.principal);
+    await authorizeCall(env, callId, auth.principal);
   }
   const turn = turnCredentials(env);
   try {

@@ -17,8 +17,8 @@ import type { OpenedTrack } from "../../durable-objects/call-session/sfu-store";
 import { can, type Principal } from "../auth/principal";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
-import type { CallResult, MediaType } from "./model";
-import { callSession, getCall } from "./service";
+import type { MediaType } from "./model";
+import { authorizeCall, callSession, unwrap } from "./service";
 import { realtimeApiBaseUrl, realtimeCredentials } from "./settings";
 import { SfuClient, SfuError, type CloseTracksResponse, type NewSessionResponse, type SessionDescription, type SessionState, type TracksResponse } from "./sfu-client";
 import { checkCloseTracks, checkNewTracks, checkSessionOwner, type OwnershipResult, type ParticipantSfuRecord } from "./sfu-ownership";
@@ -57,7 +57,7 @@ export interface RemoteTrackInput {
 export async function sfuParticipant(env: Env, callId: string, auth: SfuAuth): Promise<string> {
   if (auth.principal) {
     if (!can(auth.principal, "calls:write")) throw new AppError("forbidden", `The role '${auth.principal.role}' lacks the permission 'calls:write'.`);
-    await getCall(env, callId, auth.principal);
+    await authorizeCall(env, callId, auth.principal);
     if (!auth.participantId) {
       throw new AppError("validation_failed", "With API credentials, name the participant with ?participant_id=.", { errors: [{ path: "query.participant_id", message: "required" }] });
     }
@@ -80,12 +80,6 @@ function sfuClient(env: Env): SfuClient {
     throw new AppError("service_unavailable", `The Realtime SFU is misconfigured: ${(err as Error).message}.`, { extensions: { settings: ["REALTIME_API_BASE_URL"] } });
   }
   return new SfuClient({ ...credentials, baseUrl });
-}
-
-function unwrap<T>(result: CallResult<T>): T {
-  if (result.ok) return result.value;
-  if (result.reason === "not_found") throw new AppError("not_found", result.detail);
-  throw new AppError("conflict", result.detail, result.status ? { extensions: { call_status: result.status } } : {});
 }
 
 interface Op {

@@ -61,4 +61,21 @@ describe("transcript", () => {
     expect(await lines()).toEqual([]);
     expect((await json<{ transcript: unknown[] }>(await call(`/api/v2/calls/${c.call_id}`))).transcript).toEqual([]);
   });
+
+  it("refuses lines for a participant who left or a call that ended (even if checked earlier), changing nothing", async () => {
+    const c = await createCall();
+    const a = await addParticipant(c.call_id, "alice");
+    const b = await addParticipant(c.call_id, "bob");
+    const stub = callSession(env, c.call_id);
+    await call(`/api/v2/calls/${c.call_id}/participants/${b.participant.participant_id}`, { method: "DELETE" });
+    expect(await stub.appendTranscript({ participantId: b.participant.participant_id, text: "late", source: "text", atMs: Date.now() })).toMatchObject({ ok: false, reason: "conflict" });
+    await call(`/api/v2/calls/${c.call_id}/end`, { method: "POST" });
+    expect(await stub.appendTranscript({ participantId: a.participant.participant_id, text: "after the end", source: "text", atMs: Date.now() })).toMatchObject({
+      ok: false,
+      reason: "conflict",
+      status: "ended",
+    });
+    expect(await stub.transcript()).toEqual([]);
+  });
 });
+
