@@ -117,6 +117,10 @@ export class Signalling {
       this.error(ws, "not_in_call", "You are no longer in this call.");
       return close(ws, 1000, "not in the call");
     }
+    if ((msg.type === "track_published" || msg.type === "track_closed") && me.sfu_session_id !== null) {
+      // In SFU mode the proxy records tracks from what the SFU accepted; a frame must not contradict it.
+      return this.error(ws, "invalid_message", "This participant uses the SFU: its tracks are recorded by the SFU routes, not by frames.", msg.type);
+    }
     switch (msg.type) {
       case "mute":
         updateParticipant(sql, self, { is_muted: msg.muted });

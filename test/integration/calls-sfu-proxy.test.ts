@@ -489,3 +489,16 @@ describe("SFU mode: call state and configuration", () => {
   });
 });
 
+describe("SFU mode: the recorded tracks are the SFU's", () => {
+  it("a participant with an SFU session cannot rewrite its media_streams with track frames", async () => {
+    const { c, alice } = await publishedCall();
+    const before = (await roster(c.call_id)).alice!.media_streams;
+    const peer = await join(c.call_id, alice.join_token);
+    await peer.next("roster");
+    peer.send({ type: "track_closed", stream_id: "alice-mic" });
+    expect(await peer.next("error")).toMatchObject({ code: "invalid_message", ref: "track_closed" });
+    peer.send({ type: "track_published", stream: { stream_id: "made-up", media_type: "audio" } });
+    expect(await peer.next("error")).toMatchObject({ code: "invalid_message", ref: "track_published" });
+    expect((await roster(c.call_id)).alice!.media_streams).toEqual(before);
+  });
+});
