@@ -363,19 +363,23 @@ function renderParticipants() {
 
 // ---- transcript ----------------------------------------------------------------------------
 const seenLines = new Set();
+function transcriptItem(l) {
+  const li = el('li');
+  li.append(el('span', 'who', nameOf(l.participant_id) + ':'), el('span', 'text', l.text));
+  return li;
+}
+
+/** Lines arrive in order (append one item); only an earlier line (loaded after live ones) redraws. */
 function addLine(line) {
   const key = line.at + '|' + line.participant_id + '|' + line.source + '|' + line.text;
   if (seenLines.has(key)) return;
   seenLines.add(key);
+  const last = state.transcript[state.transcript.length - 1];
   state.transcript.push(line);
-  state.transcript.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : 0; });
-  const items = state.transcript.map(function (l) {
-    const li = el('li');
-    li.append(el('span', 'who', nameOf(l.participant_id) + ':'), el('span', 'text', l.text));
-    return li;
-  });
   const list = $('transcript');
-  list.replaceChildren.apply(list, items);
+  if (!last || last.at <= line.at) return list.append(transcriptItem(line));
+  state.transcript.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : 0; });
+  list.replaceChildren.apply(list, state.transcript.map(transcriptItem));
 }
 
 async function loadTranscript() {
@@ -745,20 +749,8 @@ function createP2pMesh(iceServers) {
   async function stats() {
     const out = {};
     for (const [id, peer] of peers) {
-      const report = await peer.pc.getStats();
-      const byId = new Map();
-      report.forEach(function (r) { byId.set(r.id, r); });
-      const s = { connectionState: peer.pc.connectionState, iceConnectionState: peer.pc.iceConnectionState, signalingState: peer.pc.signalingState, iceGatheringState: peer.pc.iceGatheringState, polite: peer.polite, ice: peer.ice, audio: null, video: null, pair: null };
-      byId.forEach(function (r) {
-        if (r.type === 'inbound-rtp' && r.kind === 'audio') s.audio = { packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived, totalAudioEnergy: r.totalAudioEnergy || 0 };
-        if (r.type === 'inbound-rtp' && r.kind === 'video') s.video = { packetsReceived: r.packetsReceived, framesDecoded: r.framesDecoded || 0 };
-        if (r.type === 'transport' && r.selectedCandidatePairId) {
-          const pair = byId.get(r.selectedCandidatePairId);
-          const local = pair && byId.get(pair.localCandidateId);
-          const remote = pair && byId.get(pair.remoteCandidateId);
-          if (pair) s.pair = { state: pair.state, local: local && (local.address || local.ip), remote: remote && (remote.address || remote.ip), localType: local && local.candidateType, remoteType: remote && remote.candidateType };
-        }
-      });
+      const state = { connectionState: peer.pc.connectionState, iceConnectionState: peer.pc.iceConnectionState, signalingState: peer.pc.signalingState, iceGatheringState: peer.pc.iceGatheringState, polite: peer.polite, ice: peer.ice };
+      const s = Object.assign(readStats(await peer.pc.getStats()), state);
       out[id] = s;
     }
     return out;
