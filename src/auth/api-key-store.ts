@@ -124,19 +124,16 @@ export async function revokeApiKey(db: D1Database, keyId: string, nowMs: number)
 export const LAST_USED_GRANULARITY_MS = 60_000;
 
 /**
- * Resolves a presented key to its principal, or null when unknown, revoked or expired. When the
+ * Resolves a presented key, by its SHA-256 hex digest, to its principal, or null when unknown, revoked or expired. When the
  * stored `last_used_at` is older than the granularity, its refresh is handed to `defer`.
  */
 export async function principalForApiKey(
   db: D1Database,
-  key: string,
+  keyHash: string,
   nowMs: number,
   defer?: (work: Promise<unknown>) => void,
 ): Promise<Principal | null> {
-  const row = await db
-    .prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`)
-    .bind(await sha256Hex(key))
-    .first<ApiKeyRow>();
+  const row = await db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`).bind(keyHash).first<ApiKeyRow>();
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= nowMs)) return null;
   const record = toRecord(row);
   if (defer && (row.last_used_at === null || nowMs - row.last_used_at >= LAST_USED_GRANULARITY_MS)) {

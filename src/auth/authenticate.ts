@@ -67,10 +67,13 @@ function isJoinToken(token: string): boolean {
   }
 }
 
-async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([sha256Hex(a), sha256Hex(b)]);
+/** The admin key's hash, once per configuration (the presented token is hashed once per request). */
+const adminKeyHashes = new WeakMap<Config, Promise<string>>();
+
+/** Constant-time comparison of two hex digests of equal length. */
+function sameHash(a: string, b: string): boolean {
   const enc = new TextEncoder();
-  return crypto.subtle.timingSafeEqual(enc.encode(ha), enc.encode(hb));
+  return crypto.subtle.timingSafeEqual(enc.encode(a), enc.encode(b));
 }
 
 /**
@@ -88,11 +91,15 @@ export async function resolvePrincipal(
   const cacheKey = jwtCacheKey(config, token);
   const cached = jwtCache.get(cacheKey);
   if (cached && cached.exp * 1000 > nowMs) return cached;
-  if (config.adminApiKey && (await sameSecret(token, config.adminApiKey))) {
-    return { id: "admin", role: "super_admin", via: "admin_key" };
+  // One digest of the token serves both the admin-key comparison and the API-key lookup.
+  const tokenHash = config.adminApiKey || token.startsWith(API_KEY_PREFIX) ? await sha256Hex(token) : "";
+  if (config.adminApiKey) {
+    let adminHash = adminKeyHashes.get(config);
+    if (!adminHash) adminKeyHashes.set(config, (adminHash = sha256Hex(config.adminApiKey)));
+    if (sameHash(tokenHash, await adminHash)) return { id: "admin", role: "super_admin", via: "admin_key" };
   }
   if (token.startsWith(API_KEY_PREFIX)) {
-    const principal = await principalForApiKey(env.DB, token, nowMs, defer);
+    const principal = await principalForApiKey(env.DB, tokenHash, nowMs, defer);
     if (!principal) throw new JwtRefused("unknown, revoked or expired API key");
     return principal;
   }
