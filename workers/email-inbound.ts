@@ -21,6 +21,7 @@ import type { ApprovalRecord } from "../src/approvals/model";
 import { responders } from "../src/approvals/model";
 import { decide, getApproval } from "../src/approvals/service";
 import { replyToAddress, signingSecret } from "../src/approvals/signing";
+import { decodeHtmlEntities } from "../src/email/html-entities";
 import { defaultSender } from "../src/email/settings";
 import { AppError } from "../src/lib/problem";
 
@@ -59,10 +60,6 @@ export function readAnswer(text: string): { action: "approve" | "reject"; reason
 
 /** Where an HTML reply's quoted original starts: a blockquote, Gmail's or Outlook's quote block. */
 const HTML_QUOTE_START = /<blockquote\b|<div\b[^>]*(?:class="[^"]*\bgmail_quote\b|id="?divRplyFwdMsg\b)/i;
-const ENTITIES: Record<string, string> = {
-  nbsp: " ", lt: "<", gt: ">", quot: '"', apos: "'", amp: "&", ndash: "\u2013", mdash: "\u2014", hellip: "\u2026",
-  lsquo: "\u2018", rsquo: "\u2019", ldquo: "\u201c", rdquo: "\u201d",
-};
 
 /**
  * The text of an HTML-only reply (postal-mime gives no `text` when there is no text part), with
@@ -76,9 +73,7 @@ export function htmlAnswerText(html: string): string {
     .replace(/<br\b[^>]*>/gi, "\n")
     .replace(/<\/?(?:p|div|tr|li|h[1-6]|table|hr)\b[^>]*>/gi, "\n")
     .replace(/<[^>]*>/g, "")
-    .replace(/&(?:#(\d+)|#x([0-9a-f]+)|([a-z]+));/gi, (m, dec: string, hex: string, name: string) =>
-      dec ? String.fromCodePoint(Number(dec)) : hex ? String.fromCodePoint(parseInt(hex, 16)) : (ENTITIES[name.toLowerCase()] ?? m),
-    )
+    .replace(/&[#a-z0-9]+;/gi, decodeHtmlEntities)
     .split("\n")
     .map((l) => l.replace(/[ \t]+/g, " ").trim())
     .join("\n");

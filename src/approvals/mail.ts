@@ -48,7 +48,7 @@ export async function sendApprovalMail(env: Env, secret: string, a: ApprovalReco
       reply_hint: `Or reply to this mail with APPROVE or REJECT on the first line (anything after it is kept as the reason).`,
     };
     // The approval id in the subject helps people and mail filters; the template gives the rest.
-    const subject = `${renderTemplate(BUILTIN_TEMPLATES.approval_request, variables).subject} [${a.approval_id}]`;
+    const subject = `${renderTemplate({ subject: BUILTIN_TEMPLATES.approval_request.subject, text: "" }, variables).subject} [${a.approval_id}]`;
     const sent = await sendMessage(env, {
       to: [to],
       subject,

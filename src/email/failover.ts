@@ -109,8 +109,13 @@ export function providerNamesFromEnv(env: Env): ProviderName[] {
  * no factory at all is listed as unconfigured.
  */
 export function providersFromEnv(env: Env, extraFactories: Partial<Record<ProviderName, ProviderFactory>> = {}): EmailProvider[] {
+  return providersNamed(env, providerNamesFromEnv(env), extraFactories);
+}
+
+/** The named providers, built from this env (see {@link providersFromEnv}). */
+export function providersNamed(env: Env, names: readonly ProviderName[], extraFactories: Partial<Record<ProviderName, ProviderFactory>> = {}): EmailProvider[] {
   const factories = { ...BUILTIN_PROVIDER_FACTORIES, ...extraFactories };
-  return providerNamesFromEnv(env).map((name) => {
+  return names.map((name) => {
     const factory = factories[name];
     if (!factory) return new UnconfiguredProvider(name, `no ${name} provider is registered in this build`);
     const built = factory(env);

@@ -13,7 +13,8 @@ import { log, warn } from "../lib/log";
 import { newId } from "../lib/ids";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
-import { EmailDeliveryError, providersFromEnv, sendWithFailover, UnconfiguredProvider, type Attempt } from "./failover";
+import { decodeHtmlEntities } from "./html-entities";
+import { EmailDeliveryError, providersFromEnv, providersNamed, sendWithFailover, UnconfiguredProvider, type Attempt } from "./failover";
 import { formatAddress } from "./providers/shared";
 import { MAX_RECIPIENTS, MAX_SUBJECT_CHARS, type MessageStatus, type SendBody } from "./schemas";
 import { defaultSender, EmailConfigError } from "./settings";
@@ -130,14 +131,13 @@ export function summary(record: MessageRecord): MessageSummary {
 
 /** A readable plain-text version of an HTML body: links keep their target, tags go. */
 export function textFromHtml(html: string): string {
-  const entities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " };
   return html
     .replace(/<(style|script|head|title)\b[^>]*>[\s\S]*?<\/\1>/gi, "")
     .replace(/<a\b[^>]*\bhref="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, (_m, href: string, label: string) => `${label} (${href})`)
     .replace(/<br\s*\/?>/gi, "\n")
     .replace(/<\/(p|div|tr|h[1-6]|li|table)>/gi, "\n")
     .replace(/<[^>]+>/g, "")
-    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_m, e: string) => entities[e] ?? "")
+    .replace(/&[#a-z0-9]+;/gi, decodeHtmlEntities)
     .replace(/[ \t]+\n/g, "\n")
     .replace(/\n{3,}/g, "\n\n")
     .trim();
@@ -180,11 +180,8 @@ function check(input: SendMessageInput, rendered: Rendered): void {
 /** The providers to try: `EMAIL_PROVIDERS` in order, or only the named one. */
 function providersFor(env: Env, only: ProviderName | undefined): EmailProvider[] {
   try {
-    if (only === undefined) return providersFromEnv(env);
     // The named provider alone, whether or not EMAIL_PROVIDERS lists it.
-    const child = Object.create(env) as object;
-    Object.defineProperty(child, "EMAIL_PROVIDERS", { value: only, enumerable: true });
-    return providersFromEnv(child as Env);
+    return only === undefined ? providersFromEnv(env) : providersNamed(env, [only]);
   } catch (err) {
     if (err instanceof EmailConfigError) throw new AppError("service_unavailable", `Email is not usable: ${err.message}`);
     throw err;
@@ -210,11 +207,6 @@ function watched(providers: EmailProvider[], transient: Map<ProviderName, boolea
   );
 }
 
-/**
- * Renders, records, sends and records the outcome. Resolves with the `sent` record; throws
- * {@link MessageFailedError} (503) when no provider took the message, which stays logged as
- * `failed`; throws a 4xx AppError, with nothing recorded, for input that cannot be sent.
- */
 /** The wire form of a send (`POST /email/send`, a `send_email` task's metadata) as the outbox takes it. */
 export function sendInputFromBody(body: SendBody, extra: { related?: string; requestId?: string } = {}): SendMessageInput {
   return {
@@ -231,6 +223,11 @@ export function sendInputFromBody(body: SendBody, extra: { related?: string; req
   };
 }
 
+/**
+ * Renders, records, sends and records the outcome. Resolves with the `sent` record; throws
+ * {@link MessageFailedError} (503) when no provider took the message, which stays logged as
+ * `failed`; throws a 4xx AppError, with nothing recorded, for input that cannot be sent.
+ */
 export async function sendMessage(env: Env, input: SendMessageInput): Promise<MessageRecord> {
   const rendered = await renderInput(env, input);
   check(input, rendered);
