@@ -20,10 +20,9 @@ import { AppError } from "../lib/problem";
 import type { AppEnv } from "../http/app-env";
 import { API_KEY_PREFIX, principalForApiKey, sha256Hex } from "./api-key-store";
 import { JwksUnavailable, JwtRefused, verifyJwt } from "./jwt";
-import type { Principal } from "./principal";
+import { WWW_AUTHENTICATE, type Principal } from "./principal";
 import { clientBucket, overLimit, rateLimitedError } from "./rate-limit";
 
-const REALM = 'Bearer realm="datamcpserveragent"';
 
 /**
  * Verified JWTs: verifying HMAC/ECDSA on every request is the auth hot path. Keyed by the
@@ -137,7 +136,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
         log({ event: "auth.refused", request_id: c.var.requestId, reason: err.message });
         if (await overLimit(c.env, clientBucket(c))) throw rateLimitedError();
         throw new AppError("unauthenticated", "The credentials are invalid, expired or revoked.", {
-          headers: { "WWW-Authenticate": `${REALM}, error="invalid_token"` },
+          headers: { "WWW-Authenticate": `${WWW_AUTHENTICATE}, error="invalid_token"` },
         });
       }
     }
@@ -145,4 +144,3 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   };
 }
 
-export const WWW_AUTHENTICATE = REALM;

@@ -57,6 +57,22 @@ export function mayTouchAgent(principal: Principal, agentId: string): boolean {
   return principal.agents === undefined || principal.agents.includes(agentId);
 }
 
+/** The `WWW-Authenticate` challenge of every 401 (RFC 6750). */
+export const WWW_AUTHENTICATE = 'Bearer realm="datamcpserveragent"';
+
+/** The principal when it holds `permission`: 401 without one (for routes that also take other proof), 403 without the permission. */
+export function requirePermission(principal: Principal | undefined, permission: Permission): Principal {
+  if (!principal) {
+    throw new AppError("unauthenticated", "This route needs a bearer token or an API key.", {
+      headers: { "WWW-Authenticate": WWW_AUTHENTICATE },
+    });
+  }
+  if (!can(principal, permission)) {
+    throw new AppError("forbidden", `The role '${principal.role}' lacks the permission '${permission}'.`);
+  }
+  return principal;
+}
+
 /** 403 unless the credential may act for `agentId` (one wording for every route). */
 export function requireAgent(principal: Principal, agentId: string): void {
   if (!mayTouchAgent(principal, agentId)) throw new AppError("forbidden", `This credential is limited to other agents than '${agentId}'.`);

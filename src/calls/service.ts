@@ -4,7 +4,7 @@
  * `call_index` lists calls by agent and mirrors their status.
  */
 import type { CallSessionDO } from "../../durable-objects/call-session";
-import { can, requireAgent, type Principal } from "../auth/principal";
+import { requireAgent, requirePermission, type Principal } from "../auth/principal";
 import { getConfig } from "../config";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
@@ -276,9 +276,7 @@ export async function callIceServers(
   if (auth.token !== undefined) {
     await participantForToken(env, callId, auth.token);
   } else {
-    if (!auth.principal) throw new AppError("unauthenticated", "Give a join token (?token=) or API credentials with calls:write.");
-    if (!can(auth.principal, "calls:write")) throw new AppError("forbidden", `The role '${auth.principal.role}' lacks the permission 'calls:write'.`);
-    await authorizeCall(env, callId, auth.principal);
+    await authorizeCall(env, callId, requirePermission(auth.principal, "calls:write"));
   }
   const turn = turnCredentials(env);
   try {

@@ -14,7 +14,7 @@
  *    per-track `errorCode` is not recorded). Published tracks are announced to the others.
  */
 import type { OpenedTrack } from "../../durable-objects/call-session/sfu-store";
-import { can, type Principal } from "../auth/principal";
+import { requirePermission, type Principal } from "../auth/principal";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import type { MediaType } from "./model";
@@ -56,8 +56,7 @@ export interface RemoteTrackInput {
 /** The participant acting: from its join token, or named by an API caller with calls:write. */
 export async function sfuParticipant(env: Env, callId: string, auth: SfuAuth): Promise<string> {
   if (auth.principal) {
-    if (!can(auth.principal, "calls:write")) throw new AppError("forbidden", `The role '${auth.principal.role}' lacks the permission 'calls:write'.`);
-    await authorizeCall(env, callId, auth.principal);
+    await authorizeCall(env, callId, requirePermission(auth.principal, "calls:write"));
     if (!auth.participantId) {
       throw new AppError("validation_failed", "With API credentials, name the participant with ?participant_id=.", { errors: [{ path: "query.participant_id", message: "required" }] });
     }

@@ -4,10 +4,8 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import type { Permission, Principal } from "../auth/principal";
-import { WWW_AUTHENTICATE } from "../auth/authenticate";
-import { can, requireAgent } from "../auth/principal";
-import { AppError } from "../lib/problem";
+import type { Permission } from "../auth/principal";
+import { requireAgent, requirePermission } from "../auth/principal";
 import type { AppEnv } from "./app-env";
 import { parseOrThrow, readJsonBody } from "./validation";
 
@@ -87,17 +85,4 @@ export function defineRoute<P extends AnyObject = typeof empty, Q extends AnyObj
 
 function authorize(c: Context<AppEnv>, permission: Permission): void {
   requirePermission(c.var.principal, permission);
-}
-
-/** The principal when it holds `permission`: 401 without one (for routes that also take other proof), 403 without the permission. */
-export function requirePermission(principal: Principal | undefined, permission: Permission): Principal {
-  if (!principal) {
-    throw new AppError("unauthenticated", "This route needs a bearer token or an API key.", {
-      headers: { "WWW-Authenticate": WWW_AUTHENTICATE },
-    });
-  }
-  if (!can(principal, permission)) {
-    throw new AppError("forbidden", `The role '${principal.role}' lacks the permission '${permission}'.`);
-  }
-  return principal;
 }

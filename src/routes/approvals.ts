@@ -10,9 +10,9 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { requireAgent } from "../auth/principal";
+import { requireAgent, requirePermission } from "../auth/principal";
 import type { AppEnv } from "../http/app-env";
-import { defineRoute, requirePermission } from "../http/route";
+import { defineRoute } from "../http/route";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { escapeHtml } from "../email/templates";

@@ -17,7 +17,8 @@ import {
   WsQuery,
 } from "../calls/schemas";
 import type { AppEnv } from "../http/app-env";
-import { defineRoute, requirePermission } from "../http/route";
+import { requirePermission } from "../auth/principal";
+import { defineRoute } from "../http/route";
 
 const TAGS = ["calls"];
 const readErrors = { 403: { description: "The credential is limited to other agents." }, 404: { description: "Unknown call." } };
