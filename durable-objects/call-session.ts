@@ -171,25 +171,25 @@ export class CallSessionDO extends DurableObject<Env> {
   }
 
   /** Records tracks the SFU accepted on the participant's session; published ones are announced. */
-  recordSfuTracks(participantId: string, sessionId: string, tracks: OpenedTrack[], nowMs: number): CallResult<{ mids: string[] }> {
+  recordSfuTracks(participantId: string, sessionId: string, tracks: OpenedTrack[], nowMs: number): CallResult<null> {
     const refused = this.#sfuRefusal(participantId, sessionId);
     if (refused) return refused;
     const sql = this.ctx.storage.sql;
     const published = this.ctx.storage.transactionSync(() => insertSfuTracks(sql, participantId, sessionId, tracks, nowMs));
     for (const stream of published) this.#signal.broadcast({ type: "track_published", participant_id: participantId, sfu_session_id: sessionId, stream }, participantId);
     if (published.length > 0) this.#signal.participantUpdated(readParticipant(sql, participantId)!);
-    return { ok: true, value: { mids: sfuRecord(sql, participantId).mids.slice() } };
+    return { ok: true, value: null };
   }
 
   /** Forgets mids the SFU closed; closed published tracks are announced. */
-  forgetSfuTracks(participantId: string, sessionId: string, mids: string[]): CallResult<{ mids: string[] }> {
+  forgetSfuTracks(participantId: string, sessionId: string, mids: string[]): CallResult<null> {
     const refused = this.#sfuRefusal(participantId, sessionId);
     if (refused) return refused;
     const sql = this.ctx.storage.sql;
     const dropped = this.ctx.storage.transactionSync(() => deleteSfuTracks(sql, participantId, sessionId, mids));
     for (const name of dropped) this.#signal.broadcast({ type: "track_closed", participant_id: participantId, sfu_session_id: sessionId, stream_id: name }, participantId);
     if (dropped.length > 0) this.#signal.participantUpdated(readParticipant(sql, participantId)!);
-    return { ok: true, value: { mids: sfuRecord(sql, participantId).mids.slice() } };
+    return { ok: true, value: null };
   }
 
   /** Number of open signalling sockets (metrics, tests). */
