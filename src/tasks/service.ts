@@ -94,11 +94,24 @@ async function createTaskApproval(
 
 /** Finds a task's agent, enforcing the caller's agent restriction (404 either way: no leak). */
 export async function agentOfTask(env: Env, taskId: string, principal: Principal): Promise<string> {
-  const row = await env.DB.prepare("SELECT agent_id FROM task_index WHERE task_id = ?").bind(taskId).first<{ agent_id: string }>();
-  if (!row) throw new AppError("not_found", `No task '${taskId}'.`);
-  requireAgent(principal, row.agent_id);
-  return row.agent_id;
+  let agentId = knownAgents.get(taskId);
+  if (agentId === undefined) {
+    const row = await env.DB.prepare("SELECT agent_id FROM task_index WHERE task_id = ?").bind(taskId).first<{ agent_id: string }>();
+    if (!row) throw new AppError("not_found", `No task '${taskId}'.`);
+    agentId = row.agent_id;
+    if (knownAgents.size >= KNOWN_AGENTS_MAX) knownAgents.delete(knownAgents.keys().next().value as string);
+    knownAgents.set(taskId, agentId);
+  }
+  requireAgent(principal, agentId);
+  return agentId;
 }
+
+/**
+ * Task → agent, remembered per isolate: a task never changes agent, so an external worker's
+ * stream of progress reports (and SSE reconnects) reads D1 once, not once per report.
+ */
+const knownAgents = new Map<string, string>();
+const KNOWN_AGENTS_MAX = 10_000;
 
 export async function getTask(env: Env, taskId: string, principal: Principal): Promise<TaskRecord> {
   const task = await stub(env, await agentOfTask(env, taskId, principal)).getTask(taskId);

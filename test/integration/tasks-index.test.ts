@@ -70,4 +70,19 @@ describe("task index", () => {
     expect(retry.status).toBe(202);
     expect((await listTasks(agent)).tasks).toHaveLength(2);
   });
+
+  it("an external worker's progress reports read the index once: they go on while D1 is unavailable", async () => {
+    const agent = "index-remembered";
+    const { task_id } = await json<Created>(await create(agent));
+    expect((await call(`/api/v2/tasks/${task_id}/progress`, { method: "PUT", body: { progress: 10 } })).status).toBe(200);
+    await env.DB.exec("ALTER TABLE task_index RENAME TO task_index_away");
+    try {
+      const res = await call(`/api/v2/tasks/${task_id}/progress`, { method: "PUT", body: { progress: 60 } });
+      expect(res.status).toBe(200);
+      expect(await json(res)).toMatchObject({ task_id, progress: 60 });
+    } finally {
+      await env.DB.exec("ALTER TABLE task_index_away RENAME TO task_index");
+    }
+  });
 });
+
