@@ -51,6 +51,18 @@ describe("expiry by the alarm", () => {
     expect(await getApproval(approval_id)).toMatchObject({ status: "expired", rejection_reason: "Expired without a decision, after escalation" });
     expect(spy).toHaveBeenCalledTimes(3);
   });
+
+  it("an escalation recipient may answer only after the escalation", async () => {
+    spyMail();
+    const { approval_id } = await createApproval(base({ agent_id: "exp-esc-answer", on_expire: "escalate", escalate_to: ["cto@example.com"], expires_in_hours: 1 }));
+    const respond = () => call(`/api/v2/email/approval/${approval_id}/respond`, { body: { action: "approve", approver_email: "CTO@example.com" } });
+    expect((await respond()).status).toBe(403);
+    expect((await getApproval(approval_id)).status).toBe("pending");
+    await expire("exp-esc-answer", approval_id);
+    const res = await respond();
+    expect(res.status).toBe(200);
+    expect(await getApproval(approval_id)).toMatchObject({ status: "approved", decided_via: "api" });
+  });
 });
 
 describe("task gating (requires_approval)", () => {

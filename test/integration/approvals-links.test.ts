@@ -180,5 +180,17 @@ describe("POST /api/v2/email/approval/{id}/respond", () => {
     await problem(res, 409);
     expect((await getApproval(approval_id)).status).not.toBe("approved");
   });
+
+  it("a link token already used on the page is refused by respond too (409), nothing changes", async () => {
+    const spy = spyMail();
+    const { approval_id } = await createApproval(base());
+    const link = sentMails(spy)[0]!.links.reject;
+    const token = new URL(`http://x${link}`).searchParams.get("token")!;
+    // Used once through the confirm page: the approval is rejected and the token spent.
+    expect((await call(link, { method: "POST", token: null })).status).toBe(200);
+    const again = await call(`/api/v2/email/approval/${approval_id}/respond?token=${token}`, { token: null, body: { action: "reject", approver_email: "boss@example.com" } });
+    await problem(again, 409);
+    expect(await getApproval(approval_id)).toMatchObject({ status: "rejected", decided_via: "link" });
+  });
 });
 

@@ -134,6 +134,24 @@ describe("roster updates", () => {
     expect(await bob.next("participant_updated")).toMatchObject({ participant: { participant_id: a, is_muted: false } });
   });
 
+  it("at most 16 streams per participant; a participant marked left while its socket is open is refused and closed", async () => {
+    const { c, a, alice, bob } = await twoPeers();
+    await alice.next("joined");
+    for (let i = 0; i < 16; i++) alice.send({ type: "track_published", stream: { stream_id: `s${i}`, media_type: "audio" } });
+    alice.send({ type: "track_published", stream: { stream_id: "s16", media_type: "audio" } });
+    expect(await alice.next("error")).toMatchObject({ code: "invalid_message", ref: "track_published" });
+    const stored = await json<CallSession>(await call(`/api/v2/calls/${c.call_id}`));
+    expect(stored.participants.find((p) => p.participant_id === a)!.media_streams).toHaveLength(16);
+    // The record says alice left (as if a removal raced her socket): her next roster change is refused.
+    await runInDurableObject(env.CALL_SESSION.getByName(c.call_id), (_i, state) => {
+      state.storage.sql.exec("UPDATE participants SET left_at = ? WHERE participant_id = ?", Date.now(), a);
+    });
+    alice.send({ type: "mute", muted: true });
+    expect(await alice.next("error")).toMatchObject({ code: "not_in_call" });
+    expect((await alice.waitClosed()).code).toBe(1000);
+    await barrier(bob);
+  });
+
   it("leave and removal close the socket and tell the others; the call's end closes all", async () => {
     const { c, a, b, alice, bob, carol, cId } = await twoPeers(true);
     bob.send({ type: "leave" });
