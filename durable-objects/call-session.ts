@@ -105,9 +105,10 @@ export class CallSessionDO extends DurableObject<Env> {
   admission(participantId: string): Extract<CallResult<never>, { ok: false }> | null {
     const found = this.#participant(participantId);
     if (!found.ok) return found;
-    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: "This participant has left the call; add a new one to rejoin." };
+    // The call's end first: it marks everyone as left, and "the call is ended" is the real reason.
     const status = readCallRow(this.ctx.storage.sql)!.status;
     if (FINAL_STATUSES.includes(status)) return { ok: false, reason: "conflict", status, detail: `The call is ${status}.` };
+    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: "This participant has left the call; add a new one to rejoin." };
     return null;
   }
 
@@ -200,12 +201,11 @@ export class CallSessionDO extends DurableObject<Env> {
   override fetch(request: Request): Response {
     const url = new URL(request.url);
     const participantId = url.searchParams.get("participant_id");
-    if (url.pathname !== "/ws" || !participantId) return Response.json({ code: "not_found", detail: "Unknown path." }, { status: 404 });
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json({ code: "malformed_request", detail: "This endpoint expects a WebSocket upgrade (Upgrade: websocket)." }, { status: 400 });
-    }
+    // Only the Worker's `connect` calls this, after checking the token and the upgrade header; a
+    // refusal travels back as the CallResult it is, for the Worker to map like any other.
+    if (url.pathname !== "/ws" || !participantId) return Response.json(NO_CALL satisfies CallResult<never>, { status: 404 });
     const refused = this.admission(participantId);
-    if (refused) return Response.json({ code: refused.reason, detail: refused.detail }, { status: refused.reason === "not_found" ? 404 : 409 });
+    if (refused) return Response.json(refused, { status: refused.reason === "not_found" ? 404 : 409 });
     return this.#signal.accept(participantId);
   }
 

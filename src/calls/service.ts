@@ -8,7 +8,7 @@ import { requireAgent, requirePermission, type Principal } from "../auth/princip
 import { getConfig } from "../config";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
-import { AppError, PROBLEMS, type ProblemCode } from "../lib/problem";
+import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { FINAL_STATUSES, type CallAction, type CallHead, type CallParticipant, type CallResult, type CallSession, type CallStatus, type TranscriptLine } from "./model";
 import type { CreateCallBody } from "./schemas";
@@ -189,9 +189,10 @@ export async function connect(env: Env, callId: string, token: string | undefine
   }
   const res = await stub(env, callId).fetch(new Request(`https://call-session/ws?participant_id=${encodeURIComponent(participantId)}`, request));
   if (res.status === 101) return res;
-  const refusal = (await res.json()) as { code: string; detail: string };
-  const code = (refusal.code in PROBLEMS ? refusal.code : "internal_error") as ProblemCode;
-  throw new AppError(code === "not_found" ? "forbidden" : code, code === "not_found" ? "This join token names no participant of this call." : refusal.detail);
+  const refused = (await res.json()) as CallResult<never>;
+  // A valid token for a participant the call does not know is a credential problem, not a lookup.
+  if (!refused.ok && refused.reason === "not_found") throw new AppError("forbidden", "This join token names no participant of this call.");
+  return unwrap(refused);
 }
 
 // ---- speech in a call (SPEC §6) --------------------------------------------------------------

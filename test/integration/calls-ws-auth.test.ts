@@ -57,7 +57,8 @@ describe("GET /api/v2/calls/{call_id}/ws", () => {
     await call(`/api/v2/calls/${c.call_id}/participants/${a.participant.participant_id}`, { method: "DELETE" });
     await problem(await upgrade(c.call_id, a.join_token), 409);
     await call(`/api/v2/calls/${c.call_id}/end`, { method: "POST" });
-    await problem(await upgrade(c.call_id, b.join_token), 409);
+    // The refusal names the call's status, as every other 409 about a call does.
+    expect(await problem(await upgrade(c.call_id, b.join_token), 409)).toMatchObject({ call_status: "ended" });
   });
 
   it("needs an Upgrade: websocket request (400) and a well-formed call id (422)", async () => {
