@@ -21,13 +21,14 @@ export function listInstances(sql: SqlStorage): InstanceRow[] {
   return sql.exec<InstanceRow>("SELECT idx, instance_id, status, created_at FROM instances ORDER BY idx").toArray();
 }
 
-/** A new agent starts with one instance (an agent scaled to 0 stays at 0). */
-export function ensureInstances(sql: SqlStorage, agentId: string, nowMs: number): void {
+/** A new agent starts with one instance (an agent scaled to 0 stays at 0); true when it was added. */
+export function ensureInstances(sql: SqlStorage, agentId: string, nowMs: number): boolean {
   // Checked cheapest first: an agent with instances (the common case) costs one indexed read.
-  if (sql.exec("SELECT 1 FROM instances LIMIT 1").toArray().length > 0) return;
-  if (sql.exec("SELECT 1 FROM autoscale LIMIT 1").toArray().length > 0) return;
-  if (sql.exec("SELECT 1 FROM tasks LIMIT 1").toArray().length > 0) return;
+  if (sql.exec("SELECT 1 FROM instances LIMIT 1").toArray().length > 0) return false;
+  if (sql.exec("SELECT 1 FROM autoscale LIMIT 1").toArray().length > 0) return false;
+  if (sql.exec("SELECT 1 FROM tasks LIMIT 1").toArray().length > 0) return false;
   sql.exec("INSERT INTO instances (idx, instance_id, status, created_at) VALUES (0, ?, 'active', ?)", instanceId(agentId, 0), nowMs);
+  return true;
 }
 
 /**
@@ -45,28 +46,82 @@ export function laneLoad(sql: SqlStorage, includeExternal = false): Map<string, 
   return new Map(rows.map((r) => [r.instance_id, r.n]));
 }
 
+/** Whether a task occupies a lane: a queued task with an instance that has not finished. */
+export function holdsLane(t: { executor: string; instance_id: string | null; status: string }): t is { executor: "queue"; instance_id: string; status: string } {
+  return t.executor === "queue" && t.instance_id !== null && (t.status === "pending" || t.status === "running");
+}
+
+interface Lane {
+  id: string;
+  active: boolean;
+  load: number;
+}
+
+/** The least loaded active lane below `cap` (lowest index on ties), counted as taken; or null. */
+function takeLeastLoaded(lanes: readonly Lane[], cap: number): string | null {
+  let best: Lane | null = null;
+  for (const lane of lanes) {
+    if (!lane.active || lane.load >= cap) continue;
+    if (!best || lane.load < best.load) best = lane;
+  }
+  if (best) best.load++;
+  return best?.id ?? null;
+}
+
+/** The instance for a new external task: the active one carrying the fewest tasks of any kind. */
+export function externalTaskInstance(sql: SqlStorage): string | null {
+  const load = laneLoad(sql, true);
+  const lanes = listInstances(sql).map((i) => ({ id: i.instance_id, active: i.status === "active", load: load.get(i.instance_id) ?? 0 }));
+  return takeLeastLoaded(lanes, Infinity);
+}
+
 /**
- * Hands out lanes for one transaction: reads the instances and their load once, then each
- * `take()` returns the least loaded active instance with a free lane (lowest index on ties) and
- * counts the task on it, or null when every lane is busy. External tasks (`forExternal`) need no
- * free lane and are spread by every task an instance carries.
+ * The agent's lanes and how many queued tasks hold each, kept in memory by the task engine: a
+ * create or a completion then picks a lane without reading the instances and a GROUP BY over
+ * the tasks (at 32 instances, most of a create's SQL time). The tables stay the truth: the book
+ * is read from them on first use and after `forget()`, which the engine calls on every path it
+ * does not account for exactly (scaling, draining, a failed send, a rolled-back transaction).
+ * The Durable Object is the only writer of both tables, so the two cannot drift in between.
  */
-export function lanePicker(sql: SqlStorage, concurrency: number, forExternal = false): { take(): string | null } {
-  const load = laneLoad(sql, forExternal);
-  const active = listInstances(sql)
-    .filter((inst) => inst.status === "active")
-    .map((inst) => ({ id: inst.instance_id, load: load.get(inst.instance_id) ?? 0 }));
-  return {
-    take() {
-      let best: (typeof active)[number] | null = null;
-      for (const lane of active) {
-        if (!forExternal && lane.load >= concurrency) continue;
-        if (!best || lane.load < best.load) best = lane;
-      }
-      if (best) best.load++;
-      return best?.id ?? null;
-    },
-  };
+export class LaneBook {
+  #lanes: Lane[] | null = null;
+  #byId = new Map<string, Lane>();
+  #draining = false;
+
+  #read(sql: SqlStorage): Lane[] {
+    if (this.#lanes) return this.#lanes;
+    const load = laneLoad(sql);
+    const instances = listInstances(sql);
+    this.#lanes = instances.map((i) => ({ id: i.instance_id, active: i.status === "active", load: load.get(i.instance_id) ?? 0 }));
+    this.#byId = new Map(this.#lanes.map((l) => [l.id, l]));
+    this.#draining = instances.some((i) => i.status === "draining");
+    return this.#lanes;
+  }
+
+  /** A free lane for a queued task (the least loaded active instance), now counted as held; or null. */
+  take(sql: SqlStorage, concurrency: number): string | null {
+    return takeLeastLoaded(this.#read(sql), concurrency);
+  }
+
+  /** A task that held a lane on `instanceId` finished. */
+  release(instanceId: string): void {
+    const lane = this.#byId.get(instanceId);
+    if (lane && lane.load > 0) lane.load--;
+    else this.forget();
+  }
+
+  /** Whether some instance is draining (its idle lanes are removed before lanes are handed out). */
+  hasDraining(sql: SqlStorage): boolean {
+    this.#read(sql);
+    return this.#draining;
+  }
+
+  /** Read the tables again on next use. */
+  forget(): void {
+    this.#lanes = null;
+    this.#byId.clear();
+    this.#draining = false;
+  }
 }
 
 /**

@@ -5,8 +5,9 @@
  */
 import { TASK_STATUSES, canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
 import { warn } from "../../src/lib/log";
+import { GroupCommit } from "../shared/group-commit";
 import type { Timers } from "../shared/timers";
-import { ensureInstances, lanePicker, removeIdleDraining } from "./lanes";
+import { LaneBook, ensureInstances, externalTaskInstance, holdsLane, removeIdleDraining } from "./lanes";
 import type { TaskIndexWriter } from "./task-index";
 import { insertTask, latestEvent, startAttempt, updateTaskFrom, readTask, rememberIdempotencyKey, taskForIdempotencyKey, updateTask, type TaskPatch } from "./task-store";
 
@@ -14,6 +15,10 @@ export const WATCHDOG_TIMER = "task-watchdog";
 /** A queue send failed: the backlog is dispatched again from the alarm after this long. */
 export const DISPATCH_RETRY_TIMER = "task-dispatch-retry";
 const DISPATCH_RETRY_MS = 2000;
+/** Backlog tasks handed out per dispatch; the rest wait for the next finish. */
+const BACKLOG_PAGE = 100;
+/** A Queue's sendBatch takes at most 100 messages. */
+const MAX_MESSAGES_PER_SEND = 100;
 /** Backoff between attempts: 2^(attempt-1) seconds, at most this. */
 const MAX_RETRY_DELAY_SECONDS = 300;
 
@@ -22,7 +27,8 @@ export type Listener = (event: TaskEvent) => void;
 
 export class TaskEngine {
   readonly #storage: DurableObjectStorage;
-  readonly #queue: Queue<TaskMessage>;
+  /** Queue sends with group commit: dispatches made while a send is in flight share the next one. */
+  readonly #sends: GroupCommit<TaskMessage>;
   readonly #timers: Timers;
   readonly #concurrency: () => number;
   readonly #index: TaskIndexWriter;
@@ -31,6 +37,12 @@ export class TaskEngine {
    * or lanes change. In memory only: a fresh instance starts false and reads the lanes again.
    */
   #lanesBusy = false;
+  /**
+   * True while no queued task waits for a lane (known after a dispatch took the whole backlog);
+   * a new task can then take a lane in its own INSERT. Reset by anything that may fill the backlog.
+   */
+  #backlogEmpty = false;
+  readonly #lanes = new LaneBook();
   /** Set once this instance has created a task: a new agent's first instance exists from then on. */
   #instancesEnsured = false;
   /** SSE subscribers by task id; in memory, since a stream lives only as long as this instance. */
@@ -39,7 +51,7 @@ export class TaskEngine {
   constructor(storage: DurableObjectStorage, queue: Queue<TaskMessage>, timers: Timers, concurrency: () => number, index: TaskIndexWriter) {
     this.#storage = storage;
     this.#index = index;
-    this.#queue = queue;
+    this.#sends = new GroupCommit((messages) => queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const }))), MAX_MESSAGES_PER_SEND);
     this.#timers = timers;
     this.#concurrency = concurrency;
   }
@@ -61,13 +73,17 @@ export class TaskEngine {
   /** `indexError` when D1's task index could not be written: then nothing was created. */
   async create(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: Stored; created: boolean } | { indexError: string }> {
     const sql = this.#sql;
-    const outcome = this.#storage.transactionSync(() => {
+    const outcome = this.#transaction(() => {
       if (input.idempotencyKey) {
         const existing = taskForIdempotencyKey(sql, input.idempotencyKey, input.nowMs);
         const task = existing ? readTask(sql, existing) : null;
         if (task) return { task, created: false, messages: [] };
       }
-      if (!this.#instancesEnsured) ensureInstances(sql, input.agentId, input.nowMs);
+      if (!this.#instancesEnsured && ensureInstances(sql, input.agentId, input.nowMs)) this.#lanes.forget();
+      // An empty backlog means this task is the oldest waiting: it takes a free lane at once.
+      const queued = input.executor === "queue" && !gate;
+      const lane = queued && this.#backlogEmpty ? this.#lanes.take(sql, this.#concurrency()) : null;
+      if (queued && lane === null) this.#backlogEmpty = false;
       const task = insertTask(sql, {
         task_id: input.taskId,
         agent_id: input.agentId,
@@ -80,7 +96,7 @@ export class TaskEngine {
         max_attempts: input.maxAttempts,
         timeout_seconds: input.timeoutSeconds,
         // External tasks run in their own worker: they get an instance now (for metrics) but hold no lane.
-        instance_id: input.executor === "external" ? lanePicker(sql, this.#concurrency(), true).take() : null,
+        instance_id: input.executor === "external" ? externalTaskInstance(sql) : lane,
         created_at: input.nowMs,
         last_activity_at: input.nowMs,
         approval_id: gate?.approvalId ?? null,
@@ -88,6 +104,7 @@ export class TaskEngine {
       });
       if (input.idempotencyKey) rememberIdempotencyKey(sql, input.idempotencyKey, input.taskId, input.nowMs);
       this.#notify(task.task_id);
+      if (lane) return { task, created: true, messages: [{ task_id: task.task_id, agent_id: task.agent_id }] };
       // While every lane is known to be busy, a new task just joins the backlog (no lane reads).
       return { task, created: true, messages: this.#lanesBusy ? [] : this.#claimLanes(input.nowMs) };
     });
@@ -101,9 +118,10 @@ export class TaskEngine {
         await this.#index.add({ taskId: input.taskId, agentId: input.agentId, createdAt: input.nowMs });
       } catch (err) {
         // Without its index row the task could not be found by id: undo it (nothing was sent yet).
-        this.#storage.transactionSync(() => {
+        this.#transaction(() => {
           for (const table of ["tasks", "task_events", "idempotency_keys"]) this.#sql.exec(`DELETE FROM ${table} WHERE task_id = ?`, input.taskId);
         });
+        this.#forgetLanes();
         return { indexError: err instanceof Error ? err.message : String(err) };
       }
     }
@@ -139,7 +157,7 @@ export class TaskEngine {
 
   /** Cancelled; the lane it frees goes to the next backlog task in the same transaction. */
   async cancel(taskId: string, nowMs: number, reason?: string): Promise<TaskResult<Stored>> {
-    const { result, messages } = this.#storage.transactionSync(() => {
+    const { result, messages } = this.#transaction(() => {
       const result = this.#change(taskId, nowMs, () => ({
         status: "cancelled",
         completed_at: nowMs,
@@ -166,7 +184,7 @@ export class TaskEngine {
    */
   async beginAttempts(taskIds: readonly string[], nowMs: number): Promise<AttemptStart[]> {
     const sql = this.#sql;
-    const starts = this.#storage.transactionSync(() =>
+    const starts = this.#transaction(() =>
       taskIds.map((taskId): AttemptStart => {
         const started = startAttempt(sql, taskId, nowMs);
         if (started) {
@@ -189,11 +207,13 @@ export class TaskEngine {
 
   /** Several outcomes in one transaction; the lanes they free are handed out once. */
   async completeMany(outcomes: readonly { taskId: string; result?: unknown; error_message?: string }[], nowMs: number): Promise<TaskResult<Stored>[]> {
-    const { results, messages } = this.#storage.transactionSync(() => {
+    const { results, messages } = this.#transaction(() => {
       const results = outcomes.map((o): TaskResult<Stored> => {
         // One statement when the task may still finish; otherwise #change says why not (409/404).
         const done = updateTaskFrom(this.#sql, o.taskId, FINISHABLE, finishPatch(o, nowMs));
         if (!done) return this.#change(o.taskId, nowMs, () => finishPatch(o, nowMs));
+        // It was pending or running, on the same instance: if that was a lane, it is free now.
+        if (done.executor === "queue" && done.instance_id !== null) this.#lanes.release(done.instance_id);
         this.#notify(o.taskId);
         return { ok: true, value: done };
       });
@@ -218,9 +238,13 @@ export class TaskEngine {
     return { retry: false, delaySeconds: 0, attempts: task.attempts };
   }
 
-  /** Sends backlog tasks to free lanes, oldest first. */
+  /**
+   * Sends backlog tasks to free lanes, oldest first, reading lanes and backlog from the tables:
+   * the callers (scaling, an approval, the dispatch retry) changed them behind the engine's back.
+   */
   async dispatch(nowMs: number): Promise<void> {
-    await this.#send(this.#storage.transactionSync(() => this.#claimFreedLanes(nowMs)));
+    this.#forgetLanes();
+    await this.#send(this.#transaction(() => this.#claimFreedLanes(nowMs)));
   }
 
   /** After something may have freed or added lanes (a task ended, a scale, an approval): look again. */
@@ -232,21 +256,24 @@ export class TaskEngine {
   /** Gives free lanes to the oldest backlog tasks; the caller sends the messages once this commits. */
   #claimLanes(nowMs: number): TaskMessage[] {
     const sql = this.#sql;
-    removeIdleDraining(sql);
-    const lanes = lanePicker(sql, this.#concurrency());
+    if (this.#lanes.hasDraining(sql)) {
+      removeIdleDraining(sql);
+      this.#lanes.forget();
+    }
     const out: TaskMessage[] = [];
     const backlog = sql
       .exec<{ task_id: string; agent_id: string }>(
-        "SELECT task_id, agent_id FROM tasks WHERE status = 'pending' AND instance_id IS NULL AND approval_id IS NULL AND executor = 'queue' ORDER BY seq LIMIT 100",
+        `SELECT task_id, agent_id FROM tasks WHERE status = 'pending' AND instance_id IS NULL AND approval_id IS NULL AND executor = 'queue' ORDER BY seq LIMIT ${BACKLOG_PAGE}`,
       )
       .toArray();
     for (const t of backlog) {
-      const instance = lanes.take();
+      const instance = this.#lanes.take(sql, this.#concurrency());
       if (!instance) break;
       updateTask(sql, t.task_id, { instance_id: instance, last_activity_at: nowMs });
       out.push({ task_id: t.task_id, agent_id: t.agent_id });
     }
     this.#lanesBusy = out.length < backlog.length;
+    this.#backlogEmpty = out.length === backlog.length && backlog.length < BACKLOG_PAGE;
     return out;
   }
 
@@ -259,14 +286,14 @@ export class TaskEngine {
   async #send(messages: TaskMessage[]): Promise<void> {
     if (messages.length === 0) return;
     try {
-      await this.#queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+      await this.#sends.add(messages);
     } catch (err) {
-      this.#storage.transactionSync(() => {
+      this.#transaction(() => {
         for (const m of messages) {
           this.#sql.exec("UPDATE tasks SET instance_id = NULL WHERE task_id = ? AND status = 'pending'", m.task_id);
         }
       });
-      this.#lanesBusy = false;
+      this.#forgetLanes();
       warn({ event: "task.dispatch_failed", agent_id: messages[0]!.agent_id, tasks: messages.length, error: err instanceof Error ? err.message : String(err), retry_in_ms: DISPATCH_RETRY_MS });
       await this.#timers.schedule(DISPATCH_RETRY_TIMER, Date.now() + DISPATCH_RETRY_MS, true);
     }
@@ -294,7 +321,7 @@ export class TaskEngine {
   /** One checked transition: `decide` returns the patch, or a string explaining a refusal (409). */
   #change(taskId: string, nowMs: number, decide: (task: Stored) => TaskPatch | string): TaskResult<Stored> {
     const sql = this.#sql;
-    return this.#storage.transactionSync((): TaskResult<Stored> => {
+    return this.#transaction((): TaskResult<Stored> => {
       const task = readTask(sql, taskId);
       if (!task) return { ok: false, reason: "not_found" };
       const patch = decide(task);
@@ -305,9 +332,27 @@ export class TaskEngine {
       }
       updateTask(sql, taskId, patch);
       const updated = { ...task, ...patch };
+      if (holdsLane(task) && !holdsLane(updated)) this.#lanes.release(task.instance_id);
       this.#notify(taskId);
       return { ok: true, value: updated };
     });
+  }
+
+  /** One synchronous transaction; if it rolls back, what the engine remembers about lanes may be wrong. */
+  #transaction<T>(fn: () => T): T {
+    try {
+      return this.#storage.transactionSync(fn);
+    } catch (err) {
+      this.#forgetLanes();
+      throw err;
+    }
+  }
+
+  /** Lanes and backlog are read from the tables again at the next dispatch. */
+  #forgetLanes(): void {
+    this.#lanes.forget();
+    this.#lanesBusy = false;
+    this.#backlogEmpty = false;
   }
 
   /** Hands the change event the schema's trigger just wrote to the task's live streams, if any. */

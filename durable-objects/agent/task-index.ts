@@ -1,10 +1,10 @@
 /**
- * D1's `task_index` (task id → agent), written by the agent's Durable Object with group commit:
- * a create waits until its row is in D1 (so `GET /api/v2/tasks/{id}` finds the task as soon as
- * the create has answered), but creates that arrive while a write is in flight share the next
- * write, one `DB.batch` for all of them. Under load that is one D1 round trip for many tasks
- * instead of one each; alone, a create pays exactly one, as before.
+ * D1's `task_index` (task id → agent), written by the agent's Durable Object with group commit
+ * (../shared/group-commit.ts): a create waits until its row is in D1 (so `GET /api/v2/tasks/{id}`
+ * finds the task as soon as the create has answered), but creates that arrive while a write is
+ * in flight share the next one. Under load that is one D1 call for many tasks instead of one each.
  */
+import { GroupCommit } from "../shared/group-commit";
 
 export interface TaskIndexRow {
   taskId: string;
@@ -12,32 +12,23 @@ export interface TaskIndexRow {
   createdAt: number;
 }
 
-interface Waiter {
-  row: TaskIndexRow;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-/** Rows per `DB.batch`, so one batch stays a small, quick write even after a long stall. */
-const MAX_ROWS_PER_BATCH = 100;
+/** D1 binds at most 100 parameters per statement: 33 rows of 3. */
+const ROWS_PER_STATEMENT = 33;
+/** Rows per D1 call (three statements in one `DB.batch`), so a write stays quick even after a stall. */
+const ROWS_PER_WRITE = ROWS_PER_STATEMENT * 3;
 
 export class TaskIndexWriter {
-  readonly #db: D1Database;
-  #waiting: Waiter[] = [];
-  #writing = false;
+  readonly #writes: GroupCommit<TaskIndexRow>;
   /** Rows not yet confirmed, so a repeated idempotent create can wait for the first one's row. */
   readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(db: D1Database) {
-    this.#db = db;
+    this.#writes = new GroupCommit((rows) => db.batch(insertStatements(db, rows)), ROWS_PER_WRITE);
   }
 
-  /** Resolves once the row is in D1; rejects with D1's error if its batch failed. */
+  /** Resolves once the row is in D1; rejects with D1's error if its write failed. */
   add(row: TaskIndexRow): Promise<void> {
-    const written = new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ row, resolve, reject });
-      if (!this.#writing) void this.#drain();
-    });
+    const written = this.#writes.add([row]);
     this.#inFlight.set(row.taskId, written);
     const forget = () => this.#inFlight.delete(row.taskId);
     written.then(forget, forget);
@@ -48,25 +39,18 @@ export class TaskIndexWriter {
   async written(taskId: string): Promise<void> {
     await this.#inFlight.get(taskId);
   }
+}
 
-  async #drain(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#waiting.length > 0) {
-        const batch = this.#waiting.splice(0, MAX_ROWS_PER_BATCH);
-        try {
-          await this.#db.batch(
-            batch.map(({ row }) =>
-              this.#db.prepare("INSERT OR IGNORE INTO task_index (task_id, agent_id, created_at) VALUES (?, ?, ?)").bind(row.taskId, row.agentId, row.createdAt),
-            ),
-          );
-          for (const w of batch) w.resolve();
-        } catch (err) {
-          for (const w of batch) w.reject(err);
-        }
-      }
-    } finally {
-      this.#writing = false;
-    }
+/** Multi-row INSERTs: D1's cost is per statement and per call far more than per row. */
+function insertStatements(db: D1Database, rows: readonly TaskIndexRow[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    statements.push(
+      db
+        .prepare(`INSERT OR IGNORE INTO task_index (task_id, agent_id, created_at) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}`)
+        .bind(...chunk.flatMap((r) => [r.taskId, r.agentId, r.createdAt])),
+    );
   }
+  return statements;
 }
