@@ -4,7 +4,7 @@
  * change is one synchronous transaction; queue sends happen after it commits.
  */
 import { TASK_STATUSES, canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
-import { warn } from "../../src/lib/log";
+import { logError, warn } from "../../src/lib/log";
 import { GroupCommit } from "../shared/group-commit";
 import type { Timers } from "../shared/timers";
 import { LaneBook, ensureInstances, externalTaskInstance, holdsLane, removeIdleDraining } from "./lanes";
@@ -166,7 +166,7 @@ export class TaskEngine {
       }));
       return { result, messages: result.ok ? this.#claimFreedLanes(nowMs) : [] };
     });
-    await this.#send(messages);
+    this.#sendInBackground(messages);
     return result;
   }
 
@@ -219,7 +219,7 @@ export class TaskEngine {
       });
       return { results, messages: results.some((r) => r.ok) ? this.#claimFreedLanes(nowMs) : [] };
     });
-    await this.#send(messages);
+    this.#sendInBackground(messages);
     return results;
   }
 
@@ -297,6 +297,19 @@ export class TaskEngine {
       warn({ event: "task.dispatch_failed", agent_id: messages[0]!.agent_id, tasks: messages.length, error: err instanceof Error ? err.message : String(err), retry_in_ms: DISPATCH_RETRY_MS });
       await this.#timers.schedule(DISPATCH_RETRY_TIMER, Date.now() + DISPATCH_RETRY_MS, true);
     }
+  }
+
+  /**
+   * Dispatches what a finish or a cancel freed without holding up that change's answer: the
+   * consumer reporting an outcome should not wait for other tasks' queue send (and the local
+   * queue delivers its next batch only once the current one is done). #send handles a failed
+   * send itself; only a failure of that handling ends up here, logged.
+   */
+  #sendInBackground(messages: TaskMessage[]): void {
+    if (messages.length === 0) return;
+    this.#send(messages).catch((err: unknown) => {
+      logError({ event: "task.dispatch_failed", agent_id: messages[0]!.agent_id, tasks: messages.length, error: err instanceof Error ? err.message : String(err) });
+    });
   }
 
   /** Fails running tasks silent for longer than their timeout, then re-arms for the next one. */

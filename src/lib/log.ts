@@ -13,7 +13,7 @@ export type LogEvent =
   | { event: "state.deleted"; request_id?: string; agent_id: string }
   | { event: "state.derived_sync_failed"; agent_id: string; attempt: number; error: string; retry_in_ms: number }
   | { event: "task.created"; request_id?: string; agent_id: string; task_id: string; task_type: string }
-  | { event: "task.dispatch_failed"; agent_id: string; tasks: number; error: string; retry_in_ms: number }
+  | { event: "task.dispatch_failed"; agent_id: string; tasks: number; error: string; retry_in_ms?: number }
   | { event: "task.index_failed"; request_id?: string; agent_id: string; error: string }
   | { event: "task.finished"; agent_id: string; task_id: string; status: string }
   | { event: "task.attempt_failed"; agent_id: string; task_id: string; attempt: number; error: string; retry_in_s?: number }
