@@ -12,7 +12,7 @@ import type { AgentMetrics } from "./agent/metrics";
 import { AUTOSCALE_TIMER, Scaling, type AutoscalePolicy, type ScaleSnapshot } from "./agent/scaling";
 import { AGENT_MIGRATIONS } from "./agent/schema";
 import { DISPATCH_RETRY_TIMER, TaskEngine } from "./agent/task-engine";
-import { TaskIndexWriter } from "./agent/task-index";
+import { TaskIds } from "./agent/task-ids";
 import { eventsAfter, listTasks } from "./agent/task-store";
 import { DerivedSync } from "./agent/derived-sync";
 import { Approvals } from "./agent/approvals";
@@ -43,7 +43,7 @@ export class AgentDO extends DurableObject<Env> {
     const config = getConfig(env); // also applies LOG_LEVEL to this isolate's log lines
     this.#timers = new Timers(ctx.storage);
     this.#sync = new DerivedSync(ctx.storage, env, this.#timers);
-    this.#tasks = new TaskEngine(ctx.storage, env.TASK_QUEUE, this.#timers, () => config.taskConcurrencyPerInstance, new TaskIndexWriter(env.DB));
+    this.#tasks = new TaskEngine(ctx.storage, env.TASK_QUEUE, this.#timers, () => config.taskConcurrencyPerInstance, new TaskIds(ctx.storage, env.DB));
     this.#scaling = new Scaling(ctx.storage, this.#timers, this.#tasks, env.DB, () => ({
       concurrency: config.taskConcurrencyPerInstance,
       maxInstances: config.maxInstances,

@@ -191,4 +191,9 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 8,
+    name: "the agent's task id prefix, once it is registered in D1 (task-ids.ts)",
+    sql: `CREATE TABLE task_id_prefix (id INTEGER PRIMARY KEY CHECK (id = 1), prefix TEXT NOT NULL);`,
+  },
 ];

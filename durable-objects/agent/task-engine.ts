@@ -8,7 +8,7 @@ import { logError, warn } from "../../src/lib/log";
 import { GroupCommit } from "../shared/group-commit";
 import type { Timers } from "../shared/timers";
 import { LaneBook, ensureInstances, externalTaskInstance, holdsLane, removeIdleDraining } from "./lanes";
-import type { TaskIndexWriter } from "./task-index";
+import { PrefixUnavailable, type TaskIds } from "./task-ids";
 import { insertTask, latestEvent, startAttempt, updateTaskFrom, readTask, rememberIdempotencyKey, taskForIdempotencyKey, updateTask, type TaskPatch } from "./task-store";
 
 export const WATCHDOG_TIMER = "task-watchdog";
@@ -31,7 +31,7 @@ export class TaskEngine {
   readonly #sends: GroupCommit<TaskMessage>;
   readonly #timers: Timers;
   readonly #concurrency: () => number;
-  readonly #index: TaskIndexWriter;
+  readonly #ids: TaskIds;
   /**
    * True after a dispatch left tasks in the backlog because every lane was busy, until a task ends
    * or lanes change. In memory only: a fresh instance starts false and reads the lanes again.
@@ -48,9 +48,9 @@ export class TaskEngine {
   /** SSE subscribers by task id; in memory, since a stream lives only as long as this instance. */
   readonly #listeners = new Map<string, Set<Listener>>();
 
-  constructor(storage: DurableObjectStorage, queue: Queue<TaskMessage>, timers: Timers, concurrency: () => number, index: TaskIndexWriter) {
+  constructor(storage: DurableObjectStorage, queue: Queue<TaskMessage>, timers: Timers, concurrency: () => number, ids: TaskIds) {
     this.#storage = storage;
-    this.#index = index;
+    this.#ids = ids;
     this.#sends = new GroupCommit((messages) => queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const }))), MAX_MESSAGES_PER_SEND);
     this.#timers = timers;
     this.#concurrency = concurrency;
@@ -70,9 +70,19 @@ export class TaskEngine {
     };
   }
 
-  /** `indexError` when D1's task index could not be written: then nothing was created. */
+  /**
+   * `indexError` when the agent's task id prefix could not be registered in D1 (only ever on its
+   * first create): then nothing was created.
+   */
   async create(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: Stored; created: boolean } | { indexError: string }> {
     const sql = this.#sql;
+    let prefix: string;
+    try {
+      prefix = await this.#ids.prefix(input.agentId);
+    } catch (err) {
+      if (err instanceof PrefixUnavailable) return { indexError: err.message };
+      throw err;
+    }
     const outcome = this.#transaction(() => {
       if (input.idempotencyKey) {
         const existing = taskForIdempotencyKey(sql, input.idempotencyKey, input.nowMs);
@@ -85,7 +95,7 @@ export class TaskEngine {
       const lane = queued && this.#backlogEmpty ? this.#lanes.take(sql, this.#concurrency()) : null;
       if (queued && lane === null) this.#backlogEmpty = false;
       const task = insertTask(sql, {
-        task_id: input.taskId,
+        task_id: this.#ids.next(prefix),
         agent_id: input.agentId,
         task_type: input.taskType,
         status: "pending",
@@ -102,7 +112,7 @@ export class TaskEngine {
         approval_id: gate?.approvalId ?? null,
         executor: input.executor,
       });
-      if (input.idempotencyKey) rememberIdempotencyKey(sql, input.idempotencyKey, input.taskId, input.nowMs);
+      if (input.idempotencyKey) rememberIdempotencyKey(sql, input.idempotencyKey, task.task_id, input.nowMs);
       this.#notify(task.task_id);
       if (lane) return { task, created: true, messages: [{ task_id: task.task_id, agent_id: task.agent_id }] };
       // While every lane is known to be busy, a new task just joins the backlog (no lane reads).
@@ -110,21 +120,6 @@ export class TaskEngine {
     });
     // From now on the agent has a task, so ensureInstances could only ever find it has instances.
     this.#instancesEnsured = true;
-    if (!outcome.created) {
-      // The same key raced the first create: answer once the task can be found by id.
-      await this.#index.written(outcome.task.task_id);
-    } else {
-      try {
-        await this.#index.add({ taskId: input.taskId, agentId: input.agentId, createdAt: input.nowMs });
-      } catch (err) {
-        // Without its index row the task could not be found by id: undo it (nothing was sent yet).
-        this.#transaction(() => {
-          for (const table of ["tasks", "task_events", "idempotency_keys"]) this.#sql.exec(`DELETE FROM ${table} WHERE task_id = ?`, input.taskId);
-        });
-        this.#forgetLanes();
-        return { indexError: err instanceof Error ? err.message : String(err) };
-      }
-    }
     await this.#send(outcome.messages);
     return { task: outcome.task, created: outcome.created };
   }

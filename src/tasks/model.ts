@@ -68,7 +68,6 @@ export interface TaskEvent {
 
 export interface CreateTaskInput {
   agentId: string;
-  taskId: string;
   taskType: string;
   /** The metadata as JSON: the Worker serializes it once (it needs the size anyway). */
   metadataJson: string;

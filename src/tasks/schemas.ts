@@ -3,7 +3,8 @@ import { z } from "zod";
 import { AgentId } from "../state/schemas";
 import { TASK_STATUSES } from "./model";
 
-export const TaskId = z.string().regex(/^task_[0-9a-f]{24}$/, "an id of the form task_…");
+/** `task_` + the agent's 12-hex prefix + 20 random hex; tasks made before prefixes: `task_` + 24 hex. */
+export const TaskId = z.string().regex(/^task_(?:[0-9a-f]{32}|[0-9a-f]{24})$/, "an id of the form task_…");
 export const TaskParams = z.object({ task_id: TaskId });
 export const TaskStatus = z.enum(TASK_STATUSES);
 

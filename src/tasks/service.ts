@@ -1,10 +1,11 @@
 /**
  * Task use cases: create (idempotent), read, list, report progress, complete, cancel. The
- * agent's Durable Object holds every task; D1's `task_index` maps a task id to its agent (the
- * Durable Object writes it before a create answers: durable-objects/agent/task-index.ts).
+ * agent's Durable Object holds every task and makes its id: `task_` + the agent's prefix +
+ * random hex. D1's `task_id_prefixes` maps a prefix to its agent (registered before the agent's
+ * first task: durable-objects/agent/task-ids.ts); tasks made before prefixes are in `task_index`.
  */
 import { requireAgent, type Principal } from "../auth/principal";
-import { newId } from "../lib/ids";
+import { newId, taskIdPrefix } from "../lib/ids";
 import { log, logError } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { createApproval } from "../approvals/service";
@@ -38,13 +39,11 @@ export async function createTask(
   if (metadataJson.length * 3 > MAX_METADATA_BYTES && new TextEncoder().encode(metadataJson).byteLength > MAX_METADATA_BYTES) {
     throw new AppError("payload_too_large", `metadata is over ${MAX_METADATA_BYTES} bytes of JSON.`);
   }
-  const taskId = newId("task");
   // A gated task is stored waiting for this approval (not dispatched), then the approval is made.
   const approvalId = gate ? newId("approval") : undefined;
   const nowMs = Date.now();
   const outcome = await stub(env, req.agentId).createTask({
     agentId: req.agentId,
-    taskId,
     taskType: req.body.task_type,
     metadataJson,
     maxAttempts: req.body.max_attempts,
@@ -57,6 +56,8 @@ export async function createTask(
     logError({ event: "task.index_failed", request_id: req.requestId, agent_id: req.agentId, error: outcome.indexError });
     throw new AppError("service_unavailable", "The task index (D1) could not be written, so nothing was created; retry the request.");
   }
+  const taskId = outcome.task.task_id;
+  remember(taskIdPrefix(taskId) ?? taskId, req.agentId);
   if (outcome.created) log({ event: "task.created", request_id: req.requestId, agent_id: req.agentId, task_id: taskId, task_type: req.body.task_type });
   if (gate && approvalId && outcome.created) await createTaskApproval(env, req, taskId, approvalId, gate);
   return outcome;
@@ -92,23 +93,42 @@ async function createTaskApproval(
   }
 }
 
-/** Finds a task's agent, enforcing the caller's agent restriction (404 either way: no leak). */
+/**
+ * Finds a task's agent from its id's prefix (or, for a task made before prefixes, its own
+ * task_index row), then enforces the caller's agent restriction (403). An unknown prefix is
+ * 404; whether a task exists under a known one is the agent's Durable Object's answer.
+ */
 export async function agentOfTask(env: Env, taskId: string, principal: Principal): Promise<string> {
-  let agentId = knownAgents.get(taskId);
+  const prefix = taskIdPrefix(taskId);
+  const key = prefix ?? taskId;
+  let agentId = knownAgents.get(key);
   if (agentId === undefined) {
-    const row = await env.DB.prepare("SELECT agent_id FROM task_index WHERE task_id = ?").bind(taskId).first<{ agent_id: string }>();
+    let row: { agent_id: string } | null;
+    try {
+      row = await (prefix
+        ? env.DB.prepare("SELECT agent_id FROM task_id_prefixes WHERE prefix = ?").bind(prefix)
+        : env.DB.prepare("SELECT agent_id FROM task_index WHERE task_id = ?").bind(taskId)
+      ).first<{ agent_id: string }>();
+    } catch (err) {
+      throw new AppError("service_unavailable", "The task index (D1) could not be read; retry the request.", { cause: err });
+    }
     if (!row) throw new AppError("not_found", `No task '${taskId}'.`);
     agentId = row.agent_id;
-    if (knownAgents.size >= KNOWN_AGENTS_MAX) knownAgents.delete(knownAgents.keys().next().value as string);
-    knownAgents.set(taskId, agentId);
+    remember(key, agentId);
   }
   requireAgent(principal, agentId);
   return agentId;
 }
 
+function remember(key: string, agentId: string): void {
+  if (knownAgents.has(key)) return;
+  if (knownAgents.size >= KNOWN_AGENTS_MAX) knownAgents.delete(knownAgents.keys().next().value as string);
+  knownAgents.set(key, agentId);
+}
+
 /**
- * Task → agent, remembered per isolate: a task never changes agent, so an external worker's
- * stream of progress reports (and SSE reconnects) reads D1 once, not once per report.
+ * Prefix (or legacy task id) → agent, remembered per isolate: it never changes, so an external
+ * worker's stream of progress reports, and every task of an agent, read D1 once per isolate.
  */
 const knownAgents = new Map<string, string>();
 const KNOWN_AGENTS_MAX = 10_000;

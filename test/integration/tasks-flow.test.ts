@@ -8,7 +8,7 @@ describe("tasks through the real queue", () => {
     expect(res.status).toBe(202);
     const created = await json<{ success: boolean; task_id: string; agent_id: string; task_type: string; status: string }>(res);
     expect(created).toMatchObject({ success: true, agent_id: "analyst", task_type: "data_analysis", status: "pending" });
-    expect(created.task_id).toMatch(/^task_[0-9a-f]{24}$/);
+    expect(created.task_id).toMatch(/^task_[0-9a-f]{32}$/);
     expect(res.headers.get("location")).toBe(`/api/v2/tasks/${created.task_id}`);
     const done = await waitForStatus(created.task_id, ["completed", "failed"]);
     expect(done).toMatchObject({ status: "completed", progress: 100, attempts: 1, instance_id: "analyst_instance_0", error_message: null });

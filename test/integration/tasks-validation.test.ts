@@ -1,4 +1,4 @@
-/** Bad inputs to the task routes: the right 4xx, and nothing changes (no task, no index row). */
+/** Bad inputs to the task routes: the right 4xx, and nothing changes (no task, no D1 row). */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, call, problem } from "../helpers/api";
@@ -9,13 +9,16 @@ const AGENT = "validator";
 let existing: string;
 let baseline: Task[];
 
-async function indexCount(): Promise<number> {
-  return (await env.DB.prepare("SELECT count(*) AS n FROM task_index WHERE agent_id = ?").bind(AGENT).first<{ n: number }>())!.n;
+/** D1 rows that name the agent: its one task id prefix, registered by its first create. */
+async function d1Rows(): Promise<number> {
+  const prefixes = (await env.DB.prepare("SELECT count(*) AS n FROM task_id_prefixes WHERE agent_id = ?").bind(AGENT).first<{ n: number }>())!.n;
+  const legacy = (await env.DB.prepare("SELECT count(*) AS n FROM task_index WHERE agent_id = ?").bind(AGENT).first<{ n: number }>())!.n;
+  return prefixes + legacy;
 }
 
 async function expectUnchanged(): Promise<void> {
   expect((await listTasks(AGENT)).tasks).toEqual(baseline);
-  expect(await indexCount()).toBe(baseline.length);
+  expect(await d1Rows()).toBe(1);
 }
 
 beforeAll(async () => {
