@@ -19,7 +19,7 @@
 //
 //   npm run bench                      all three groups (~7 min)
 //   npm run bench -- --only state      5 rounds × 2 s per side and scenario (~2.5 min)
-//   npm run bench -- --only tasks      (~2.5 min) --tasks 200 --tasks-solo 20 --tasks-rounds 3 [--batch-timeouts 1]
+//   npm run bench -- --only tasks      (~2.5 min) --tasks 200 --tasks-solo 20 --tasks-rounds 5 [--batch-timeouts 1]
 //   npm run bench -- --only signalling (~1.5 min) --signalling-window 16 (frames in flight)
 //   npm run bench -- --quick           1 round × 1 s, no profile (smoke test, ~40 s per group)
 //   npm run bench -- --rounds 5 --duration 4000 --concurrency 16 --agents 8 --no-profile --disk
@@ -66,7 +66,7 @@ const { values: args } = parseArgs({
     only: { type: "string", default: "state,tasks,signalling" },
     tasks: { type: "string", default: "200" },
     "tasks-solo": { type: "string", default: "20" },
-    "tasks-rounds": { type: "string", default: "3" },
+    "tasks-rounds": { type: "string", default: "5" },
     "tasks-concurrency": { type: "string", default: "16" },
     "tasks-poll-ms": { type: "string", default: "250" },
     "batch-timeouts": { type: "string", default: "" },

@@ -35,7 +35,7 @@ export function ensureInstances(sql: SqlStorage, agentId: string, nowMs: number)
  * Queued tasks holding a lane on each instance. External tasks are assigned an instance too (for
  * metrics), but they run in someone else's worker, so they never keep a queued task waiting.
  */
-export function laneLoad(sql: SqlStorage, includeExternal = false): Map<string, number> {
+function laneLoad(sql: SqlStorage, includeExternal: boolean): Map<string, number> {
   const rows = sql
     .exec<{ instance_id: string; n: number }>(
       `SELECT instance_id, count(*) AS n FROM tasks
@@ -57,6 +57,12 @@ interface Lane {
   load: number;
 }
 
+/** Every instance with its load (queued tasks only, or every task with `includeExternal`). */
+function readLanes(sql: SqlStorage, includeExternal: boolean): Lane[] {
+  const load = laneLoad(sql, includeExternal);
+  return listInstances(sql).map((i) => ({ id: i.instance_id, active: i.status === "active", load: load.get(i.instance_id) ?? 0 }));
+}
+
 /** The least loaded active lane below `cap` (lowest index on ties), counted as taken; or null. */
 function takeLeastLoaded(lanes: readonly Lane[], cap: number): string | null {
   let best: Lane | null = null;
@@ -70,9 +76,7 @@ function takeLeastLoaded(lanes: readonly Lane[], cap: number): string | null {
 
 /** The instance for a new external task: the active one carrying the fewest tasks of any kind. */
 export function externalTaskInstance(sql: SqlStorage): string | null {
-  const load = laneLoad(sql, true);
-  const lanes = listInstances(sql).map((i) => ({ id: i.instance_id, active: i.status === "active", load: load.get(i.instance_id) ?? 0 }));
-  return takeLeastLoaded(lanes, Infinity);
+  return takeLeastLoaded(readLanes(sql, true), Infinity);
 }
 
 /**
@@ -90,12 +94,11 @@ export class LaneBook {
 
   #read(sql: SqlStorage): Lane[] {
     if (this.#lanes) return this.#lanes;
-    const load = laneLoad(sql);
-    const instances = listInstances(sql);
-    this.#lanes = instances.map((i) => ({ id: i.instance_id, active: i.status === "active", load: load.get(i.instance_id) ?? 0 }));
-    this.#byId = new Map(this.#lanes.map((l) => [l.id, l]));
-    this.#draining = instances.some((i) => i.status === "draining");
-    return this.#lanes;
+    const lanes = readLanes(sql, false);
+    this.#byId = new Map(lanes.map((l) => [l.id, l]));
+    // An instance is active or draining.
+    this.#draining = lanes.some((l) => !l.active);
+    return (this.#lanes = lanes);
   }
 
   /** A free lane for a queued task (the least loaded active instance), now counted as held; or null. */

@@ -33,6 +33,7 @@ export function registerTaskEventRoutes(app: Hono<AppEnv>): void {
         401: { description: "Missing or invalid credentials." },
         403: { description: "The role or the token's agent restriction forbids it." },
         404: { description: "Unknown task." },
+        503: { description: "The task index (D1) could not be read." },
       },
     },
     async (c, { params, query }) => {

@@ -19,8 +19,13 @@ import * as tasks from "../tasks/service";
 import { renderTask } from "../tasks/wire";
 
 const TAGS = ["tasks"];
-const transitionErrors = {
+/** Every route that finds a task by id alone reads its agent from D1 (once per agent and isolate). */
+const lookupErrors = {
   404: { description: "Unknown task." },
+  503: { description: "The task index (D1) could not be read." },
+};
+const transitionErrors = {
+  ...lookupErrors,
   409: { description: "The task is in a state that forbids this (e.g. already terminal)." },
   422: { description: "The body does not match the schema." },
 };
@@ -46,9 +51,12 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       responses: {
         202: { description: "Accepted.", schema: CreateTaskResponse, headers: { Location: "The task's URL." } },
         200: { description: "An earlier create with the same Idempotency-Key.", schema: CreateTaskResponse },
-                413: { description: "metadata exceeds 1 MiB." },
+        413: { description: "metadata exceeds 1 MiB." },
         422: { description: "The body does not match the schema." },
-        503: { description: "requires_approval, but no signing secret (APPROVAL_SIGNING_SECRET / JWT_SECRET) is configured." },
+        503: {
+          description:
+            "requires_approval, but no signing secret (APPROVAL_SIGNING_SECRET / JWT_SECRET) is configured; or, on an agent's first create, its task id prefix could not be registered in D1 (nothing was stored).",
+        },
       },
     },
     async (c, { params, body }) => {
@@ -93,7 +101,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "tasks:read",
       params: TaskParams,
-      responses: { 200: { description: "The task.", schema: LongRunningTask }, 404: { description: "Unknown task." } },
+      responses: { 200: { description: "The task.", schema: LongRunningTask }, ...lookupErrors },
     },
     async (c, { params }) => c.json(renderTask(await tasks.getTask(c.env, params.task_id, c.var.principal))),
   );
