@@ -140,9 +140,19 @@ async function main(): Promise<Record<string, unknown>> {
 
     // ---- Alice leaves: her tracks are closed at the SFU, Bob stops pulling them ----
     await pa.click("#leave");
-    await until("Alice's page to say she left, and Bob's page to stop pulling her tracks", 10_000, async () => {
+    // Everything the test asserts about the leave, pages and servers alike: the pages can get
+    // there before the last close request or the API's view of the leave has landed.
+    const aliceSession = second.alice.sfu.sessionId;
+    const bobSession = second.bob.sfu.sessionId;
+    const media: MediaSfu = sfu;
+    await until("Alice's page to say she left, Bob's page to stop pulling her tracks, and the SFU and API to show both", 10_000, async () => {
       const [a, b] = await Promise.all([snapshot(pa), snapshot(pb)]);
-      return a.phase === "left" && b.sfu?.pulled.length === 0 && !b.tiles.some((t: any) => t.peer === aliceId) && b.negotiations.some((n: any) => n.path.endsWith("/tracks/close"));
+      if (!(a.phase === "left" && b.sfu?.pulled.length === 0 && !b.tiles.some((t: any) => t.peer === aliceId))) return false;
+      const closed = (session: string) => media.requests.filter((r: any) => r.path === `/sessions/${session}/tracks/close` && r.status === 200).length;
+      if (closed(aliceSession) < 1 || closed(bobSession) < 2 || (media.sessions()[aliceSession]?.tracks.length ?? 0) > 0) return false;
+      const view = await call("GET", `/api/v2/calls/${callId}`);
+      const alice = view.participants.find((p: any) => p.participant_id === aliceId);
+      return alice?.left_at != null && alice.media_streams.length === 0;
     });
     mark("left");
     report.afterLeave = {
