@@ -196,4 +196,9 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
     name: "the agent's task id prefix, once it is registered in D1 (task-ids.ts)",
     sql: `CREATE TABLE task_id_prefix (id INTEGER PRIMARY KEY CHECK (id = 1), prefix TEXT NOT NULL);`,
   },
+  {
+    version: 9,
+    name: "finished tasks by completed_at, so metrics read the last 5 minutes, not the whole history",
+    sql: `CREATE INDEX tasks_by_completed ON tasks (completed_at) WHERE completed_at IS NOT NULL;`,
+  },
 ];

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { METRICS_ROWS_SQL } from "../../durable-objects/agent/scaling";
 import { call, json, mintToken, problem } from "../helpers/api";
 
 type Scale = { success: boolean; agent_id: string; target_instances: number; current_instances: number; instances: string[]; draining: string[] };
@@ -86,6 +87,29 @@ describe("GET /api/v2/agents/{id}/metrics", () => {
     expect(m.reason).toContain("average load 0.5");
     // Guests may read the figures.
     expect((await call(`/api/v2/agents/${agent}/metrics`, { token: await mintToken({ role: "guest" }) })).status).toBe(200);
+  });
+
+  it("reads unfinished and recently finished tasks through indexes: tasks finished over 5 minutes ago are neither counted nor read", async () => {
+    const agent = "sc-metrics-window";
+    await scale(agent, 1);
+    const [old, recent] = [await create(agent, { task_type: "ext" }), await create(agent, { task_type: "ext" })];
+    for (const id of [old, recent]) {
+      await call(`/api/v2/tasks/${id}/progress`, { method: "PUT", body: { progress: 50 } });
+      await call(`/api/v2/tasks/${id}/complete`, { body: { result: 1 } });
+    }
+    const stub = env.AGENT.getByName(agent);
+    // One of them finished (and started) ten minutes ago.
+    await runInDurableObject(stub, (_i, state) => {
+      const tenMinutesAgo = Date.now() - 10 * 60 * 1000;
+      state.storage.sql.exec("UPDATE tasks SET started_at = ?, completed_at = ? WHERE task_id = ?", tenMinutesAgo - 1000, tenMinutesAgo, old);
+    });
+    expect((await metrics(agent)).instances[0]).toMatchObject({ completed_5m: 1, requests_per_minute: 1 });
+    const plan = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${METRICS_ROWS_SQL}`, 0).toArray().map((r) => r.detail),
+    );
+    expect(plan.filter((d) => /^SCAN tasks\b/.test(d))).toEqual([]);
+    expect(plan.some((d) => d.includes("tasks_by_status"))).toBe(true);
+    expect(plan.some((d) => d.includes("tasks_by_completed"))).toBe(true);
   });
 });
 
