@@ -81,3 +81,35 @@ describe("cancellation mid-run", () => {
     for (const id of ids.slice(1)) expect(await getTask(id)).toMatchObject({ status: "cancelled", attempts: 0, started_at: null, progress: 0 });
   }, 20_000);
 });
+
+describe("cancellation of a handler waiting on I/O", () => {
+  it("an http_request whose server never answers is aborted within about a second of the cancel, and not retried", async () => {
+    const target = "https://never-answers.example.test/slow";
+    const realFetch = globalThis.fetch;
+    // What the fetch saw, in a plain object polled by the test (it runs in the consumer's context).
+    const seen = { calls: 0, abortedAt: null as number | null };
+    vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+      const req = new Request(input as RequestInfo, init);
+      if (req.url !== target) return realFetch(input as RequestInfo, init);
+      seen.calls++;
+      return new Promise<Response>((_resolve, reject) => {
+        req.signal.addEventListener("abort", () => {
+          seen.abortedAt = Date.now();
+          reject(req.signal.reason);
+        });
+      });
+    });
+    const id = await createTask("io-canceller", { task_type: "http_request", metadata: { url: target, timeout_seconds: 60 } });
+    await waitForStatus(id, ["running"]);
+    await expect.poll(() => seen.calls, { timeout: 5000, interval: 20 }).toBe(1);
+
+    const cancelledAt = Date.now();
+    expect((await call(`/api/v2/tasks/${id}/cancel`, { method: "POST" })).status).toBe(200);
+    await expect.poll(() => seen.abortedAt, { timeout: 5000, interval: 20 }).not.toBeNull();
+    expect(seen.abortedAt! - cancelledAt).toBeLessThan(2500);
+
+    await sleep(1500);
+    expect(seen.calls).toBe(1);
+    expect(await getTask(id)).toMatchObject({ status: "cancelled", attempts: 1, result: null });
+  }, 20_000);
+});
