@@ -13,7 +13,7 @@ import { AUTOSCALE_TIMER, Scaling, type AutoscalePolicy, type ScaleSnapshot } fr
 import { AGENT_MIGRATIONS } from "./agent/schema";
 import { DISPATCH_RETRY_TIMER, TaskEngine } from "./agent/task-engine";
 import { TaskIds } from "./agent/task-ids";
-import { eventsAfter, listTasks } from "./agent/task-store";
+import { eventsAfter, listTasks, taskStatuses } from "./agent/task-store";
 import { DerivedSync } from "./agent/derived-sync";
 import { Approvals } from "./agent/approvals";
 import type { ApprovalRecord, Decision, DecisionResult, NewApproval } from "../src/approvals/model";
@@ -111,6 +111,11 @@ export class AgentDO extends DurableObject<Env> {
 
   getTask(taskId: string): TaskRecord | null {
     return this.#tasks.get(taskId);
+  }
+
+  /** The status of each task (null: no such task); the consumer's cancellation check for a whole batch. */
+  taskStatuses(taskIds: string[]): (TaskStatus | null)[] {
+    return taskStatuses(this.ctx.storage.sql, taskIds);
   }
 
   listTasks(opts: { status?: TaskStatus; limit: number; afterSeq?: number }): (TaskRecord & { seq: number })[] {

@@ -12,13 +12,13 @@
  *   dead-letter queue, whose consumer records it in D1 (`dead_letters`).
  * - Cancellation is cooperative: every progress report is a checkpoint, and a background check
  *   every second aborts `ctx.signal` (for handlers waiting on I/O) once the task is cancelled
- *   or timed out.
+ *   or timed out: one call per agent and batch for all its running attempts (`CancelWatch`).
  */
 import { z } from "zod";
 import { log, warn } from "../src/lib/log";
 import { NonRetryableError, TaskCancelled, type TaskContext } from "../src/tasks/handler";
 import { handlerFor } from "../src/tasks/handlers/registry";
-import { isTerminal, type AttemptStart, type TaskRecord, type TaskResult } from "../src/tasks/model";
+import { isTerminal, type AttemptStart, type TaskRecord, type TaskResult, type TaskStatus } from "../src/tasks/model";
 import type { AgentDO } from "../durable-objects/agent";
 
 export const TASK_QUEUE_NAME = "agent-tasks";
@@ -51,7 +51,8 @@ export async function consumeTaskBatch(batch: MessageBatch<unknown>, env: Env): 
       const agent = env.AGENT.getByName(agentId);
       const starts = await agent.beginTaskAttempts(items.map((i) => i.taskId));
       const completions = new Completions(agent);
-      await Promise.all(items.map((item, i) => runAttempt(item.message, { agent, agentId, taskId: item.taskId, start: starts[i]!, completions }, env)));
+      const cancels = new CancelWatch(agent);
+      await Promise.all(items.map((item, i) => runAttempt(item.message, { agent, agentId, taskId: item.taskId, start: starts[i]!, completions, cancels }, env)));
     }),
   );
 }
@@ -86,9 +87,58 @@ class Completions {
   }
 }
 
+/**
+ * The cancellation check of one agent's running attempts in a batch: while any runs, once a
+ * second one call asks the agent for all their statuses, and an attempt whose task has ended
+ * (cancelled, timed out) or is gone is stopped. Attempts that end within the second cost no call.
+ */
+class CancelWatch {
+  readonly #agent: Agent;
+  readonly #stops = new Map<string, (why: string) => void>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(agent: Agent) {
+    this.#agent = agent;
+  }
+
+  /** Watches the task until the returned function is called. */
+  watch(taskId: string, stop: (why: string) => void): () => void {
+    this.#stops.set(taskId, stop);
+    this.#timer ??= setInterval(() => void this.#check(), CANCEL_POLL_MS);
+    return () => {
+      this.#stops.delete(taskId);
+      if (this.#stops.size === 0 && this.#timer !== null) {
+        clearInterval(this.#timer);
+        this.#timer = null;
+      }
+    };
+  }
+
+  async #check(): Promise<void> {
+    const ids = [...this.#stops.keys()];
+    let statuses: (TaskStatus | null)[];
+    try {
+      statuses = await this.#agent.taskStatuses(ids);
+    } catch {
+      return; // The next check asks again.
+    }
+    ids.forEach((id, i) => {
+      const status = statuses[i] ?? null;
+      if (status === null || isTerminal(status)) this.#stops.get(id)?.(`The task is ${status ?? "gone"}`);
+    });
+  }
+}
+
 async function runAttempt(
   message: Message<unknown>,
-  { agent, agentId, taskId, start, completions }: { agent: Agent; agentId: string; taskId: string; start: AttemptStart; completions: Completions },
+  {
+    agent,
+    agentId,
+    taskId,
+    start,
+    completions,
+    cancels,
+  }: { agent: Agent; agentId: string; taskId: string; start: AttemptStart; completions: Completions; cancels: CancelWatch },
   env: Env,
 ): Promise<void> {
   if (!start.run) {
@@ -108,14 +158,7 @@ async function runAttempt(
     stopped = true;
     controller.abort(new TaskCancelled(why));
   };
-  const poll = setInterval(() => {
-    agent
-      .getTask(taskId)
-      .then((t) => {
-        if (!t || isTerminal(t.status)) stop(`The task is ${t?.status ?? "gone"}`);
-      })
-      .catch(() => undefined);
-  }, CANCEL_POLL_MS);
+  const unwatch = cancels.watch(taskId, stop);
 
   const ctx: TaskContext = {
     taskId,
@@ -160,7 +203,7 @@ async function runAttempt(
     await env.TASK_DLQ.send({ task_id: taskId, agent_id: agentId, error, attempts: outcome.attempts });
     message.ack();
   } finally {
-    clearInterval(poll);
+    unwatch();
   }
 }
 

@@ -41,6 +41,19 @@ export function readTask(sql: SqlStorage, taskId: string): StoredTask | null {
   return sql.exec<StoredTask & Record<string, SqlStorageValue>>(`${SELECT_TASK} WHERE task_id = ?`, taskId).toArray()[0] ?? null;
 }
 
+/** Each task's status, in the order asked (null for an unknown id). */
+export function taskStatuses(sql: SqlStorage, taskIds: readonly string[]): (TaskStatus | null)[] {
+  if (taskIds.length === 0) return [];
+  const found = new Map<string, TaskStatus>();
+  // At most 100 bound parameters per statement.
+  for (let i = 0; i < taskIds.length; i += 100) {
+    const chunk = taskIds.slice(i, i + 100);
+    const rows = sql.exec<{ task_id: string; status: TaskStatus }>(`SELECT task_id, status FROM tasks WHERE task_id IN (${chunk.map(() => "?").join(", ")})`, ...chunk);
+    for (const row of rows) found.set(row.task_id, row.status);
+  }
+  return taskIds.map((id) => found.get(id) ?? null);
+}
+
 /** Creation order; `afterSeq` is the cursor. */
 export function listTasks(sql: SqlStorage, opts: { status?: TaskStatus; limit: number; afterSeq?: number }): StoredTask[] {
   const rows = opts.status

@@ -195,6 +195,50 @@ describe("task queue consumer", () => {
   });
 });
 
+describe("cancellation checks", () => {
+  it("attempts of one agent running together share one status call a second, which stops a handler waiting on I/O whose task ended", async () => {
+    const agent = "unit-cancel-watch";
+    const slowUrl = "https://never-answers.example.test/unit";
+    const realFetch = globalThis.fetch;
+    const seen = { abortedAt: null as number | null };
+    vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+      const req = new Request(input as RequestInfo, init);
+      if (req.url !== slowUrl) return realFetch(input as RequestInfo, init);
+      return new Promise<Response>((_resolve, reject) => {
+        req.signal.addEventListener("abort", () => {
+          seen.abortedAt = Date.now();
+          reject(req.signal.reason);
+        });
+      });
+    });
+    const delays = [await dispatchedTask(agent, "delay", { seconds: 1.6 }), await dispatchedTask(agent, "delay", { seconds: 1.6 })];
+    const waiting = await dispatchedTask(agent, "http_request", { url: slowUrl, timeout_seconds: 30 });
+    const ids = [...delays, waiting];
+    const statuses = vi.spyOn(AgentDO.prototype, "taskStatuses");
+    const perTask = vi.spyOn(AgentDO.prototype, "getTask");
+    // The waiting task ends (as a cancel or a timeout elsewhere would) while its fetch hangs.
+    setTimeout(() => {
+      void runInDurableObject(env.AGENT.getByName(agent), (_i, state) => {
+        state.storage.sql.exec("UPDATE tasks SET status = 'cancelled', completed_at = ? WHERE task_id = ?", Date.now(), waiting);
+      });
+    }, 300);
+    const started = Date.now();
+    const result = await runBatch(
+      TASK_QUEUE_NAME,
+      ids.map((id, i) => ({ id: `w-${i}`, body: { task_id: id, agent_id: agent } })),
+    );
+    expect(result.explicitAcks.sort()).toEqual(["w-0", "w-1", "w-2"]);
+    // About 1.6 s of running: one check, at 1 s, for all three tasks at once; none per task.
+    expect(statuses.mock.calls.map(([asked]) => [...asked].sort())).toEqual([[...ids].sort()]);
+    expect(perTask).not.toHaveBeenCalled();
+    // That check aborted the hanging fetch, well before the batch ended.
+    expect(seen.abortedAt! - started).toBeGreaterThanOrEqual(900);
+    expect(seen.abortedAt! - started).toBeLessThan(1500);
+    for (const id of delays) expect((await getTask(id)).status).toBe("completed");
+    expect(await getTask(waiting)).toMatchObject({ status: "cancelled", result: null });
+  });
+});
+
 describe("dead-letter queue consumer", () => {
   it("writes each message to D1 dead_letters and acks the whole batch", async () => {
     const taskId = `task_${"cd".repeat(12)}`;
