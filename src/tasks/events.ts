@@ -1,7 +1,7 @@
 /**
- * Live task events (SPEC §3): the Worker resolves the task's agent (D1 task_index, with the
- * caller's agent restriction) and forwards to the agent's Durable Object, whose fetch handler
- * streams Server-Sent Events (durable-objects/agent/event-stream.ts).
+ * Live task events (SPEC §3): the Worker resolves the task's agent (from the task id's prefix,
+ * with the caller's agent restriction: agentOfTask) and forwards to the agent's Durable Object,
+ * whose fetch handler streams Server-Sent Events (durable-objects/agent/event-stream.ts).
  */
 import type { Principal } from "../auth/principal";
 import { AppError } from "../lib/problem";
