@@ -9,7 +9,7 @@
  * one JSON report on stdout (progress goes to stderr). It asserts nothing itself: the test does.
  */
 import { type Browser, type Page } from "playwright-core";
-import { api, launchChromium, openCallPage, progress, sleep, until } from "./runner-kit.ts";
+import { api, launchChromium, openCallPage, progress, recordFailure, runAndPrint, sleep, until } from "./runner-kit.ts";
 import { startLocalServer, type LocalServer } from "../helpers/local-server.ts";
 import { startFakeSpeech, type FakeSpeech } from "./fake-speech.ts";
 
@@ -188,20 +188,7 @@ async function main(): Promise<Record<string, unknown>> {
     report.pageErrors = pageErrors;
     report.ok = true;
   } catch (err) {
-    report.ok = false;
-    report.fatal = String((err as Error).stack ?? err);
-    if (server) report.serverLog = server.log().slice(-6000);
-    // What each page knew when it failed: its events (with details), errors and peer states.
-    report.diagnostics = await Promise.all(
-      pages.map((page) =>
-        page
-          .evaluate(async () => {
-            const c = (globalThis as any).__call;
-            return { phase: c.state.phase, errors: c.errors, events: c.events, stats: await c.stats() };
-          })
-          .catch((e: unknown) => String(e)),
-      ),
-    );
+    await recordFailure(report, err, server, pages);
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.dispose().catch(() => undefined);
@@ -211,7 +198,4 @@ async function main(): Promise<Record<string, unknown>> {
   return report;
 }
 
-// Stopped by the test (timeout): exit normally so the helpers' exit hooks end wrangler and Chromium.
-process.once("SIGTERM", () => process.exit(1));
-const report = await main();
-process.stdout.write(`${JSON.stringify(report)}\n`);
+await runAndPrint(main);

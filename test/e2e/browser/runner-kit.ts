@@ -86,3 +86,40 @@ export async function openCallPage(browser: Browser, url: string, errors: string
   await page.goto(url);
   return { page, context };
 }
+
+/**
+ * A failed run's report: the error, the server's log tail, and what each page knew (its phase,
+ * errors, events with details, peer stats and, in SFU mode, its negotiations with the proxy),
+ * with the runner's own `extra` findings.
+ */
+export async function recordFailure(
+  report: Record<string, unknown>,
+  err: unknown,
+  server: LocalServer | undefined,
+  pages: readonly Page[],
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  report.ok = false;
+  report.fatal = String((err as Error).stack ?? err);
+  if (server) report.serverLog = server.log().slice(-6000);
+  const pageStates = await Promise.all(
+    pages.map((page) =>
+      page
+        .evaluate(async () => {
+          const c = (globalThis as any).__call;
+          return { phase: c.state.phase, errors: c.errors, events: c.events, stats: await c.stats(), negotiations: c.sfu?.negotiations };
+        })
+        .catch((e: unknown) => String(e)),
+    ),
+  );
+  report.diagnostics = { pages: pageStates, ...extra };
+}
+
+/** Runs a runner and prints its report as one JSON line on stdout (what the test parses). */
+export async function runAndPrint(main: () => Promise<Record<string, unknown>>): Promise<void> {
+  // Stopped by the test (timeout): exit normally so the helpers' exit hooks end wrangler and Chromium.
+  process.once("SIGTERM", () => process.exit(1));
+  const report = await main();
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+

@@ -11,7 +11,7 @@
  * on stderr) and asserts nothing itself: the test does.
  */
 import { type Browser, type BrowserContext, type Page } from "playwright-core";
-import { api, launchChromium, openCallPage, progress, sleep, until } from "./runner-kit.ts";
+import { api, launchChromium, openCallPage, progress, recordFailure, runAndPrint, sleep, until } from "./runner-kit.ts";
 import { startLocalServer, type LocalServer } from "../helpers/local-server.ts";
 import { startMediaSfu, type MediaSfu } from "./media-sfu.ts";
 
@@ -167,25 +167,12 @@ async function main(): Promise<Record<string, unknown>> {
     report.pageErrors = pageErrors;
     report.ok = true;
   } catch (err) {
-    report.ok = false;
-    report.fatal = String((err as Error).stack ?? err);
-    if (server) report.serverLog = server.log().slice(-6000);
-    report.diagnostics = {
-      pages: await Promise.all(
-        pages.map((page) =>
-          page
-            .evaluate(async () => {
-              const c = (globalThis as any).__call;
-              return { phase: c.state.phase, errors: c.errors, events: c.events, stats: await c.stats(), negotiations: c.sfu?.negotiations };
-            })
-            .catch((e: unknown) => String(e)),
-        ),
-      ),
+    await recordFailure(report, err, server, pages, {
       sfuRequests: sfu?.requests,
       violations: sfu?.violations,
       relay: await sfu?.relayStats().catch((e: unknown) => String(e)),
       relayLog: await sfu?.relayLog().catch((e: unknown) => String(e)),
-    };
+    });
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.dispose().catch(() => undefined);
@@ -195,7 +182,4 @@ async function main(): Promise<Record<string, unknown>> {
   return report;
 }
 
-// Stopped by the test (timeout): exit normally so the helpers' exit hooks end wrangler and Chromium.
-process.once("SIGTERM", () => process.exit(1));
-const report = await main();
-process.stdout.write(`${JSON.stringify(report)}\n`);
+await runAndPrint(main);
