@@ -21,10 +21,23 @@ export function summarizeRounds(rounds) {
   };
 }
 
-const fmt = (v, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
-const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "–");
-const pad = (s, n) => String(s).padStart(n);
-const padEnd = (s, n) => String(s).padEnd(n);
+// Cell formatting and tables shared by every group's report.
+export const fmt = (v, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
+export const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "–");
+export const pad = (s, n) => String(s).padStart(n);
+export const padEnd = (s, n) => String(s).padEnd(n);
+
+/** Rows (the first is the header) as an aligned text table: first column left, the rest right. */
+export function textTable(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? padEnd(c, widths[i]) : pad(c, widths[i]))).join(" │ ");
+  return [line(rows[0]), "─".repeat(line(rows[0]).length), ...rows.slice(1).map(line)].join("\n");
+}
+
+/** The same rows as a Markdown table (numbers right-aligned). */
+export function mdTable(rows) {
+  return [`| ${rows[0].join(" | ")} |`, `|${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
 
 export function mainTable(scenarios) {
   const lines = [];

@@ -1,12 +1,8 @@
 // The printed tables, findings and markdown summary of the signalling relay benchmark.
-import { profileTable } from "./report.mjs";
+import { fmt, mdTable, padEnd, profileTable, ratio, textTable } from "./report.mjs";
 import { serverCpu } from "./stages.mjs";
 
-const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "–");
-const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "–");
 const pct = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : "–");
-const pad = (s, n) => String(s).padStart(n);
-const padEnd = (s, n) => String(s).padEnd(n);
 
 function mainRows(run) {
   const rows = [["scenario", "baseline msgs/s", "p50 ms", "p99 ms", "product msgs/s", "p50 ms", "p99 ms", "msgs/s ratio", "p50 ratio", "p99 ratio", "paired msgs/s ratio", "server CPU/msg ratio (b ÷ p)"]];
@@ -37,16 +33,6 @@ function stageRows(run) {
   const rows = [["stage (window " + run.config.window + ", interleaved)", "msgs/s", "p50 ms", "server CPU ms/msg (runtime/proxy/wrangler)"]];
   for (const st of run.stages) rows.push([st.label, fmt(st.summary.msgsPerS, 0), fmt(st.summary.p50, 3), cpuCell(st.summary.cpuMsPerMessage)]);
   return rows;
-}
-
-function textTable(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? padEnd(c, widths[i]) : pad(c, widths[i]))).join(" │ ");
-  return [line(rows[0]), "─".repeat(line(rows[0]).length), ...rows.slice(1).map(line)].join("\n");
-}
-
-function mdTable(rows) {
-  return [`| ${rows[0].join(" | ")} |`, `|${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
 /** What the product does per relayed frame, from reading the code (the numbers below say what it costs). */

@@ -1,10 +1,7 @@
 // The printed table, findings and markdown summary of the task pipeline benchmark.
+import { fmt, mdTable, padEnd, ratio, textTable } from "./report.mjs";
 import { serverCpu } from "./stages.mjs";
 
-const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "–");
-const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "–");
-const pad = (s, n) => String(s).padStart(n);
-const padEnd = (s, n) => String(s).padEnd(n);
 const scenarioName = (s) => `${s.label} · timeout ${s.consumer.max_batch_timeout} s`;
 const targetCell = (s, md = false) => (s.target ? `≥${s.target.toFixed(2)}× ${s.ratios.tasksPerS >= s.target ? "met" : md ? "**missed**" : "MISSED"}` : "–");
 
@@ -88,16 +85,6 @@ function breakdownRows(run) {
     }
   }
   return rows;
-}
-
-function textTable(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? padEnd(c, widths[i]) : pad(c, widths[i]))).join(" │ ");
-  return [line(rows[0]), "─".repeat(line(rows[0]).length), ...rows.slice(1).map(line)].join("\n");
-}
-
-function mdTable(rows) {
-  return [`| ${rows[0].join(" | ")} |`, `|${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
 /** Where the time goes, from the measured split (lane wait, queue wait, run), batch counts and CPU. */
