@@ -38,6 +38,19 @@ function send(path: string, opts: { method?: string; body?: unknown; token?: str
 
 const sessions = (callId: string) => `/api/v2/calls/${callId}/sfu/sessions`;
 
+/** A track entry as the proxy takes it (the SFU's own fields, plus the product's `media_type`). */
+type Track = { location: "local" | "remote"; mid?: string; trackName: string; sessionId?: string; media_type?: string };
+
+/** A new SFU session for the holder of `token` (answered 201 by the fake); its id. */
+async function newSession(callId: string, token: string): Promise<string> {
+  return (await json<{ sessionId: string }>(await send(sessions(callId), { body: {}, token }))).sessionId;
+}
+
+/** Publishes (or pulls) `tracks` on the session with the standard offer. */
+function pushTracks(callId: string, sessionId: string, token: string, tracks: Track[]): Promise<Response> {
+  return send(`${sessions(callId)}/${sessionId}/tracks`, { token, body: { sessionDescription: OFFER, tracks } });
+}
+
 async function roster(callId: string): Promise<Record<string, CallParticipant>> {
   const c = await json<CallSession>(await call(`/api/v2/calls/${callId}`));
   return Object.fromEntries(c.participants.map((p) => [p.display_name, p]));
@@ -54,20 +67,14 @@ async function publishedCall() {
   const c = await createCall();
   const alice = await addParticipant(c.call_id, "alice");
   const bob = await addParticipant(c.call_id, "bob");
-  const aSession = await json<{ sessionId: string }>(await send(sessions(c.call_id), { body: {}, token: alice.join_token }));
-  const bSession = await json<{ sessionId: string }>(await send(sessions(c.call_id), { body: {}, token: bob.join_token }));
-  const res = await send(`${sessions(c.call_id)}/${aSession.sessionId}/tracks`, {
-    token: alice.join_token,
-    body: {
-      sessionDescription: OFFER,
-      tracks: [
-        { location: "local", mid: "0", trackName: "alice-mic" },
-        { location: "local", mid: "1", trackName: "alice-cam" },
-      ],
-    },
-  });
+  const a = await newSession(c.call_id, alice.join_token);
+  const b = await newSession(c.call_id, bob.join_token);
+  const res = await pushTracks(c.call_id, a, alice.join_token, [
+    { location: "local", mid: "0", trackName: "alice-mic" },
+    { location: "local", mid: "1", trackName: "alice-cam" },
+  ]);
   expect(res.status).toBe(200);
-  return { c, alice, bob, a: aSession.sessionId, b: bSession.sessionId };
+  return { c, alice, bob, a, b };
 }
 
 describe("SFU mode: the happy path", () => {
@@ -95,19 +102,13 @@ describe("SFU mode: the happy path", () => {
     const c = await createCall();
     const alice = await addParticipant(c.call_id, "alice");
     const bob = await addParticipant(c.call_id, "bob");
-    const { sessionId } = await json<{ sessionId: string }>(await send(sessions(c.call_id), { body: {}, token: alice.join_token }));
+    const sessionId = await newSession(c.call_id, alice.join_token);
     const peer = await join(c.call_id, bob.join_token);
     await peer.next("roster");
-    const res = await send(`${sessions(c.call_id)}/${sessionId}/tracks`, {
-      token: alice.join_token,
-      body: {
-        sessionDescription: OFFER,
-        tracks: [
-          { location: "local", mid: "0", trackName: "alice-mic" },
-          { location: "local", mid: "1", trackName: "alice-screen", media_type: "screen_share" },
-        ],
-      },
-    });
+    const res = await pushTracks(c.call_id, sessionId, alice.join_token, [
+      { location: "local", mid: "0", trackName: "alice-mic" },
+      { location: "local", mid: "1", trackName: "alice-screen", media_type: "screen_share" },
+    ]);
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({
       requiresImmediateRenegotiation: false,
@@ -193,11 +194,11 @@ describe("SFU mode: the happy path", () => {
     const { c, alice, bob, a } = await publishedCall();
     const peer = await join(c.call_id, bob.join_token);
     await peer.next("roster");
-    const again = await json<{ sessionId: string }>(await send(sessions(c.call_id), { body: {}, token: alice.join_token }));
-    expect(again.sessionId).not.toBe(a);
-    expect(await recorded(c.call_id, alice.participant.participant_id)).toEqual({ sessionId: again.sessionId, mids: [] });
+    const again = await newSession(c.call_id, alice.join_token);
+    expect(again).not.toBe(a);
+    expect(await recorded(c.call_id, alice.participant.participant_id)).toEqual({ sessionId: again, mids: [] });
     const now = (await roster(c.call_id)).alice!;
-    expect(now).toMatchObject({ sfu_session_id: again.sessionId, media_streams: [] });
+    expect(now).toMatchObject({ sfu_session_id: again, media_streams: [] });
     expect(await peer.next("track_closed")).toMatchObject({ sfu_session_id: a, stream_id: "alice-mic" });
     expect(await peer.next("track_closed")).toMatchObject({ sfu_session_id: a, stream_id: "alice-cam" });
     const before = sfu.requests.length;
@@ -236,7 +237,7 @@ describe("SFU mode: ownership (403, the SFU is not called, nothing recorded)", (
     const { c, alice, bob, a } = await publishedCall();
     const before = { requests: sfu.requests.length, alice: await recorded(c.call_id, alice.participant.participant_id), roster: await roster(c.call_id) };
     const attempts = [
-      send(`${sessions(c.call_id)}/${a}/tracks`, { token: bob.join_token, body: { sessionDescription: OFFER, tracks: [{ location: "local", mid: "5", trackName: "evil" }] } }),
+      pushTracks(c.call_id, a, bob.join_token, [{ location: "local", mid: "5", trackName: "evil" }]),
       send(`${sessions(c.call_id)}/${a}/renegotiate`, { method: "PUT", token: bob.join_token, body: { sessionDescription: ANSWER } }),
       send(`${sessions(c.call_id)}/${a}/tracks/close`, { method: "PUT", token: bob.join_token, body: { tracks: [{ mid: "0" }] } }),
       send(`${sessions(c.call_id)}/${a}`, { token: bob.join_token }),
@@ -274,7 +275,7 @@ describe("SFU mode: ownership (403, the SFU is not called, nothing recorded)", (
     const { c, bob, b } = await publishedCall();
     const other = await createCall();
     const carol = await addParticipant(other.call_id, "carol");
-    const { sessionId: carolSession } = await json<{ sessionId: string }>(await send(sessions(other.call_id), { body: {}, token: carol.join_token }));
+    const carolSession = await newSession(other.call_id, carol.join_token);
     const before = sfu.requests.length;
     for (const foreign of [carolSession, "sfu-session-never-seen"]) {
       const doc = await problem(await send(`${sessions(c.call_id)}/${b}/tracks`, { token: bob.join_token, body: { tracks: [{ location: "remote", sessionId: foreign, trackName: "carol-mic" }] } }), 403);
@@ -300,17 +301,11 @@ describe("SFU mode: per-track errors and SFU failures", () => {
   it("a track the SFU refused is not recorded; the rest is", async () => {
     const c = await createCall();
     const alice = await addParticipant(c.call_id, "alice");
-    const { sessionId } = await json<{ sessionId: string }>(await send(sessions(c.call_id), { body: {}, token: alice.join_token }));
-    const res = await send(`${sessions(c.call_id)}/${sessionId}/tracks`, {
-      token: alice.join_token,
-      body: {
-        sessionDescription: OFFER,
-        tracks: [
-          { location: "local", mid: "0", trackName: "alice-mic" },
-          { location: "local", mid: "1", trackName: "bad-cam" },
-        ],
-      },
-    });
+    const sessionId = await newSession(c.call_id, alice.join_token);
+    const res = await pushTracks(c.call_id, sessionId, alice.join_token, [
+      { location: "local", mid: "0", trackName: "alice-mic" },
+      { location: "local", mid: "1", trackName: "bad-cam" },
+    ]);
     expect(res.status).toBe(200);
     expect((await json<{ tracks: unknown[] }>(res)).tracks).toEqual([
       { location: "local", mid: "0", trackName: "alice-mic" },
@@ -346,7 +341,7 @@ describe("SFU mode: per-track errors and SFU failures", () => {
     const before = { alice: await recorded(c.call_id, alice.participant.participant_id), roster: await roster(c.call_id) };
     sfu.refuseNext = { status: 400, errorCode: "invalid_sdp", errorDescription: "Offer has no ICE credentials" };
     const doc = await problem(
-      await send(`${sessions(c.call_id)}/${a}/tracks`, { token: alice.join_token, body: { sessionDescription: OFFER, tracks: [{ location: "local", mid: "2", trackName: "alice-extra" }] } }),
+      await pushTracks(c.call_id, a, alice.join_token, [{ location: "local", mid: "2", trackName: "alice-extra" }]),
       502,
     );
     expect(doc).toMatchObject({ code: "bad_gateway", sfu_status: 400, sfu_error_code: "invalid_sdp", transient: false });
@@ -425,7 +420,7 @@ describe("SFU mode: call state and configuration", () => {
     const before = { requests: sfu.requests.length, roster: await roster(c.call_id) };
     const attempts = [
       send(sessions(c.call_id), { body: {}, token: alice.join_token }),
-      send(`${sessions(c.call_id)}/${a}/tracks`, { token: alice.join_token, body: { sessionDescription: OFFER, tracks: [{ location: "local", mid: "2", trackName: "late" }] } }),
+      pushTracks(c.call_id, a, alice.join_token, [{ location: "local", mid: "2", trackName: "late" }]),
       send(`${sessions(c.call_id)}/${b}/renegotiate`, { method: "PUT", token: bob.join_token, body: { sessionDescription: ANSWER } }),
       send(`${sessions(c.call_id)}/${a}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "0" }] } }),
       send(`${sessions(c.call_id)}/${a}`, { token: alice.join_token }),
