@@ -81,6 +81,14 @@ const errors = {
   503: { description: "SFU mode is not configured (REALTIME_APP_ID, REALTIME_APP_SECRET): calls run peer-to-peer." },
 };
 
+/** What every proxy route declares alike: public (it checks its own credentials), acting as a participant. */
+const PROXY_ROUTE = {
+  tags: TAGS,
+  permission: "public",
+  query: ActingQuery,
+  headers: { Authorization: "Bearer <join token> (or API credentials with calls:write)." },
+} as const;
+
 /** The participant acting for this request (join token or API credentials). */
 function acting(c: Context<AppEnv>, callId: string, participantId: string | undefined): Promise<string> {
   return sfu.sfuParticipant(c.env, callId, { principal: c.var.principal, bearer: credentialsFrom(c.req.raw), participantId });
@@ -94,13 +102,10 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
       path: BASE,
       operationId: "createCallSfuSession",
       summary: "SFU sessions/new for the participant (replaces its previous session and forgets that session's tracks)",
-      tags: TAGS,
-      permission: "public",
+      ...PROXY_ROUTE,
       params: CallParams,
-      query: ActingQuery,
       body: NewSessionBody,
       bodyRequired: false,
-      headers: { Authorization: "Bearer <join token> (or API credentials with calls:write)." },
       responses: { 201: { description: "The SFU's answer: sessionId (recorded as the participant's sfu_session_id).", schema: newSessionResponseSchema }, ...errors },
     },
     async (c, { params, query, body }) => {
@@ -117,12 +122,9 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
       operationId: "newCallSfuTracks",
       summary: "SFU tracks/new: publish local tracks on the own session, or pull tracks of this call's sessions",
       description: "Accepted local tracks join the participant's media_streams and are announced (`track_published`); a track the SFU answered with errorCode is not recorded.",
-      tags: TAGS,
-      permission: "public",
+      ...PROXY_ROUTE,
       params: SessionParams,
-      query: ActingQuery,
       body: NewTracksBody,
-      headers: { Authorization: "Bearer <join token> (or API credentials with calls:write)." },
       responses: { 200: { description: "The SFU's answer, as is (per-track errorCode included).", schema: tracksResponseSchema }, ...errors },
     },
     async (c, { params, query, body }) => {
@@ -138,12 +140,9 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
       path: `${BASE}/:session_id/renegotiate`,
       operationId: "renegotiateCallSfuSession",
       summary: "SFU renegotiate: the participant's answer to the SFU's offer",
-      tags: TAGS,
-      permission: "public",
+      ...PROXY_ROUTE,
       params: SessionParams,
-      query: ActingQuery,
       body: RenegotiateBody,
-      headers: { Authorization: "Bearer <join token> (or API credentials with calls:write)." },
       responses: { 200: { description: "Done.", schema: renegotiateResponseSchema }, ...errors },
     },
     async (c, { params, query, body }) => {
@@ -160,12 +159,9 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
       operationId: "closeCallSfuTracks",
       summary: "SFU tracks/close: only mids this participant opened through the proxy",
       description: "Closed published tracks leave media_streams and are announced (`track_closed`).",
-      tags: TAGS,
-      permission: "public",
+      ...PROXY_ROUTE,
       params: SessionParams,
-      query: ActingQuery,
       body: CloseTracksBody,
-      headers: { Authorization: "Bearer <join token> (or API credentials with calls:write)." },
       responses: { 200: { description: "The SFU's answer, as is.", schema: closeTracksResponseSchema }, ...errors },
     },
     async (c, { params, query, body }) => {
@@ -182,11 +178,8 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
       path: `${BASE}/:session_id`,
       operationId: "getCallSfuSession",
       summary: "SFU session state (tracks and data channels) of the participant's own session",
-      tags: TAGS,
-      permission: "public",
+      ...PROXY_ROUTE,
       params: SessionParams,
-      query: ActingQuery,
-      headers: { Authorization: "Bearer <join token> (or API credentials with calls:write)." },
       responses: { 200: { description: "The SFU's view of the session.", schema: sessionStateSchema }, ...errors },
     },
     async (c, { params, query }) => {

@@ -481,6 +481,12 @@ describe("SFU mode: call state and configuration", () => {
     expect(doc.paths[`${base}/{session_id}/renegotiate`]!.put!.operationId).toBe("renegotiateCallSfuSession");
     expect(doc.paths[`${base}/{session_id}/tracks/close`]!.put!.operationId).toBe("closeCallSfuTracks");
     expect(Object.keys(doc.paths[`${base}/{session_id}`]!.get!.responses)).toEqual(expect.arrayContaining(["200", "401", "403", "404", "409", "502", "503"]));
+    // Every proxy route documents acting as a participant: the join token header and ?participant_id.
+    const operations = [doc.paths[base]!.post, doc.paths[`${base}/{session_id}/tracks`]!.post, doc.paths[`${base}/{session_id}/renegotiate`]!.put, doc.paths[`${base}/{session_id}/tracks/close`]!.put, doc.paths[`${base}/{session_id}`]!.get];
+    for (const op of operations as unknown as { parameters: { in: string; name: string }[]; tags: string[] }[]) {
+      expect(op.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(["query:participant_id", "header:Authorization"]));
+      expect(op.tags).toEqual(["calls"]);
+    }
   });
 });
 
