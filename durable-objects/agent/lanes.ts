@@ -106,6 +106,11 @@ export class LaneBook {
     return takeLeastLoaded(this.#read(sql), concurrency);
   }
 
+  /** Whether some active instance has a free lane. */
+  hasFree(sql: SqlStorage, concurrency: number): boolean {
+    return this.#read(sql).some((l) => l.active && l.load < concurrency);
+  }
+
   /** A task that held a lane on `instanceId` finished. */
   release(instanceId: string): void {
     const lane = this.#byId.get(instanceId);

@@ -33,11 +33,6 @@ export class TaskEngine {
   readonly #concurrency: () => number;
   readonly #ids: TaskIds;
   /**
-   * True after a dispatch left tasks in the backlog because every lane was busy, until a task ends
-   * or lanes change. In memory only: a fresh instance starts false and reads the lanes again.
-   */
-  #lanesBusy = false;
-  /**
    * True while no queued task waits for a lane (known after a dispatch took the whole backlog);
    * a new task can then take a lane in its own INSERT. Reset by anything that may fill the backlog.
    */
@@ -115,8 +110,7 @@ export class TaskEngine {
       if (input.idempotencyKey) rememberIdempotencyKey(sql, input.idempotencyKey, task.task_id, input.nowMs);
       this.#notify(task.task_id);
       if (lane) return { task, created: true, messages: [{ task_id: task.task_id, agent_id: task.agent_id }] };
-      // While every lane is known to be busy, a new task just joins the backlog (no lane reads).
-      return { task, created: true, messages: this.#lanesBusy ? [] : this.#claimLanes(input.nowMs) };
+      return { task, created: true, messages: this.#claimLanes(input.nowMs) };
     });
     // From now on the agent has a task, so ensureInstances could only ever find it has instances.
     this.#instancesEnsured = true;
@@ -159,7 +153,7 @@ export class TaskEngine {
         last_activity_at: nowMs,
         ...(reason ? { error_message: reason } : {}),
       }));
-      return { result, messages: result.ok ? this.#claimFreedLanes(nowMs) : [] };
+      return { result, messages: result.ok ? this.#claimLanes(nowMs) : [] };
     });
     this.#sendInBackground(messages);
     return result;
@@ -212,7 +206,7 @@ export class TaskEngine {
         this.#notify(o.taskId);
         return { ok: true, value: done };
       });
-      return { results, messages: results.some((r) => r.ok) ? this.#claimFreedLanes(nowMs) : [] };
+      return { results, messages: results.some((r) => r.ok) ? this.#claimLanes(nowMs) : [] };
     });
     this.#sendInBackground(messages);
     return results;
@@ -239,13 +233,7 @@ export class TaskEngine {
    */
   async dispatch(nowMs: number): Promise<void> {
     this.#forgetLanes();
-    await this.#send(this.#transaction(() => this.#claimFreedLanes(nowMs)));
-  }
-
-  /** After something may have freed or added lanes (a task ended, a scale, an approval): look again. */
-  #claimFreedLanes(nowMs: number): TaskMessage[] {
-    this.#lanesBusy = false;
-    return this.#claimLanes(nowMs);
+    await this.#send(this.#transaction(() => this.#claimLanes(nowMs)));
   }
 
   /** Gives free lanes to the oldest backlog tasks; the caller sends the messages once this commits. */
@@ -255,6 +243,8 @@ export class TaskEngine {
       removeIdleDraining(sql);
       this.#lanes.forget();
     }
+    // While every lane is busy, the backlog just waits (it is not even read).
+    if (!this.#lanes.hasFree(sql, this.#concurrency())) return [];
     const out: TaskMessage[] = [];
     const backlog = sql
       .exec<{ task_id: string; agent_id: string }>(
@@ -267,7 +257,6 @@ export class TaskEngine {
       updateTask(sql, t.task_id, { instance_id: instance, last_activity_at: nowMs });
       out.push({ task_id: t.task_id, agent_id: t.agent_id });
     }
-    this.#lanesBusy = out.length < backlog.length;
     this.#backlogEmpty = out.length === backlog.length && backlog.length < BACKLOG_PAGE;
     return out;
   }
@@ -359,7 +348,6 @@ export class TaskEngine {
   /** Lanes and backlog are read from the tables again at the next dispatch. */
   #forgetLanes(): void {
     this.#lanes.forget();
-    this.#lanesBusy = false;
     this.#backlogEmpty = false;
   }
 
