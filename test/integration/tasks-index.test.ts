@@ -6,7 +6,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, json, mintToken, problem } from "../helpers/api";
 import { listTasks } from "../helpers/tasks";
 
@@ -31,6 +31,10 @@ async function withoutPrefixTable<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 describe("task ids and the D1 prefix index", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it("40 concurrent first creates: one prefix for the agent, every id carries it and is found by id at once", async () => {
     const agent = "index-burst";
     const ids = await Promise.all(
@@ -99,6 +103,29 @@ describe("task ids and the D1 prefix index", () => {
     const { task_id } = await json<Created>(await create(agent));
     expect(task_id).toMatch(/^task_abcdefabcdef[0-9a-f]{20}$/);
     expect(await prefixesOf(agent)).toEqual(["abcdefabcdef"]);
+  });
+
+  it("a drawn prefix that another agent holds is drawn again", async () => {
+    await env.DB.prepare("INSERT INTO task_id_prefixes (prefix, agent_id, created_at) VALUES ('aaaaaaaaaaaa', 'index-holder', 0)").run();
+    // The agent's object draws its prefix with crypto.getRandomValues in this isolate: the first
+    // 6-byte draw collides with the holder's prefix.
+    const real = crypto.getRandomValues.bind(crypto);
+    let collided = 0;
+    vi.spyOn(crypto, "getRandomValues").mockImplementation(<T extends ArrayBufferView | null>(array: T): T => {
+      if (array instanceof Uint8Array && array.length === 6 && collided === 0) {
+        collided++;
+        array.fill(0xaa);
+        return array;
+      }
+      return real(array as never) as T;
+    });
+    const { task_id } = await json<Created>(await create("index-drawn-again"));
+    expect(collided).toBe(1);
+    const [prefix] = await prefixesOf("index-drawn-again");
+    expect(prefix).toMatch(/^[0-9a-f]{12}$/);
+    expect(prefix).not.toBe("aaaaaaaaaaaa");
+    expect(task_id.slice(5, 17)).toBe(prefix);
+    expect(await prefixesOf("index-holder")).toEqual(["aaaaaaaaaaaa"]);
   });
 
   it("a task made before prefixes (a 24-hex id in task_index) is still found by id", async () => {
