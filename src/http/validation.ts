@@ -3,6 +3,7 @@
  * wrong media type 415, well-formed input that breaks the schema 422 with every failing field.
  */
 import type { z } from "zod";
+import { parseClientJson } from "../lib/json-text";
 import { AppError, type FieldError } from "../lib/problem";
 
 export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
@@ -25,7 +26,8 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, whe
 
 /**
  * Reads a JSON body. An absent content type is read as JSON (many scripts omit it); any other
- * declared type is 415, so a form post never reaches a handler as a half-parsed object.
+ * declared type is 415, so a form post never reaches a handler as a half-parsed object. Depth and
+ * duplicate member names are checked here, once, for every route (src/lib/json-text.ts).
  */
 export async function readJsonBody(req: Request, required: boolean): Promise<unknown> {
   // Read bytes, not text: decoding is ours, so a non-JSON body is refused without being decoded.
@@ -39,9 +41,5 @@ export async function readJsonBody(req: Request, required: boolean): Promise<unk
   if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
     throw new AppError("unsupported_media_type", `Expected application/json, got ${type.split(";")[0]}.`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new AppError("malformed_request", `The body is not valid JSON: ${(err as Error).message}`);
-  }
+  return parseClientJson(text);
 }

@@ -31,25 +31,17 @@ export const SaveStateBody = z
   .strict();
 export type SaveStateBody = z.infer<typeof SaveStateBody>;
 
-const DOCUMENTED_KEYS = new Set(["agent_type", "state_data", "expected_version"]);
-
 /**
- * The prototype posted the state itself as the body, with `?agent_type=` in the query. A body
- * is read in that old form when `agent_type` is in the query, or when it is not of the
- * documented shape (an object whose `state_data` is an object and whose other keys are known).
+ * The prototype posted the state itself as the body, with `?agent_type=` in the query. That old
+ * form applies when `agent_type` is in the query, or when the body has no `state_data` member.
+ * A body that has `state_data` is the documented form and is validated as such: a mistake in it
+ * (`{"state_data": 1}`, an unknown member) is a 422 that changes nothing, never a new version
+ * whose data is the whole mistaken body.
  */
 export function adaptLegacySaveBody(raw: unknown, query: Record<string, string>): unknown {
-  const documented =
-    typeof raw === "object" &&
-    raw !== null &&
-    !Array.isArray(raw) &&
-    "state_data" in raw &&
-    typeof (raw as { state_data: unknown }).state_data === "object" &&
-    Object.keys(raw).every((k) => DOCUMENTED_KEYS.has(k));
-  if (query.agent_type !== undefined || !documented) {
-    return query.agent_type === undefined ? { state_data: raw } : { agent_type: query.agent_type, state_data: raw };
-  }
-  return raw;
+  if (query.agent_type !== undefined) return { agent_type: query.agent_type, state_data: raw };
+  const hasStateData = typeof raw === "object" && raw !== null && !Array.isArray(raw) && Object.hasOwn(raw, "state_data");
+  return hasStateData ? raw : { state_data: raw };
 }
 
 export const RestoreBody = z
