@@ -28,6 +28,7 @@ const ConfigSchema = z.object({
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
   ADMIN_API_KEY: optionalString,
+  CLIENT_IP_HEADER: optionalString,
   RATE_LIMIT: z
     .string()
     .optional()
@@ -37,6 +38,7 @@ const ConfigSchema = z.object({
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
   MAX_INSTANCES: positiveInt(32),
   TASK_CONCURRENCY_PER_INSTANCE: positiveInt(1),
+  OUTBOUND_ALLOW_HOSTS: csv,
 });
 
 export type Config = {
@@ -47,12 +49,16 @@ export type Config = {
   jwtIssuer?: string;
   jwtAudience?: string;
   adminApiKey?: string;
+  /** The request header that carries the client's address, set by the platform or a trusted proxy; undefined: none is trusted. */
+  clientIpHeader?: string;
   rateLimitEnabled: boolean;
   logLevel: LogLevel;
   stateHistoryLimit: number;
   maxBodyBytes: number;
   maxInstances: number;
   taskConcurrencyPerInstance: number;
+  /** Raw `OUTBOUND_ALLOW_HOSTS` entries; parsed by policyFrom (src/lib/outbound-policy.ts). */
+  outboundAllowHosts: string[];
 };
 
 const cache = new WeakMap<object, Config>();
@@ -75,12 +81,14 @@ export function getConfig(env: Env): Config {
     jwtIssuer: v.JWT_ISSUER,
     jwtAudience: v.JWT_AUDIENCE,
     adminApiKey: v.ADMIN_API_KEY,
+    clientIpHeader: v.CLIENT_IP_HEADER,
     rateLimitEnabled: v.RATE_LIMIT,
     logLevel: v.LOG_LEVEL,
     stateHistoryLimit: v.STATE_HISTORY_LIMIT,
     maxBodyBytes: v.MAX_BODY_BYTES,
     maxInstances: v.MAX_INSTANCES,
     taskConcurrencyPerInstance: v.TASK_CONCURRENCY_PER_INSTANCE,
+    outboundAllowHosts: v.OUTBOUND_ALLOW_HOSTS,
   };
   cache.set(env, config);
   setLogLevel(config.logLevel);

@@ -7,8 +7,13 @@
  * default 30, at most 300), max_body_bytes? (excerpt limit, default 4096, at most 65536) }.
  * Invalid input, or a body with GET/HEAD, is a NonRetryableError.
  *
+ * The URL and every redirect hop go through the outbound policy (src/lib/outbound-policy.ts):
+ * task creation refuses a URL the policy refuses (checkHttpRequestTarget), and the handler checks
+ * again at run time (the allow-list may have changed) and on every hop, at most MAX_REDIRECTS of
+ * them, before sending anything there. A refusal or too many redirects is a NonRetryableError.
+ *
  * Outcomes:
- * - 1xx–4xx: the task completes with the status recorded. A 4xx means the request itself is
+ * - 1xx–4xx (and a 3xx without a Location): the task completes with the status recorded. A 4xx means the request itself is
  *   wrong (or forbidden, or the thing is gone); sending it again would get the same answer, so
  *   it is a result for the caller to read, not a failure to retry.
  * - 5xx, a network error or the per-request timeout: a plain Error, so the consumer retries
@@ -23,8 +28,12 @@
  * Result: { url, method, status, ok, headers: { "content-type"?, "content-length"? },
  * body_excerpt, truncated, duration_ms }.
  */
+import { env } from "cloudflare:workers";
 import { z } from "zod";
-import type { TaskContext, TaskHandler } from "../handler";
+import { OutboundRefused, policedFetch, TooManyRedirects } from "../../lib/outbound-fetch";
+import { describeRefusal, outboundRefusal, policyFrom } from "../../lib/outbound-policy";
+import type { FieldError } from "../../lib/problem";
+import { NonRetryableError, type TaskContext, type TaskHandler } from "../handler";
 import { abortedError, parseMetadata } from "./common";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -32,7 +41,8 @@ const RECORDED_HEADERS = ["content-type", "content-length"] as const;
 /** How much of a 5xx body goes into the error message, to help whoever reads the failure. */
 const ERROR_EXCERPT_CHARS = 200;
 
-const Input = z
+/** The handler's input (task metadata): what it parses at run time and task creation checks. */
+export const HttpRequestInput = z
   .object({
     url: z
       .string({ error: "is required: an http or https URL" })
@@ -51,6 +61,14 @@ const Input = z
     path: ["body"],
     message: "is not allowed with GET or HEAD",
   });
+
+export type HttpRequestInput = z.output<typeof HttpRequestInput>;
+
+/** Task creation's check of the target against this deployment's outbound policy. */
+export function checkHttpRequestTarget(input: Pick<HttpRequestInput, "url">, env: Env): FieldError[] {
+  const refusal = outboundRefusal(input.url, policyFrom(env));
+  return refusal ? [{ path: "metadata.url", message: describeRefusal(refusal) }] : [];
+}
 
 export interface HttpRequestResult {
   url: string;
@@ -93,7 +111,7 @@ export async function readExcerpt(body: ReadableStream<Uint8Array> | null, limit
   return { text, truncated: size > limit };
 }
 
-function requestInit(input: z.output<typeof Input>): RequestInit {
+function requestInit(input: HttpRequestInput): { method: string; headers: Headers; body?: string } {
   const headers = new Headers(input.headers);
   let body: string | undefined;
   if (typeof input.body === "string") body = input.body;
@@ -105,7 +123,7 @@ function requestInit(input: z.output<typeof Input>): RequestInit {
 }
 
 export const httpRequest: TaskHandler = async (ctx: TaskContext): Promise<HttpRequestResult> => {
-  const input = parseMetadata(Input, ctx.metadata, "http_request");
+  const input = parseMetadata(HttpRequestInput, ctx.metadata, "http_request");
   // Messages name the origin only: a path or query string may carry tokens.
   const target = `${input.method} ${new URL(input.url).origin}`;
   // Already cancelled or timed out (e.g. while queued): do not send a request nobody will read.
@@ -117,10 +135,15 @@ export const httpRequest: TaskHandler = async (ctx: TaskContext): Promise<HttpRe
   let response: Response;
   let excerpt: { text: string; truncated: boolean };
   try {
-    response = await fetch(input.url, { ...requestInit(input), signal });
+    response = await policedFetch(input.url, { ...requestInit(input), signal }, policyFrom(env));
     excerpt = await readExcerpt(response.body, input.max_body_bytes);
   } catch (error) {
     if (ctx.signal.aborted) throw await abortedError(ctx, target);
+    // The same URL (or redirect) would be refused again: fail now instead of retrying.
+    if (error instanceof OutboundRefused) {
+      throw new NonRetryableError(error.hop === 0 ? `${input.method} ${error.message}` : `${target}: ${error.message}`);
+    }
+    if (error instanceof TooManyRedirects) throw new NonRetryableError(`${target}: ${error.message}`);
     if (timeout.aborted) throw new Error(`${target} timed out after ${input.timeout_seconds} s`);
     // A network failure: retryable, the next attempt may get through.
     throw new Error(`${target} failed: ${error instanceof Error ? error.message : String(error)}`);
