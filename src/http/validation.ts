@@ -32,7 +32,13 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, whe
 export async function readJsonBody(req: Request, required: boolean): Promise<unknown> {
   // Read bytes, not text: decoding is ours, so a non-JSON body is refused without being decoded.
   const bytes = await req.arrayBuffer();
-  const text = new TextDecoder().decode(bytes);
+  let text: string;
+  try {
+    // Fatal: bytes that are not UTF-8 are refused, not replaced by U+FFFD and stored changed.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new AppError("malformed_request", "The body is not valid UTF-8.");
+  }
   if (text.trim() === "") {
     if (required) throw new AppError("malformed_request", "A JSON request body is required.");
     return undefined;

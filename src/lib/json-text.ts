@@ -8,7 +8,11 @@
  * - Duplicate member names are refused (I-JSON, RFC 7493 §2.3). `JSON.parse` keeps the last one
  *   silently, so `{"state_data": {…}, "state_data": 1}` meant something else to every reader.
  *
- * Both are a 422 naming the rule and the path, so a client sees where its document went wrong.
+ * - Numbers beyond the range of a 64-bit float are refused. `JSON.parse` reads `1e999` as
+ *   Infinity, which every later `JSON.stringify` writes as `null`: the stored value would differ
+ *   from the one sent, silently.
+ *
+ * Each is a 422 naming the rule and the path, so a client sees where its document went wrong.
  */
 import { AppError } from "./problem";
 
@@ -111,5 +115,26 @@ export function parseClientJson(text: string, what = "The body"): unknown {
     const message = "this member name appears more than once in its object";
     throw new AppError("validation_failed", `${what} repeats the member ${violation.path}.`, { errors: [{ path: violation.path, message }] });
   }
+  // Only a three-digit exponent or a 309-digit run can overflow: most bodies skip the walk.
+  if (MAYBE_OVERFLOW.test(text)) {
+    const at = nonFinitePath(value, "");
+    if (at !== null) {
+      const message = "this number is beyond the range of a 64-bit float";
+      throw new AppError("validation_failed", `${what} has a number out of range at ${at || "(root)"}.`, { errors: [{ path: at || "(root)", message }] });
+    }
+  }
   return value;
+}
+
+const MAYBE_OVERFLOW = /[eE]\+?\d{3}|\d{309}/;
+
+/** The path of the first non-finite number in a parsed value (depth already bounded), or null. */
+function nonFinitePath(value: unknown, path: string): string | null {
+  if (typeof value === "number") return Number.isFinite(value) ? null : path;
+  if (typeof value !== "object" || value === null) return null;
+  for (const [key, child] of Object.entries(value)) {
+    const found = nonFinitePath(child, path === "" ? key : `${path}.${key}`);
+    if (found !== null) return found;
+  }
+  return null;
 }

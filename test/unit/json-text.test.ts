@@ -47,3 +47,11 @@ describe("the shape rules of client JSON", () => {
     expect(parseClientJson(`{"a":[1,{"b":null}]}`)).toEqual({ a: [1, { b: null }] });
   });
 });
+
+describe("numbers a 64-bit float cannot hold", () => {
+  it("refuses 1e999 and a 400-digit integer, naming where; accepts 1e308", () => {
+    expect(refusal(`{"a":{"b":[1,1e999]}}`).errors).toEqual([{ path: "a.b.1", message: expect.stringContaining("64-bit float") }]);
+    expect(refusal(`[${"9".repeat(400)}]`).status).toBe(422);
+    expect(parseClientJson(`{"a":1e308,"b":-1E+300,"c":"1e999"}`)).toEqual({ a: 1e308, b: -1e300, c: "1e999" });
+  });
+});
