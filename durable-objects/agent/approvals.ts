@@ -10,6 +10,8 @@ import { callbackBody, responders, type ApprovalRecord, type Decision, type Deci
 import { sendApprovalMail, type MailOutcome } from "../../src/approvals/mail";
 import { callbackSignature, signingSecret } from "../../src/approvals/signing";
 import { log, warn } from "../../src/lib/log";
+import { OutboundRefused, policedFetch } from "../../src/lib/outbound-fetch";
+import { policyFrom } from "../../src/lib/outbound-policy";
 import type { Timers } from "../shared/timers";
 import type { TaskEngine } from "./task-engine";
 
@@ -181,20 +183,28 @@ export class Approvals {
     for (const cb of due) {
       const attempt = cb.attempts + 1;
       let error: string | null = null;
+      // The URL passed the policy at creation; the allow-list may have changed since, and a redirect is checked per hop.
+      let refused = false;
       try {
         if (!secret) throw new Error("no signing secret (APPROVAL_SIGNING_SECRET or JWT_SECRET)");
-        const res = await fetch(cb.url, {
-          method: "POST",
-          headers: { "content-type": "application/json", "X-Signature": await callbackSignature(secret, cb.body), "X-Approval-Id": cb.approval_id },
-          body: cb.body,
-          signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
-        });
+        const res = await policedFetch(
+          cb.url,
+          {
+            method: "POST",
+            headers: { "content-type": "application/json", "X-Signature": await callbackSignature(secret, cb.body), "X-Approval-Id": cb.approval_id },
+            body: cb.body,
+            signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+          },
+          policyFrom(this.#env),
+        );
         await res.body?.cancel();
         if (!res.ok) error = `HTTP ${res.status}`;
       } catch (err) {
+        refused = err instanceof OutboundRefused;
         error = err instanceof Error ? err.message : String(err);
       }
-      const finalStatus = error === null ? "delivered" : attempt >= CALLBACK_MAX_ATTEMPTS ? "failed" : "pending";
+      // A refused URL would be refused again: no retries.
+      const finalStatus = error === null ? "delivered" : refused ? "refused" : attempt >= CALLBACK_MAX_ATTEMPTS ? "failed" : "pending";
       this.#storage.transactionSync(() => {
         if (finalStatus === "pending") {
           this.#sql.exec(
@@ -209,7 +219,7 @@ export class Approvals {
         }
         this.#sql.exec("UPDATE approvals SET callback_status = ?, callback_attempts = ? WHERE approval_id = ?", finalStatus, attempt, cb.approval_id);
       });
-      if (error !== null) warn({ event: "approval.callback_failed", approval_id: cb.approval_id, attempt, error, final: finalStatus === "failed" });
+      if (error !== null) warn({ event: "approval.callback_failed", approval_id: cb.approval_id, attempt, error, final: finalStatus !== "pending" });
     }
   }
 

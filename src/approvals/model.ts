@@ -44,7 +44,8 @@ export interface ApprovalRecord {
   /** The Message-ID the mail went out with: replies must thread to it. */
   rfc_message_id: string | null;
   email_status: "pending" | "sent" | "failed";
-  callback_status: "pending" | "delivered" | "failed" | null;
+  /** `refused`: the outbound policy refused the URL or a redirect of it (never retried). */
+  callback_status: "pending" | "delivered" | "failed" | "refused" | null;
   callback_attempts: number;
 }
 

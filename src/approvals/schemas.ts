@@ -1,5 +1,7 @@
 /** zod schemas for approvals (SPEC §5): validation, types and OpenAPI in one place. */
 import { z } from "zod";
+import { describeRefusal, outboundRefusal, policyFrom } from "../lib/outbound-policy";
+import type { FieldError } from "../lib/problem";
 import { AgentId } from "../state/schemas";
 import { TaskId } from "../tasks/schemas";
 import { APPROVAL_STATUSES, ON_EXPIRE } from "./model";
@@ -20,13 +22,22 @@ export const CreateApprovalBody = z
     data: z.unknown().optional().describe("Any JSON shown to the approver and returned with the approval."),
     on_expire: z.enum(ON_EXPIRE).default("reject").describe("What the deadline does: reject (status expired), approve, or escalate once to escalate_to and extend the deadline by the same duration."),
     escalate_to: z.array(Email).min(1).max(10).optional(),
-    callback_url: HttpUrl.optional().describe("Receives a signed POST on the decision (X-Signature: sha256=HMAC of the body)."),
+    callback_url: HttpUrl.optional().describe(
+      "Receives a signed POST on the decision (X-Signature: sha256=HMAC of the body). Subject to the outbound policy: " +
+        "no credentials in the URL, no loopback, private, link-local or other non-public address or local-only name unless allow-listed (OUTBOUND_ALLOW_HOSTS); 422 naming the rule.",
+    ),
   })
   .strict()
   .superRefine((b, ctx) => {
     if (b.on_expire === "escalate" && !b.escalate_to) ctx.addIssue({ code: "custom", path: ["escalate_to"], message: "required when on_expire is escalate" });
   });
 export type CreateApprovalBody = z.infer<typeof CreateApprovalBody>;
+
+/** `callback_url` against this deployment's outbound policy (the schema checks its form only: the allow-list is configuration). */
+export function checkCallbackUrl(url: string | undefined, env: Env): FieldError[] {
+  const refusal = url === undefined ? null : outboundRefusal(url, policyFrom(env));
+  return refusal ? [{ path: "callback_url", message: describeRefusal(refusal) }] : [];
+}
 
 /** The prototype sent every field as a query parameter, with `data` as the raw JSON body. */
 export function adaptLegacyApprovalBody(raw: unknown, query: Record<string, string>): unknown {

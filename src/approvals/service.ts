@@ -9,6 +9,7 @@ import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { sendApprovalMail, type MailOutcome } from "./mail";
 import type { ApprovalRecord, Decision, NewApproval, OnExpire } from "./model";
+import { checkCallbackUrl } from "./schemas";
 import { requireSecret } from "./signing";
 
 export interface ApprovalRequest {
@@ -30,6 +31,8 @@ export interface ApprovalRequest {
  * `failed` with the providers' errors, so the caller can resend or fall back.
  */
 export async function createApproval(env: Env, req: ApprovalRequest, requestId?: string, approvalId = newId("approval")): Promise<{ approval: ApprovalRecord; email: MailOutcome }> {
+  const refused = checkCallbackUrl(req.callbackUrl, env);
+  if (refused.length > 0) throw new AppError("validation_failed", `Invalid body: ${refused[0]!.path}: ${refused[0]!.message}`, { errors: refused });
   const secret = requireSecret(env);
   const input: NewApproval = {
     approvalId,

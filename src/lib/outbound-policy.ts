@@ -174,7 +174,7 @@ export function parseIPv6(text: string): IPv6 | null {
   if (!all.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return null;
   const given = all.length + tail.length;
   if (halves.length === 1 ? given !== 8 : given > 7) return null;
-  const fill = new Array<number>(8 - given).fill(0);
+  const fill = Array.from({ length: 8 - given }, () => 0);
   const hex = (g: string) => parseInt(g, 16);
   return [...head.map(hex), ...(halves.length === 2 ? fill : []), ...rest.map(hex), ...tail];
 }
@@ -216,6 +216,8 @@ const EMBEDS_IPV4: readonly (Range6 & { at: number })[] = [
   { ...cidr6("::/96", "reserved", "IPv4-compatible"), at: 6 },
 ];
 
+const GLOBAL_UNICAST = cidr6("2000::/3", "reserved", "global unicast");
+
 function inRange6(address: IPv6, range: Range6): boolean {
   for (let bit = 0; bit < range.bits; bit += 16) {
     const take = Math.min(16, range.bits - bit);
@@ -230,7 +232,10 @@ function ipv6Refusal(address: IPv6, shown: string): OutboundRefusal | null {
   const range = IPV6_RANGES.find((r) => inRange6(address, r));
   if (range) return { rule: range.rule, detail: `${shown} is in ${range.label}` };
   const embedding = EMBEDS_IPV4.find((r) => inRange6(address, r));
-  if (!embedding) return null;
+  if (!embedding) {
+    // Only 2000::/3 is allocated for global unicast; the rest of the space is not routed on the internet.
+    return inRange6(address, GLOBAL_UNICAST) ? null : { rule: "reserved", detail: `${shown} is outside ${GLOBAL_UNICAST.label}` };
+  }
   const v4 = formatIPv4(((address[embedding.at]! << 16) | address[embedding.at + 1]!) >>> 0);
   const inner = ipv4Refusal(parseIPv4(v4)!, v4);
   return inner ? { rule: inner.rule, detail: `${shown} embeds ${v4} (${embedding.label}), which is in ${inner.detail.slice(v4.length + " is in ".length)}` } : null;
@@ -257,7 +262,8 @@ function nameRefusal(hostname: string): OutboundRefusal | null {
 
 // ---- the allow-list ----
 
-const ENTRY = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/@?#[\]]+)(?::(\d{1,5}))?$/;
+/** No `*`: entries are exact, and a wildcard that silently matched nothing would mislead. */
+const ENTRY = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/@?#[\]*]+)(?::(\d{1,5}))?$/;
 
 /**
  * One `OUTBOUND_ALLOW_HOSTS` entry: `host`, `host:port`, `[ipv6]` or `[ipv6]:port`. The host is

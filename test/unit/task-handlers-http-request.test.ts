@@ -1,6 +1,8 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { MAX_REDIRECTS } from "../../src/lib/outbound-fetch";
 import { NonRetryableError, TaskCancelled, type TaskContext } from "../../src/tasks/handler";
-import { httpRequest, type HttpRequestResult } from "../../src/tasks/handlers/http-request";
+import { checkHttpRequestTarget, httpRequest, HttpRequestInput, type HttpRequestResult } from "../../src/tasks/handlers/http-request";
 
 function fakeContext(metadata: Record<string, unknown>, options: { signal?: AbortSignal; cancelled?: boolean } = {}) {
   const ctx: TaskContext = {
@@ -171,5 +173,66 @@ describe("http_request handler", () => {
     await expect(attempt).rejects.toBeInstanceOf(NonRetryableError);
     await expect(attempt).rejects.toThrow(message);
     expect(requests).toHaveLength(0);
+  });
+});
+
+describe("http_request and the outbound policy", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it.each([
+    ["http://127.1/", "loopback"],
+    ["http://2130706433/", "loopback"],
+    ["http://[::1]:8080/", "loopback"],
+    ["http://[::ffff:127.0.0.1]/", "loopback"],
+    ["http://localhost:8787/api/v2/agents", "loopback"],
+    ["http://169.254.169.254/latest/meta-data/", "link_local"],
+    ["http://10.0.0.1/", "private"],
+    ["http://[fd00::1]/", "unique_local"],
+    ["http://metadata.google.internal/", "local_name"],
+    ["http://user:pw@example.com/", "userinfo"],
+  ])("refuses %s (%s) without sending anything, and without retries", async (url, rule) => {
+    const requests = mockFetch(() => new Response("secret"));
+    const attempt = run(fakeContext({ url }));
+    await expect(attempt).rejects.toBeInstanceOf(NonRetryableError);
+    await expect(attempt).rejects.toThrow(`refused by the outbound policy (${rule})`);
+    expect(requests).toHaveLength(0);
+  });
+
+  it("fails, without retries, when a redirect leads to a refused address; nothing is sent there", async () => {
+    const requests = mockFetch((req) => (req.url.startsWith("https://api.example.com/") ? new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/?token=x" } }) : new Response("secret")));
+    const attempt = run(fakeContext({ url: "https://api.example.com/start" }));
+    await expect(attempt).rejects.toBeInstanceOf(NonRetryableError);
+    await expect(attempt).rejects.toThrow(
+      "GET https://api.example.com: redirect 1 to http://169.254.169.254 is refused by the outbound policy (link_local): 169.254.169.254 is in 169.254.0.0/16",
+    );
+    expect(requests.map((r) => r.url)).toEqual(["https://api.example.com/start"]);
+  });
+
+  it("follows a redirect the policy allows and records where the chain ended", async () => {
+    const requests = mockFetch((req) => (req.url.endsWith("/old") ? new Response(null, { status: 301, headers: { location: "/new" } }) : new Response("moved here")));
+    const result = await run(fakeContext({ url: "https://example.com/old" }));
+    expect(result).toMatchObject({ url: "https://example.com/old", status: 200, body_excerpt: "moved here" });
+    expect(requests.map((r) => r.url)).toEqual(["https://example.com/old", "https://example.com/new"]);
+  });
+
+  it(`fails, without retries, after ${MAX_REDIRECTS} redirects`, async () => {
+    const requests = mockFetch(() => new Response(null, { status: 302, headers: { location: "/again" } }));
+    const attempt = run(fakeContext({ url: "https://example.com/loop" }));
+    await expect(attempt).rejects.toBeInstanceOf(NonRetryableError);
+    await expect(attempt).rejects.toThrow(`GET https://example.com: more than ${MAX_REDIRECTS} redirects`);
+    expect(requests).toHaveLength(MAX_REDIRECTS + 1);
+  });
+
+  it("checkHttpRequestTarget names the field and the rule, and follows the deployment's allow-list", () => {
+    const input = HttpRequestInput.parse({ url: "http://[::ffff:127.0.0.1]:9/" });
+    expect(checkHttpRequestTarget(input, env)).toEqual([
+      { path: "metadata.url", message: "refused by the outbound policy (loopback): [::ffff:7f00:1] embeds 127.0.0.1 (::ffff:0:0/96 (IPv4-mapped)), which is in 127.0.0.0/8 (loopback)" },
+    ]);
+    // Exact entries: the IPv4 address does not cover its IPv4-mapped spelling.
+    expect(checkHttpRequestTarget(input, { ...env, OUTBOUND_ALLOW_HOSTS: "127.0.0.1:9" } as Env)).toHaveLength(1);
+    expect(checkHttpRequestTarget(input, { ...env, OUTBOUND_ALLOW_HOSTS: "[::ffff:127.0.0.1]:9" } as Env)).toEqual([]);
+    expect(checkHttpRequestTarget(HttpRequestInput.parse({ url: "https://example.com/" }), env)).toEqual([]);
   });
 });
