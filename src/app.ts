@@ -18,7 +18,7 @@ import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerApprovalRoutes } from "./routes/approvals";
 import { registerCallPageRoutes } from "./routes/call-page";
 import { registerCallRoutes } from "./routes/calls";
-import { registerCallSfuRoutes } from "./routes/calls-sfu";
+import { SFU_PROXY_BEARER, registerCallSfuRoutes } from "./routes/calls-sfu";
 import { registerEmailRoutes } from "./routes/email";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetaRoutes } from "./routes/meta";
@@ -101,7 +101,8 @@ export function createApp(): Hono<AppEnv> {
     if (TRANSCRIBE_PATH.test(c.req.path)) return audioBodyLimit(c, next);
     return bodyLimitFor(getConfig(c.env))(c, next);
   });
-  app.use("/api/*", authenticate());
+  // Purpose tokens are never API credentials; only the SFU proxy takes the join token as its bearer.
+  app.use("/api/*", authenticate([SFU_PROXY_BEARER]));
   app.use("/api/*", rateLimit());
 
   registerHealthRoutes(app);

@@ -1,26 +1,26 @@
 /**
- * Everything approvals sign, with one secret: `APPROVAL_SIGNING_SECRET` (a secret), falling back
- * to `JWT_SECRET`. Rotating it voids every outstanding link, every routed Reply-To address and
- * changes the callback signature.
+ * What approvals sign. The base secret is `APPROVAL_SIGNING_SECRET` (a secret), falling back to
+ * `JWT_SECRET`; rotating it voids every outstanding link and routed Reply-To address and changes
+ * the callback signature.
  *
- * - Link tokens: HS256 JWTs (jose) with `aid` (approval id), `act` (approve | reject), `sub` (the
- *   address the link was mailed to), a random `jti` (single use: the AgentDO records it), `aud`
- *   `approval-link` and `exp` = the approval's deadline.
+ * - Link tokens: purpose tokens (src/auth/purpose-tokens.ts) of the purpose `approval-link`:
+ *   HS256 with the key derived for that purpose, `aud` `approval-link`, `aid` (approval id),
+ *   `act` (approve | reject), `sub` (the address the link was mailed to), a random `jti` (single
+ *   use: the AgentDO records it) and `exp` = the approval's deadline. Never an API credential.
  * - Reply-To: `approvals+{approval_id}.{sig}@{domain of EMAIL_FROM}`, `sig` = the first 16 hex
- *   characters of HMAC-SHA256(secret, "reply-to:" + approval_id).
- * - Callbacks: `X-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>`.
+ *   characters of HMAC-SHA256(key derived for `approval-reply-to`, "reply-to:" + approval_id).
+ *   Only this server checks it (workers/email-inbound.ts).
+ * - Callbacks: `X-Signature: sha256=<hex HMAC-SHA256(base secret, raw body)>`, with the plain base
+ *   secret, not a derived key: the receiver verifies it with the secret it was given.
  */
-import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import { PurposeTokenRefused, purposeMac, purposeSecret, signPurposeToken, verifyPurposeToken } from "../auth/purpose-tokens";
 import { AppError } from "../lib/problem";
 import type { ApprovalAction } from "./model";
 
 const enc = new TextEncoder();
-const AUDIENCE = "approval-link";
 
 export function signingSecret(env: Env): string | undefined {
-  const own = (env as unknown as Record<string, unknown>).APPROVAL_SIGNING_SECRET;
-  if (typeof own === "string" && own.trim() !== "") return own;
-  return typeof env.JWT_SECRET === "string" && env.JWT_SECRET.trim() !== "" ? env.JWT_SECRET : undefined;
+  return purposeSecret(env, "approval-link");
 }
 
 export function requireSecret(env: Env): string {
@@ -29,31 +29,25 @@ export function requireSecret(env: Env): string {
   return secret;
 }
 
-async function hmacHex(secret: string, text: string): Promise<string> {
+export async function callbackSignature(secret: string, body: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, enc.encode(text));
-  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function callbackSignature(secret: string, body: string): Promise<string> {
-  return hmacHex(secret, body).then((hex) => `sha256=${hex}`);
+  const mac = await crypto.subtle.sign("HMAC", key, enc.encode(body));
+  return `sha256=${[...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 export async function replyToAddress(secret: string, approvalId: string, fromAddress: string): Promise<string> {
   const domain = fromAddress.slice(fromAddress.lastIndexOf("@") + 1);
-  const sig = (await hmacHex(secret, `reply-to:${approvalId}`)).slice(0, 16);
+  const sig = (await purposeMac(secret, "approval-reply-to", `reply-to:${approvalId}`)).slice(0, 16);
   return `approvals+${approvalId}.${sig}@${domain}`;
 }
 
-export async function signLinkToken(secret: string, claims: { approvalId: string; action: ApprovalAction; to: string; expiresAtMs: number }): Promise<string> {
-  return new SignJWT({ aid: claims.approvalId, act: claims.action })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(claims.to)
-    .setAudience(AUDIENCE)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt()
-    .setExpirationTime(Math.ceil(claims.expiresAtMs / 1000))
-    .sign(enc.encode(secret));
+export function signLinkToken(secret: string, claims: { approvalId: string; action: ApprovalAction; to: string; expiresAtMs: number }): Promise<string> {
+  return signPurposeToken(secret, "approval-link", {
+    sub: claims.to,
+    expiresAtSeconds: Math.ceil(claims.expiresAtMs / 1000),
+    claims: { aid: claims.approvalId, act: claims.action },
+    jti: true,
+  });
 }
 
 export interface LinkClaims {
@@ -77,9 +71,9 @@ export class LinkRefused extends Error {
 export async function verifyLinkToken(secret: string, token: string, approvalId: string): Promise<LinkClaims> {
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, enc.encode(secret), { algorithms: ["HS256"], audience: AUDIENCE, requiredClaims: ["exp", "jti", "sub"] }));
+    payload = await verifyPurposeToken(secret, "approval-link", token, ["jti"]);
   } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) throw new LinkRefused(410, "This link has expired.");
+    if (err instanceof PurposeTokenRefused && err.reason === "expired") throw new LinkRefused(410, "This link has expired.");
     throw new LinkRefused(403, "This link is not valid (its signature does not check out).");
   }
   if (payload.aid !== approvalId) throw new LinkRefused(403, "This link belongs to another approval request.");

@@ -1,19 +1,20 @@
 /**
- * Authentication middleware for `/api/*`: resolves `Authorization: Bearer …` or `X-API-Key` to
- * a principal. Requests without credentials pass through unauthenticated (public routes allow
+ * Authentication for `/api/*` (middleware) and for routes outside it that want to know the
+ * caller (`principalOf`, e.g. /health): resolves `Authorization: Bearer …` or `X-API-Key` to a
+ * principal. Requests without credentials pass through unauthenticated (public routes allow
  * that; every other route answers 401). Presented but invalid credentials are always 401, with
  * one generic message; the reason is logged. Refused attempts count against the caller's address
  * in the rate limiter, so guessing credentials is as limited as any other traffic. A JWKS that
  * cannot be fetched is 503: the fault is ours, not the token's.
  *
- * A call join token (a JWT with `aud: call-join`, src/calls/tokens.ts) is not an API credential,
- * even when it is signed with JWT_SECRET: the request passes through without a principal, and only
- * the routes that accept join tokens (the SFU proxy) verify it themselves.
+ * Purpose tokens (approval links, call join tokens: src/auth/purpose-tokens.ts) are never API
+ * credentials: presented as either header they are refused like any invalid credential (401).
+ * The one exception is declared where the app is put together: a route family that takes one
+ * purpose's token as its own bearer (the SFU proxy takes the call's join token) gets the request
+ * without a principal and verifies the token itself.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { decodeJwt } from "jose";
-import { JOIN_AUDIENCE } from "../calls/tokens";
 import { getConfig, type Config } from "../config";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
@@ -21,8 +22,14 @@ import type { AppEnv } from "../http/app-env";
 import { API_KEY_PREFIX, principalForApiKey, sha256Hex } from "./api-key-store";
 import { JwksUnavailable, JwtRefused, verifyJwt } from "./jwt";
 import { WWW_AUTHENTICATE, type Principal } from "./principal";
+import { claimedPurpose, type TokenPurpose } from "./purpose-tokens";
 import { clientBucket, overLimit, rateLimitedError } from "./rate-limit";
 
+/** Routes (by path) that take a token of `purpose` as their own bearer credential and verify it themselves. */
+export interface OwnBearerRoutes {
+  path: RegExp;
+  purpose: TokenPurpose;
+}
 
 /**
  * Verified JWTs: verifying HMAC/ECDSA on every request is the auth hot path. Keyed by the
@@ -50,20 +57,6 @@ export function credentialsFrom(req: Request): string | undefined {
     return match ? match[1] : header;
   }
   return req.headers.get("x-api-key")?.trim() || undefined;
-}
-
-/** Presented credential that is a call join token: not resolved to a principal. */
-class JoinTokenPresented extends Error {}
-
-/** A JWT whose (unverified) audience is `call-join`; its signature is checked by the routes that take it. */
-function isJoinToken(token: string): boolean {
-  if (token.split(".").length !== 3) return false;
-  try {
-    const aud = decodeJwt(token).aud;
-    return aud === JOIN_AUDIENCE || (Array.isArray(aud) && aud.includes(JOIN_AUDIENCE));
-  } catch {
-    return false;
-  }
 }
 
 /** The admin key's hash, once per configuration (the presented token is hashed once per request). */
@@ -103,8 +96,6 @@ export async function resolvePrincipal(
     return principal;
   }
   if (cached) jwtCache.delete(cacheKey);
-  // Checked only on a cache miss (join tokens never enter the cache), so the hot path pays nothing.
-  if (isJoinToken(token)) throw new JoinTokenPresented();
   const principal = await verifyJwt(token, config, nowMs);
   if (jwtCache.size >= JWT_CACHE_MAX) jwtCache.delete(jwtCache.keys().next().value as string);
   jwtCache.set(cacheKey, principal);
@@ -120,27 +111,44 @@ function deferWork(c: Context<AppEnv>, work: Promise<unknown>): void {
   }
 }
 
-export function authenticate(): MiddlewareHandler<AppEnv> {
+/**
+ * The principal of the request's credentials, or undefined when it presents none. A refused
+ * credential is logged and counted against the client's address (429 once that is over the
+ * limit); then `onRefused: "reject"` answers 401 (503 when the JWKS is down) and `"anonymous"`
+ * treats the request as one without credentials.
+ */
+export async function principalOf(c: Context<AppEnv>, onRefused: "reject" | "anonymous", token = credentialsFrom(c.req.raw)): Promise<Principal | undefined> {
+  if (!token) return undefined;
+  try {
+    return await resolvePrincipal(token, c.env, Date.now(), (work) => deferWork(c, work));
+  } catch (err) {
+    if (err instanceof JwksUnavailable) {
+      log({ event: "auth.refused", request_id: c.var.requestId, reason: err.message });
+      if (onRefused === "anonymous") return undefined;
+      throw new AppError("service_unavailable", "The JWT key set (JWT_JWKS_URL) cannot be fetched right now; try again later.");
+    }
+    if (!(err instanceof JwtRefused)) throw err;
+    log({ event: "auth.refused", request_id: c.var.requestId, reason: err.message });
+    if (await overLimit(c.env, clientBucket(c))) throw rateLimitedError();
+    if (onRefused === "anonymous") return undefined;
+    throw new AppError("unauthenticated", "The credentials are invalid, expired or revoked.", {
+      headers: { "WWW-Authenticate": `${WWW_AUTHENTICATE}, error="invalid_token"` },
+    });
+  }
+}
+
+/** True when the route takes this token as its own credential (decoded only on those routes' paths). */
+function takesOwnBearer(routes: readonly OwnBearerRoutes[], path: string, token: string): boolean {
+  return routes.some((r) => r.path.test(path) && claimedPurpose(token) === r.purpose);
+}
+
+export function authenticate(ownBearer: readonly OwnBearerRoutes[] = []): MiddlewareHandler<AppEnv> {
   return async function authenticateRequest(c, next) {
     const token = credentialsFrom(c.req.raw);
-    if (token) {
-      try {
-        c.set("principal", await resolvePrincipal(token, c.env, Date.now(), (work) => deferWork(c, work)));
-      } catch (err) {
-        if (err instanceof JoinTokenPresented) return next();
-        if (err instanceof JwksUnavailable) {
-          log({ event: "auth.refused", request_id: c.var.requestId, reason: err.message });
-          throw new AppError("service_unavailable", "The JWT key set (JWT_JWKS_URL) cannot be fetched right now; try again later.");
-        }
-        if (!(err instanceof JwtRefused)) throw err;
-        log({ event: "auth.refused", request_id: c.var.requestId, reason: err.message });
-        if (await overLimit(c.env, clientBucket(c))) throw rateLimitedError();
-        throw new AppError("unauthenticated", "The credentials are invalid, expired or revoked.", {
-          headers: { "WWW-Authenticate": `${WWW_AUTHENTICATE}, error="invalid_token"` },
-        });
-      }
+    if (token && !takesOwnBearer(ownBearer, c.req.path, token)) {
+      const principal = await principalOf(c, "reject", token);
+      if (principal) c.set("principal", principal);
     }
     await next();
   };
 }
-

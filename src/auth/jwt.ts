@@ -2,11 +2,17 @@
  * JWT verification with jose. Each algorithm family has exactly one key source: HS256 only with
  * `JWT_SECRET`, ES256/RS256 only with the JWKS at `JWT_JWKS_URL`. That closes algorithm
  * confusion (an RS256 public key used as an HMAC secret) and `alg: none` (never accepted).
+ *
+ * The audience rule: a token whose `aud` names one of the server's purpose audiences
+ * (`approval-link`, `call-join`: src/auth/purpose-tokens.ts) is always refused, whatever the
+ * configuration. With `JWT_AUDIENCE` set, `aud` is required and must contain it; without it, `aud`
+ * is not checked. `JWT_ISSUER`, when set, is required and must match.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import type { Config } from "../config";
 import { Role, type Principal } from "./principal";
+import { namesPurposeAudience } from "./purpose-tokens";
 
 const ASYMMETRIC = ["ES256", "RS256"];
 
@@ -24,7 +30,7 @@ export class JwtRefused extends Error {}
 
 /**
  * The JWKS could not be fetched or read (network, timeout, non-200, malformed set). That is our
- * dependency being down, not the client's token being bad: answered 503, not 401 (SPEC §0).
+ * dependency being down, not the client's token being bad: answered 503, not 401.
  */
 export class JwksUnavailable extends Error {}
 
@@ -51,13 +57,17 @@ function remoteJwks(url: string): JWTVerifyGetKey {
 
 export async function verifyJwt(token: string, config: Config, nowMs: number): Promise<Principal & { exp: number }> {
   let alg: string | undefined;
+  let aud: unknown;
   try {
     alg = decodeProtectedHeader(token).alg;
+    aud = decodeJwt(token).aud;
   } catch {
     throw new JwtRefused("not a JWT");
   }
+  // Before any key is used: a purpose token is refused as such, whoever signed it.
+  if (namesPurposeAudience(aud)) throw new JwtRefused(`a purpose token (aud ${JSON.stringify(aud)}) is not an API credential`);
   const options = {
-    requiredClaims: ["exp", "sub"],
+    requiredClaims: config.jwtAudience ? ["exp", "sub", "aud"] : ["exp", "sub"],
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     currentDate: new Date(nowMs),

@@ -7,7 +7,7 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { credentialsFrom } from "../auth/authenticate";
+import { credentialsFrom, type OwnBearerRoutes } from "../auth/authenticate";
 import { CallId, CallParams, ParticipantId } from "../calls/schemas";
 import { MEDIA_TYPES } from "../calls/model";
 import { closeTracksResponseSchema, newSessionResponseSchema, renegotiateResponseSchema, sessionStateSchema, tracksResponseSchema } from "../calls/sfu-client";
@@ -17,6 +17,11 @@ import { defineRoute } from "../http/route";
 
 const TAGS = ["calls"];
 const BASE = "/api/v2/calls/:call_id/sfu/sessions";
+/**
+ * The proxy routes take the call's join token as `Authorization: Bearer`, so authentication lets
+ * that one purpose's token through to them (without a principal); every other route refuses it.
+ */
+export const SFU_PROXY_BEARER: OwnBearerRoutes = { path: /^\/api\/v2\/calls\/[^/]+\/sfu\/sessions(?:\/|$)/, purpose: "call-join" };
 const MAX_SDP_CHARS = 128 * 1024;
 const MAX_TRACKS_PER_REQUEST = 16;
 

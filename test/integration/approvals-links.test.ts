@@ -1,9 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
-import { SignJWT } from "jose";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { JWT_SECRET, call, json, mintToken, problem } from "../helpers/api";
+import { call, json, mintToken, problem } from "../helpers/api";
 import { base, createApproval, getApproval, sentMails, spyMail } from "../helpers/approvals";
+import { linkToken } from "../helpers/tokens";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -105,11 +105,9 @@ describe("the mailed links", () => {
     const b = await createApproval(base());
     const [ma, mb] = sentMails(spy);
     const tokenOf = (path: string) => new URL(`http://x${path}`).searchParams.get("token")!;
-    const sign = (claims: Record<string, unknown>, exp: number, secret = JWT_SECRET) =>
-      new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setSubject("Boss@Example.com").setAudience("approval-link").setJti(crypto.randomUUID()).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
     const now = Math.floor(Date.now() / 1000);
-    const forged = await sign({ aid: a.approval_id, act: "approve" }, now + 600, "another-secret-entirely-0123456789");
-    const expired = await sign({ aid: a.approval_id, act: "approve" }, now - 60);
+    const forged = await linkToken({ approvalId: a.approval_id, action: "approve", exp: now + 600, secret: "another-secret-entirely-0123456789" });
+    const expired = await linkToken({ approvalId: a.approval_id, action: "approve", exp: now - 60 });
     const cases: [string, number][] = [
       [`/approve/${a.approval_id}?action=approve&token=${forged}`, 403],
       [`/approve/${a.approval_id}?action=approve&token=${tokenOf(mb!.links.approve)}`, 403],

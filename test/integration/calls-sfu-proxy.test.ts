@@ -4,14 +4,14 @@
  * Every refusal also checks that the SFU was not called and that nothing was recorded.
  */
 import { env } from "cloudflare:workers";
-import { SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CallParticipant, CallSession } from "../../src/calls/model";
 import { callSession } from "../../src/calls/service";
 import { JOIN_AUDIENCE } from "../../src/calls/tokens";
-import { JWT_SECRET, call, callWith, json, mintToken, problem } from "../helpers/api";
+import { call, callWith, json, mintToken, problem } from "../helpers/api";
 import { addParticipant, createCall, join } from "../helpers/calls";
 import { FakeSfu, SFU_APP_ID, SFU_ENV } from "../helpers/fake-sfu";
+import { joinToken, linkToken } from "../helpers/tokens";
 
 const UNKNOWN_CALL = "call_ffffffffffffffffffffffff";
 const UNKNOWN_PART = "part_ffffffffffffffffffffffff";
@@ -358,8 +358,7 @@ describe("SFU mode: per-track errors and SFU failures", () => {
 });
 
 describe("SFU mode: who may call", () => {
-  const sign = (claims: { cid: string; sub: string }, exp: number | string, secret = JWT_SECRET) =>
-    new SignJWT({ cid: claims.cid }).setProtectedHeader({ alg: "HS256" }).setSubject(claims.sub).setAudience(JOIN_AUDIENCE).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+  const sign = (claims: { cid: string; sub: string }, exp: number | string, secret?: string) => joinToken({ callId: claims.cid, participantId: claims.sub, exp, secret });
 
   it("refuses missing, forged and expired join tokens with 401", async () => {
     const c = await createCall();
@@ -400,6 +399,17 @@ describe("SFU mode: who may call", () => {
     const alice = await addParticipant(c.call_id, "alice");
     await problem(await call(`/api/v2/calls/${c.call_id}`, { token: alice.join_token }), 401);
     await problem(await call("/api/v2/agents", { token: alice.join_token }), 401);
+  });
+
+  it("takes only the join token as its bearer: an approval link token is refused (401), the SFU is not called", async () => {
+    const c = await createCall();
+    const alice = await addParticipant(c.call_id, "alice");
+    const link = await linkToken({ approvalId: "approval_000000000000000000000001", action: "approve" });
+    const res = await send(`${sessions(c.call_id)}?participant_id=${alice.participant.participant_id}`, { body: {}, token: link });
+    await problem(res, 401);
+    expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    expect(sfu.count()).toBe(0);
+    expect((await roster(c.call_id)).alice!.sfu_session_id).toBeNull();
   });
 
   it("answers 404 for an unknown call or participant", async () => {

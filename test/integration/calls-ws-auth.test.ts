@@ -1,17 +1,11 @@
 /** The signalling socket is protected by the join token: refusals happen before the upgrade. */
-import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { JOIN_AUDIENCE } from "../../src/calls/tokens";
-import { JWT_SECRET, call, mintToken, problem } from "../helpers/api";
+import { call, mintToken, problem } from "../helpers/api";
 import { addParticipant, createCall, join, upgrade } from "../helpers/calls";
+import { joinToken } from "../helpers/tokens";
 
-const sign = (claims: { cid: string; sub: string }, exp: number | string, secret = JWT_SECRET) =>
-  new SignJWT({ cid: claims.cid })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(claims.sub)
-    .setAudience(JOIN_AUDIENCE)
-    .setExpirationTime(exp)
-    .sign(new TextEncoder().encode(secret));
+const sign = (claims: { cid: string; sub: string }, exp: number | string, secret?: string) => joinToken({ callId: claims.cid, participantId: claims.sub, exp, secret });
 
 describe("GET /api/v2/calls/{call_id}/ws", () => {
   it("accepts the participant's own token (101) without API credentials", async () => {

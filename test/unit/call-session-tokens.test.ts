@@ -1,9 +1,9 @@
 /** Join tokens: signed per call and participant, refused when forged, expired or foreign. */
 import { env } from "cloudflare:workers";
-import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { JOIN_AUDIENCE, callSigningSecret, signJoinToken, verifyJoinToken } from "../../src/calls/tokens";
 import { AppError } from "../../src/lib/problem";
+import { signPurposeJwt } from "../helpers/tokens";
 
 const SECRET = "call-secret-for-tests-0123456789abcdef";
 const CALL = "call_000000000000000000000001";
@@ -40,10 +40,11 @@ describe("join tokens", () => {
     expect(await refusal(verifyJoinToken(SECRET, unsigned, CALL))).toMatchObject({ status: 401 });
   });
 
-  it("are not interchangeable with API tokens (audience) and need exp", async () => {
-    const apiLike = await new SignJWT({ cid: CALL }).setProtectedHeader({ alg: "HS256" }).setSubject(PART).setExpirationTime("5m").sign(new TextEncoder().encode(SECRET));
-    expect(await refusal(verifyJoinToken(SECRET, apiLike, CALL))).toMatchObject({ status: 401 });
-    const noExp = await new SignJWT({ cid: CALL }).setProtectedHeader({ alg: "HS256" }).setSubject(PART).setAudience(JOIN_AUDIENCE).sign(new TextEncoder().encode(SECRET));
+  it("need their audience and exp, even under the join key", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    const noAud = await signPurposeJwt("call-join", { cid: CALL, sub: PART, exp }, SECRET);
+    expect(await refusal(verifyJoinToken(SECRET, noAud, CALL))).toMatchObject({ status: 401 });
+    const noExp = await signPurposeJwt("call-join", { cid: CALL, sub: PART, aud: JOIN_AUDIENCE }, SECRET);
     expect(await refusal(verifyJoinToken(SECRET, noExp, CALL))).toMatchObject({ status: 401 });
   });
 });
