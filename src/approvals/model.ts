@@ -1,5 +1,5 @@
 /**
- * Approvals (SPEC §5): what is stored in the agent's Durable Object, what crosses RPC, and how
+ * Approvals: what is stored in the agent's Durable Object, what crosses RPC, and how
  * the API shows it. Times are epoch milliseconds inside, ISO 8601 outside.
  *
  *   pending ──approve──▶ approved            (link, API, reply; or on_expire = approve)
@@ -66,13 +66,16 @@ export interface NewApproval {
 
 export interface Decision {
   action: ApprovalAction;
-  /** The address that decided (checked against the approver, or taken from a link token). */
+  /**
+   * Who decided, as recorded in `decided_by`: the address a link was mailed to or a reply came
+   * from, or the API credential's label (`jwt:alice`, `api_key:key_…`, `admin_key:admin`).
+   */
   by: string;
   via: Exclude<DecidedVia, "expiry">;
   reason?: string;
   /** A link token's id: recorded, and refused if seen before (single use). */
   jti?: string;
-  /** When true, `by` must be the approver (or an escalation recipient once escalated). */
+  /** When true, `by` (an address) must be the approver (or an escalation recipient once escalated). */
   checkResponder: boolean;
 }
 
@@ -89,19 +92,42 @@ export function responders(a: ApprovalRecord): string[] {
   return [a.approver_email, ...extra].map((e) => e.toLowerCase());
 }
 
+/** The kinds of decider: a person by address (link, reply), or an API credential by how it authenticated. */
+export const DECIDER_KINDS = ["email", "jwt", "api_key", "admin_key"] as const;
+export type DeciderKind = (typeof DECIDER_KINDS)[number];
+const CREDENTIAL_KINDS: readonly string[] = ["jwt", "api_key", "admin_key"];
+
+/**
+ * Who decided, as a kind and an id: `email` with the address for a link or a reply, the
+ * credential (`jwt` + sub, `api_key` + key id, `admin_key` + `admin`) for an API decision; null
+ * for an expiry. An API decision recorded before credentials were recorded names the address the
+ * caller gave, shown as `email`.
+ */
+export function decider(a: Pick<ApprovalRecord, "decided_by" | "decided_via">): { kind: DeciderKind; id: string } | null {
+  if (a.decided_by === null) return null;
+  const colon = a.decided_by.indexOf(":");
+  if (a.decided_via === "api" && colon > 0 && CREDENTIAL_KINDS.includes(a.decided_by.slice(0, colon))) {
+    return { kind: a.decided_by.slice(0, colon) as DeciderKind, id: a.decided_by.slice(colon + 1) };
+  }
+  return { kind: "email", id: a.decided_by };
+}
+
 /** The callback body (signed and delivered by durable-objects/agent/approvals.ts). */
 export function callbackBody(a: ApprovalRecord): string {
   return JSON.stringify({
     approval_id: a.approval_id,
     status: a.status,
     decided_at: a.decided_at === null ? null : iso(a.decided_at),
+    decided_via: a.decided_via,
+    decided_by: a.decided_by,
+    decider: decider(a),
     approved_by: a.status === "approved" ? a.decided_by : null,
     rejection_reason: a.rejection_reason,
     task_id: a.task_id,
   });
 }
 
-/** SPEC §5's approval shape, plus what the decision and the mail left behind. */
+/** The approval's shape, plus what the decision and the mail left behind. */
 export function renderApproval(a: ApprovalRecord) {
   return {
     approval_id: a.approval_id,
@@ -120,6 +146,7 @@ export function renderApproval(a: ApprovalRecord) {
     decided_via: a.decided_via,
     decided_at: a.decided_at === null ? null : iso(a.decided_at),
     decided_by: a.decided_by,
+    decider: decider(a),
     on_expire: a.on_expire,
     escalate_to: a.escalate_to === null ? [] : (JSON.parse(a.escalate_to) as string[]),
     escalated_at: a.escalated_at === null ? null : iso(a.escalated_at),

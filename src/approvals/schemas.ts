@@ -4,7 +4,7 @@ import { describeRefusal, outboundRefusal, policyFrom } from "../lib/outbound-po
 import type { FieldError } from "../lib/problem";
 import { AgentId } from "../state/schemas";
 import { TaskId } from "../tasks/schemas";
-import { APPROVAL_STATUSES, ON_EXPIRE } from "./model";
+import { APPROVAL_STATUSES, DECIDER_KINDS, ON_EXPIRE } from "./model";
 
 export const ApprovalId = z.string().regex(/^approval_[0-9a-f]{24}$/, "an id of the form approval_…");
 export const ApprovalParams = z.object({ approval_id: ApprovalId });
@@ -56,7 +56,9 @@ export function adaptLegacyApprovalBody(raw: unknown, query: Record<string, stri
 export const RespondBody = z
   .object({
     action: z.enum(["approve", "reject"]),
-    approver_email: Email.describe("Who answers: must be the approver (case-insensitive), or an escalation recipient once escalated."),
+    approver_email: Email.optional().describe(
+      "With a link token: if given, must be the address the link was mailed to (case-insensitive). With a bearer credential it is not used: the credential is what gets recorded.",
+    ),
     reason: z.string().max(2000).optional(),
     token: z.string().max(4096).optional().describe("A link token, instead of a bearer token."),
   })
@@ -85,7 +87,8 @@ export const ApprovalView = z.object({
   rejection_reason: z.string().nullable(),
   decided_via: z.enum(["link", "api", "email", "expiry"]).nullable(),
   decided_at: z.string().nullable(),
-  decided_by: z.string().nullable(),
+  decided_by: z.string().nullable().describe("Who decided: the address (link, reply), or the API credential as kind:id (jwt:alice, api_key:key_…, admin_key:admin); null on expiry."),
+  decider: z.object({ kind: z.enum(DECIDER_KINDS), id: z.string() }).nullable().describe("decided_by as a kind and an id."),
   on_expire: z.enum(ON_EXPIRE),
   escalate_to: z.array(z.string()),
   escalated_at: z.string().nullable(),

@@ -45,6 +45,16 @@ export interface Principal {
   via: "jwt" | "api_key" | "admin_key";
 }
 
+/**
+ * How a principal is named where it is recorded (who decided an approval) and counted (its
+ * rate-limit bucket): `<how it authenticated>:<id>`, e.g. `jwt:alice`, `api_key:key_…`,
+ * `admin_key:admin`. The kind keeps a JWT whose `sub` is `admin` or a `key_…` id apart from the
+ * admin key or that API key.
+ */
+export function principalLabel(principal: Principal): string {
+  return `${principal.via}:${principal.id}`;
+}
+
 export function can(principal: Principal, permission: Permission): boolean {
   return GRANTS[principal.role].includes(permission);
 }

@@ -1,22 +1,23 @@
 /**
- * Approval routes (SPEC §5). API: create, read, list, respond. Pages (no API credentials, the
- * link token is the credential): `GET /approve/{id}` shows what is asked and a confirm button and
- * changes nothing (mail scanners open links); `POST /approve/{id}` records the decision.
+ * Approval routes. API: create, read, list, respond. Pages (no API credentials, the link token is
+ * the credential): `GET /approve/{id}` shows what is asked and a confirm button and changes
+ * nothing (mail scanners open links); `POST /approve/{id}` records the decision.
  *
  * Permissions: create `email:send`; read and list `state:read` (any role that may read agent
- * data; agent-restricted tokens see their agents only); respond is either a link token (`?token=`
- * or body `token`) or a bearer credential with `email:send`, and in both cases `approver_email`
- * must be the approver's address (case-insensitive).
+ * data; agent-restricted tokens see their agents only). Respond takes either a link token
+ * (`?token=` or body `token`): the decision is the address the link was mailed to, which must
+ * still be a responder; or a bearer credential with `email:send` for the approval's agent: the
+ * decision is that credential's (`jwt:alice`, `api_key:key_…`), whatever `approver_email` says.
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { requireAgent, requirePermission } from "../auth/principal";
+import { principalLabel, requireAgent, requirePermission } from "../auth/principal";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { escapeHtml } from "../email/templates";
-import { renderApproval, type ApprovalRecord } from "../approvals/model";
+import { renderApproval, type ApprovalRecord, type Decision } from "../approvals/model";
 import {
   ApprovalParams,
   ApprovalSummary,
@@ -126,8 +127,9 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
       operationId: "respondToApproval",
       summary: "Approve or reject",
       description:
-        "Needs a link token (`?token=` or body `token`; its action must match) or a bearer credential with `email:send`. " +
-        "`approver_email` must be the approver's (case-insensitive), else 403. A decided approval is 409.",
+        "Needs a link token (`?token=` or body `token`; its action must match, and `approver_email`, if given, must be the address it was mailed to) " +
+        "or a bearer credential with `email:send` for the approval's agent. A link decision is recorded as the link's address; " +
+        "a bearer decision as the credential (`decided_by` `jwt:alice`, `api_key:key_…` or `admin_key:admin`), `approver_email` is not used. A decided approval is 409.",
       tags: TAGS,
       permission: "public",
       params: ApprovalParams,
@@ -135,33 +137,28 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
       responses: {
         200: { description: "The decided approval.", schema: ApprovalView },
         401: { description: "Neither a bearer credential nor a link token." },
-        403: { description: "Not the approver, an invalid or expired link token, or a role without email:send." },
+        403: { description: "An invalid or expired link token, a link mailed to another address than approver_email, a link whose address may no longer decide, a role without email:send or a credential limited to other agents." },
         409: { description: "Already decided, or the link was used before." },
       },
     },
     async (c, { params, body }) => {
       const token = c.req.query("token") ?? body.token;
-      let jti: string | undefined;
       // Credentials first: an unauthenticated caller learns nothing about the id.
-      const principal = c.var.principal;
+      let decision: Decision;
       if (token) {
         const claims = await verifyLink(c.env, token, params.approval_id);
         if (claims.action !== body.action) throw new AppError("forbidden", `This link token is for '${claims.action}', not '${body.action}'.`);
-        jti = claims.jti;
+        if (body.approver_email !== undefined && body.approver_email.toLowerCase() !== claims.to.toLowerCase()) {
+          throw new AppError("forbidden", "This link was mailed to another address than approver_email.");
+        }
+        decision = { action: body.action, by: claims.to, via: "link", reason: body.reason, jti: claims.jti, checkResponder: true };
       } else {
-        requirePermission(principal, "email:send");
+        const principal = requirePermission(c.var.principal, "email:send");
+        decision = { action: body.action, by: principalLabel(principal), via: "api", reason: body.reason, checkResponder: false };
       }
       const agentId = await approvals.agentOfApproval(c.env, params.approval_id);
-      if (!token) requireAgent(principal!, agentId);
-      const approval = await approvals.decide(c.env, agentId, params.approval_id, {
-        action: body.action,
-        by: body.approver_email,
-        via: token ? "link" : "api",
-        reason: body.reason,
-        jti,
-        checkResponder: true,
-      });
-      return c.json(renderApproval(approval));
+      if (!token) requireAgent(c.var.principal!, agentId);
+      return c.json(renderApproval(await approvals.decide(c.env, agentId, params.approval_id, decision)));
     },
   );
 

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { JWT_SECRET, call } from "../helpers/api";
 import { base, createApproval, getApproval, makeDue, sentMails, spyMail } from "../helpers/approvals";
 import { createTask, getTask, sleep, waitForStatus } from "../helpers/tasks";
+import { linkToken } from "../helpers/tokens";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -55,13 +56,15 @@ describe("expiry by the alarm", () => {
   it("an escalation recipient may answer only after the escalation", async () => {
     spyMail();
     const { approval_id } = await createApproval(base({ agent_id: "exp-esc-answer", on_expire: "escalate", escalate_to: ["cto@example.com"], expires_in_hours: 1 }));
-    const respond = () => call(`/api/v2/email/approval/${approval_id}/respond`, { body: { action: "approve", approver_email: "CTO@example.com" } });
+    // A link mailed to the escalation recipient (the responder check applies to link and reply decisions).
+    const token = await linkToken({ approvalId: approval_id, action: "approve", to: "CTO@example.com" });
+    const respond = () => call(`/api/v2/email/approval/${approval_id}/respond?token=${token}`, { token: null, body: { action: "approve" } });
     expect((await respond()).status).toBe(403);
     expect((await getApproval(approval_id)).status).toBe("pending");
     await expire("exp-esc-answer", approval_id);
     const res = await respond();
     expect(res.status).toBe(200);
-    expect(await getApproval(approval_id)).toMatchObject({ status: "approved", decided_via: "api" });
+    expect(await getApproval(approval_id)).toMatchObject({ status: "approved", decided_via: "link", decided_by: "CTO@example.com" });
   });
 });
 
@@ -126,7 +129,8 @@ describe("callback_url", () => {
     const last = received[1]!;
     expect(last.id).toBe(approval_id);
     expect(last.sig).toBe(await hmac(last.body));
-    expect(JSON.parse(last.body)).toMatchObject({ approval_id, status: "approved", approved_by: "boss@example.com", rejection_reason: null, task_id: null });
+    // Decided with the API (a JWT whose sub is `tester`): the callback names that credential.
+    expect(JSON.parse(last.body)).toMatchObject({ approval_id, status: "approved", approved_by: "jwt:tester", decided_by: "jwt:tester", decider: { kind: "jwt", id: "tester" }, rejection_reason: null, task_id: null });
     expect(JSON.parse(last.body).decided_at).toMatch(/Z$/);
     expect(await getApproval(approval_id)).toMatchObject({ callback: { status: "delivered", attempts: 2 } });
   });

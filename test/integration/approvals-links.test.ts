@@ -129,17 +129,16 @@ describe("the mailed links", () => {
 });
 
 describe("POST /api/v2/email/approval/{id}/respond", () => {
-  it("needs the approver: bearer + approver decides once (403 for others, 409 after)", async () => {
+  it("a bearer credential with email:send decides once, recorded as that credential (401 without, 403 without the permission, 409 after)", async () => {
     spyMail();
     const { approval_id } = await createApproval(base());
     const path = `/api/v2/email/approval/${approval_id}/respond`;
     await problem(await call(path, { token: null, body: { action: "approve", approver_email: "boss@example.com" } }), 401);
     await problem(await call(path, { token: await mintToken({ role: "user" }), body: { action: "approve", approver_email: "boss@example.com" } }), 403);
-    await problem(await call(path, { body: { action: "approve", approver_email: "intern@example.com" } }), 403);
     expect((await getApproval(approval_id)).status).toBe("pending");
-    const res = await call(path, { body: { action: "reject", approver_email: "BOSS@example.COM", reason: "not now" } });
+    const res = await call(path, { token: await mintToken({ sub: "carol", role: "developer" }), body: { action: "reject", approver_email: "BOSS@example.COM", reason: "not now" } });
     expect(res.status).toBe(200);
-    expect(await json(res)).toMatchObject({ status: "rejected", rejection_reason: "not now", decided_via: "api", decided_by: "BOSS@example.COM" });
+    expect(await json(res)).toMatchObject({ status: "rejected", rejection_reason: "not now", decided_via: "api", decided_by: "jwt:carol", decider: { kind: "jwt", id: "carol" } });
     await problem(await call(path, { body: { action: "approve", approver_email: "boss@example.com" } }), 409);
   });
 
