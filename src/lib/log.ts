@@ -6,6 +6,7 @@
 export type LogEvent =
   | { event: "http.error"; request_id?: string; status: number; code: string; method: string; path: string; error?: string }
   | { event: "auth.refused"; request_id?: string; reason: string }
+  | { event: "health.probe_failed"; request_id?: string; store: string; error: string }
   | { event: "auth.api_key_created"; request_id?: string; key_id: string; role: string; by: string }
   | { event: "auth.api_key_revoked"; request_id?: string; key_id: string; by: string }
   | { event: "state.saved"; request_id?: string; agent_id: string; version: number; bytes: number }

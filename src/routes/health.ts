@@ -1,15 +1,22 @@
 /**
- * `GET /health` (SPEC §8): each feature reports true only when what it needs is bound,
- * configured and (for stores) answering. Features not built yet say so instead of pretending.
+ * `GET /health`: each feature reports true only when what it needs is bound, configured and (for
+ * stores) answering. Features not built yet say so instead of pretending.
+ *
+ * Anyone (a load balancer, an uptime probe) gets the status, time, version and features. The
+ * `checks`, which tell how the deployment is configured, need a valid credential of any role,
+ * resolved here with the same resolver as /api (an invalid one is treated as none). A store's
+ * own error text is logged, never answered.
  */
 import type { Hono } from "hono";
 import { z } from "zod";
+import { principalOf } from "../auth/authenticate";
 import { realtimeCredentials, turnCredentials } from "../calls/settings";
 import { speechFromEnv } from "../calls/speech";
 import { getConfig } from "../config";
 import { providersFromEnv, UnconfiguredProvider } from "../email/failover";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
+import { warn } from "../lib/log";
 import { VERSION } from "../version";
 
 const Check = z.object({ ok: z.boolean(), detail: z.string() });
@@ -27,15 +34,16 @@ const HealthResponse = z.object({
     webrtc_integration: z.boolean(),
     self_hosting: z.boolean(),
   }),
-  checks: z.record(z.string(), Check),
+  checks: z.record(z.string(), Check).optional().describe("Only with a valid credential (any role): what each feature rests on."),
 });
 
-async function probe(what: string, fn: () => Promise<unknown>): Promise<Check> {
+async function probe(what: string, fn: () => Promise<unknown>, requestId: string | undefined): Promise<Check> {
   try {
     await fn();
     return { ok: true, detail: `${what} answered` };
   } catch (err) {
-    return { ok: false, detail: `${what} failed: ${(err as Error).message}` };
+    warn({ event: "health.probe_failed", request_id: requestId, store: what, error: (err as Error).message });
+    return { ok: false, detail: `${what} did not answer` };
   }
 }
 
@@ -72,7 +80,9 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
       path: "/health",
       operationId: "health",
       summary: "What works right now",
-      description: "200 when the core stores answer and some credential can be verified; 503 (same body) otherwise.",
+      description:
+        "200 when the core stores answer and some credential can be verified; 503 (same body) otherwise. " +
+        "Without credentials: status, timestamp, version and features. With a valid credential (any role), also `checks`.",
       tags: ["meta"],
       permission: "public",
       responses: { 200: { description: "Healthy.", schema: HealthResponse }, 503: { description: "Degraded." } },
@@ -80,9 +90,10 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
     async (c) => {
       const env = c.env;
       const config = getConfig(env);
+      const viewer = await principalOf(c, "anonymous");
       const [d1, kv] = await Promise.all([
-        probe("D1 (agents index)", () => env.DB.prepare("SELECT 1 FROM agents LIMIT 1").all()),
-        probe("KV (state snapshots)", () => env.STATE_SNAPSHOTS.get("health:probe")),
+        probe("D1 (agents index)", () => env.DB.prepare("SELECT 1 FROM agents LIMIT 1").all(), c.var.requestId),
+        probe("KV (state snapshots)", () => env.STATE_SNAPSHOTS.get("health:probe"), c.var.requestId),
       ]);
       const durableObjects: Check =
         typeof env.AGENT?.getByName === "function"
@@ -121,7 +132,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
             webrtc_integration: persistent && checks.calls.ok,
             self_hosting: false,
           },
-          checks,
+          ...(viewer ? { checks } : {}),
         },
         healthy ? 200 : 503,
       );

@@ -201,10 +201,11 @@ describe("POST /api/v2/email/send", () => {
   });
 
   it("health reports email from the configured providers", async () => {
-    const health = await json<{ features: { email_integration: boolean }; checks: { email: { ok: boolean; detail: string } } }>(await call("/health", { token: null }));
+    // The checks need a credential (call sends a super_admin JWT).
+    const health = await json<{ features: { email_integration: boolean }; checks: { email: { ok: boolean; detail: string } } }>(await call("/health"));
     expect(health.features.email_integration).toBe(true);
     expect(health.checks.email.detail).toContain("cloudflare");
-    const none = await json<typeof health>(await callWith({ EMAIL_PROVIDERS: "sendgrid,mailgun" }, "/health", { token: null }));
+    const none = await json<typeof health>(await callWith({ EMAIL_PROVIDERS: "sendgrid,mailgun" }, "/health"));
     expect(none.features.email_integration).toBe(false);
     expect(none.checks.email).toMatchObject({ ok: false });
     expect(none.checks.email.detail).toContain("SENDGRID_API_KEY is not set");

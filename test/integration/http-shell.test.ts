@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, fetchWithEnv as fetchWith, json, problem } from "../helpers/api";
+import { call, fetchWithEnv as fetchWith, json, mintToken, problem } from "../helpers/api";
 
 describe("the HTTP shell", () => {
   it("gives every response a request id and echoes a safe one", async () => {
@@ -51,8 +51,11 @@ describe("the HTTP shell", () => {
     expect(simple.headers.get("access-control-allow-origin")).toBeNull();
   });
 
-  it("reports health from what is bound and configured", async () => {
-    const healthy = await json<{ status: string; features: Record<string, boolean>; checks: Record<string, { ok: boolean }> }>(await call("/health", { token: null }));
+  it("reports health from what is bound and configured (the checks to a credential)", async () => {
+    // The checks are shown to any valid credential; /health is outside /api, so it is sent by hand.
+    const auth = { Authorization: `Bearer ${await mintToken({ role: "guest" })}` };
+    const health = (overrides: Record<string, unknown>) => fetchWith(overrides, new Request("http://local.test/health", { headers: auth }));
+    const healthy = await json<{ status: string; features: Record<string, boolean>; checks: Record<string, { ok: boolean }> }>(await call("/health"));
     expect(healthy.status).toBe("healthy");
     expect(healthy.features).toEqual({
       persistent_state: true,
@@ -68,16 +71,18 @@ describe("the HTTP shell", () => {
     expect(calls.detail).toContain("peer-to-peer media");
     expect(calls.detail).toContain("speech not configured");
     const configured = await json<{ checks: Record<string, { ok: boolean; detail: string }> }>(
-      await fetchWith({ REALTIME_APP_ID: "app", REALTIME_APP_SECRET: "secret", SPEECH_BASE_URL: "http://speech.test" } as Partial<Env>, new Request("http://local.test/health")),
+      await health({ REALTIME_APP_ID: "app", REALTIME_APP_SECRET: "secret", SPEECH_BASE_URL: "http://speech.test" }),
     );
     expect(configured.checks.calls!.detail).toMatch(/Realtime SFU.*speech through openai-compatible/);
     const noCalls = await json<{ features: Record<string, boolean>; checks: Record<string, { ok: boolean }> }>(
-      await fetchWith({ CALL_SESSION: undefined } as unknown as Partial<Env>, new Request("http://local.test/health")),
+      await health({ CALL_SESSION: undefined }),
     );
     expect(noCalls.features.webrtc_integration).toBe(false);
     expect(noCalls.checks.calls!.ok).toBe(false);
 
-    const noAuth = await fetchWith({ JWT_SECRET: "", ADMIN_API_KEY: "" } as Partial<Env>, new Request("http://local.test/health"));
+    // With no JWT_SECRET nor ADMIN_API_KEY the only credential left is an API key.
+    const key = await json<{ key: string }>(await call("/api/v2/auth/api-keys", { body: { name: "health reader", role: "guest" } }));
+    const noAuth = await fetchWith({ JWT_SECRET: "", ADMIN_API_KEY: "" }, new Request("http://local.test/health", { headers: { "X-API-Key": key.key } }));
     expect(noAuth.status).toBe(503);
     expect(await json(noAuth)).toMatchObject({ status: "degraded", checks: { auth: { ok: false } } });
   });
