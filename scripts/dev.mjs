@@ -6,10 +6,13 @@ import { ensureDevVars } from "./dev-vars.mjs";
 
 const persist = process.env.PERSIST_TO ?? ".data";
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false" };
-ensureDevVars();
+const devVars = ensureDevVars();
+// wrangler dev passes a client's own CF-Connecting-IP through unchanged, so locally no address
+// header is trusted (anonymous callers share one rate-limit bucket) unless .dev.vars names one.
+const clientIp = "CLIENT_IP_HEADER" in devVars ? [] : ["--var", "CLIENT_IP_HEADER:"];
 
 const run = (args) => spawnSync("npx", ["wrangler", ...args], { stdio: "inherit", env });
 const migrated = run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
 if (migrated.status !== 0) process.exit(migrated.status ?? 1);
-const dev = run(["dev", "--local", "--persist-to", persist, ...process.argv.slice(2)]);
+const dev = run(["dev", "--local", "--persist-to", persist, ...clientIp, ...process.argv.slice(2)]);
 process.exit(dev.status ?? 0);
