@@ -93,5 +93,6 @@ export const JoinResponse = z.object({
   participant: CallParticipant,
   join_token: z.string(),
   join_token_expires_at: z.string(),
+  join_url: z.string().describe("The call page for this participant (PUBLIC_BASE_URL/calls/{call_id}?token=…): open it in a browser to join."),
   ws_url: z.string().describe("Open a WebSocket here (the token is in the query)."),
 });

@@ -121,7 +121,7 @@ export async function addParticipant(
   callId: string,
   principal: Principal,
   body: { user_id: string; display_name: string; is_agent: boolean },
-): Promise<{ participant: CallParticipant; join_token: string; join_token_expires_at: string; ws_url: string }> {
+): Promise<{ participant: CallParticipant; join_token: string; join_token_expires_at: string; join_url: string; ws_url: string }> {
   const secret = callSigningSecret(env); // 503 before anything is stored
   await authorizeCall(env, callId, principal);
   const nowMs = Date.now();
@@ -130,12 +130,14 @@ export async function addParticipant(
   );
   const expiresAtMs = nowMs + JOIN_TOKEN_TTL_SECONDS * 1000;
   const token = await signJoinToken(secret, { callId, participantId: participant.participant_id, expiresAtMs });
-  const base = getConfig(env).publicBaseUrl.replace(/^http/, "ws");
+  const base = getConfig(env).publicBaseUrl;
+  const query = `?token=${encodeURIComponent(token)}`;
   return {
     participant,
     join_token: token,
     join_token_expires_at: iso(Math.floor(expiresAtMs / 1000) * 1000),
-    ws_url: `${base}/api/v2/calls/${callId}/ws?token=${encodeURIComponent(token)}`,
+    join_url: `${base}/calls/${callId}${query}`,
+    ws_url: `${base.replace(/^http/, "ws")}/api/v2/calls/${callId}/ws${query}`,
   };
 }
 

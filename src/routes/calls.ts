@@ -99,7 +99,7 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       method: "post",
       path: "/api/v2/calls/:call_id/participants",
       operationId: "addCallParticipant",
-      summary: "Add a participant; returns its join token and WebSocket URL",
+      summary: "Add a participant; returns its join token, call page URL (join_url) and WebSocket URL",
       tags: TAGS,
       permission: "calls:write",
       params: CallParams,

@@ -7,6 +7,21 @@ const UNKNOWN_CALL = "call_ffffffffffffffffffffffff";
 const page = (path: string) => call(path, { token: null });
 
 describe("GET /calls/{call_id}", () => {
+  it("a participant's join_url is PUBLIC_BASE_URL/calls/{call_id}?token=… and opens the call page", async () => {
+    const c = await createCall();
+    const joined = await addParticipant(c.call_id, "alice");
+    // PUBLIC_BASE_URL is wrangler.toml's http://localhost:8787 in the tests.
+    expect(joined.join_url).toBe(`http://localhost:8787/calls/${c.call_id}?token=${encodeURIComponent(joined.join_token)}`);
+    const url = new URL(joined.join_url);
+    expect(url.searchParams.get("token")).toBe(joined.join_token);
+    const res = await page(url.pathname + url.search);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await res.text()).toContain(`data-call-id="${c.call_id}"`);
+    // The same token opens what the page reads with it (here the transcript).
+    expect((await call(`/api/v2/calls/${c.call_id}/transcript${url.search}`, { token: null })).status).toBe(200);
+  });
+
   it("serves the page with a strict CSP, no credentials needed and nothing about the call in it", async () => {
     const c = await createCall({ metadata: { secret: "not-for-the-page" } });
     await addParticipant(c.call_id, "<b>Mallory</b>");
