@@ -26,6 +26,9 @@ export default defineConfig(async () => {
           TEST_MIGRATIONS: migrations,
           JWT_SECRET: "test-secret-please-change-0123456789",
           ADMIN_API_KEY: "dmsa_test_admin_key",
+          // Empty whatever wrangler.toml says, so the refusal tests see the bare policy; a test that
+          // needs an internal target allows it for itself (callWith, or --var in an e2e server).
+          OUTBOUND_ALLOW_HOSTS: "",
           ...(rateLimit ? { TEST_RATE_LIMIT: rateLimit } : {}),
         },
         // Replaces wrangler.toml's RATE_LIMITER (600/60 s) for that project only.

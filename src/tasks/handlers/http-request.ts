@@ -30,7 +30,7 @@
  */
 import { env } from "cloudflare:workers";
 import { z } from "zod";
-import { OutboundRefused, policedFetch, TooManyRedirects } from "../../lib/outbound-fetch";
+import { MAX_REDIRECTS, OutboundRefused, policedFetch, TooManyRedirects } from "../../lib/outbound-fetch";
 import { describeRefusal, outboundRefusal, policyFrom } from "../../lib/outbound-policy";
 import type { FieldError } from "../../lib/problem";
 import { NonRetryableError, type TaskContext, type TaskHandler } from "../handler";
@@ -46,7 +46,11 @@ export const HttpRequestInput = z
   .object({
     url: z
       .string({ error: "is required: an http or https URL" })
-      .refine((u) => URL.canParse(u) && ["http:", "https:"].includes(new URL(u).protocol), "must be an absolute http or https URL"),
+      .refine((u) => URL.canParse(u) && ["http:", "https:"].includes(new URL(u).protocol), "must be an absolute http or https URL")
+      .describe(
+        "The URL to call. Subject to the outbound policy, at creation and on every redirect: no credentials in the URL, no loopback, private, " +
+          `link-local or other non-public address or local-only name unless allow-listed (OUTBOUND_ALLOW_HOSTS); at most ${MAX_REDIRECTS} redirects.`,
+      ),
     method: z
       .string({ error: "must be a string" })
       .transform((m) => m.toUpperCase())

@@ -35,7 +35,10 @@ export interface LocalServerOptions {
   adminApiKey?: string;
   /** Keep the per-principal rate limit on (default off: tests send bursts). */
   rateLimit?: boolean;
-  /** Extra plain variables (`--var NAME:value`). */
+  /**
+   * Extra plain variables (`--var NAME:value`). OUTBOUND_ALLOW_HOSTS is empty unless given here,
+   * whatever wrangler.toml says, so a test allows exactly the loopback fixtures it starts.
+   */
   vars?: Record<string, string>;
   /** How long to wait for `/health` (default 60 s). */
   readyTimeoutMs?: number;
@@ -191,7 +194,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     jwtSecret: options.jwtSecret ?? randomBytes(32).toString("base64url"),
     adminApiKey: options.adminApiKey ?? `dmsa_e2e_${randomBytes(18).toString("base64url")}`,
     rateLimit: options.rateLimit ?? false,
-    vars: options.vars ?? {},
+    vars: { OUTBOUND_ALLOW_HOSTS: "", ...options.vars },
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     fixedPort: options.port !== undefined,
   };
