@@ -103,7 +103,7 @@ const cidr4 = (text: string, rule: OutboundRule, label: string): Range4 => {
   return { base: parseIPv4(base!)!, bits: Number(bits), rule, label: `${text} (${label})` };
 };
 
-/** Every IPv4 range that is not the public internet (IANA special-purpose registry), most specific first. */
+/** Every IPv4 range that is not the public internet (IANA special-purpose registry); a range before any range containing it. */
 const IPV4_RANGES: readonly Range4[] = [
   cidr4("255.255.255.255/32", "broadcast", "limited broadcast"),
   cidr4("0.0.0.0/8", "unspecified", "this network; 0.0.0.0 reaches the local host on many systems"),
@@ -143,8 +143,10 @@ function inRange4(address: number, range: Range4): boolean {
   return address >>> shift === range.base >>> shift;
 }
 
+const rangeOf4 = (address: number) => IPV4_RANGES.find((r) => inRange4(address, r));
+
 function ipv4Refusal(address: number, shown: string): OutboundRefusal | null {
-  const range = IPV4_RANGES.find((r) => inRange4(address, r));
+  const range = rangeOf4(address);
   return range ? { rule: range.rule, detail: `${shown} is in ${range.label}` } : null;
 }
 
@@ -206,14 +208,22 @@ const IPV6_RANGES: readonly Range6[] = [
   cidr6("ff00::/8", "multicast", "multicast"),
 ];
 
-/** IPv6 forms that carry an IPv4 address: the IPv4 address decides. `at` is the index of its high group. */
-const EMBEDS_IPV4: readonly (Range6 & { at: number })[] = [
-  { ...cidr6("::ffff:0:0/96", "reserved", "IPv4-mapped"), at: 6 },
-  { ...cidr6("::ffff:0:0:0/96", "reserved", "IPv4-translated"), at: 6 },
-  { ...cidr6("64:ff9b::/96", "reserved", "NAT64"), at: 6 },
-  { ...cidr6("2002::/16", "reserved", "6to4"), at: 1 },
-  // Deprecated IPv4-compatible form; after ::/128 and ::1/128 above.
-  { ...cidr6("::/96", "reserved", "IPv4-compatible"), at: 6 },
+/** An IPv6 form that carries an IPv4 address, whose groups `at` and `at + 1` hold it: that address decides. */
+interface Embedding {
+  range: Range6;
+  name: string;
+  at: number;
+}
+
+const embeds = (text: string, name: string, at: number): Embedding => ({ range: cidr6(text, "reserved", name), name, at });
+
+const EMBEDS_IPV4: readonly Embedding[] = [
+  embeds("::ffff:0:0/96", "IPv4-mapped", 6),
+  embeds("::ffff:0:0:0/96", "IPv4-translated", 6),
+  embeds("64:ff9b::/96", "NAT64", 6),
+  embeds("2002::/16", "6to4", 1),
+  // The deprecated IPv4-compatible form; ::/128 and ::1/128 are matched before it.
+  embeds("::/96", "IPv4-compatible", 6),
 ];
 
 const GLOBAL_UNICAST = cidr6("2000::/3", "reserved", "global unicast");
@@ -231,14 +241,14 @@ function inRange6(address: IPv6, range: Range6): boolean {
 function ipv6Refusal(address: IPv6, shown: string): OutboundRefusal | null {
   const range = IPV6_RANGES.find((r) => inRange6(address, r));
   if (range) return { rule: range.rule, detail: `${shown} is in ${range.label}` };
-  const embedding = EMBEDS_IPV4.find((r) => inRange6(address, r));
+  const embedding = EMBEDS_IPV4.find((e) => inRange6(address, e.range));
   if (!embedding) {
     // Only 2000::/3 is allocated for global unicast; the rest of the space is not routed on the internet.
     return inRange6(address, GLOBAL_UNICAST) ? null : { rule: "reserved", detail: `${shown} is outside ${GLOBAL_UNICAST.label}` };
   }
-  const v4 = formatIPv4(((address[embedding.at]! << 16) | address[embedding.at + 1]!) >>> 0);
-  const inner = ipv4Refusal(parseIPv4(v4)!, v4);
-  return inner ? { rule: inner.rule, detail: `${shown} embeds ${v4} (${embedding.label}), which is in ${inner.detail.slice(v4.length + " is in ".length)}` } : null;
+  const v4 = ((address[embedding.at]! << 16) | address[embedding.at + 1]!) >>> 0;
+  const inner = rangeOf4(v4);
+  return inner ? { rule: inner.rule, detail: `${shown} embeds ${formatIPv4(v4)} (${embedding.name}), which is in ${inner.label}` } : null;
 }
 
 // ---- names ----

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { describeRefusal, outboundRefusal, parseAllowEntry, policyFrom, type OutboundPolicy, type OutboundRule } from "../../src/lib/outbound-policy";
+import { describeRefusal, outboundRefusal, parseAllowEntry, parseIPv6, policyFrom, type OutboundPolicy, type OutboundRule } from "../../src/lib/outbound-policy";
 
 const ruleOf = (url: string, policy?: OutboundPolicy) => outboundRefusal(url, policy)?.rule ?? null;
 const allow = (...entries: string[]): OutboundPolicy => ({ allowHosts: entries.map(parseAllowEntry) });
@@ -136,10 +136,20 @@ describe("IPv6", () => {
     expect(refusal?.detail).toMatch(/embeds \d+\.\d+\.\d+\.\d+ \(/);
   });
 
+  it("parses every IPv6 text form into eight groups, and nothing else", () => {
+    expect(parseIPv6("::")).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(parseIPv6("::1")).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(parseIPv6("FE80::1:2")).toEqual([0xfe80, 0, 0, 0, 0, 0, 1, 2]);
+    expect(parseIPv6("1:2:3:4:5:6:7:8")).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(parseIPv6("::ffff:127.0.0.1")).toEqual([0, 0, 0, 0, 0, 0xffff, 0x7f00, 1]);
+    expect(parseIPv6("1:2:3:4:5:6:10.0.0.1")).toEqual([1, 2, 3, 4, 5, 6, 0x0a00, 1]);
+    for (const bad of ["", ":", "1::2::3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "12345::", "::g", "::1.2.3", "1::2:3:4:5:6:7:8", ":1::"]) expect(parseIPv6(bad), bad).toBeNull();
+  });
+
   it("names the mapped form and the IPv4 range", () => {
     expect(outboundRefusal("http://[::ffff:127.0.0.1]/")).toEqual({
       rule: "loopback",
-      detail: "[::ffff:7f00:1] embeds 127.0.0.1 (::ffff:0:0/96 (IPv4-mapped)), which is in 127.0.0.0/8 (loopback)",
+      detail: "[::ffff:7f00:1] embeds 127.0.0.1 (IPv4-mapped), which is in 127.0.0.0/8 (loopback)",
     });
   });
 
@@ -158,6 +168,8 @@ describe("names", () => {
     ["localhost.", "loopback"],
     ["api.localhost", "loopback"],
     ["a.b.localhost.", "loopback"],
+    ["ⓛⓞⓒⓐⓛⓗⓞⓢⓣ", "loopback"],
+    ["localhost%2E", "loopback"],
     ["printer.local", "local_name"],
     ["metadata.google.internal", "local_name"],
     ["db.internal.", "local_name"],

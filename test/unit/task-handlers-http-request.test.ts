@@ -228,7 +228,7 @@ describe("http_request and the outbound policy", () => {
   it("checkHttpRequestTarget names the field and the rule, and follows the deployment's allow-list", () => {
     const input = HttpRequestInput.parse({ url: "http://[::ffff:127.0.0.1]:9/" });
     expect(checkHttpRequestTarget(input, env)).toEqual([
-      { path: "metadata.url", message: "refused by the outbound policy (loopback): [::ffff:7f00:1] embeds 127.0.0.1 (::ffff:0:0/96 (IPv4-mapped)), which is in 127.0.0.0/8 (loopback)" },
+      { path: "metadata.url", message: "refused by the outbound policy (loopback): [::ffff:7f00:1] embeds 127.0.0.1 (IPv4-mapped), which is in 127.0.0.0/8 (loopback)" },
     ]);
     // Exact entries: the IPv4 address does not cover its IPv4-mapped spelling.
     expect(checkHttpRequestTarget(input, { ...env, OUTBOUND_ALLOW_HOSTS: "127.0.0.1:9" } as Env)).toHaveLength(1);

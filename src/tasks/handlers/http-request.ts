@@ -3,8 +3,8 @@
  *
  * Input: { url (http/https only), method? (default GET), headers? (string values),
  * body? (a string is sent as is; any other JSON value is sent as JSON with
- * content-type application/json unless the headers set one), timeout_seconds? (per request,
- * default 30, at most 300), max_body_bytes? (excerpt limit, default 4096, at most 65536) }.
+ * content-type application/json unless the headers set one), timeout_seconds? (per attempt,
+ * redirects included; default 30, at most 300), max_body_bytes? (excerpt limit, default 4096, at most 65536) }.
  * Invalid input, or a body with GET/HEAD, is a NonRetryableError.
  *
  * The URL and every redirect hop go through the outbound policy (src/lib/outbound-policy.ts):
