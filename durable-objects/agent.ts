@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../src/config";
 import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
 import type { AttemptStart, CreateTaskInput, TaskEvent, TaskRecord, TaskResult, TaskStatus } from "../src/tasks/model";
-import { openEventStreams, taskEventStream } from "./agent/event-stream";
+import { EventStreams } from "./agent/event-stream";
 import type { AgentMetrics } from "./agent/metrics";
 import { AUTOSCALE_TIMER, Scaling, type AutoscalePolicy, type ScaleSnapshot } from "./agent/scaling";
 import { AGENT_MIGRATIONS } from "./agent/schema";
@@ -37,6 +37,7 @@ export class AgentDO extends DurableObject<Env> {
   readonly #tasks: TaskEngine;
   readonly #scaling: Scaling;
   readonly #approvals: Approvals;
+  readonly #streams = new EventStreams();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -126,8 +127,9 @@ export class AgentDO extends DurableObject<Env> {
     return this.#tasks.progress(taskId, update, Date.now());
   }
 
+  /** An outcome reported through the API (refused while the task waits for its approval). */
   completeTask(taskId: string, outcome: { result?: unknown; error_message?: string }): Promise<TaskResult<TaskRecord>> {
-    return this.#tasks.complete(taskId, outcome, Date.now());
+    return this.#tasks.completeReported(taskId, outcome, Date.now());
   }
 
   cancelTask(taskId: string): Promise<TaskResult<TaskRecord>> {
@@ -152,17 +154,28 @@ export class AgentDO extends DurableObject<Env> {
     return eventsAfter(this.ctx.storage.sql, taskId, afterSeq);
   }
 
-  /** Streams: `GET /tasks/{task_id}/events?after=N` (Server-Sent Events), forwarded by the Worker. */
+  /**
+   * Streams: `GET /tasks/{task_id}/events?after=N&max=M` (Server-Sent Events), forwarded by the
+   * Worker, which passes its per-agent cap as `max` (429 once this agent has that many open).
+   */
   override fetch(request: Request): Response {
     const url = new URL(request.url);
     const match = /^\/tasks\/([^/]+)\/events$/.exec(url.pathname);
     if (!match || request.method !== "GET") return new Response("Not found", { status: 404 });
     const after = Number(url.searchParams.get("after") ?? "0");
-    return taskEventStream(this.ctx.storage.sql, this.#tasks, decodeURIComponent(match[1]!), Number.isSafeInteger(after) && after > 0 ? after : 0);
+    const max = Number(url.searchParams.get("max") ?? "");
+    return this.#streams.serve(
+      this.ctx.storage.sql,
+      this.#tasks,
+      decodeURIComponent(match[1]!),
+      Number.isSafeInteger(after) && after > 0 ? after : 0,
+      Number.isSafeInteger(max) && max > 0 ? max : getConfig(this.env).sseMaxStreamsPerAgent,
+    );
   }
 
+  /** This agent's open event streams. */
   openEventStreams(): number {
-    return openEventStreams();
+    return this.#streams.open;
   }
 
   // ── scaling (SPEC §4): the rules live in Scaling, lanes and metrics ──

@@ -38,6 +38,8 @@ const ConfigSchema = z.object({
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
   MAX_INSTANCES: positiveInt(32),
   TASK_CONCURRENCY_PER_INSTANCE: positiveInt(1),
+  SSE_MAX_STREAMS_PER_AGENT: positiveInt(100),
+  SSE_MAX_STREAMS_PER_CREDENTIAL: positiveInt(20),
   OUTBOUND_ALLOW_HOSTS: csv,
 });
 
@@ -57,6 +59,10 @@ export type Config = {
   maxBodyBytes: number;
   maxInstances: number;
   taskConcurrencyPerInstance: number;
+  /** Open task event streams per agent (counted exactly, in the agent's Durable Object). */
+  sseMaxStreamsPerAgent: number;
+  /** Open task event streams per credential, counted per isolate (see src/tasks/events.ts). */
+  sseMaxStreamsPerCredential: number;
   /** Raw `OUTBOUND_ALLOW_HOSTS` entries; parsed by policyFrom (src/lib/outbound-policy.ts). */
   outboundAllowHosts: string[];
 };
@@ -88,6 +94,8 @@ export function getConfig(env: Env): Config {
     maxBodyBytes: v.MAX_BODY_BYTES,
     maxInstances: v.MAX_INSTANCES,
     taskConcurrencyPerInstance: v.TASK_CONCURRENCY_PER_INSTANCE,
+    sseMaxStreamsPerAgent: v.SSE_MAX_STREAMS_PER_AGENT,
+    sseMaxStreamsPerCredential: v.SSE_MAX_STREAMS_PER_CREDENTIAL,
     outboundAllowHosts: v.OUTBOUND_ALLOW_HOSTS,
   };
   cache.set(env, config);

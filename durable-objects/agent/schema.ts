@@ -201,4 +201,39 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
     name: "finished tasks by completed_at, so metrics read the last 5 minutes, not the whole history",
     sql: `CREATE INDEX tasks_by_completed ON tasks (completed_at) WHERE completed_at IS NOT NULL;`,
   },
+  {
+    version: 10,
+    name: "the approval gate in the task view and its events: the gate's approval kept after the decision, events that say whether the task waits, and an event when the gate opens",
+    // `approval_id` is the live gate (cleared when the approval is granted; the backlog query
+    // reads it); `gate_approval_id` keeps the approval for the view. Events of tasks gated now are
+    // marked waiting (every one of them was written while gated); older history stays unmarked.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN gate_approval_id TEXT;
+      UPDATE tasks SET gate_approval_id = approval_id WHERE approval_id IS NOT NULL;
+      ALTER TABLE task_events ADD COLUMN waiting_for_approval INTEGER NOT NULL DEFAULT 0;
+      UPDATE task_events SET waiting_for_approval = 1
+        WHERE task_id IN (SELECT task_id FROM tasks WHERE approval_id IS NOT NULL AND status IN ('pending', 'running'));
+      DROP TRIGGER task_created_event;
+      DROP TRIGGER task_changed_event;
+      CREATE TRIGGER task_created_event AFTER INSERT ON tasks BEGIN
+        INSERT INTO task_events (task_id, seq, type, status, progress, message, at, waiting_for_approval)
+        SELECT NEW.task_id, coalesce(max(seq), 0) + 1, 'status', NEW.status, NEW.progress, NEW.progress_message, NEW.created_at,
+          NEW.approval_id IS NOT NULL
+        FROM task_events WHERE task_id = NEW.task_id;
+      END;
+      CREATE TRIGGER task_changed_event AFTER UPDATE OF status, progress, progress_message ON tasks BEGIN
+        INSERT INTO task_events (task_id, seq, type, status, progress, message, at, waiting_for_approval)
+        SELECT NEW.task_id, coalesce(max(seq), 0) + 1, CASE WHEN NEW.status = OLD.status THEN 'progress' ELSE 'status' END,
+          NEW.status, NEW.progress, NEW.progress_message, NEW.last_activity_at,
+          NEW.approval_id IS NOT NULL AND NEW.status IN ('pending', 'running')
+        FROM task_events WHERE task_id = NEW.task_id;
+      END;
+      CREATE TRIGGER task_gate_opened_event AFTER UPDATE OF approval_id ON tasks
+        WHEN OLD.approval_id IS NOT NULL AND NEW.approval_id IS NULL BEGIN
+        INSERT INTO task_events (task_id, seq, type, status, progress, message, at, waiting_for_approval)
+        SELECT NEW.task_id, coalesce(max(seq), 0) + 1, 'approval', NEW.status, NEW.progress, NEW.progress_message, NEW.last_activity_at, 0
+        FROM task_events WHERE task_id = NEW.task_id;
+      END;
+    `,
+  },
 ];

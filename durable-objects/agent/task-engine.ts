@@ -3,7 +3,7 @@
  * dispatch to the queue, timeouts, and the change events that live progress streams. Every
  * change is one synchronous transaction; queue sends happen after it commits.
  */
-import { TASK_STATUSES, canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
+import { TASK_STATUSES, canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskFailure, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
 import { logError, warn } from "../../src/lib/log";
 import { GroupCommit } from "../shared/group-commit";
 import type { Timers } from "../shared/timers";
@@ -122,9 +122,14 @@ export class TaskEngine {
     return readTask(this.#sql, taskId);
   }
 
-  /** Progress from an external worker or a handler: clamped, and `running` sets started_at once. */
+  /**
+   * Progress from an external worker or a handler: clamped, and `running` sets started_at once.
+   * A task waiting for its approval is refused (only a handler of a released task reports here).
+   */
   async progress(taskId: string, update: { progress?: number; status?: TaskStatus; message?: string }, nowMs: number): Promise<TaskResult<Stored>> {
     const result = this.#change(taskId, nowMs, (task) => {
+      const gated = gateRefusal(task);
+      if (gated) return gated;
       const status = update.status ?? (task.status === "pending" ? "running" : task.status);
       if (status !== "running" && status !== "pending") {
         return `progress can only set running or pending; use /complete or /cancel for ${status}`;
@@ -142,6 +147,15 @@ export class TaskEngine {
   async complete(taskId: string, outcome: { result?: unknown; error_message?: string }, nowMs: number): Promise<TaskResult<Stored>> {
     const [result] = await this.completeMany([{ taskId, ...outcome }], nowMs);
     return result!;
+  }
+
+  /**
+   * An outcome reported from outside (`POST /tasks/{id}/complete`): refused while the task waits
+   * for its approval. The engine's own finishes (timeouts, failed attempts) are not gated.
+   */
+  async completeReported(taskId: string, outcome: { result?: unknown; error_message?: string }, nowMs: number): Promise<TaskResult<Stored>> {
+    // Checked and finished in the same turn: nothing can release or gate the task in between.
+    return gateRefusal(this.get(taskId)) ?? this.complete(taskId, outcome, nowMs);
   }
 
   /** Cancelled; the lane it frees goes to the next backlog task in the same transaction. */
@@ -163,7 +177,9 @@ export class TaskEngine {
   async releaseApproval(taskId: string, approvalId: string, nowMs: number): Promise<void> {
     const task = readTask(this.#sql, taskId);
     if (!task || task.approval_id !== approvalId || isTerminal(task.status)) return;
+    // The schema's trigger writes the `approval` event that tells live streams the gate opened.
     updateTask(this.#sql, taskId, { approval_id: null, last_activity_at: nowMs });
+    this.#notify(taskId);
     await this.dispatch(nowMs);
   }
 
@@ -315,13 +331,14 @@ export class TaskEngine {
     await this.#timers.schedule(WATCHDOG_TIMER, nowMs + task.timeout_seconds * 1000, true);
   }
 
-  /** One checked transition: `decide` returns the patch, or a string explaining a refusal (409). */
-  #change(taskId: string, nowMs: number, decide: (task: Stored) => TaskPatch | string): TaskResult<Stored> {
+  /** One checked transition: `decide` returns the patch, or a refusal (409): a string explaining it, or the failure itself. */
+  #change(taskId: string, nowMs: number, decide: (task: Stored) => TaskPatch | string | TaskFailure): TaskResult<Stored> {
     const sql = this.#sql;
     return this.#transaction((): TaskResult<Stored> => {
       const task = readTask(sql, taskId);
       if (!task) return { ok: false, reason: "not_found" };
       const patch = decide(task);
+      if (typeof patch === "object" && "ok" in patch) return patch;
       const to = typeof patch === "string" ? task.status : (patch.status ?? task.status);
       if (typeof patch === "string" || !canTransition(task.status, to)) {
         const detail = typeof patch === "string" ? patch : `a ${task.status} task cannot become ${to}`;
@@ -358,6 +375,18 @@ export class TaskEngine {
     const event = latestEvent(this.#sql, taskId);
     if (event) for (const listener of listeners) listener(event);
   }
+}
+
+/** The refusal of a report about a task that waits for its approval, or null when it does not. */
+function gateRefusal(task: Stored | null): TaskFailure | null {
+  if (!task?.approval_id || isTerminal(task.status)) return null;
+  return {
+    ok: false,
+    reason: "conflict",
+    status: task.status,
+    detail: `it is waiting for approval '${task.approval_id}' and cannot report progress or finish until it is approved (it can be cancelled)`,
+    approvalId: task.approval_id,
+  };
 }
 
 /** The statuses a task can finish from (src/tasks/model.ts's transition table). */

@@ -9,15 +9,15 @@ type StoredTask = TaskRecord & { seq: number };
 /** Columns as TaskRecord names them: JSON columns carry a `_json` suffix in the record. */
 const TASK_COLUMNS = `seq, task_id, agent_id, task_type, status, progress, progress_message, result AS result_json,
   error_message, created_at, started_at, completed_at, metadata AS metadata_json, attempts, max_attempts, timeout_seconds,
-  instance_id, last_activity_at, approval_id, executor`;
+  instance_id, last_activity_at, approval_id, gate_approval_id, executor`;
 const SELECT_TASK = `SELECT ${TASK_COLUMNS} FROM tasks`;
 
 /** Inserts a new task and returns it as `readTask` would (without reading it back). */
-export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at">): StoredTask {
+export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at" | "gate_approval_id">): StoredTask {
   const { seq } = sql.exec<{ seq: number }>(
     `INSERT INTO tasks (task_id, agent_id, task_type, status, progress, progress_message, created_at, metadata, attempts,
-       max_attempts, timeout_seconds, instance_id, last_activity_at, approval_id, executor)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+       max_attempts, timeout_seconds, instance_id, last_activity_at, approval_id, gate_approval_id, executor)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
     t.task_id,
     t.agent_id,
     t.task_type,
@@ -32,9 +32,11 @@ export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | 
     t.instance_id,
     t.last_activity_at,
     t.approval_id,
+    // The gate, kept for the view after the approval clears approval_id.
+    t.approval_id,
     t.executor,
   ).one();
-  return { ...t, seq, result_json: null, error_message: null, started_at: null, completed_at: null };
+  return { ...t, seq, result_json: null, error_message: null, started_at: null, completed_at: null, gate_approval_id: t.approval_id };
 }
 
 export function readTask(sql: SqlStorage, taskId: string): StoredTask | null {
@@ -124,26 +126,21 @@ export function updateTask(sql: SqlStorage, taskId: string, patch: TaskPatch): v
   sql.exec(`UPDATE tasks SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")} WHERE task_id = ?`, ...keys.map((k) => patch[k] ?? null), taskId);
 }
 
+type EventRow = Omit<TaskEvent, "waiting_for_approval"> & { waiting_for_approval: number };
+const EVENT_COLUMNS = "seq, type, status, progress, message, at, waiting_for_approval";
+
+function toEvent(row: EventRow): TaskEvent {
+  return { ...row, waiting_for_approval: row.waiting_for_approval === 1 };
+}
+
 /** The task's latest change event (written by the schema's triggers with each change). */
 export function latestEvent(sql: SqlStorage, taskId: string): TaskEvent | null {
-  return (
-    sql
-      .exec<{ seq: number; type: TaskEvent["type"]; status: TaskStatus; progress: number; message: string | null; at: number }>(
-        "SELECT seq, type, status, progress, message, at FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1",
-        taskId,
-      )
-      .toArray()[0] ?? null
-  );
+  const row = sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1`, taskId).toArray()[0];
+  return row ? toEvent(row) : null;
 }
 
 export function eventsAfter(sql: SqlStorage, taskId: string, afterSeq: number): TaskEvent[] {
-  return sql
-    .exec<{ seq: number; type: TaskEvent["type"]; status: TaskStatus; progress: number; message: string | null; at: number }>(
-      "SELECT seq, type, status, progress, message, at FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq",
-      taskId,
-      afterSeq,
-    )
-    .toArray();
+  return sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq`, taskId, afterSeq).toArray().map(toEvent);
 }
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;

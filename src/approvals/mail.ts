@@ -1,7 +1,9 @@
 /**
  * The approval mail: the built-in `approval_request` template with two signed links per
  * recipient, From `EMAIL_FROM`, Reply-To the signed sub-address, sent through the outbox (the
- * configured providers with failover, recorded in the message log with `related` = the approval).
+ * configured providers with failover, recorded in the message log with `related` = the approval
+ * and owned by the approval's agent). The links go out with their tokens; the log stores the
+ * mail with both tokens masked, so a reader of the log cannot decide the approval.
  * Never throws for a delivery failure: the caller records the outcome.
  */
 import { sendMessage } from "../email/outbox";
@@ -50,6 +52,7 @@ export async function sendApprovalMail(env: Env, secret: string, a: ApprovalReco
     // The approval id in the subject helps people and mail filters; the template gives the rest.
     const subject = `${renderTemplate({ subject: BUILTIN_TEMPLATES.approval_request.subject, text: "" }, variables).subject} [${a.approval_id}]`;
     const sent = await sendMessage(env, {
+      agentId: a.agent_id,
       to: [to],
       subject,
       template_id: "approval_request",
@@ -57,6 +60,7 @@ export async function sendApprovalMail(env: Env, secret: string, a: ApprovalReco
       replyTo,
       headers: { "X-Approval-Id": a.approval_id },
       related: a.approval_id,
+      mask: [approveToken, rejectToken],
     });
     // Only a real Message-ID can be matched against a reply's In-Reply-To (SendGrid gives none).
     return { message_id: sent.message_id, rfc_message_id: sent.rfc_message_id, status: "sent" };

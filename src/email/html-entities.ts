@@ -4,9 +4,20 @@ const NAMED: Record<string, string> = {
   lsquo: "\u2018", rsquo: "\u2019", ldquo: "\u201c", rdquo: "\u201d",
 };
 
+const REPLACEMENT = "\uFFFD";
+
+/**
+ * The character a numeric reference stands for. As in HTML, NUL, surrogates and anything past
+ * U+10FFFF become U+FFFD (String.fromCodePoint would throw on the last two).
+ */
+function fromCodePoint(code: number): string {
+  if (!Number.isFinite(code) || code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return REPLACEMENT;
+  return String.fromCodePoint(code);
+}
+
 /** Decodes `&#39;`, `&#x27;` and named references; an unknown name stays as written. */
 export function decodeHtmlEntities(text: string): string {
   return text.replace(/&(?:#(\d+)|#x([0-9a-f]+)|([a-z]+));/gi, (m, dec: string, hex: string, name: string) =>
-    dec ? String.fromCodePoint(Number(dec)) : hex ? String.fromCodePoint(parseInt(hex, 16)) : (NAMED[name.toLowerCase()] ?? m),
+    dec ? fromCodePoint(Number(dec)) : hex ? fromCodePoint(parseInt(hex, 16)) : (NAMED[name.toLowerCase()] ?? m),
   );
 }

@@ -1,9 +1,13 @@
 /**
- * The outbox (SPEC §5): every message is rendered, recorded in the message log (D1
- * `email_messages`) as `queued`, sent through the providers of `EMAIL_PROVIDERS` with failover
- * (or only the one named), and recorded as `sent` or `failed` with every provider's attempt.
- * Delivery webhooks later move a sent message to `delivered` or `bounced` (./webhooks.ts); a
- * status never goes back (see {@link advanceStatus}).
+ * The outbox: every message is rendered, recorded in the message log (D1 `email_messages`) as
+ * `queued`, sent through the providers of `EMAIL_PROVIDERS` with failover (or only the one
+ * named), and recorded as `sent` or `failed` with every provider's attempt. Delivery webhooks
+ * later move a sent message to `delivered` or `bounced` (./webhooks.ts); a status never goes
+ * back (see {@link advanceStatus}).
+ *
+ * Each message belongs to an agent, or is global (`agent_id` null); reading the log is filtered
+ * by the caller's agents (./mail-scope.ts). Secrets a message carries (the link tokens of an
+ * approval mail) go out as they are but are stored masked, so the log never holds a usable link.
  *
  * Input that can never be sent (a missing template variable, an unknown template, a subject with
  * a line break, too many recipients, bodies too large) is refused before anything is recorded:
@@ -13,19 +17,22 @@ import { log, warn } from "../lib/log";
 import { newId } from "../lib/ids";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
-import { decodeHtmlEntities } from "./html-entities";
 import { EmailDeliveryError, providersFromEnv, providersNamed, sendWithFailover, UnconfiguredProvider, type Attempt } from "./failover";
+import { textFromHtml } from "./html-to-text";
+import { visibleMessages, type MailScope } from "./mail-scope";
 import { formatAddress } from "./providers/shared";
 import { MAX_RECIPIENTS, MAX_SUBJECT_CHARS, type MessageStatus, type SendBody } from "./schemas";
 import { defaultSender, EmailConfigError } from "./settings";
 import { resolveTemplate } from "./template-store";
-import { renderTemplate } from "./templates";
+import { escapeHtml, renderTemplate } from "./templates";
 import { ProviderError, type EmailProvider, type OutgoingEmail, type ProviderName } from "./types";
 
 /** Text + HTML of one message, in UTF-8 bytes (D1 rows are limited to 2 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface SendMessageInput {
+  /** The owner: the agent the message is for, or null for a global one. Templates are resolved for it. */
+  agentId: string | null;
   to: string[];
   subject?: string;
   text?: string;
@@ -41,10 +48,18 @@ export interface SendMessageInput {
   /** What the message belongs to (an approval id, a task id). */
   related?: string;
   requestId?: string;
+  /**
+   * Secrets in the message (link tokens) that are sent as they are but replaced by
+   * {@link MASKED} in everything the log stores, also in their URL-encoded and HTML-escaped forms.
+   */
+  mask?: readonly string[];
 }
+
+export const MASKED = "[redacted]";
 
 export interface MessageRecord {
   message_id: string;
+  agent_id: string | null;
   provider: ProviderName | null;
   to: string[];
   from: string;
@@ -66,6 +81,7 @@ export type MessageSummary = Omit<MessageRecord, "text" | "html">;
 
 export interface MessageRow {
   message_id: string;
+  agent_id: string | null;
   provider: string | null;
   to_addresses: string;
   from_address: string;
@@ -105,6 +121,7 @@ export class MessageFailedError extends EmailDeliveryError {
 export function renderRow(row: MessageRow): MessageRecord {
   return {
     message_id: row.message_id,
+    agent_id: row.agent_id,
     provider: row.provider as ProviderName | null,
     to: JSON.parse(row.to_addresses) as string[],
     from: row.from_address,
@@ -129,20 +146,6 @@ export function summary(record: MessageRecord): MessageSummary {
   return rest;
 }
 
-/** A readable plain-text version of an HTML body: links keep their target, tags go. */
-export function textFromHtml(html: string): string {
-  return html
-    .replace(/<(style|script|head|title)\b[^>]*>[\s\S]*?<\/\1>/gi, "")
-    .replace(/<a\b[^>]*\bhref="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, (_m, href: string, label: string) => `${label} (${href})`)
-    .replace(/<br\s*\/?>/gi, "\n")
-    .replace(/<\/(p|div|tr|h[1-6]|li|table)>/gi, "\n")
-    .replace(/<[^>]+>/g, "")
-    .replace(/&[#a-z0-9]+;/gi, decodeHtmlEntities)
-    .replace(/[ \t]+\n/g, "\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
-}
-
 interface Rendered {
   subject: string;
   text: string;
@@ -152,7 +155,7 @@ interface Rendered {
 
 async function renderInput(env: Env, input: SendMessageInput): Promise<Rendered> {
   if (input.template_id !== undefined) {
-    const { template_id, template } = await resolveTemplate(env, input.template_id);
+    const { template_id, template } = await resolveTemplate(env, input.agentId, input.template_id);
     const out = renderTemplate(template, input.variables ?? {});
     const html = out.html;
     const text = out.text.trim() === "" && html !== undefined ? textFromHtml(html) : out.text;
@@ -207,9 +210,10 @@ function watched(providers: EmailProvider[], transient: Map<ProviderName, boolea
   );
 }
 
-/** The wire form of a send (`POST /email/send`, a `send_email` task's metadata) as the outbox takes it. */
-export function sendInputFromBody(body: SendBody, extra: { related?: string; requestId?: string } = {}): SendMessageInput {
+/** The wire form of a send (`POST /email/send`, a `send_email` task's metadata) as the outbox takes it, for the owner already decided. */
+export function sendInputFromBody(body: SendBody, extra: { agentId: string | null; related?: string; requestId?: string }): SendMessageInput {
   return {
+    agentId: extra.agentId,
     to: body.to,
     subject: body.subject,
     text: body.text,
@@ -223,6 +227,12 @@ export function sendInputFromBody(body: SendBody, extra: { related?: string; req
   };
 }
 
+/** Replaces every secret, raw, URL-encoded or HTML-escaped, by {@link MASKED}; the longest forms first. */
+function masker(secrets: readonly string[]): (text: string) => string {
+  const forms = [...new Set(secrets.filter((s) => s !== "").flatMap((s) => [s, encodeURIComponent(s)]).flatMap((s) => [s, escapeHtml(s)]))].sort((a, b) => b.length - a.length);
+  return (text) => forms.reduce((out, form) => out.split(form).join(MASKED), text);
+}
+
 /**
  * Renders, records, sends and records the outcome. Resolves with the `sent` record; throws
  * {@link MessageFailedError} (503) when no provider took the message, which stays logged as
@@ -233,15 +243,17 @@ export async function sendMessage(env: Env, input: SendMessageInput): Promise<Me
   check(input, rendered);
   const providers = providersFor(env, input.provider);
   const sender = defaultSender(env);
+  const mask = masker(input.mask ?? []);
   const now = Date.now();
   const row: MessageRow = {
     message_id: newId("msg"),
+    agent_id: input.agentId,
     provider: null,
     to_addresses: JSON.stringify(input.to),
     from_address: formatAddress(sender),
-    subject: rendered.subject,
-    text_body: rendered.text,
-    html_body: rendered.html ?? null,
+    subject: mask(rendered.subject),
+    text_body: mask(rendered.text),
+    html_body: rendered.html === undefined ? null : mask(rendered.html),
     status: "queued",
     attempts: "[]",
     error: null,
@@ -254,11 +266,11 @@ export async function sendMessage(env: Env, input: SendMessageInput): Promise<Me
     updated_at: now,
   };
   await env.DB.prepare(
-    `INSERT INTO email_messages (message_id, provider, to_addresses, from_address, subject, text_body, html_body, status, attempts, error,
+    `INSERT INTO email_messages (message_id, agent_id, provider, to_addresses, from_address, subject, text_body, html_body, status, attempts, error,
        template_id, provider_message_id, rfc_message_id, related, created_at, sent_at, updated_at)
-     VALUES (?, NULL, ?, ?, ?, ?, ?, 'queued', '[]', NULL, ?, NULL, NULL, ?, ?, NULL, ?)`,
+     VALUES (?, ?, NULL, ?, ?, ?, ?, ?, 'queued', '[]', NULL, ?, NULL, NULL, ?, ?, NULL, ?)`,
   )
-    .bind(row.message_id, row.to_addresses, row.from_address, row.subject, row.text_body, row.html_body, row.template_id, row.related, now, now)
+    .bind(row.message_id, row.agent_id, row.to_addresses, row.from_address, row.subject, row.text_body, row.html_body, row.template_id, row.related, now, now)
     .run();
 
   const message: OutgoingEmail = {
@@ -297,40 +309,56 @@ export async function sendMessage(env: Env, input: SendMessageInput): Promise<Me
     const last = [...err.attempts].reverse().find((a) => !a.skipped) ?? err.attempts.at(-1);
     const failure = new MessageFailedError(row.message_id, err.attempts, [...transient.values()].some(Boolean));
     await env.DB.prepare("UPDATE email_messages SET status = 'failed', provider = ?, attempts = ?, error = ?, updated_at = ? WHERE message_id = ? AND status = 'queued'")
-      .bind(last?.provider ?? null, JSON.stringify(err.attempts), failure.message, failedAt, row.message_id)
+      .bind(last?.provider ?? null, JSON.stringify(err.attempts), mask(failure.message), failedAt, row.message_id)
       .run();
     warn({ event: "email.failed", request_id: input.requestId, message_id: row.message_id, error: failure.message, attempts: err.attempts.length });
     throw failure;
   }
 }
 
-export async function getMessage(env: Env, messageId: string): Promise<MessageRecord> {
-  const row = await env.DB.prepare("SELECT * FROM email_messages WHERE message_id = ?").bind(messageId).first<MessageRow>();
+/** One message the scope may read; another agent's is as unknown as a message that does not exist (404). */
+export async function getMessage(env: Env, scope: MailScope, messageId: string): Promise<MessageRecord> {
+  const visible = visibleMessages(scope);
+  const row = await env.DB.prepare(`SELECT * FROM email_messages WHERE message_id = ? AND ${visible.sql}`)
+    .bind(messageId, ...visible.binds)
+    .first<MessageRow>();
   if (!row) throw new AppError("not_found", `No email message '${messageId}'.`);
   return renderRow(row);
 }
 
-/** Newest first. The cursor is `<created_at ms>:<message_id>` of the last message of the page. */
-export async function listMessages(
-  env: Env,
-  opts: { limit: number; cursor?: string; status?: MessageStatus },
-): Promise<{ messages: MessageSummary[]; next_cursor: string | null }> {
-  const where: string[] = [];
-  const binds: unknown[] = [];
+export interface ListMessagesOptions {
+  limit: number;
+  cursor?: string;
+  status?: MessageStatus;
+  agent_id?: string;
+}
+
+/** The query of one page of the log: the scope's messages (or only `agent_id`'s), a range read of an owner index. */
+export function listMessagesQuery(scope: MailScope, opts: ListMessagesOptions): { sql: string; binds: unknown[] } {
+  const visible = visibleMessages(scope, opts.agent_id);
+  const where: string[] = [visible.sql];
+  const binds: unknown[] = [...visible.binds];
   if (opts.status) {
     where.push("status = ?");
     binds.push(opts.status);
   }
   if (opts.cursor) {
     const [ms, id] = opts.cursor.split(":");
-    where.push("(created_at < ? OR (created_at = ? AND message_id < ?))");
-    binds.push(Number(ms), Number(ms), id);
+    // A row value, so the page starts with a range of the (…, created_at, message_id) index.
+    where.push("(created_at, message_id) < (?, ?)");
+    binds.push(Number(ms), id);
   }
   const columns =
-    "message_id, provider, to_addresses, from_address, subject, '' AS text_body, NULL AS html_body, status, attempts, error, template_id, provider_message_id, rfc_message_id, related, created_at, sent_at, updated_at";
-  const sql = `SELECT ${columns} FROM email_messages ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, message_id DESC LIMIT ?`;
+    "message_id, agent_id, provider, to_addresses, from_address, subject, '' AS text_body, NULL AS html_body, status, attempts, error, template_id, provider_message_id, rfc_message_id, related, created_at, sent_at, updated_at";
+  const sql = `SELECT ${columns} FROM email_messages WHERE ${where.join(" AND ")} ORDER BY created_at DESC, message_id DESC LIMIT ?`;
+  return { sql, binds: [...binds, opts.limit + 1] };
+}
+
+/** Newest first. The cursor is `<created_at ms>:<message_id>` of the last message of the page. */
+export async function listMessages(env: Env, scope: MailScope, opts: ListMessagesOptions): Promise<{ messages: MessageSummary[]; next_cursor: string | null }> {
+  const { sql, binds } = listMessagesQuery(scope, opts);
   const { results } = await env.DB.prepare(sql)
-    .bind(...binds, opts.limit + 1)
+    .bind(...binds)
     .all<MessageRow>();
   const page = results.slice(0, opts.limit);
   const last = page.at(-1);

@@ -1,8 +1,9 @@
 /**
- * Wire shapes of the email routes (SPEC §5): the send body, the message log and templates. The
- * same `SendBody` validates `POST /api/v2/email/send` and the `send_email` task's metadata.
+ * Wire shapes of the email routes: the send body, the message log and templates. The same
+ * `SendBody` validates `POST /api/v2/email/send` and the `send_email` task's metadata.
  */
 import { z } from "zod";
+import { AgentId } from "../state/schemas";
 import { PROVIDER_NAMES } from "./types";
 
 export const MAX_RECIPIENTS = 50;
@@ -43,6 +44,11 @@ export const SendBody = z
     provider: z.enum(PROVIDER_NAMES).optional().describe("Send only through this provider (no failover)."),
     reply_to: EmailAddress.optional(),
     related: z.string().min(1).max(200).optional().describe("What the message belongs to, e.g. an approval or task id."),
+    agent_id: AgentId.optional().describe(
+      "The agent the message is for: it owns the message in the log, and a template name is looked up among its templates, then the global ones. " +
+        "A credential limited to agents must name one of them (403 for another), or may leave it out when it is limited to exactly one (422 when several); " +
+        "without it, an unrestricted credential sends a global message (only global templates). A `send_email` task always sends as its own agent.",
+    ),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -75,6 +81,7 @@ const Attempt = z.object({
 
 export const EmailMessageSummary = z.object({
   message_id: z.string(),
+  agent_id: z.string().nullable().describe("The agent that owns the message; null: global (visible to unrestricted credentials only)."),
   provider: z.enum(PROVIDER_NAMES).nullable().describe("The provider that accepted it (or the last one tried)."),
   to: z.array(z.string()),
   from: z.string(),
@@ -97,6 +104,7 @@ export const SendResponse = EmailMessage.extend({ success: z.literal(true) });
 export const MessageParams = z.object({ message_id: z.string().regex(/^msg_[0-9a-f]{24}$/, "must be a msg_ id") });
 
 export const MessagesQuery = z.object({
+  agent_id: AgentId.optional().describe("Only this agent's messages (403 outside the credential's agents)."),
   status: MessageStatus.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().regex(/^\d{1,15}:msg_[0-9a-f]{24}$/, "a cursor returned as next_cursor").optional(),
@@ -111,24 +119,48 @@ export const TemplateName = z
   .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, "letters, digits, `_`, `.` and `-`, starting with a letter (at most 100)")
   .refine((n) => !n.startsWith("tmpl_"), "must not start with tmpl_ (the id prefix)");
 
+const templateFields = {
+  name: TemplateName,
+  subject: Subject,
+  text: z.string().max(MAX_PART_CHARS).optional(),
+  html: z.string().max(MAX_PART_CHARS).optional(),
+  description: z.string().max(1000).optional(),
+};
+const hasBody = (t: { text?: string; html?: string }) => (t.text ?? "") !== "" || (t.html ?? "") !== "";
+const bodyRequired = { path: ["text"], message: "text or html is required" };
+
+/** A replacement (PUT): the owner does not change. */
 export const TemplateBody = z
-  .object({
-    name: TemplateName,
-    subject: Subject,
-    text: z.string().max(MAX_PART_CHARS).optional(),
-    html: z.string().max(MAX_PART_CHARS).optional(),
-    description: z.string().max(1000).optional(),
-  })
+  .object(templateFields)
   .strict()
-  .refine((t) => (t.text ?? "") !== "" || (t.html ?? "") !== "", { path: ["text"], message: "text or html is required" });
+  .refine(hasBody, bodyRequired);
 export type TemplateBody = z.output<typeof TemplateBody>;
 
+export const NewTemplateBody = z
+  .object({
+    ...templateFields,
+    agent_id: AgentId.optional().describe(
+      "The owning agent: its messages use the template (before a global one of the same name). A credential limited to agents must name one of them, " +
+        "or may leave it out when limited to exactly one; without it, an unrestricted credential creates a global template.",
+    ),
+  })
+  .strict()
+  .refine(hasBody, bodyRequired);
+export type NewTemplateBody = z.output<typeof NewTemplateBody>;
+
 export const TemplateParams = z.object({ template_id: z.string().min(1).max(100) });
+
+export const TemplateQuery = z.object({
+  agent_id: AgentId.optional().describe(
+    "Act for this agent (403 outside the credential's agents): a name is looked up among its templates, then the global ones; a list shows global ones and its own.",
+  ),
+});
 
 export const EmailTemplate = z.object({
   template_id: z.string().describe("`tmpl_…`, or the built-in's name."),
   name: z.string(),
   builtin: z.boolean(),
+  agent_id: z.string().nullable().describe("The owning agent; null: a global (or built-in) template."),
   description: z.string().nullable(),
   subject: z.string(),
   text: z.string(),

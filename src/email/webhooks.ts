@@ -1,19 +1,23 @@
 /**
- * Delivery webhooks (SPEC §5): SendGrid's Event Webhook and Mailgun's webhooks move a logged
- * message to `delivered` or `bounced`. Both are public routes protected by the provider's
- * signature, verified over the raw request before anything is parsed.
+ * Delivery webhooks: SendGrid's Event Webhook and Mailgun's webhooks move a logged message to
+ * `delivered` or `bounced`. Both are public routes protected by the provider's signature,
+ * verified over the raw request before anything is parsed, and by a freshness window against
+ * replays.
  *
  * - SendGrid (Signed Event Webhook): ECDSA P-256 / SHA-256 over `timestamp + raw body`, the
  *   timestamp from `X-Twilio-Email-Event-Webhook-Timestamp`, the signature (base64, ASN.1 DER)
  *   from `X-Twilio-Email-Event-Webhook-Signature`, the public key (base64 DER SubjectPublicKeyInfo,
- *   as the SendGrid dashboard shows it) in `SENDGRID_WEBHOOK_PUBLIC_KEY`. SendGrid documents no
- *   freshness window, and a replay can only repeat a status change that already happened, so
- *   the timestamp is signed over but not checked for age.
+ *   as the SendGrid dashboard shows it) in `SENDGRID_WEBHOOK_PUBLIC_KEY`. A timestamp more than
+ *   5 minutes from now is refused, so a captured request cannot be replayed later; within the
+ *   window a replay can only repeat the same signed events (the body is signed).
  *   Events: `delivered` → delivered; `bounce`, `dropped` → bounced; others are ignored. A message
  *   is matched by `sg_message_id`, whose part before the first `.` is the `X-Message-Id` we stored.
  *   @see https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features
  * - Mailgun: HMAC-SHA256 of `timestamp + token` with `MAILGUN_WEBHOOK_SIGNING_KEY`, hex, in the
- *   body's `signature` object; a timestamp more than 5 minutes from now is refused (replay).
+ *   body's `signature` object; a timestamp more than 5 minutes from now is refused. The event
+ *   data is not signed, so each token is accepted once: it is remembered (D1
+ *   `email_webhook_tokens`) until its timestamp leaves the window, and a second request with it
+ *   is refused, whatever event it carries.
  *   Events: `delivered` → delivered; `failed` with `severity: permanent` → bounced (temporary
  *   failures are retried by Mailgun and change nothing). Matched by the `message-id` header.
  *   @see https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks
@@ -30,7 +34,8 @@ import { emailSetting } from "./settings";
 
 export const SENDGRID_SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature";
 export const SENDGRID_TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp";
-export const MAILGUN_MAX_AGE_SECONDS = 300;
+/** How far a signed timestamp may be from now, either way (both providers). */
+export const WEBHOOK_MAX_AGE_SECONDS = 300;
 
 export interface WebhookOutcome {
   received: number;
@@ -44,6 +49,13 @@ function refused(provider: string, reason: string, requestId?: string): AppError
   warn({ event: "email.webhook_refused", request_id: requestId, provider, reason });
   return new AppError("unauthenticated", `The ${provider} webhook signature is ${reason}.`);
 }
+
+/** Whether a signed timestamp (Unix seconds) is within the window around now. */
+function isFresh(timestamp: string, nowMs: number): boolean {
+  return /^\d{1,12}$/.test(timestamp) && Math.abs(nowMs / 1000 - Number(timestamp)) <= WEBHOOK_MAX_AGE_SECONDS;
+}
+
+const STALE = `stale (timestamp more than ${WEBHOOK_MAX_AGE_SECONDS} s from now)`;
 
 function base64Bytes(text: string): Uint8Array | null {
   try {
@@ -100,13 +112,14 @@ function sendgridKey(base64: string): Promise<CryptoKey> {
 }
 
 /** Verifies a SendGrid Event Webhook request; throws 401/503. Returns the raw body. */
-export async function verifySendGrid(env: Env, req: Request, requestId?: string): Promise<string> {
+export async function verifySendGrid(env: Env, req: Request, requestId?: string, nowMs = Date.now()): Promise<string> {
   const publicKey = emailSetting(env, "SENDGRID_WEBHOOK_PUBLIC_KEY");
   if (!publicKey) throw new AppError("service_unavailable", "SendGrid webhooks are not configured: set SENDGRID_WEBHOOK_PUBLIC_KEY.");
   const signature = req.headers.get(SENDGRID_SIGNATURE_HEADER);
   const timestamp = req.headers.get(SENDGRID_TIMESTAMP_HEADER);
   const body = new Uint8Array(await req.arrayBuffer());
   if (!signature || !timestamp) throw refused("sendgrid", "missing", requestId);
+  if (!isFresh(timestamp, nowMs)) throw refused("sendgrid", STALE, requestId);
   const raw = base64Bytes(signature);
   const sig = raw && (raw.length === 64 ? raw : derToP1363(raw));
   if (!sig) throw refused("sendgrid", "malformed", requestId);
@@ -181,17 +194,39 @@ export async function handleMailgunWebhook(env: Env, req: Request, requestId?: s
   const timestamp = typeof sig.timestamp === "number" ? String(sig.timestamp) : sig.timestamp;
   const { token, signature } = sig;
   if (typeof timestamp !== "string" || typeof token !== "string" || typeof signature !== "string") throw refused("mailgun", "missing", requestId);
-  const seconds = Number(timestamp);
-  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowMs / 1000 - seconds) > MAILGUN_MAX_AGE_SECONDS) {
-    throw refused("mailgun", `stale (timestamp more than ${MAILGUN_MAX_AGE_SECONDS} s from now)`, requestId);
-  }
+  if (!isFresh(timestamp, nowMs)) throw refused("mailgun", STALE, requestId);
   const expected = hexBytes(signature);
   if (!expected) throw refused("mailgun", "malformed", requestId);
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
   // subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, expected, new TextEncoder().encode(timestamp + token));
   if (!ok) throw refused("mailgun", "invalid", requestId);
+  const forget = await rememberToken(env, "mailgun", token, (Number(timestamp) + WEBHOOK_MAX_AGE_SECONDS) * 1000, nowMs);
+  if (!forget) throw refused("mailgun", "replayed (this token was already used)", requestId);
+  try {
+    return await applyMailgunEvent(env, b);
+  } catch (err) {
+    // Not applied: the provider's retry of this very request must not be taken for a replay.
+    await forget().catch(() => undefined);
+    throw err;
+  }
+}
 
+/**
+ * Records a signed token until `expiresAtMs` (when its timestamp leaves the window); prunes the
+ * tokens whose window has passed. Returns how to forget it again, or null when it was already
+ * recorded: a replay.
+ */
+async function rememberToken(env: Env, provider: string, token: string, expiresAtMs: number, nowMs: number): Promise<(() => Promise<unknown>) | null> {
+  const [inserted] = await env.DB.batch([
+    env.DB.prepare("INSERT INTO email_webhook_tokens (provider, token, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING").bind(provider, token, expiresAtMs),
+    env.DB.prepare("DELETE FROM email_webhook_tokens WHERE expires_at < ?").bind(nowMs),
+  ]);
+  if (!inserted || inserted.meta.changes === 0) return null;
+  return () => env.DB.prepare("DELETE FROM email_webhook_tokens WHERE provider = ? AND token = ?").bind(provider, token).run();
+}
+
+async function applyMailgunEvent(env: Env, b: Record<string, unknown>): Promise<WebhookOutcome> {
   const outcome: WebhookOutcome = { received: 1, updated: 0, unchanged: 0, unknown: 0, ignored: 0 };
   const data = (typeof b["event-data"] === "object" && b["event-data"] !== null ? b["event-data"] : {}) as Record<string, unknown>;
   const event = typeof data.event === "string" ? data.event : "";

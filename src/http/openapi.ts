@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { PROBLEMS } from "../lib/problem";
+import { BUILT_IN_TASK_TYPES } from "../tasks/handlers/registry";
 import { VERSION } from "../version";
 import { routeRegistry, type ResponseSpec, type RouteSpec } from "./route";
 
@@ -47,6 +48,19 @@ function parameters(spec: RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.Zo
     out.push({ name, in: "header", required: false, description, schema: { type: "string" } });
   }
   return out;
+}
+
+/** Each built-in task type's `metadata` schema, as checked when such a task is created. */
+function taskInputSchemas(): Record<string, JsonSchema> {
+  return Object.fromEntries(
+    Object.entries(BUILT_IN_TASK_TYPES).map(([type, d]) => [
+      `TaskInput_${type}`,
+      {
+        ...jsonSchema(d.input, "input"),
+        description: `\`metadata\` of a \`${type}\` task${d.permissions.length ? `; creating one needs ${d.permissions.join(", ")}` : ""}.`,
+      },
+    ]),
+  );
 }
 
 const AUTH_RESPONSES: Record<number, ResponseSpec> = {
@@ -98,7 +112,7 @@ export function buildOpenApiDocument(serverUrl: string): JsonSchema {
         bearer: { type: "http", scheme: "bearer", description: "A JWT (HS256, or ES256/RS256 via JWKS) or an API key (`dmsa_…`)." },
         apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
       },
-      schemas: { Problem: ProblemSchema },
+      schemas: { Problem: ProblemSchema, ...taskInputSchemas() },
     },
     paths,
   };

@@ -1,4 +1,4 @@
-/** `GET /api/v2/tasks/{task_id}/events`: live progress as Server-Sent Events (SPEC §3). */
+/** `GET /api/v2/tasks/{task_id}/events`: live progress as Server-Sent Events. */
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
@@ -20,9 +20,12 @@ export function registerTaskEventRoutes(app: Hono<AppEnv>): void {
       summary: "Live progress of a task (Server-Sent Events)",
       description:
         "First the stored changes after `Last-Event-ID` (or `?after=`), then every new one as it happens, each as " +
-        "`id: <seq>`, `event: status|progress`, `data: {task_id, seq, type, status, progress, message, at}` (a terminal status " +
-        "adds `result` and `error_message`). A comment every 15 s keeps the connection open. The stream ends after the terminal " +
-        "status (at once if the task already ended). Reconnecting with `Last-Event-ID` resumes without gaps or repeats.",
+        "`id: <seq>`, `event: status|progress|approval`, `data: {task_id, seq, type, status, progress, message, at, approval_id, " +
+        "waiting_for_approval}` (a terminal status adds `result`, redacted like every task read, and `error_message`; `approval` " +
+        "is sent when a gated task's approval is granted). A comment every 15 s keeps the connection open. The stream ends after " +
+        "the terminal status (at once if the task already ended). Reconnecting with `Last-Event-ID` resumes without gaps or repeats. " +
+        "Open streams are capped per agent (`SSE_MAX_STREAMS_PER_AGENT`, exact) and per credential (`SSE_MAX_STREAMS_PER_CREDENTIAL`, " +
+        "counted per Worker isolate): beyond either, 429 with Retry-After and `cap` naming which.",
       tags: ["tasks"],
       permission: "tasks:read",
       params: TaskParams,
@@ -33,6 +36,10 @@ export function registerTaskEventRoutes(app: Hono<AppEnv>): void {
         401: { description: "Missing or invalid credentials." },
         403: { description: "The role or the token's agent restriction forbids it." },
         404: { description: "Unknown task." },
+        429: {
+          description: "Rate limited, or too many open streams: `cap` is `per_agent` or `per_credential`, `limit` the configured cap; see Retry-After.",
+          headers: { "Retry-After": "Seconds to wait before opening a stream again." },
+        },
         503: { description: "The task index (D1) could not be read." },
       },
     },

@@ -1,4 +1,4 @@
-/** Routes for long-running tasks (SPEC §3): parse, call the task service, shape. */
+/** Routes for long-running tasks: parse, call the task service, shape. */
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
@@ -16,6 +16,7 @@ import {
   adaptLegacyProgressBody,
 } from "../tasks/schemas";
 import * as tasks from "../tasks/service";
+import { BUILT_IN_TASK_TYPES } from "../tasks/handlers/registry";
 import { renderTask } from "../tasks/wire";
 
 const TAGS = ["tasks"];
@@ -29,6 +30,18 @@ const transitionErrors = {
   409: { description: "The task is in a state that forbids this (e.g. already terminal)." },
   422: { description: "The body does not match the schema." },
 };
+const reportErrors = {
+  ...transitionErrors,
+  409: {
+    description:
+      "The task is in a state that forbids this (e.g. already terminal), or it waits for its approval: then the problem names it in `approval_id` and the task is unchanged.",
+  },
+};
+
+/** Each built-in type's metadata schema and extra permissions, from the task type registry. */
+const BUILT_IN_TYPES_NOTE = Object.entries(BUILT_IN_TASK_TYPES)
+  .map(([type, d]) => `\`${type}\` (\`TaskInput_${type}\`${d.permissions.length ? `; needs ${d.permissions.map((p) => `\`${p}\``).join(", ")}` : ""})`)
+  .join(", ");
 
 export function registerTaskRoutes(app: Hono<AppEnv>): void {
   defineRoute(
@@ -40,7 +53,9 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       summary: "Create a long-running task",
       description:
         "Built-in task types run on the queue; others wait for an external worker. `Idempotency-Key` returns the first task for 24 h. " +
-        "The prototype's form (`?task_type=` with the metadata itself as body) is accepted too.",
+        "The prototype's form (`?task_type=` with the metadata itself as body) is accepted too. " +
+        `Built-in types, with the schema their \`metadata\` is checked against at creation (under #/components/schemas) and the permissions they need besides \`tasks:write\`: ${BUILT_IN_TYPES_NOTE}. ` +
+        "`requires_approval` needs `email:send`.",
       tags: TAGS,
       permission: "tasks:write",
       params: AgentParams,
@@ -51,8 +66,9 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       responses: {
         202: { description: "Accepted.", schema: CreateTaskResponse, headers: { Location: "The task's URL." } },
         200: { description: "An earlier create with the same Idempotency-Key.", schema: CreateTaskResponse },
+        403: { description: "The role lacks `tasks:write`, or a permission the task type or `requires_approval` needs (named in `permission`); nothing is stored." },
         413: { description: "metadata exceeds 1 MiB." },
-        422: { description: "The body does not match the schema." },
+        422: { description: "The body does not match the schema, or a built-in type's metadata does not match its input schema (`errors` name `metadata.<field>`); nothing is stored." },
         503: {
           description:
             "requires_approval, but no signing secret (APPROVAL_SIGNING_SECRET / JWT_SECRET) is configured; or, on an agent's first create, its task id prefix could not be registered in D1 (nothing was stored).",
@@ -63,6 +79,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       const key = c.req.header("idempotency-key");
       const { task, created } = await tasks.createTask(c.env, {
         agentId: params.agent_id,
+        principal: c.var.principal,
         body,
         idempotencyKey: key ? key.slice(0, 200) : undefined,
         requestId: c.var.requestId,
@@ -113,14 +130,16 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/tasks/:task_id/progress",
       operationId: "reportTaskProgress",
       summary: "Report progress (external workers)",
-      description: "Progress is clamped to 0–100; a pending task becomes running (started_at set once). The prototype's query form is accepted.",
+      description:
+        "Progress is clamped to 0–100; a pending task becomes running (started_at set once). The prototype's query form is accepted. " +
+        "A task waiting for its approval (`waiting_for_approval`) is refused with 409 naming `approval_id`.",
       tags: TAGS,
       permission: "tasks:write",
       params: TaskParams,
       body: ProgressBody,
       bodyRequired: false,
       legacyBody: adaptLegacyProgressBody,
-      responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...transitionErrors },
+      responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...reportErrors },
     },
     async (c, { params, body }) => c.json(renderTask(await tasks.reportProgress(c.env, params.task_id, c.var.principal, body))),
   );
@@ -132,6 +151,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/tasks/:task_id/complete",
       operationId: "completeTask",
       summary: "Finish a task: completed with result, or failed with error_message",
+      description: "A task waiting for its approval (`waiting_for_approval`) is refused with 409 naming `approval_id`; it can still be cancelled.",
       tags: TAGS,
       permission: "tasks:write",
       params: TaskParams,
@@ -139,7 +159,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       bodyRequired: false,
       // No body at all is `{}`: completed, with a null result.
       legacyBody: (raw) => raw ?? {},
-      responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...transitionErrors },
+      responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...reportErrors },
     },
     async (c, { params, body }) => c.json(renderTask(await tasks.completeTask(c.env, params.task_id, c.var.principal, body))),
   );

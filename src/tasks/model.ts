@@ -50,20 +50,27 @@ export interface TaskRecord {
   timeout_seconds: number;
   instance_id: string | null;
   last_activity_at: number;
-  /** Set while the task waits for a human decision (SPEC §5): it is not run before. */
+  /** Set while the task waits for a human decision: it is not run, nor progressed, before. */
   approval_id: string | null;
+  /** The approval the task was created behind, kept after the decision (the view's `approval_id`). */
+  gate_approval_id: string | null;
   /** Whether a built-in handler runs it through the queue (else an external worker reports). */
   executor: "queue" | "external";
 }
 
-/** One change, as streamed by `GET /api/v2/tasks/{id}/events`. */
+/**
+ * One change, as streamed by `GET /api/v2/tasks/{id}/events`: `status` when the status changed,
+ * `progress` when only progress or its message did, `approval` when the task's approval gate opened.
+ */
 export interface TaskEvent {
   seq: number;
-  type: "status" | "progress";
+  type: "status" | "progress" | "approval";
   status: TaskStatus;
   progress: number;
   message: string | null;
   at: number;
+  /** Whether the task was waiting for its approval after this change. */
+  waiting_for_approval: boolean;
 }
 
 export interface CreateTaskInput {
@@ -80,7 +87,7 @@ export interface CreateTaskInput {
 
 export type TaskFailure =
   | { ok: false; reason: "not_found" }
-  | { ok: false; reason: "conflict"; status: TaskStatus; detail: string };
+  | { ok: false; reason: "conflict"; status: TaskStatus; detail: string; approvalId?: string };
 
 export type TaskResult<T> = { ok: true; value: T } | TaskFailure;
 

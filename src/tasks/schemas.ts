@@ -20,12 +20,18 @@ const RequiresApproval = z
 export const CreateTaskBody = z
   .object({
     task_type: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "1–64 characters of [A-Za-z0-9._:-]").describe(
-      "Built-in: data_analysis, http_request, noop, delay. Any other type is an external task, run by a worker that reports through /progress and /complete.",
+      "Built-in: data_analysis, http_request, noop, delay, send_email (each with its metadata schema, `TaskInput_<type>`, and the permissions it needs: see createTask). Any other type is an external task, run by a worker that reports through /progress and /complete.",
     ),
-    metadata: z.record(z.string(), z.unknown()).default({}).describe("Input for the handler (e.g. `data` for data_analysis)."),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe(
+        "Input for the handler: for a built-in type, checked against `#/components/schemas/TaskInput_<type>` at creation (422 naming `metadata.<field>`). " +
+          "Stored as given, but in every read the values of credential headers inside a `headers` object are shown as \"[redacted]\".",
+      ),
     max_attempts: z.number().int().min(1).max(10).default(3).describe("Attempts before the task fails, with exponential backoff between them."),
     timeout_seconds: z.number().int().min(1).max(86_400).default(300).describe("A running task silent for this long fails as timed out."),
-    requires_approval: RequiresApproval.optional().describe("Run only after a human approves by email (SPEC §5)."),
+    requires_approval: RequiresApproval.optional().describe("Run only after a human approves by email; needs `email:send`, since the approval is mailed."),
   })
   .strict();
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
@@ -86,6 +92,13 @@ export const LongRunningTask = z.object({
   max_attempts: z.number().int(),
   timeout_seconds: z.number().int(),
   instance_id: z.string().nullable(),
+  approval_id: z
+    .string()
+    .nullable()
+    .describe("The approval the task was created behind (`requires_approval`); kept after the decision. Null for an ungated task."),
+  waiting_for_approval: z
+    .boolean()
+    .describe("True while the approval is pending: the task is not run, and progress or completion reports are refused (409) until it is approved."),
 });
 
 export const CreateTaskResponse = z.object({

@@ -10,8 +10,10 @@ import { log, logError } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { createApproval } from "../approvals/service";
 import { requireSecret } from "../approvals/signing";
+import { admitTask } from "./admission";
 import { handlerFor } from "./handlers/registry";
 import type { TaskRecord, TaskResult, TaskStatus } from "./model";
+import { readRedacted } from "./redact";
 import type { CreateTaskBody } from "./schemas";
 
 /** Task metadata travels in the Durable Object's row, which holds up to 2 MB. */
@@ -24,13 +26,17 @@ function stub(env: Env, agentId: string) {
 function unwrap<T>(taskId: string, result: TaskResult<T>): T {
   if (result.ok) return result.value;
   if (result.reason === "not_found") throw new AppError("not_found", `No task '${taskId}'.`);
-  throw new AppError("conflict", `Task '${taskId}' is ${result.status}: ${result.detail}.`, { extensions: { status: result.status } });
+  throw new AppError("conflict", `Task '${taskId}' is ${result.status}: ${result.detail}.`, {
+    extensions: { status: result.status, ...(result.approvalId ? { approval_id: result.approvalId } : {}) },
+  });
 }
 
 export async function createTask(
   env: Env,
-  req: { agentId: string; body: CreateTaskBody; idempotencyKey?: string; requestId: string },
+  req: { agentId: string; principal: Principal; body: CreateTaskBody; idempotencyKey?: string; requestId: string },
 ): Promise<{ task: TaskRecord; created: boolean }> {
+  // Permissions and input first: a refused task leaves no row, no queue message and no approval.
+  await admitTask(env, req.principal, req.body);
   const gate = req.body.requires_approval;
   // Refuse before anything is stored when approvals cannot sign their links (503).
   if (gate) requireSecret(env);
@@ -59,7 +65,7 @@ export async function createTask(
   const taskId = outcome.task.task_id;
   remember(taskIdPrefix(taskId) ?? taskId, req.agentId);
   if (outcome.created) log({ event: "task.created", request_id: req.requestId, agent_id: req.agentId, task_id: taskId, task_type: req.body.task_type });
-  if (gate && approvalId && outcome.created) await createTaskApproval(env, req, taskId, approvalId, gate);
+  if (gate && approvalId && outcome.created) await createTaskApproval(env, req, metadataJson, taskId, approvalId, gate);
   return outcome;
 }
 
@@ -67,6 +73,7 @@ export async function createTask(
 async function createTaskApproval(
   env: Env,
   req: { agentId: string; body: CreateTaskBody; requestId: string },
+  metadataJson: string,
   taskId: string,
   approvalId: string,
   gate: NonNullable<CreateTaskBody["requires_approval"]>,
@@ -81,7 +88,8 @@ async function createTaskApproval(
         description: gate.description ?? `Agent ${req.agentId} wants to run a ${req.body.task_type} task (${taskId}). It starts once you approve.`,
         approverEmail: gate.approver_email,
         expiresInHours: gate.expires_in_hours ?? 24,
-        data: { task_id: taskId, task_type: req.body.task_type, metadata: req.body.metadata },
+        // The approval's data is read by the approver and shown by the API: redacted like any task read.
+        data: { task_id: taskId, task_type: req.body.task_type, metadata: readRedacted(metadataJson) },
         onExpire: "reject",
       },
       req.requestId,

@@ -1,6 +1,10 @@
-/** A stored task as the API shows it (SPEC §3 `LongRunningTask`). */
+/**
+ * A stored task as the API shows it (`LongRunningTask`): the one rendering of every task read,
+ * so metadata and results are redacted (./redact.ts) on every path that shows them.
+ */
 import { iso } from "../lib/time";
-import type { TaskRecord } from "./model";
+import { isTerminal, type TaskRecord } from "./model";
+import { readRedacted } from "./redact";
 
 export function renderTask(t: TaskRecord) {
   return {
@@ -10,15 +14,21 @@ export function renderTask(t: TaskRecord) {
     status: t.status,
     progress: t.progress,
     progress_message: t.progress_message,
-    result: t.result_json === null ? null : (JSON.parse(t.result_json) as unknown),
+    result: t.result_json === null ? null : readRedacted(t.result_json),
     error_message: t.error_message,
     created_at: iso(t.created_at),
     started_at: t.started_at === null ? null : iso(t.started_at),
     completed_at: t.completed_at === null ? null : iso(t.completed_at),
-    metadata: JSON.parse(t.metadata_json) as Record<string, unknown>,
+    metadata: readRedacted(t.metadata_json) as Record<string, unknown>,
     attempts: t.attempts,
     max_attempts: t.max_attempts,
     timeout_seconds: t.timeout_seconds,
     instance_id: t.instance_id,
+    ...approvalGate(t),
   };
+}
+
+/** The approval a task was created behind (kept after the decision) and whether it still waits for it. */
+export function approvalGate(t: Pick<TaskRecord, "approval_id" | "gate_approval_id" | "status">): { approval_id: string | null; waiting_for_approval: boolean } {
+  return { approval_id: t.gate_approval_id ?? t.approval_id, waiting_for_approval: t.approval_id !== null && !isTerminal(t.status) };
 }

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, json } from "../helpers/api";
 import { messageRow } from "../helpers/email";
-import { createTask, waitForStatus } from "../helpers/tasks";
+import { createTask, listTasks, waitForStatus } from "../helpers/tasks";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -29,13 +29,14 @@ describe("send_email tasks", () => {
     expect(shown).toMatchObject({ related: id, template_id: "task_completion", subject: "Task completed: noop (task_prev)" });
   });
 
-  it("fails at once, without retries, on invalid input or a missing variable", async () => {
+  it("refuses invalid input at creation (422 naming metadata.to); fails at once, without retries, on a missing variable", async () => {
     const send = vi.spyOn(env.EMAIL, "send");
-    const bad = await createTask("mailer-bad", { task_type: "send_email", metadata: { to: [], subject: "s", text: "t" }, max_attempts: 3 });
+    const bad = await call("/api/v2/agents/mailer-bad/tasks", { body: { task_type: "send_email", metadata: { to: [], subject: "s", text: "t" }, max_attempts: 3 } });
+    expect(bad.status).toBe(422);
+    expect(JSON.stringify((await json<{ errors: unknown[] }>(bad)).errors)).toContain("metadata.to");
     const missing = await createTask("mailer-bad", { task_type: "send_email", metadata: { to: ["a@example.com"], template_id: "task_completion", variables: {} }, max_attempts: 3 });
-    const badDone = await waitForStatus(bad, ["completed", "failed"]);
-    expect(badDone).toMatchObject({ status: "failed", attempts: 1 });
-    expect(badDone.error_message).toContain("metadata.to");
+    // Only the task that passed creation exists.
+    expect((await listTasks("mailer-bad")).tasks.map((t) => t.task_id)).toEqual([missing]);
     const missingDone = await waitForStatus(missing, ["completed", "failed"]);
     expect(missingDone).toMatchObject({ status: "failed", attempts: 1 });
     expect(missingDone.error_message).toContain("result_summary");

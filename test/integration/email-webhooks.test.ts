@@ -59,9 +59,9 @@ async function mailgunSignature(timestamp: string, token: string, key = MAILGUN_
   return hex(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(timestamp + token)));
 }
 
-async function mailgunHook(eventData: unknown, opts: { timestamp?: number; key?: string; overrides?: Record<string, unknown> } = {}) {
+async function mailgunHook(eventData: unknown, opts: { timestamp?: number; token?: string; key?: string; overrides?: Record<string, unknown> } = {}) {
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
-  const token = crypto.randomUUID().replace(/-/g, "");
+  const token = opts.token ?? crypto.randomUUID().replace(/-/g, "");
   const signature = { timestamp, token, signature: await mailgunSignature(timestamp, token, opts.key) };
   return callWith({ ...settings(), ...opts.overrides }, "/api/v2/email/webhooks/mailgun", { token: null, body: { signature, "event-data": eventData } });
 }
@@ -105,6 +105,20 @@ describe("SendGrid event webhook", () => {
     expect((await messageRow(id))?.status).toBe("sent");
   });
 
+  it("a correctly signed request with a timestamp more than 5 minutes old or ahead is 401 and changes nothing", async () => {
+    const id = await sendVia("sendgrid", "sgid-stale-1");
+    const events = [{ event: "bounce", sg_message_id: "sgid-stale-1.f.0" }];
+    const now = Math.floor(Date.now() / 1000);
+    for (const timestamp of [now - 301, now + 301, now - 86_400]) {
+      const doc = await problem(await sendgridHook(events, { timestamp: String(timestamp) }), 401);
+      expect(doc.detail).toContain("stale");
+      expect((await messageRow(id))?.status).toBe("sent");
+    }
+    // Within the window the same signed events are applied.
+    expect(await json(await sendgridHook(events, { timestamp: String(now - 240) }))).toMatchObject({ updated: 1 });
+    expect((await messageRow(id))?.status).toBe("bounced");
+  });
+
   it("is 503 without SENDGRID_WEBHOOK_PUBLIC_KEY; a signed non-array is 400", async () => {
     const none = await problem(await sendgridHook([], { overrides: { SENDGRID_WEBHOOK_PUBLIC_KEY: "" } }), 503);
     expect(none.detail).toContain("SENDGRID_WEBHOOK_PUBLIC_KEY");
@@ -141,5 +155,42 @@ describe("Mailgun webhook", () => {
     await problem(await mailgunHook(event, { overrides: { MAILGUN_WEBHOOK_SIGNING_KEY: "" } }), 503);
     expect((await messageRow(id))?.status).toBe("sent");
     expect(env.MAILGUN_DOMAIN).toBe("");
+  });
+
+  it("a token is accepted once: a captured signature replayed with other event data is 401 and changes nothing", async () => {
+    const first = await sendVia("mailgun", "<mg-replay-1@mg.example.com>");
+    const second = await sendVia("mailgun", "<mg-replay-2@mg.example.com>");
+    const timestamp = Math.floor(Date.now() / 1000);
+    const token = "replayed-token-0123456789abcdef0123456789abcdef01";
+    const headers = (n: number) => ({ "message-id": `mg-replay-${n}@mg.example.com` });
+    expect(await json(await mailgunHook({ event: "delivered", message: { headers: headers(1) } }, { timestamp, token }))).toMatchObject({ updated: 1 });
+    expect((await messageRow(first))?.status).toBe("delivered");
+
+    const replays = [
+      { event: "failed", severity: "permanent", message: { headers: headers(1) } },
+      { event: "failed", severity: "permanent", message: { headers: headers(2) } },
+      { event: "delivered", message: { headers: headers(2) } },
+    ];
+    for (const eventData of replays) {
+      const doc = await problem(await mailgunHook(eventData, { timestamp, token }), 401);
+      expect(doc.detail).toContain("replayed");
+    }
+    expect((await messageRow(first))?.status).toBe("delivered");
+    expect((await messageRow(second))?.status).toBe("sent");
+    const remembered = await env.DB.prepare("SELECT provider, expires_at FROM email_webhook_tokens WHERE token = ?").bind(token).all();
+    expect(remembered.results).toEqual([{ provider: "mailgun", expires_at: (timestamp + 300) * 1000 }]);
+    // A fresh token (a new signature) is accepted.
+    expect(await json(await mailgunHook({ event: "delivered", message: { headers: headers(2) } }))).toMatchObject({ updated: 1 });
+  });
+
+  it("remembered tokens are pruned once their window has passed", async () => {
+    const past = Date.now() - 1000;
+    await env.DB.batch(
+      ["old-1", "old-2"].map((t) => env.DB.prepare("INSERT INTO email_webhook_tokens (provider, token, expires_at) VALUES ('mailgun', ?, ?)").bind(t, past)),
+    );
+    const token = "fresh-token-0123456789abcdef0123456789abcdef012345";
+    expect((await mailgunHook({ event: "delivered", message: { headers: { "message-id": "nobody-prune@mg.example.com" } } }, { token })).status).toBe(200);
+    const left = await env.DB.prepare("SELECT token FROM email_webhook_tokens WHERE token IN ('old-1', 'old-2', ?)").bind(token).all<{ token: string }>();
+    expect(left.results.map((r) => r.token)).toEqual([token]);
   });
 });

@@ -1,7 +1,7 @@
 /** Cancelling a running built-in task stops its handler at the next checkpoint. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, json, problem } from "../helpers/api";
-import { BUILT_IN_HANDLERS } from "../../src/tasks/handlers/registry";
+import { BUILT_IN_TASK_TYPES } from "../../src/tasks/handlers/registry";
 import type { TaskHandler } from "../../src/tasks/handler";
 import { createTask, getTask, sleep, waitForStatus, type Task } from "../helpers/tasks";
 
@@ -17,7 +17,7 @@ type Ending = { at: number; outcome: "returned" | "threw"; error?: unknown };
  * request context must not be awaited from the test's.
  */
 function watchDelayHandler(): { ending: Ending | null } {
-  const real = BUILT_IN_HANDLERS.delay!;
+  const real = BUILT_IN_TASK_TYPES.delay!.handler;
   const watch: { ending: Ending | null } = { ending: null };
   const wrapped: TaskHandler = async (ctx) => {
     try {
@@ -29,7 +29,7 @@ function watchDelayHandler(): { ending: Ending | null } {
       throw error;
     }
   };
-  vi.spyOn(BUILT_IN_HANDLERS, "delay").mockImplementation(wrapped);
+  vi.spyOn(BUILT_IN_TASK_TYPES.delay!, "handler").mockImplementation(wrapped);
   return watch;
 }
 

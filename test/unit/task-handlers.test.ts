@@ -4,7 +4,7 @@ import { dataAnalysis } from "../../src/tasks/handlers/data-analysis";
 import { delay, SLICE_MS, type DelayResult } from "../../src/tasks/handlers/delay";
 import { httpRequest } from "../../src/tasks/handlers/http-request";
 import { noop } from "../../src/tasks/handlers/noop";
-import { BUILT_IN_HANDLERS, handlerFor } from "../../src/tasks/handlers/registry";
+import { BUILT_IN_TASK_TYPES, handlerFor } from "../../src/tasks/handlers/registry";
 
 /** Records progress; with `cancelAfter`, progress throws TaskCancelled after that many calls. */
 function fakeContext(metadata: Record<string, unknown>, options: { cancelAfter?: number; signal?: AbortSignal } = {}) {
@@ -27,7 +27,7 @@ function fakeContext(metadata: Record<string, unknown>, options: { cancelAfter?:
 
 describe("handler registry", () => {
   it("maps the built-in task types to their handlers", () => {
-    expect(Object.keys(BUILT_IN_HANDLERS).sort()).toEqual(["data_analysis", "delay", "http_request", "noop", "send_email"]);
+    expect(Object.keys(BUILT_IN_TASK_TYPES).sort()).toEqual(["data_analysis", "delay", "http_request", "noop", "send_email"]);
     expect(handlerFor("data_analysis")).toBe(dataAnalysis);
     expect(handlerFor("http_request")).toBe(httpRequest);
     expect(handlerFor("noop")).toBe(noop);

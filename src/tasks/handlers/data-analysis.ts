@@ -1,7 +1,8 @@
 /**
  * data_analysis: descriptive statistics over `metadata.data`.
  *
- * Input (validated with zod; any problem is a NonRetryableError naming the field):
+ * Input (DataAnalysisInput: checked when the task is created, 422 naming the field, and again
+ * here, where any problem is a NonRetryableError naming the field):
  * - `data`: an array of numbers; or an array of objects, with `field` naming the property to
  *   read; or CSV text with a header row, with `field` naming the column (see csv.ts).
  * - `field`: required for objects and CSV; with an array of numbers it must be absent.
@@ -9,7 +10,7 @@
  * Values that are not numeric (null, booleans, empty cells, "n/a", objects without `field`…) are
  * skipped and counted in `skipped` rather than failing the task: real data sets have gaps, and
  * the count keeps the gap visible. Numeric strings ("3.5") count as numbers, as CSV cells always
- * are strings. Empty data, or data with no numeric value at all, is a NonRetryableError.
+ * are strings. A CSV without data rows, or data with no numeric value at all, is a NonRetryableError.
  *
  * Values are processed in chunks of CHUNK_SIZE; after each chunk the handler reports
  * `progress(pct, "processed N of M values")`, which doubles as the cancellation check, so a
@@ -32,15 +33,48 @@ const SCAN_PROGRESS_SHARE = 90;
 
 const DATA_HELP = "an array of numbers, an array of objects (with metadata.field) or CSV text (with metadata.field)";
 
-const Input = z.object({
-  // z.custom, not z.array: an array of 100k values is checked without being copied element by element.
-  data: z.custom<unknown[] | string>((v) => Array.isArray(v) || typeof v === "string", {
-    error: (issue) => (issue.input === undefined ? `is required: ${DATA_HELP}` : `must be ${DATA_HELP}`),
-  }),
-  field: z.string({ error: "must be a string naming a property or CSV column" }).trim().min(1, "must not be empty").optional(),
-});
-
 export type DataSource = "numbers" | "objects" | "csv";
+
+/** How `data` is read, from its shape alone: CSV text, objects (by `field`) or plain values. */
+export function dataSource(data: unknown[] | string): DataSource {
+  if (typeof data === "string") return "csv";
+  return isRecord(data.find((item) => item !== null && item !== undefined)) ? "objects" : "numbers";
+}
+
+/**
+ * The input, checked when the task is created and again when it runs. The shape rules (`field`
+ * with objects and CSV, no `field` with plain values, no empty array) are here so a create that
+ * can never run is refused at once; a CSV's columns and the values themselves are checked at run time.
+ */
+export const DataAnalysisInput = z
+  .object({
+    // z.custom, not z.array: an array of 100k values is checked without being copied element by element.
+    data: z
+      .custom<unknown[] | string>((v) => Array.isArray(v) || typeof v === "string", {
+        error: (issue) => (issue.input === undefined ? `is required: ${DATA_HELP}` : `must be ${DATA_HELP}`),
+      })
+      .describe(`Required: ${DATA_HELP}. Not empty.`),
+    field: z
+      .string({ error: "must be a string naming a property or CSV column" })
+      .trim()
+      .min(1, "must not be empty")
+      .optional()
+      .describe("The property (objects) or column (CSV) to read; required for those, absent for an array of plain values."),
+  })
+  .superRefine(({ data, field }, ctx) => {
+    if (Array.isArray(data) && data.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["data"], message: "must not be empty: the array has no items" });
+      return;
+    }
+    const source = dataSource(data);
+    if (source !== "numbers" && field === undefined) {
+      ctx.addIssue({ code: "custom", path: ["field"], message: `is required when metadata.data ${source === "csv" ? "is CSV text" : "holds objects"}` });
+    }
+    if (source === "numbers" && field !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["field"], message: "applies to objects or CSV text, but metadata.data is an array of plain values" });
+    }
+  });
+export type DataAnalysisInput = z.output<typeof DataAnalysisInput>;
 
 export interface AnalysisResult extends Summary {
   /** Values that were not numeric and were left out of every figure. */
@@ -57,29 +91,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** The raw values to analyse and how to read each one, decided once from the input's shape. */
-function prepare(data: unknown[] | string, field: string | undefined): { items: readonly unknown[]; source: DataSource; read: (item: unknown) => unknown } {
-  if (typeof data === "string") {
-    if (field === undefined) throw new NonRetryableError("metadata.field is required when metadata.data is CSV text");
-    return { items: csvColumn(data, field).cells, source: "csv", read: (cell) => cell };
-  }
-  const first = data.find((item) => item !== null && item !== undefined);
-  if (isRecord(first)) {
-    if (field === undefined) throw new NonRetryableError("metadata.field is required when metadata.data holds objects");
-    // Object.hasOwn: a field named "constructor" must not read Object.prototype.
-    return { items: data, source: "objects", read: (item) => (isRecord(item) && Object.hasOwn(item, field) ? item[field] : undefined) };
-  }
-  if (field !== undefined) {
-    throw new NonRetryableError("metadata.field applies to objects or CSV text, but metadata.data is an array of plain values");
-  }
-  return { items: data, source: "numbers", read: (item) => item };
+/** The raw values to analyse and how to read each one (the input's shape rules already hold). */
+function prepare({ data, field }: DataAnalysisInput): { items: readonly unknown[]; source: DataSource; read: (item: unknown) => unknown } {
+  const source = dataSource(data);
+  if (source === "numbers") return { items: data as unknown[], source, read: (item) => item };
+  // Unreachable after DataAnalysisInput; narrows `field` for the readers below.
+  if (field === undefined) throw new NonRetryableError(`metadata.field is required for ${source} data`);
+  if (typeof data === "string") return { items: csvColumn(data, field).cells, source, read: (cell) => cell };
+  // Object.hasOwn: a field named "constructor" must not read Object.prototype.
+  return { items: data, source, read: (item) => (isRecord(item) && Object.hasOwn(item, field) ? item[field] : undefined) };
 }
 
 export const dataAnalysis: TaskHandler = async (ctx: TaskContext): Promise<AnalysisResult> => {
-  const { data, field } = parseMetadata(Input, ctx.metadata, "data_analysis");
-  const { items, source, read } = prepare(data, field);
+  const input = parseMetadata(DataAnalysisInput, ctx.metadata, "data_analysis");
+  const { field } = input;
+  const { items, source, read } = prepare(input);
   const total = items.length;
-  if (total === 0) throw new NonRetryableError(`metadata.data is empty: ${source === "csv" ? "the CSV has no data rows" : "the array has no items"}`);
+  if (total === 0) throw new NonRetryableError("metadata.data is empty: the CSV has no data rows");
 
   const stats = new StatsAccumulator(total);
   let skipped = 0;

@@ -12,7 +12,8 @@ import { abortedError, parseMetadata, sleep } from "./common";
 
 export const SLICE_MS = 250;
 
-const Input = z.object({
+/** The input, checked when the task is created and again when it runs. */
+export const DelayInput = z.object({
   seconds: z.number({ error: "is required: a number of seconds, 0–300" }).min(0).max(300),
 });
 
@@ -23,7 +24,7 @@ export interface DelayResult {
 }
 
 export const delay: TaskHandler = async (ctx: TaskContext): Promise<DelayResult> => {
-  const { seconds } = parseMetadata(Input, ctx.metadata, "delay");
+  const { seconds } = parseMetadata(DelayInput, ctx.metadata, "delay");
   const totalMs = Math.round(seconds * 1000);
   const started = Date.now();
   // Counted in planned slices, not wall time, so progress reaches 100 exactly on the last one.

@@ -3,7 +3,9 @@
  * `POST /api/v2/email/send`.
  *
  * Input (metadata): the send body, `{to, subject?, text?, html?, template_id?, variables?,
- * provider?, reply_to?, related?}` (`related` defaults to the task id).
+ * provider?, reply_to?, related?, agent_id?}` (`related` defaults to the task id). The message
+ * belongs to the task's agent and a template name is looked up among that agent's templates,
+ * then the global ones; an `agent_id` naming another agent is refused.
  *
  * Outcomes:
  * - invalid input, an unknown template, a missing variable, bodies too large: NonRetryableError
@@ -24,9 +26,12 @@ import { parseMetadata } from "./common";
 
 export const sendEmail: TaskHandler = async (ctx) => {
   const body = parseMetadata(SendBody, adaptSendBody(ctx.metadata), ctx.taskType);
+  if (body.agent_id !== undefined && body.agent_id !== ctx.agentId) {
+    throw new NonRetryableError(`Invalid send_email input: metadata.agent_id: a task sends as its own agent '${ctx.agentId}', not '${body.agent_id}'`);
+  }
   await ctx.checkpoint();
   try {
-    const record = await sendMessage(env, sendInputFromBody(body, { related: ctx.taskId }));
+    const record = await sendMessage(env, sendInputFromBody(body, { agentId: ctx.agentId, related: ctx.taskId }));
     return { message_id: record.message_id, status: record.status, provider: record.provider };
   } catch (err) {
     if (err instanceof MessageFailedError) {
