@@ -35,7 +35,7 @@ export async function readJsonBody(req: Request, required: boolean): Promise<unk
   let text: string;
   try {
     // Fatal: bytes that are not UTF-8 are refused, not replaced by U+FFFD and stored changed.
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw new AppError("malformed_request", "The body is not valid UTF-8.");
   }
