@@ -13,7 +13,7 @@ import type { CreateTaskBody } from "./schemas";
 /** An approval gate mails the approver, so it needs what sending mail needs. */
 export const APPROVAL_GATE_PERMISSION: Permission = "email:send";
 
-export async function admitTask(env: Env, principal: Principal, body: CreateTaskBody): Promise<void> {
+export async function admitTask(env: Env, principal: Principal, agentId: string, body: CreateTaskBody): Promise<void> {
   const type = taskTypeFor(body.task_type);
   const needs: [Permission, string][] = [
     ...(type?.permissions ?? []).map((p): [Permission, string] => [p, `a ${body.task_type} task`]),
@@ -30,7 +30,7 @@ export async function admitTask(env: Env, principal: Principal, body: CreateTask
   if (!type) return;
   const parsed = type.input.safeParse(body.metadata);
   if (!parsed.success) throw invalid(body.task_type, fieldErrors(parsed.error, "metadata"));
-  const refused = type.check ? await type.check(parsed.data, env) : [];
+  const refused = type.check ? await type.check(parsed.data, env, { agentId }) : [];
   if (refused.length > 0) throw invalid(body.task_type, refused.map(underMetadata));
 }
 

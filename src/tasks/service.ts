@@ -36,7 +36,7 @@ export async function createTask(
   req: { agentId: string; principal: Principal; body: CreateTaskBody; idempotencyKey?: string; requestId: string },
 ): Promise<{ task: TaskRecord; created: boolean }> {
   // Permissions and input first: a refused task leaves no row, no queue message and no approval.
-  await admitTask(env, req.principal, req.body);
+  await admitTask(env, req.principal, req.agentId, req.body);
   const gate = req.body.requires_approval;
   // Refuse before anything is stored when approvals cannot sign their links (503).
   if (gate) requireSecret(env);

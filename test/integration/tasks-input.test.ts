@@ -32,6 +32,7 @@ describe("built-in task input at creation", () => {
     ["http_request to a loopback target (the outbound policy)", { task_type: "http_request", metadata: { url: "http://127.0.0.1:9/x" } }, "metadata.url"],
     ["send_email without a recipient", { task_type: "send_email", metadata: { to: [], subject: "s", text: "t" } }, "metadata.to"],
     ["send_email without a body", { task_type: "send_email", metadata: { to: "a@example.com", subject: "s" } }, "metadata.text"],
+    ["send_email as another agent", { task_type: "send_email", metadata: { to: ["a@example.com"], subject: "s", text: "t", agent_id: "someone-else" } }, "metadata.agent_id"],
   ])("%s → 422 naming the field; no task, no D1 row, nothing run", async (_name, body, field) => {
     const agent = `${AGENT}-${field.replace("metadata.", "")}`;
     const send = vi.spyOn(env.EMAIL, "send");

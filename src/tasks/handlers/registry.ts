@@ -22,8 +22,8 @@ export interface TaskTypeDeclaration<S extends z.ZodType = z.ZodType> {
   input: S;
   /** What the caller needs besides `tasks:write`: whatever the task does on the caller's behalf. */
   permissions: readonly Permission[];
-  /** Rules beyond the schema that need the environment; paths are relative to `metadata`. */
-  check?: (input: z.output<S>, env: Env) => FieldError[] | Promise<FieldError[]>;
+  /** Rules beyond the schema that need the environment or the task's agent; paths are relative to `metadata`. */
+  check?: (input: z.output<S>, env: Env, task: { agentId: string }) => FieldError[] | Promise<FieldError[]>;
 }
 
 /** Ties `check` to the schema's output type, then stores the declaration under the common type. */
@@ -39,7 +39,14 @@ export const BUILT_IN_TASK_TYPES: Record<string, TaskTypeDeclaration> = {
   delay: declare({ handler: delay, input: DelayInput, permissions: [] }),
   // It sends mail, so it needs what POST /api/v2/email/send needs. The same SendBody (with the
   // older one-string `to`) validates the send route and this task's metadata.
-  send_email: declare({ handler: sendEmail, input: z.preprocess(adaptSendBody, SendBody), permissions: ["email:send"] }),
+  send_email: declare({
+    handler: sendEmail,
+    input: z.preprocess(adaptSendBody, SendBody),
+    permissions: ["email:send"],
+    // The handler refuses this too (tasks stored before the check); here it is a 422 at creation.
+    check: (input, _env, task) =>
+      input.agent_id !== undefined && input.agent_id !== task.agentId ? [{ path: "agent_id", message: `a task sends as its own agent '${task.agentId}', not '${input.agent_id}'` }] : [],
+  }),
 };
 
 /** The declaration of `taskType`, or undefined for an external task type. */
