@@ -60,7 +60,7 @@ async function createTemplate(token: string | undefined, body: Record<string, un
 /** Everything stored about templates and messages: what a refusal must leave as it was. */
 async function mailTables(): Promise<string> {
   const templates = await env.DB.prepare("SELECT * FROM email_templates ORDER BY template_id").all();
-  const messages = await env.DB.prepare("SELECT message_id, agent_id, status, subject FROM email_messages ORDER BY message_id").all();
+  const messages = await env.DB.prepare("SELECT * FROM email_messages ORDER BY message_id").all();
   return JSON.stringify([templates.results, messages.results]);
 }
 
@@ -69,6 +69,14 @@ describe("the message log by agent", () => {
     const a = await send(tokenA, { subject: "for a", text: "t" });
     const b = await send(tokenB, { subject: "for b", text: "t" });
     const global = await send(undefined, { subject: "global", text: "t" });
+
+    expect((await call(`/api/v2/email/messages/${a.message_id}`, { token: tokenA })).status).toBe(200);
+    for (const other of [b.message_id, global.message_id]) {
+      const doc = await problem(await call(`/api/v2/email/messages/${other}`, { token: tokenA }), 404);
+      // The same answer as for an id that does not exist: nothing confirms B's ids.
+      const unknown = await problem(await call("/api/v2/email/messages/msg_000000000000000000000000", { token: tokenA }), 404);
+      expect(doc.detail.replace(other, "ID")).toBe(unknown.detail.replace("msg_000000000000000000000000", "ID"));
+    }
     expect([a.agent_id, b.agent_id, global.agent_id]).toEqual(["iso-a", "iso-b", null]);
 
     for (const query of ["", "&status=sent"]) {
@@ -78,14 +86,6 @@ describe("the message log by agent", () => {
     }
     expect((await listed(tokenA, "&agent_id=iso-a")).map((m) => m.message_id)).toEqual([a.message_id]);
     await problem(await call("/api/v2/email/messages?agent_id=iso-b", { token: tokenA }), 403);
-
-    expect((await call(`/api/v2/email/messages/${a.message_id}`, { token: tokenA })).status).toBe(200);
-    for (const other of [b.message_id, global.message_id]) {
-      const doc = await problem(await call(`/api/v2/email/messages/${other}`, { token: tokenA }), 404);
-      // The same answer as for an id that does not exist: nothing confirms B's ids.
-      const unknown = await problem(await call("/api/v2/email/messages/msg_000000000000000000000000", { token: tokenA }), 404);
-      expect(doc.detail.replace(other, "ID")).toBe(unknown.detail.replace("msg_000000000000000000000000", "ID"));
-    }
 
     const all = (await listed(undefined)).map((m) => m.message_id);
     expect(all).toEqual(expect.arrayContaining([a.message_id, b.message_id, global.message_id]));
@@ -111,13 +111,12 @@ describe("the message log by agent", () => {
     expect(seenByA).not.toContain(taskMail);
   });
 
-  it("a send_email task naming another agent fails and sends nothing", async () => {
+  it("a send_email task naming another agent is refused (422) and sends nothing", async () => {
     const spy = vi.spyOn(env.EMAIL, "send");
     const before = await messageCount();
-    const taskId = await createTask("iso-a", { task_type: "send_email", metadata: { to: ["x@example.com"], subject: "s", text: "t", agent_id: "iso-b" }, max_attempts: 3 });
-    const done = await waitForStatus(taskId, ["completed", "failed"]);
-    expect(done).toMatchObject({ status: "failed", attempts: 1 });
-    expect(done.error_message).toContain("metadata.agent_id");
+    const res = await call("/api/v2/agents/iso-a/tasks", { body: { task_type: "send_email", metadata: { to: ["x@example.com"], subject: "s", text: "t", agent_id: "iso-b" } } });
+    const doc = await problem(res, 422);
+    expect(doc.errors).toEqual([expect.objectContaining({ path: "metadata.agent_id" })]);
     expect(spy).not.toHaveBeenCalled();
     expect(await messageCount()).toBe(before);
   });
@@ -161,10 +160,9 @@ describe("sending for an agent", () => {
 
 describe("templates by agent", () => {
   it("A cannot read, change, delete or send with B's templates, nor change global ones; nothing changes", async () => {
-    const global = await createTemplate(undefined, { name: "t-shared", subject: "Global {who?}" });
-    const ofB = await createTemplate(tokenB, { name: "t-shared", subject: "B's {who?}" });
+    const global = await createTemplate(undefined, { name: "t-global", subject: "Global {who?}" });
+    const ofB = await createTemplate(tokenB, { name: "t-b-1", subject: "B's {who?}" });
     const onlyB = await createTemplate(tokenB, { name: "t-b-only", subject: "B only" });
-    expect([global.agent_id, ofB.agent_id, onlyB.agent_id]).toEqual([null, "iso-b", "iso-b"]);
 
     const spy = vi.spyOn(env.EMAIL, "send");
     const before = await mailTables();
@@ -175,7 +173,7 @@ describe("templates by agent", () => {
       await problem(await call(`/api/v2/email/templates/${ref}`, { token: tokenA, method: "DELETE" }), 404);
       await problem(await call("/api/v2/email/send", { token: tokenA, body: { to: ["x@example.com"], template_id: ref } }), 404);
     }
-    for (const ref of [global.template_id, "t-shared"]) {
+    for (const ref of [global.template_id, "t-global"]) {
       await problem(await call(`/api/v2/email/templates/${ref}`, { token: tokenA, method: "PUT", body: replacement }), 403);
       await problem(await call(`/api/v2/email/templates/${ref}`, { token: tokenA, method: "DELETE" }), 403);
     }
@@ -190,10 +188,11 @@ describe("templates by agent", () => {
     expect(ids).toContain(global.template_id);
     expect(ids).not.toContain(ofB.template_id);
     expect(ids).not.toContain(onlyB.template_id);
-    expect(await json<Template>(await call("/api/v2/email/templates/t-shared", { token: tokenA }))).toMatchObject({ template_id: global.template_id });
+    expect(await json<Template>(await call("/api/v2/email/templates/t-global", { token: tokenA }))).toMatchObject({ template_id: global.template_id });
     // The unrestricted credential lists every one.
     const every = (await json<{ templates: Template[] }>(await call("/api/v2/email/templates"))).templates.map((t) => t.template_id);
     expect(every).toEqual(expect.arrayContaining([global.template_id, ofB.template_id, onlyB.template_id]));
+    expect([global.agent_id, ofB.agent_id, onlyB.agent_id]).toEqual([null, "iso-b", "iso-b"]);
   });
 
   it("names are unique per owner; a name resolves to the agent's own template, then the global one", async () => {
