@@ -6,15 +6,15 @@
 // Three groups (`--only state`, `--only tasks`, `--only signalling`, comma-separated; default all):
 // - state: versioned save and load. Prints req/s, p50, p99 and product ÷ baseline ratios, shows
 //   where the product's time goes (CPU per process, stage endpoints, an isolate profile with --inspector), and
-//   writes bench/results/state-<date>.json and bench/results/latest-state.md.
+//   writes bench/results/runs/state-<date>.json (git-ignored) and bench/results/latest-state.md.
 // - tasks: N noop tasks created over HTTP and run to completed through the local Queue (lib/tasks.mjs),
 //   tasks/s and create→complete p50/p95, with the agent at 1 and at MAX_INSTANCES instances, and
 //   again with another max_batch_timeout (scratch copies of both configs). Writes
-//   bench/results/tasks-<date>.json and bench/results/latest-tasks.md.
+//   bench/results/runs/tasks-<date>.json and bench/results/latest-tasks.md.
 // - signalling: two WebSocket clients on one call (lib/signalling.mjs): A sends `ice` frames `to`
 //   B through the product's CallSessionDO, against a bare Durable Object WebSocket relay in the
 //   baseline; msgs/s with a window of frames in flight, sequential send→arrival p50/p99, CPU per
-//   message, stage windows and an isolate profile. Writes bench/results/signalling-<date>.json and
+//   message, stage windows and an isolate profile. Writes bench/results/runs/signalling-<date>.json and
 //   bench/results/latest-signalling.md. See bench/README.md.
 //
 //   npm run bench                      all three groups (~7 min)
@@ -150,6 +150,8 @@ function gitInfo() {
 }
 
 const SCRATCH_DIR = "bench/.scratch-tasks";
+// Every run's full JSON (timestamped) goes here, git-ignored; only the latest-*.md summaries are committed.
+const RUNS_DIR = "bench/results/runs";
 
 async function stopServers() {
   await Promise.all(servers.map((s) => stopGroup(s)));
@@ -177,7 +179,7 @@ const SERVER_SETUP = config.inspector
 function runMeta({ group, startedAt, workerdBinary, workerdVersion, compatDate, loadBefore, loadAfter }) {
   return {
     date: startedAt.toISOString(),
-    resultsFile: `bench/results/${group}-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`,
+    resultsFile: `${RUNS_DIR}/${group}-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`,
     git: gitInfo(),
     node: process.version,
     wrangler: JSON.parse(readFileSync("node_modules/wrangler/package.json", "utf8")).version,
@@ -407,7 +409,7 @@ async function runStateGroup() {
 
   log(renderText(run));
 
-  mkdirSync("bench/results", { recursive: true });
+  mkdirSync(RUNS_DIR, { recursive: true });
   writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
   const stateSummary = `bench/results/latest-state${variantSuffix()}.md`;
   writeFileSync(stateSummary, markdownSummary(run, { budget: budgetTable(budget) }));
@@ -648,7 +650,7 @@ async function runTasksGroup() {
   run.findings = tasksFindings(run);
   run.verdict = tasksVerdict(run);
   log(renderTasksText(run));
-  mkdirSync("bench/results", { recursive: true });
+  mkdirSync(RUNS_DIR, { recursive: true });
   writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
   const tasksSummary = `bench/results/latest-tasks${variantSuffix()}.md`;
   writeFileSync(tasksSummary, tasksMarkdown(run));
@@ -849,7 +851,7 @@ async function runSignallingGroup() {
     };
     run.findings = signallingFindings(run);
     log(renderSignallingText(run));
-    mkdirSync("bench/results", { recursive: true });
+    mkdirSync(RUNS_DIR, { recursive: true });
     writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
     const summaryFile = `bench/results/latest-signalling${variantSuffix()}.md`;
     writeFileSync(summaryFile, signallingMarkdown(run));

@@ -186,7 +186,7 @@ export function markdownSummary(run, extra = {}) {
     for (const f of run.findings) md.push(`- ${f}`);
   }
   md.push("");
-  md.push(`Full numbers (per round, CPU per process, profiles): \`${run.meta.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`);
+  md.push(`Full numbers (per round, CPU per process, profiles), kept on the machine that ran it (git-ignored): \`${run.meta.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`);
   md.push("");
   return md.join("\n");
 }

@@ -143,7 +143,7 @@ export function signallingMarkdown(run) {
     "",
     ...run.findings.map((f) => `- ${f}`),
     "",
-    `Full numbers (every round, CPU per process, profiles): \`${m.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`,
+    `Full numbers (every round, CPU per process, profiles), kept on the machine that ran it (git-ignored): \`${m.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`,
     "",
   ];
   return md.join("\n");

@@ -183,7 +183,7 @@ export function tasksMarkdown(run) {
     "",
     ...run.findings.map((f) => `- ${f}`),
     "",
-    `Full numbers (every round, batch sizes, CPU per process): \`${m.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`,
+    `Full numbers (every round, batch sizes, CPU per process), kept on the machine that ran it (git-ignored): \`${m.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`,
     "",
   ];
   return md.join("\n");
