@@ -205,7 +205,8 @@ async function startServers({ productConfig = "wrangler.toml", baselineConfig = 
   // An env file replaces .dev.vars, so the run never reads a developer's secrets. ADMIN_API_KEY
   // is set as `npm run dev` sets it: checking for it is part of every request's auth cost.
   const envFile = path.join(tempDir, `product-${tag}.env`);
-  writeFileSync(envFile, `JWT_SECRET="${jwtSecret}"\nADMIN_API_KEY="dmsa_bench_${randomBytes(18).toString("base64url")}"\n`, { mode: 0o600 });
+  const adminApiKey = `dmsa_bench_${randomBytes(18).toString("base64url")}`;
+  writeFileSync(envFile, `JWT_SECRET="${jwtSecret}"\nADMIN_API_KEY="${adminApiKey}"\n`, { mode: 0o600 });
   const productState = path.join(tempDir, `product-state-${tag}`);
 
   log(`Applying D1 migrations to a temporary store (${tempDir})…`);
@@ -230,7 +231,8 @@ async function startServers({ productConfig = "wrangler.toml", baselineConfig = 
   const t0 = Date.now();
   let health;
   await Promise.all([
-    waitReady(product, "/health", (res, text) => res.status === 200 && (health = JSON.parse(text)) !== undefined),
+    // /health shows its checks (rate_limit among them) only to a valid credential.
+    waitReady(product, "/health", (res, text) => res.status === 200 && (health = JSON.parse(text)) !== undefined, { "x-api-key": adminApiKey }),
     waitReady(baseline, "/", (res) => res.status === 200),
   ]);
   if (!/disabled/.test(health.checks?.rate_limit?.detail ?? "")) throw new Error(`product rate limiting is not off: ${JSON.stringify(health.checks?.rate_limit)}`);

@@ -76,13 +76,13 @@ export function logTail(server, lines = 30) {
   return readFileSync(server.logPath, "utf8").split("\n").slice(-lines).join("\n");
 }
 
-/** Polls `url` until `accept(response, text)` holds; at most 240 tries, 250 ms apart (60 s). */
-export async function waitReady(server, path, accept) {
+/** Polls `path` (with `headers`) until `accept(response, text)` holds; at most 240 tries, 250 ms apart (60 s). */
+export async function waitReady(server, path, accept, headers = {}) {
   let last = "no answer yet";
   for (let attempt = 0; attempt < 240; attempt++) {
     if (server.exited() !== null) throw new Error(`${server.name}: the dev server exited (${server.exited()}) before it was ready:\n${logTail(server)}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${server.port}${path}`, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`http://127.0.0.1:${server.port}${path}`, { headers, signal: AbortSignal.timeout(5000) });
       const text = await res.text();
       if (accept(res, text)) return;
       last = `${res.status} ${text.slice(0, 300)}`;
