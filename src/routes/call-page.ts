@@ -1,5 +1,6 @@
 /**
- * The call page (SPEC §6): `GET /calls/{call_id}` and its script and style. No API credentials:
+ * The call page: `GET /calls/{call_id}` (its script and style are static assets, served by the
+ * platform before the Worker runs: src/calls/page/page-html.ts names them). No API credentials:
  * the page itself shows nothing about the call; the join token (`?token=` or pasted) is what opens
  * the signalling socket, the ICE servers and the transcript. An unknown call is a 404 page, an
  * ended one a 409 page, both with the same strict headers as the page.
@@ -9,15 +10,7 @@ import { callSession } from "../calls/service";
 import { CallId } from "../calls/schemas";
 import { realtimeCredentials } from "../calls/settings";
 import { FINAL_STATUSES } from "../calls/model";
-import {
-  CALL_PAGE_CSS,
-  CALL_PAGE_HEADERS,
-  CALL_PAGE_SCRIPT_PATH,
-  CALL_PAGE_STYLE_PATH,
-  callMessagePage,
-  callPageHtml,
-} from "../calls/page/page-html";
-import { CALL_PAGE_JS } from "../calls/page/page-script";
+import { CALL_PAGE_HEADERS, callMessagePage, callPageHtml } from "../calls/page/page-html";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 
@@ -25,11 +18,6 @@ const TAGS = ["calls"];
 
 function html(c: Context<AppEnv>, status: 200 | 404 | 409, body: string): Response {
   return c.body(body, status, CALL_PAGE_HEADERS);
-}
-
-function asset(c: Context<AppEnv>, body: string, contentType: string): Response {
-  // Revalidated on every load (the script changes with the server); small enough not to matter.
-  return c.body(body, 200, { "content-type": contentType, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
 }
 
 export function registerCallPageRoutes(app: Hono<AppEnv>): void {
@@ -60,7 +48,4 @@ export function registerCallPageRoutes(app: Hono<AppEnv>): void {
       return html(c, 200, callPageHtml(callId, realtimeCredentials(c.env) ? "sfu" : "p2p"));
     },
   );
-
-  app.get(CALL_PAGE_SCRIPT_PATH, (c) => asset(c, CALL_PAGE_JS, "text/javascript; charset=utf-8"));
-  app.get(CALL_PAGE_STYLE_PATH, (c) => asset(c, CALL_PAGE_CSS, "text/css; charset=utf-8"));
 }

@@ -1,4 +1,5 @@
-/** The call page (SPEC §6) over HTTP, without a browser: headers, refusals, assets, and the token-read transcript it loads. */
+/** The call page over HTTP, without a browser: headers, refusals, assets, and the token-read transcript it loads. */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, callWith, json, problem } from "../helpers/api";
 import { addParticipant, createCall } from "../helpers/calls";
@@ -64,15 +65,36 @@ describe("GET /calls/{call_id}", () => {
     expect(await res.text()).toContain('data-media="sfu"');
   });
 
-  it("serves its script and style as same-origin files", async () => {
-    const js = await page("/assets/call-page.js");
+  it("names its script and style: the built client, served as static assets (revalidated, nosniff), not by the Worker", async () => {
+    // What the platform serves at those paths before the Worker runs (wrangler.toml [assets],
+    // headers from dist/client/_headers); `npm test` builds dist/client first.
+    const asset = (path: string, headers?: HeadersInit) => env.ASSETS.fetch(new Request(`http://localhost:8787${path}`, { headers }));
+    const js = await asset("/assets/call-page.js");
     expect(js.status).toBe(200);
     expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(js.headers.get("cache-control")).toBe("no-cache");
+    expect(js.headers.get("x-content-type-options")).toBe("nosniff");
     const source = await js.text();
+    // The esbuild bundle of src/calls/page/client/main.ts, not the hand-written string it replaced.
     expect(source).toContain("window.__call");
     expect(source).not.toContain("innerHTML");
-    const css = await page("/assets/call-page.css");
+    expect(source).not.toContain("src/calls/page/page-script.ts");
+    expect(source.trimEnd().endsWith("//# sourceMappingURL=call-page.js.map")).toBe(true);
+    const map = (await (await asset("/assets/call-page.js.map")).json()) as { sources: string[] };
+    for (const module of ["main", "p2p-mesh", "sfu-transport", "signalling"]) expect(map.sources).toContain(`../../../src/calls/page/client/${module}.ts`);
+    // Types only from the server's modules (the wire format): no server code in the page.
+    expect(map.sources.filter((s) => !s.startsWith("../../../src/calls/page/client/"))).toEqual([]);
+    // Revalidated on every load: the ETag answers 304 while the bundle is unchanged.
+    const etag = js.headers.get("etag") ?? "";
+    expect(etag).not.toBe("");
+    expect((await asset("/assets/call-page.js", { "If-None-Match": etag })).status).toBe(304);
+    const css = await asset("/assets/call-page.css");
+    expect(css.status).toBe(200);
     expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect(await css.text()).toContain("#participants li");
+    // The Worker no longer has routes for them (only a missing build would reach it).
+    expect((await page("/assets/call-page.js")).status).toBe(404);
+    expect((await page("/assets/call-page.css")).status).toBe(404);
   });
 });
 

@@ -1,12 +1,14 @@
 /**
- * The call page's HTML (SPEC §6, `GET /calls/{call_id}`): a static shell whose only dynamic parts
+ * The call page's HTML (`GET /calls/{call_id}`): a static shell whose only dynamic parts
  * are the call id (already validated as `call_[0-9a-f]{24}`) and the media mode, both escaped.
  * Everything else (roster, transcript, names) is filled in by the page's script with
- * `textContent`, never as HTML. The script and the style are served as separate files so the page
- * works under a CSP without 'unsafe-inline'.
+ * `textContent`, never as HTML. The script and the style are static assets (built from
+ * src/calls/page/client/ by scripts/build-client.mjs, served by the platform from dist/client/),
+ * separate files so the page works under a CSP without 'unsafe-inline'.
  */
 import { escapeHtml } from "../../email/templates";
 
+/** Where the built client lies in dist/client/ (scripts/build-client.mjs), and so its URL. */
 export const CALL_PAGE_SCRIPT_PATH = "/assets/call-page.js";
 export const CALL_PAGE_STYLE_PATH = "/assets/call-page.css";
 
@@ -75,17 +77,3 @@ export function callPageHtml(callId: string, media: "p2p" | "sfu"): string {
 export function callMessagePage(heading: string, message: string): string {
   return shell(heading, `<main><h1>${escapeHtml(heading)}</h1><p>${escapeHtml(message)}</p></main>`);
 }
-
-export const CALL_PAGE_CSS = `body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;color:#1f2328}
-h1{font-size:1.3rem}h2{font-size:1.05rem;margin:1rem 0 .3rem}code{font-size:.9em}
-label{display:block;margin:.4rem 0 .2rem}label.inline{display:inline-block;margin-right:1rem}
-input[type=password]{width:100%;box-sizing:border-box;padding:.4rem;font-family:monospace}
-button{font-size:15px;padding:.45rem 1rem;margin:.3rem .3rem .3rem 0;border:1px solid #8c959f;border-radius:6px;background:#f6f8fa;cursor:pointer}
-button#join{background:#1a7f37;color:#fff;border-color:#1a7f37}button[aria-pressed=true]{background:#cf222e;color:#fff}
-button:disabled{opacity:.5;cursor:default}
-#participants li{margin:.15rem 0}.tag{font-size:.8em;padding:0 .35rem;margin-left:.35rem;border-radius:4px;background:#eaeef2}
-.off{color:#8c959f}#media{display:flex;flex-wrap:wrap;gap:.5rem}
-.tile{margin:0;width:240px}.tile video{width:240px;height:180px;background:#24292f;border-radius:6px}
-.tile figcaption{font-size:.85em;overflow-wrap:anywhere}#transcript li{margin:.2rem 0}.who{font-weight:600;margin-right:.4rem}
-#errors{color:#cf222e;white-space:pre-wrap}#notice{background:#fff8c5;padding:.5rem;border-radius:6px}
-`;
