@@ -70,7 +70,7 @@ describe("GET /calls/{call_id}", () => {
     // headers from dist/client/_headers); `npm test` builds dist/client first.
     const asset = (path: string, headers?: HeadersInit) => env.ASSETS.fetch(new Request(`http://localhost:8787${path}`, { headers }));
     const js = await asset("/assets/call-page.js");
-    expect(js.status).toBe(200);
+    expect(js.status, "dist/client/assets/call-page.js (npm test builds it first: npm run build:client)").toBe(200);
     expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(js.headers.get("cache-control")).toBe("no-cache");
     expect(js.headers.get("x-content-type-options")).toBe("nosniff");

@@ -133,10 +133,7 @@ export function createSfuTransport(iceServers: RTCIceServer[]): Transport {
       if (r && r.errorCode) fail(new Error(`The SFU refused your ${w.media_type}: ${r.errorDescription || r.errorCode}`));
       else if (w.mid !== null) sfu.published.push({ mid: w.mid, trackName: w.trackName, kind: w.media_type });
     }
-    event(
-      "sfu_published",
-      sfu.published.map((p) => p.trackName),
-    );
+    event("sfu_published", sfu.published.map((p) => p.trackName));
   });
 
   function pull(peer: string, sessionId: string | null, trackName: string | null, kind: string, via: PulledTrack["via"]): void {
@@ -202,10 +199,7 @@ export function createSfuTransport(iceServers: RTCIceServer[]): Transport {
         sessionDescription: localOffer(),
       });
       await applySfuDescription(resp);
-      event(
-        "sfu_closed",
-        open.map((e) => e.trackName),
-      );
+      event("sfu_closed", open.map((e) => e.trackName));
     });
   }
 
