@@ -28,7 +28,9 @@ function scratchConfigs(tag, settings) {
   const product = withConsumerSettings(readFileSync("wrangler.toml", "utf8"), PRODUCT_QUEUE, settings)
     .replace(/^#:schema .*$/m, "#:schema ../../node_modules/wrangler/config-schema.json")
     .replace(/^main\s*=\s*"([^"]+)"/m, (_, m) => `main = "../../${m}"`)
-    .replace(/^migrations_dir\s*=\s*"([^"]+)"/m, (_, m) => `migrations_dir = "../../${m}"`);
+    .replace(/^migrations_dir\s*=\s*"([^"]+)"/m, (_, m) => `migrations_dir = "../../${m}"`)
+    // [assets] directory (the built browser code).
+    .replace(/^directory\s*=\s*"([^"]+)"/m, (_, m) => `directory = "../../${m}"`);
   const baseline = withConsumerSettings(readFileSync("bench/baseline/wrangler.toml", "utf8"), BASELINE_QUEUE, settings)
     .replace(/^#:schema .*$/m, "#:schema ../../node_modules/wrangler/config-schema.json")
     .replace(/^main\s*=\s*"([^"]+)"/m, (_, m) => `main = "../baseline/${m}"`);
