@@ -3,6 +3,7 @@
 // Extra arguments go to wrangler: `npm run dev -- --port 9000`.
 import { spawnSync } from "node:child_process";
 import { ensureDevVars } from "./dev-vars.mjs";
+import { PROJECT_ROOT, WRANGLER_JS, applyMigrations, nodeBinary } from "./lib/local-server.mjs";
 
 const persist = process.env.PERSIST_TO ?? ".data";
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false" };
@@ -11,8 +12,14 @@ const devVars = ensureDevVars();
 // header is trusted (anonymous callers share one rate-limit bucket) unless .dev.vars names one.
 const clientIp = "CLIENT_IP_HEADER" in devVars ? [] : ["--var", "CLIENT_IP_HEADER:"];
 
-const run = (args) => spawnSync("npx", ["wrangler", ...args], { stdio: "inherit", env });
-const migrated = run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
-if (migrated.status !== 0) process.exit(migrated.status ?? 1);
-const dev = run(["dev", "--local", "--persist-to", persist, ...clientIp, ...process.argv.slice(2)]);
+try {
+  applyMigrations(persist, { env, inherit: true });
+} catch {
+  process.exit(1);
+}
+const dev = spawnSync(nodeBinary(), [WRANGLER_JS, "dev", "--local", "--persist-to", persist, ...clientIp, ...process.argv.slice(2)], {
+  cwd: PROJECT_ROOT,
+  stdio: "inherit",
+  env,
+});
 process.exit(dev.status ?? 0);

@@ -5,7 +5,7 @@
 // bench/results/runs/signalling-<date>.json and bench/results/latest-signalling.md.
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SignJWT } from "jose";
+import { mintDevToken } from "../../scripts/lib/dev-token.mjs";
 import { checkedCompatibilityDate, loadAtStart, log } from "../lib/harness.mjs";
 import { connectInspector, moduleMaps, profileDuring, summarizeProfile } from "../lib/profile.mjs";
 import { median } from "../lib/report.mjs";
@@ -27,8 +27,8 @@ export async function runSignallingGroup(harness, cfg, { settleMs }) {
   log("\nSignalling: starting both servers…");
   const { product, baseline, jwtSecret, workerdBinary } = await startServers({ tag: "signalling" });
   const logOffsets = { product: logSize(product), baseline: logSize(baseline) };
-  // Creating a call and adding participants needs calls:write (role developer, SPEC §1).
-  const token = await new SignJWT({ role: "developer" }).setProtectedHeader({ alg: "HS256" }).setSubject("bench").setIssuedAt().setExpirationTime("2h").sign(new TextEncoder().encode(jwtSecret));
+  // Creating a call and adding participants needs calls:write (role developer).
+  const token = await mintDevToken(jwtSecret, { sub: "bench", role: "developer" }, { ttl: "2h" });
   const room = `bench-${Date.now().toString(36)}`;
   const auth = { authorization: `Bearer ${token}` };
   const connectors = {

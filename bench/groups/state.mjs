@@ -5,7 +5,7 @@
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
-import { SignJWT } from "jose";
+import { mintDevToken } from "../../scripts/lib/dev-token.mjs";
 import { deriveFindings, noiseWarnings, verdictOf } from "../lib/findings.mjs";
 import { checkedCompatibilityDate, loadAtStart, log } from "../lib/harness.mjs";
 import { keepAliveAgent, runWindow } from "../lib/load.mjs";
@@ -33,7 +33,7 @@ export async function runStateGroup(harness, config) {
   const logOffsets = { product: logSize(product), baseline: logSize(baseline) };
 
   // Requests: bodies and headers built once; the clients do no per-request work.
-  const token = await new SignJWT({ role: "user" }).setProtectedHeader({ alg: "HS256" }).setSubject("bench").setIssuedAt().setExpirationTime("2h").sign(new TextEncoder().encode(jwtSecret));
+  const token = await mintDevToken(jwtSecret, { sub: "bench", role: "user" }, { ttl: "2h" });
   const state = agentState();
   const body = Buffer.from(JSON.stringify({ state_data: state }));
   const agentIds = Array.from({ length: config.agents }, (_, i) => `bench-agent-${i}`);

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
-import { SignJWT } from "jose";
+import { mintDevToken } from "../../scripts/lib/dev-token.mjs";
 import { SCRATCH_DIR, checkedCompatibilityDate, loadAtStart, log } from "../lib/harness.mjs";
 import { keepAliveAgent } from "../lib/load.mjs";
 import { median } from "../lib/report.mjs";
@@ -75,10 +75,9 @@ export async function runTasksGroup(harness, taskConfig, { settleMs }) {
     const { product, baseline, jwtSecret, workerdBinary } = await startServers({ ...cfgs, tag: `tasks-${variant.id}` });
     meta.workerd ??= { binary: workerdBinary, version: spawnSync(workerdBinary, ["--version"], { encoding: "utf8" }).stdout.trim() };
     const logOffsets = { product: logSize(product), baseline: logSize(baseline) };
-    const key = new TextEncoder().encode(jwtSecret);
-    const mint = (role) => new SignJWT({ role }).setProtectedHeader({ alg: "HS256" }).setSubject("bench").setIssuedAt().setExpirationTime("2h").sign(key);
+    const mint = (role) => mintDevToken(jwtSecret, { sub: "bench", role }, { ttl: "2h" });
     const auth = { authorization: `Bearer ${await mint("user")}` };
-    // Scaling needs the developer role (SPEC §1); the tasks themselves are created as a user.
+    // Scaling needs the developer role; the tasks themselves are created as a user.
     const devAuth = { authorization: `Bearer ${await mint("developer")}` };
     const sides = {
       product: { server: product, ops: taskSide("product", { auth }), agent: keepAliveAgent(taskConfig.concurrency), queue: PRODUCT_QUEUE },

@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort, runWrangler, runtimeBinary, startWranglerDev, stopGroup, waitReady } from "./servers.mjs";
+import { applyMigrations, freePort } from "../../scripts/lib/local-server.mjs";
+import { runtimeBinary, startWranglerDev, stopGroup, waitReady } from "./servers.mjs";
 
 /** The tasks group's scratch wrangler configs (git-ignored; removed by `cleanup`). */
 export const SCRATCH_DIR = "bench/.scratch-tasks";
@@ -78,7 +79,12 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
     /** Starts product and baseline; `tag` names this pair's stores and logs (one pair per config). */
     async startServers({ productConfig = "wrangler.toml", baselineConfig = "bench/baseline/wrangler.toml", tag = "state" } = {}) {
       tempDir ??= mkdtempSync(path.join(storeRoot, "dmsa-bench-"));
-      const taken = new Set();
+      const taken = [];
+      const pickPort = async () => {
+        const port = await freePort(taken);
+        taken.push(port);
+        return port;
+      };
       const jwtSecret = randomBytes(32).toString("base64url");
       // An env file replaces .dev.vars, so the run never reads a developer's secrets. ADMIN_API_KEY
       // is set as `npm run dev` sets it: checking for it is part of every request's auth cost.
@@ -88,19 +94,19 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
       const productState = path.join(tempDir, `product-state-${tag}`);
 
       log(`Applying D1 migrations to a temporary store (${tempDir})…`);
-      runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", productState, "-c", productConfig]);
+      applyMigrations(productState, { config: productConfig });
       const product = startWranglerDev({
         name: "product",
-        port: await freePort(taken),
-        inspectorPort: inspector ? await freePort(taken) : null,
+        port: await pickPort(),
+        inspectorPort: inspector ? await pickPort() : null,
         args: ["-c", productConfig, "--persist-to", productState, "--env-file", envFile, "--var", "RATE_LIMIT:off", ...productVars.flatMap((v) => ["--var", v])],
         logPath: path.join(tempDir, `product-${tag}.log`),
       });
       servers.push(product);
       const baseline = startWranglerDev({
         name: "baseline",
-        port: await freePort(taken),
-        inspectorPort: inspector ? await freePort(taken) : null,
+        port: await pickPort(),
+        inspectorPort: inspector ? await pickPort() : null,
         args: ["-c", baselineConfig, "--persist-to", path.join(tempDir, `baseline-state-${tag}`)],
         logPath: path.join(tempDir, `baseline-${tag}.log`),
       });

@@ -1,7 +1,7 @@
 /** Requests through the real Worker (`exports.default.fetch`) with test credentials. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { SignJWT } from "jose";
+import { mintDevToken } from "../../scripts/lib/dev-token.mjs";
 import type { Role } from "../../src/auth/principal";
 import worker from "../../src/index";
 
@@ -12,12 +12,12 @@ export async function mintToken(
   claims: { sub?: string; role?: Role; agents?: string[] } = {},
   opts: { expiresIn?: string | number; secret?: string; alg?: string } = {},
 ): Promise<string> {
-  return new SignJWT({ role: claims.role ?? "user", ...(claims.agents ? { agents: claims.agents } : {}) })
-    .setProtectedHeader({ alg: opts.alg ?? "HS256" })
-    .setSubject(claims.sub ?? "tester")
-    .setIssuedAt()
-    .setExpirationTime(opts.expiresIn ?? "10m")
-    .sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));
+  // The same development JWT as `npm run token` mints (scripts/lib/dev-token.mjs).
+  return mintDevToken(
+    opts.secret ?? JWT_SECRET,
+    { sub: claims.sub ?? "tester", role: claims.role ?? "user", ...(claims.agents ? { agents: claims.agents } : {}) },
+    { ttl: opts.expiresIn ?? "10m", alg: opts.alg },
+  );
 }
 
 export interface CallOptions {

@@ -1,16 +1,11 @@
 /** Node-side HTTP helpers for end-to-end tests: development JWTs and a small JSON client. */
-import { SignJWT } from "jose";
+import { mintDevToken, type Role } from "../../../scripts/lib/dev-token.mjs";
 
-export type Role = "guest" | "user" | "developer" | "admin" | "super_admin";
+export type { Role };
 
 /** An HS256 JWT signed with the server's JWT_SECRET, as `npm run token` mints them. */
 export function mintJwt(secret: string, claims: { sub: string; role: Role; agents?: string[] }, ttl = "15m"): Promise<string> {
-  return new SignJWT({ role: claims.role, ...(claims.agents ? { agents: claims.agents } : {}) })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(claims.sub)
-    .setIssuedAt()
-    .setExpirationTime(ttl)
-    .sign(new TextEncoder().encode(secret));
+  return mintDevToken(secret, claims, { ttl });
 }
 
 export interface Answer<T = any> {

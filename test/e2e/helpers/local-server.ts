@@ -12,19 +12,27 @@
  *   process of the group is alive (so workerd has let go of the state files and the port).
  * - Ready when `GET /health` answers 200; any failure throws with the server's log attached.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes, randomInt } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import {
+  PROJECT_ROOT,
+  WRANGLER_JS,
+  applyMigrations as applyMigrationsTo,
+  freePort,
+  nodeBinary,
+  portIsClosed,
+  signalGroup,
+  stopProcessGroup,
+  waitForAnswer,
+  wranglerEnv,
+} from "../../../scripts/lib/local-server.mjs";
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const WRANGLER_BIN = join(PROJECT_ROOT, "node_modules/.bin/wrangler");
+// Shared with `npm run dev` and the benchmark (scripts/lib/local-server.mjs).
+export { PROJECT_ROOT, freePort, nodeBinary };
 const HOST = "127.0.0.1";
-const PORT_MIN = 21_000;
-const PORT_MAX = 32_000;
 
 export interface LocalServerOptions {
   /** Reuse this persistence folder (e.g. after a crash); default: a new temporary one. */
@@ -68,79 +76,12 @@ export interface LocalServer {
   dispose(): Promise<void>;
 }
 
-/** Wrangler, esbuild and workerd need Node ≥ 22.12; the `node` devDependency provides it. */
-export function nodeBinary(): string {
-  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-  if (major > 22 || (major === 22 && minor >= 12)) return process.execPath;
-  return join(PROJECT_ROOT, "node_modules/node/bin/node");
-}
-
+/** Wrangler's environment; its debug logs go beside the state instead of piling up in ~/.config/.wrangler/logs. */
 function childEnv(persistDir: string): NodeJS.ProcessEnv {
-  const node = nodeBinary();
-  return {
-    ...process.env,
-    // Wrangler's debug logs go beside the state instead of piling up in ~/.config/.wrangler/logs.
-    WRANGLER_LOG_PATH: join(persistDir, "wrangler-logs"),
-    PATH: `${dirname(node)}:${process.env.PATH ?? ""}`,
-    // Start-up would otherwise wait for the Request.cf download that cannot succeed offline.
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    WRANGLER_SEND_METRICS: "false",
-    NO_COLOR: "1",
-    FORCE_COLOR: "0",
-  };
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once("error", () => done(false));
-    server.listen({ port, host: HOST, exclusive: true }, () => server.close(() => done(true)));
-  });
-}
-
-function portIsClosed(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ port, host: HOST });
-    socket.once("connect", () => {
-      socket.destroy();
-      done(false);
-    });
-    socket.once("error", () => done(true));
-  });
-}
-
-export async function freePort(exclude: readonly number[] = []): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const port = randomInt(PORT_MIN, PORT_MAX + 1);
-    if (!exclude.includes(port) && (await portIsFree(port))) return port;
-  }
-  throw new Error(`no free port found in ${PORT_MIN}–${PORT_MAX}`);
+  return wranglerEnv({ logDir: join(persistDir, "wrangler-logs") });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Live (non-zombie) members of a process group, read from /proc (Linux); null without /proc. */
-function liveGroupMembers(pgid: number): number[] | null {
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return null;
-  }
-  const live: number[] = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // pid (comm) state ppid pgrp …; comm may contain spaces, so parse after the last ')'.
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(pgrp) === pgid && state !== "Z" && state !== "X") live.push(Number(name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return live;
-}
 
 /** Process groups still running, killed when this test process exits whatever the reason. */
 const liveGroups = new Set<number>();
@@ -148,25 +89,9 @@ process.once("exit", () => {
   for (const pgid of liveGroups) signalGroup(pgid, "SIGKILL");
 });
 
-function signalGroup(pgid: number, signal: StopSignal): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-  }
-}
-
-/** Applies the D1 migrations to `persistDir` (wrangler answers its own prompt "yes" when not on a TTY). */
+/** Applies the D1 migrations to `persistDir`. */
 export function applyMigrations(persistDir: string): void {
-  const result = spawnSync(nodeBinary(), [WRANGLER_BIN, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
-    cwd: PROJECT_ROOT,
-    env: { ...childEnv(persistDir), CI: "1" },
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  if (result.status !== 0) {
-    throw new Error(`wrangler d1 migrations apply failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
-  }
+  applyMigrationsTo(persistDir, { env: childEnv(persistDir) });
 }
 
 interface Resolved {
@@ -229,7 +154,7 @@ async function launchOnce(cfg: Resolved): Promise<LocalServer> {
     { mode: 0o600 },
   );
   const args = [
-    WRANGLER_BIN,
+    WRANGLER_JS,
     "dev",
     "--local",
     "--ip",
@@ -272,20 +197,8 @@ async function launchOnce(cfg: Resolved): Promise<LocalServer> {
   async function stop(signal: StopSignal = "SIGTERM"): Promise<void> {
     if (stopped) return;
     stopped = true;
-    signalGroup(pgid!, signal);
-    const deadline = Date.now() + (signal === "SIGKILL" ? 10_000 : 15_000);
-    for (;;) {
-      // A dead process has closed its sockets and files; without /proc, watch the port instead.
-      const members = liveGroupMembers(pgid!);
-      if (exited && (members ? members.length === 0 : await portIsClosed(cfg.port))) break;
-      if (Date.now() > deadline) {
-        if (signal === "SIGKILL") throw new Error(`process group ${pgid} still alive after SIGKILL: ${members?.join(", ")}`);
-        // A graceful stop that hangs becomes a kill.
-        stopped = false;
-        return stop("SIGKILL");
-      }
-      await sleep(50);
-    }
+    // A dead process has closed its sockets and files; without /proc, watch the port instead.
+    await stopProcessGroup(pgid!, { signal, gone: async () => exited !== null && (await portIsClosed(cfg.port)) });
     await exitPromise;
     liveGroups.delete(pgid!);
   }
@@ -310,21 +223,13 @@ async function launchOnce(cfg: Resolved): Promise<LocalServer> {
     },
   };
 
-  const deadline = Date.now() + cfg.readyTimeoutMs;
-  let lastError = "";
-  while (Date.now() < deadline) {
-    if (exited) break;
-    try {
-      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(5_000) });
-      const body = await res.text();
-      if (res.status === 200) return server;
-      lastError = `/health answered ${res.status}: ${body}`;
-    } catch (err) {
-      lastError = String((err as Error).cause ?? err);
-    }
-    await sleep(200);
-  }
+  const answer = await waitForAnswer(`${baseUrl}/health`, {
+    timeoutMs: cfg.readyTimeoutMs,
+    intervalMs: 200,
+    exited: () => (exited ? `wrangler dev exited (${JSON.stringify(exited)})` : null),
+  });
+  if (answer.ready) return server;
   await stop("SIGKILL").catch(() => undefined);
-  const why = exited ? `wrangler dev exited (${JSON.stringify(exited)})` : `not ready within ${cfg.readyTimeoutMs} ms (${lastError})`;
+  const why = answer.exited ?? `not ready within ${cfg.readyTimeoutMs} ms (last: ${answer.last})`;
   throw new Error(`${why} on port ${cfg.port}\n--- server log ---\n${output}`);
 }
