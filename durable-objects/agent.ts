@@ -4,12 +4,13 @@
  * (KV snapshot, D1 index) are brought up to date afterwards by DerivedSync.
  */
 import { DurableObject } from "cloudflare:workers";
-import { getConfig } from "../src/config";
+import { getConfig } from "../src/lib/config";
 import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
 import type { AttemptStart, CreateTaskInput, TaskEvent, TaskRecord, TaskResult, TaskStatus } from "../src/tasks/model";
 import { EventStreams } from "./agent/event-stream";
 import type { AgentMetrics } from "./agent/metrics";
-import { AUTOSCALE_TIMER, Scaling, type AutoscalePolicy, type ScaleSnapshot } from "./agent/scaling";
+import type { AutoscalePolicy } from "../src/scaling/model";
+import { AUTOSCALE_TIMER, Scaling, type ScaleSnapshot } from "./agent/scaling";
 import { AGENT_MIGRATIONS } from "./agent/schema";
 import { DISPATCH_RETRY_TIMER, TaskEngine } from "./agent/task-engine";
 import { TaskIds } from "./agent/task-ids";

@@ -8,24 +8,25 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { authenticate } from "./auth/authenticate";
 import { rateLimit } from "./auth/rate-limit";
-import { getConfig, type Config } from "./config";
+import { getConfig, type Config } from "./lib/config";
 import type { AppEnv } from "./http/app-env";
 import { renderError, renderNotFound } from "./http/errors";
-import { MAX_AUDIO_BYTES } from "./calls/speech-types";
+import { MAX_AUDIO_BYTES } from "./speech/types";
 import { AppError } from "./lib/problem";
-import { registerAgentRoutes } from "./routes/agents";
-import { registerApiKeyRoutes } from "./routes/api-keys";
-import { registerApprovalRoutes } from "./routes/approvals";
-import { registerCallPageRoutes } from "./routes/call-page";
-import { registerCallRoutes } from "./routes/calls";
-import { SFU_PROXY_BEARER, registerCallSfuRoutes } from "./routes/calls-sfu";
-import { registerEmailRoutes } from "./routes/email";
-import { registerHealthRoutes } from "./routes/health";
-import { registerMetaRoutes } from "./routes/meta";
-import { registerScalingRoutes } from "./routes/scaling";
-import { registerSpeechRoutes } from "./routes/speech";
-import { registerTaskEventRoutes } from "./routes/task-events";
-import { registerTaskRoutes } from "./routes/tasks";
+import { registerAgentRoutes } from "./state/routes";
+import { registerApiKeyRoutes } from "./auth/api-key-routes";
+import { registerApprovalRoutes } from "./approvals/routes";
+import { registerCallPageRoutes } from "./calls/page/routes";
+import { registerCallRoutes } from "./calls/routes";
+import { SFU_PROXY_BEARER, registerCallSfuRoutes } from "./calls/sfu-routes";
+import { registerEmailRoutes } from "./email/routes";
+import { registerHealthRoutes } from "./meta/health";
+import { registerMetaRoutes } from "./meta/routes";
+import { registerScalingRoutes } from "./scaling/routes";
+import { registerCallMediaRoutes } from "./calls/media-routes";
+import { registerSpeechRoutes } from "./speech/routes";
+import { registerTaskEventRoutes } from "./tasks/event-routes";
+import { registerTaskRoutes } from "./tasks/routes";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -116,6 +117,7 @@ export function createApp(): Hono<AppEnv> {
   registerEmailRoutes(app);
   registerCallRoutes(app);
   registerCallSfuRoutes(app);
+  registerCallMediaRoutes(app);
   registerSpeechRoutes(app);
   registerCallPageRoutes(app);
 

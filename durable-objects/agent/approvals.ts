@@ -92,11 +92,11 @@ export class Approvals {
       if (d.jti) this.#sql.exec("INSERT INTO approval_used_tokens (jti, approval_id, used_at) VALUES (?, ?, ?)", d.jti, approvalId, nowMs);
       const status = d.action === "approve" ? "approved" : "rejected";
       const reason = d.action === "reject" ? (d.reason?.trim() || "Rejected") : null;
-      return { ok: true, approval: this.#finish(a, status, nowMs, d.by, d.via, reason) };
+      return { ok: true, value: this.#finish(a, status, nowMs, d.by, d.via, reason) };
     });
     if (result.ok) {
-      log({ event: "approval.decided", agent_id: result.approval.agent_id, approval_id: approvalId, status: result.approval.status, via: d.via });
-      await this.#applyToTask(result.approval, nowMs);
+      log({ event: "approval.decided", agent_id: result.value.agent_id, approval_id: approvalId, status: result.value.status, via: d.via });
+      await this.#applyToTask(result.value, nowMs);
       await this.#settle(nowMs);
     }
     return result;

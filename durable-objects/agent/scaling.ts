@@ -16,17 +16,9 @@ import type { Timers } from "../shared/timers";
 import { listInstances, scaleInstances } from "./lanes";
 import { WINDOW_MS, computeMetrics, type AgentMetrics, type MetricsTaskRow } from "./metrics";
 import type { TaskEngine } from "./task-engine";
+import { AUTOSCALE_INTERVAL_MS, type AutoscalePolicy } from "../../src/scaling/model";
 
 export const AUTOSCALE_TIMER = "autoscale";
-export const AUTOSCALE_INTERVAL_MS = 30_000;
-
-export interface AutoscalePolicy {
-  enabled: boolean;
-  min_instances: number;
-  max_instances: number;
-  /** Epoch ms of the last change; null when never configured. */
-  updated_at: number | null;
-}
 
 export interface ScaleSnapshot {
   /** Active instances: the ones that take new tasks. */

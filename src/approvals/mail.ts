@@ -11,7 +11,7 @@ import { defaultSender } from "../email/settings";
 import { AppError } from "../lib/problem";
 import { BUILTIN_TEMPLATES, renderTemplate } from "../email/templates";
 import { iso } from "../lib/time";
-import { getConfig } from "../config";
+import { getConfig } from "../lib/config";
 import type { ApprovalRecord } from "./model";
 import { replyToAddress, signLinkToken } from "./signing";
 

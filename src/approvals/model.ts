@@ -8,6 +8,7 @@
  *           ──deadline─▶ pending, escalated  (on_expire = escalate, once; the deadline moves)
  *   approved, rejected, expired: final (a second decision is 409)
  */
+import type { Result } from "../lib/result";
 import { iso } from "../lib/time";
 
 export const APPROVAL_STATUSES = ["pending", "approved", "rejected", "expired"] as const;
@@ -79,12 +80,13 @@ export interface Decision {
   checkResponder: boolean;
 }
 
-export type DecisionResult =
-  | { ok: true; approval: ApprovalRecord }
-  | { ok: false; reason: "not_found" }
-  | { ok: false; reason: "token_used" }
-  | { ok: false; reason: "not_approver" }
-  | { ok: false; reason: "conflict"; status: ApprovalStatus };
+export type DecisionResult = Result<ApprovalRecord, DecisionRefusal>;
+
+export type DecisionRefusal =
+  | { reason: "not_found" }
+  | { reason: "token_used" }
+  | { reason: "not_approver" }
+  | { reason: "conflict"; status: ApprovalStatus };
 
 /** Who may decide: the approver, and the escalation recipients once the approval escalated. */
 export function responders(a: ApprovalRecord): string[] {

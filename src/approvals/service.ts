@@ -6,9 +6,10 @@ import { requireAgent, type Principal } from "../auth/principal";
 import { newId } from "../lib/ids";
 import { log, warn } from "../lib/log";
 import { AppError } from "../lib/problem";
+import { unwrap } from "../lib/result";
 import { iso } from "../lib/time";
 import { sendApprovalMail, type MailOutcome } from "./mail";
-import type { ApprovalRecord, Decision, NewApproval, OnExpire } from "./model";
+import type { ApprovalRecord, Decision, DecisionRefusal, NewApproval, OnExpire } from "./model";
 import { checkCallbackUrl } from "./schemas";
 import { requireSecret } from "./signing";
 
@@ -113,15 +114,16 @@ export async function listApprovals(
 /** One decision; maps the Durable Object's refusals to problems. */
 export async function decide(env: Env, agentId: string, approvalId: string, decision: Decision): Promise<ApprovalRecord> {
   const result = await env.AGENT.getByName(agentId).decideApproval(approvalId, decision);
-  if (result.ok) return result.approval;
-  switch (result.reason) {
-    case "not_found":
-      throw new AppError("not_found", `No approval '${approvalId}'.`);
-    case "token_used":
-      throw new AppError("conflict", "This link has already been used.");
-    case "not_approver":
-      throw new AppError("forbidden", "Only the approver may answer this approval request.");
-    case "conflict":
-      throw new AppError("conflict", `Approval '${approvalId}' is already ${result.status}.`, { extensions: { status: result.status } });
-  }
+  return unwrap<ApprovalRecord, DecisionRefusal>(result, (failure) => {
+    switch (failure.reason) {
+      case "not_found":
+        return new AppError("not_found", `No approval '${approvalId}'.`);
+      case "token_used":
+        return new AppError("conflict", "This link has already been used.");
+      case "not_approver":
+        return new AppError("forbidden", "Only the approver may answer this approval request.");
+      case "conflict":
+        return new AppError("conflict", `Approval '${approvalId}' is already ${failure.status}.`, { extensions: { status: failure.status } });
+    }
+  });
 }

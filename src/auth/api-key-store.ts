@@ -3,6 +3,7 @@
  * A key is `dmsa_` + 32 random bytes (base64url), so hashing without a salt is safe: the
  * input has 256 bits of entropy and cannot be brute-forced from the hash.
  */
+import { bytesToBase64Url } from "../lib/base64";
 import { z } from "zod";
 import { newId } from "../lib/ids";
 import { iso } from "../lib/time";
@@ -61,7 +62,7 @@ export async function sha256Hex(text: string): Promise<string> {
 
 function newSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return API_KEY_PREFIX + btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return API_KEY_PREFIX + bytesToBase64Url(bytes);
 }
 
 export interface NewApiKey {

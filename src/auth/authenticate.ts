@@ -15,7 +15,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { getConfig, type Config } from "../config";
+import { getConfig, type Config } from "../lib/config";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import type { AppEnv } from "../http/app-env";

@@ -10,7 +10,7 @@
  */
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
-import type { Config } from "../config";
+import type { Config } from "../lib/config";
 import { Role, type Principal } from "./principal";
 import { namesPurposeAudience } from "./purpose-tokens";
 

@@ -7,7 +7,7 @@
  * @see https://developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit/
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { getConfig } from "../config";
+import { getConfig } from "../lib/config";
 import { AppError } from "../lib/problem";
 import type { AppEnv } from "../http/app-env";
 import { principalLabel, type Principal } from "./principal";

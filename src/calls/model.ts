@@ -14,6 +14,7 @@
  * the first time the call becomes active; `duration_seconds` = ended_at − started_at (hold time
  * included; 0 when the call never started), set when the call ends or fails.
  */
+import type { Result } from "../lib/result";
 
 export const CALL_STATUSES = ["pending", "ringing", "active", "on_hold", "ended", "failed"] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
@@ -106,4 +107,4 @@ export interface NewParticipant {
   nowMs: number;
 }
 
-export type CallResult<T> = { ok: true; value: T } | { ok: false; reason: "not_found" | "conflict"; detail: string; status?: CallStatus };
+export type CallResult<T> = Result<T, { reason: "not_found" | "conflict"; detail: string; status?: CallStatus }>;

@@ -5,16 +5,18 @@
  */
 import type { CallSessionDO } from "../../durable-objects/call-session";
 import { requireAgent, requirePermission, type Principal } from "../auth/principal";
-import { getConfig } from "../config";
+import { getConfig } from "../lib/config";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
+import { unwrap } from "../lib/result";
 import { iso } from "../lib/time";
 import { FINAL_STATUSES, type CallAction, type CallHead, type CallParticipant, type CallResult, type CallSession, type CallStatus, type TranscriptLine } from "./model";
 import type { CreateCallBody } from "./schemas";
 import { turnCredentials } from "./settings";
 import { SfuError, iceServers, type IceServer } from "./sfu-client";
-import { bytesToBase64, checkedSpeech, requireSpeech } from "./speech";
+import { bytesToBase64 } from "../lib/base64";
+import { checkedSpeech, requireSpeech } from "../speech/service";
 import { JOIN_TOKEN_TTL_SECONDS, callSigningSecret, signJoinToken, verifyJoinToken } from "./tokens";
 
 type Rpc = Pick<
@@ -45,10 +47,12 @@ export function callSession(env: Env, callId: string): CallStub {
 
 const stub = callSession;
 
-export function unwrap<T>(result: CallResult<T>): T {
-  if (result.ok) return result.value;
-  if (result.reason === "not_found") throw new AppError("not_found", result.detail);
-  throw new AppError("conflict", result.detail, result.status ? { extensions: { call_status: result.status } } : {});
+export function callValue<T>(result: CallResult<T>): T {
+  return unwrap(result, (failure) =>
+    failure.reason === "not_found"
+      ? new AppError("not_found", failure.detail)
+      : new AppError("conflict", failure.detail, failure.status ? { extensions: { call_status: failure.status } } : {}),
+  );
 }
 
 /** Reads a call the principal may see (404 when unknown, 403 for a restricted credential). */
@@ -73,7 +77,7 @@ export async function createCall(env: Env, body: CreateCallBody, principal: Prin
   const nowMs = Date.now();
   // Index first: once the call exists, listing must find it.
   await env.DB.prepare("INSERT INTO call_index (call_id, agent_id, status, created_at) VALUES (?, ?, 'pending', ?)").bind(callId, body.agent_id, nowMs).run();
-  const call = unwrap(
+  const call = callValue(
     await stub(env, callId).create({
       callId,
       agentId: body.agent_id,
@@ -110,7 +114,7 @@ export async function listCalls(env: Env, principal: Principal, q: { agent_id?: 
 
 export async function transition(env: Env, callId: string, principal: Principal, action: CallAction): Promise<CallSession> {
   await authorizeCall(env, callId, principal);
-  const call = unwrap(await stub(env, callId).transition(action, Date.now()));
+  const call = callValue(await stub(env, callId).transition(action, Date.now()));
   await env.DB.prepare("UPDATE call_index SET status = ? WHERE call_id = ?").bind(call.status, callId).run();
   log({ event: "call.status_changed", agent_id: call.agent_id, call_id: callId, status: call.status });
   return call;
@@ -125,7 +129,7 @@ export async function addParticipant(
   const secret = callSigningSecret(env); // 503 before anything is stored
   await authorizeCall(env, callId, principal);
   const nowMs = Date.now();
-  const participant = unwrap(
+  const participant = callValue(
     await stub(env, callId).addParticipant({ participantId: newId("part"), userId: body.user_id, displayName: body.display_name, isAgent: body.is_agent, nowMs }),
   );
   const expiresAtMs = nowMs + JOIN_TOKEN_TTL_SECONDS * 1000;
@@ -143,7 +147,7 @@ export async function addParticipant(
 
 export async function removeParticipant(env: Env, callId: string, participantId: string, principal: Principal): Promise<CallParticipant> {
   await authorizeCall(env, callId, principal);
-  return unwrap(await stub(env, callId).removeParticipant(participantId, Date.now()));
+  return callValue(await stub(env, callId).removeParticipant(participantId, Date.now()));
 }
 
 export async function patchParticipant(
@@ -154,7 +158,7 @@ export async function patchParticipant(
   patch: { is_muted?: boolean; is_video_enabled?: boolean },
 ): Promise<CallParticipant> {
   await authorizeCall(env, callId, principal);
-  return unwrap(await stub(env, callId).updateParticipant(participantId, patch));
+  return callValue(await stub(env, callId).updateParticipant(participantId, patch));
 }
 
 export async function getTranscript(env: Env, callId: string, principal: Principal): Promise<TranscriptLine[]> {
@@ -165,7 +169,7 @@ export async function getTranscript(env: Env, callId: string, principal: Princip
 /** Erases the call's transcript (privacy: the lines are the only copy of what was said). */
 export async function clearTranscript(env: Env, callId: string, principal: Principal): Promise<number> {
   await authorizeCall(env, callId, principal);
-  const { deleted } = unwrap(await stub(env, callId).clearTranscript());
+  const { deleted } = callValue(await stub(env, callId).clearTranscript());
   log({ event: "call.transcript_cleared", call_id: callId, lines: deleted });
   return deleted;
 }
@@ -194,7 +198,7 @@ export async function connect(env: Env, callId: string, token: string | undefine
   const refused = (await res.json()) as CallResult<never>;
   // A valid token for a participant the call does not know is a credential problem, not a lookup.
   if (!refused.ok && refused.reason === "not_found") throw new AppError("forbidden", "This join token names no participant of this call.");
-  return unwrap(refused);
+  return callValue(refused);
 }
 
 // ---- speech in a call (SPEC §6) --------------------------------------------------------------
@@ -231,16 +235,12 @@ export async function transcribeAudio(
   if (participant.left_at !== null) throw new AppError("conflict", `Participant '${input.participantId}' already left the call.`);
   const speech = checkedSpeech(requireSpeech(env));
   const heard = await speech.transcribe(await input.audio(), { contentType: input.contentType, language: input.language });
-  const line = unwrap(await stub(env, callId).appendTranscript({ participantId: input.participantId, text: heard.text, source: "speech_to_text", atMs: Date.now() }));
+  const line = callValue(await stub(env, callId).appendTranscript({ participantId: input.participantId, text: heard.text, source: "speech_to_text", atMs: Date.now() }));
   // Sizes only: transcripts may be private (never log their text).
   log({ event: "call.transcribed", call_id: callId, participant_id: input.participantId, chars: heard.text.length });
   return { ...heard, participant_id: input.participantId, created_at: line.at };
 }
 
-/** Synthesizes text (no call): the provider's audio and content type. */
-export async function synthesize(env: Env, text: string, voice?: string): Promise<{ audio: ArrayBuffer; contentType: string }> {
-  return checkedSpeech(requireSpeech(env)).synthesize(text, voice);
-}
 
 /**
  * The agent speaks in the call: synthesize, then record the line (attributed to the call's agent
@@ -256,7 +256,7 @@ export async function speakInCall(
   const speech = checkedSpeech(requireSpeech(env));
   const spoken = await speech.synthesize(body.text, body.voice);
   const agent = call.participants.find((p) => p.is_agent && p.left_at === null) ?? null;
-  const line = unwrap(
+  const line = callValue(
     await stub(env, callId).appendTranscript(
       { participantId: agent?.participant_id ?? null, text: body.text, source: "text_to_speech", atMs: Date.now() },
       { audioBase64: bytesToBase64(new Uint8Array(spoken.audio)), contentType: spoken.contentType },

@@ -1,33 +1,21 @@
 /**
- * The call and speech settings. The vars (`REALTIME_APP_ID`, `REALTIME_API_BASE_URL`, `SPEECH_BASE_URL`, `SPEECH_PROVIDER`,
- * `SPEECH_STT_MODEL`, `SPEECH_TTS_MODEL`) are declared in wrangler.toml with empty defaults; the
- * secrets (`REALTIME_APP_SECRET`, `TURN_KEY_ID`, `TURN_KEY_API_TOKEN`, `SPEECH_API_KEY`) are optional
- * (`wrangler secret put …`) and therefore absent from the generated `Env`: they are read here.
- * Empty strings mean "not configured".
+ * The call settings. `REALTIME_APP_ID` and `REALTIME_API_BASE_URL` are vars declared in
+ * wrangler.toml with empty defaults; the secrets (`REALTIME_APP_SECRET`, `TURN_KEY_ID`,
+ * `TURN_KEY_API_TOKEN`) are optional (`wrangler secret put …`). Empty means "not configured".
  */
+import { optionalSetting } from "../lib/config";
 
-export type CallSetting =
-  | "REALTIME_APP_ID"
-  | "REALTIME_APP_SECRET"
-  | "REALTIME_API_BASE_URL"
-  | "TURN_KEY_ID"
-  | "TURN_KEY_API_TOKEN"
-  | "SPEECH_BASE_URL"
-  | "SPEECH_PROVIDER"
-  | "SPEECH_API_KEY"
-  | "SPEECH_STT_MODEL"
-  | "SPEECH_TTS_MODEL";
+export type CallSetting = "REALTIME_APP_ID" | "REALTIME_APP_SECRET" | "REALTIME_API_BASE_URL" | "TURN_KEY_ID" | "TURN_KEY_API_TOKEN";
 
 /** Anything holding settings by name: the Worker's `Env`, or a plain object in tests. */
 export type SettingsSource = Env | Partial<Record<CallSetting, unknown>>;
 
 /** A trimmed, non-empty string setting, or undefined. */
 export function callSetting(env: SettingsSource, name: CallSetting): string | undefined {
-  const value = (env as unknown as Record<string, unknown>)[name];
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+  return optionalSetting(env, name);
 }
 
-/** SFU credentials, or null when either is missing (calls then run peer-to-peer, SPEC §6). */
+/** SFU credentials, or null when either is missing (calls then run peer-to-peer). */
 export function realtimeCredentials(env: SettingsSource): { appId: string; appSecret: string } | null {
   const appId = callSetting(env, "REALTIME_APP_ID");
   const appSecret = callSetting(env, "REALTIME_APP_SECRET");

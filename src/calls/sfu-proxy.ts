@@ -18,7 +18,7 @@ import { requirePermission, type Principal } from "../auth/principal";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import type { MediaType } from "./model";
-import { authorizeCall, callSession, unwrap } from "./service";
+import { authorizeCall, callSession, callValue } from "./service";
 import { realtimeApiBaseUrl, realtimeCredentials } from "./settings";
 import { SfuClient, SfuError, type CloseTracksResponse, type NewSessionResponse, type SessionDescription, type SessionState, type TracksResponse } from "./sfu-client";
 import { checkCloseTracks, checkNewTracks, checkSessionOwner, type OwnershipResult, type ParticipantSfuRecord } from "./sfu-ownership";
@@ -114,7 +114,7 @@ async function upstream<T>(op: Op, run: () => Promise<T>): Promise<T> {
 /** Checks in order: SFU configured (503), then the call's object (404/409). */
 async function prepare(op: Op): Promise<{ sfu: SfuClient; record: ParticipantSfuRecord; callSessions: string[] }> {
   const sfu = sfuClient(op.env);
-  const context = unwrap(await callSession(op.env, op.callId).sfuContext(op.participantId));
+  const context = callValue(await callSession(op.env, op.callId).sfuContext(op.participantId));
   return { sfu, ...context };
 }
 
@@ -123,7 +123,7 @@ export async function createSfuSession(env: Env, callId: string, participantId: 
   const op = { env, callId, participantId, name: "sessions/new" };
   const { sfu } = await prepare(op);
   const created = await upstream(op, () => sfu.newSession(sessionDescription));
-  unwrap(await callSession(env, callId).recordSfuSession(participantId, created.sessionId));
+  callValue(await callSession(env, callId).recordSfuSession(participantId, created.sessionId));
   return created;
 }
 
@@ -170,7 +170,7 @@ export async function newSfuTracks(
     const mid = result.mid ?? asked.mid;
     return mid ? [{ location: "remote", mid, trackName: asked.trackName }] : [];
   });
-  if (accepted.length > 0) unwrap(await callSession(env, callId).recordSfuTracks(participantId, sessionId, accepted, Date.now()));
+  if (accepted.length > 0) callValue(await callSession(env, callId).recordSfuTracks(participantId, sessionId, accepted, Date.now()));
   return answer;
 }
 
@@ -197,7 +197,7 @@ export async function closeSfuTracks(
   const answer = await upstream(op, () => sfu.closeTracks(sessionId, body));
   const failed = new Set(answer.tracks.filter((t) => t.errorCode && t.mid).map((t) => t.mid!));
   const closed = body.mids.filter((mid) => !failed.has(mid));
-  if (closed.length > 0) unwrap(await callSession(env, callId).forgetSfuTracks(participantId, sessionId, closed));
+  if (closed.length > 0) callValue(await callSession(env, callId).forgetSfuTracks(participantId, sessionId, closed));
   return answer;
 }
 

@@ -10,7 +10,7 @@
  * `<` without `>`, made the backtracking regular expressions this replaces take seconds of CPU
  * for half a megabyte.
  */
-import { decodeHtmlEntities } from "./html-entities";
+import { decodeHtmlEntities } from "../lib/html";
 
 /** Elements dropped with their content, when they are closed. */
 const DROPPED = new Set(["style", "script", "head", "title"]);

@@ -4,7 +4,7 @@
  * line length survive 7-bit transports, built with mimetext's browser entry (CRLF line endings).
  */
 import { createMimeMessage, Mailbox } from "mimetext/browser";
-import { base64Utf8, base64Utf8Wrapped } from "./base64";
+import { base64Utf8, base64Utf8Wrapped } from "../lib/base64";
 import type { OutgoingEmail } from "./types";
 
 /** Headers `buildMime` writes itself; `OutgoingEmail.headers` may not set them. */

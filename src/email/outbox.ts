@@ -24,7 +24,8 @@ import { formatAddress } from "./providers/shared";
 import { MAX_RECIPIENTS, MAX_SUBJECT_CHARS, type MessageStatus, type SendBody } from "./schemas";
 import { defaultSender, EmailConfigError } from "./settings";
 import { resolveTemplate } from "./template-store";
-import { escapeHtml, renderTemplate } from "./templates";
+import { escapeHtml } from "../lib/html";
+import { renderTemplate } from "./templates";
 import { ProviderError, type EmailProvider, type OutgoingEmail, type ProviderName } from "./types";
 
 /** Text + HTML of one message, in UTF-8 bytes (D1 rows are limited to 2 MB). */

@@ -5,6 +5,7 @@
  * `… MAILGUN_API_KEY`) and therefore absent from the generated `Env`: they are read here. Empty
  * strings mean "not configured".
  */
+import { optionalSetting } from "../lib/config";
 import type { Address } from "./types";
 
 /** An email setting is malformed, or names a provider we do not know. */
@@ -30,8 +31,7 @@ export type OptionalEmailSetting =
 
 /** A trimmed, non-empty string setting, or undefined. */
 export function emailSetting(env: Env, name: OptionalEmailSetting): string | undefined {
-  const value = (env as unknown as Record<string, unknown>)[name];
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+  return optionalSetting(env, name);
 }
 
 /** The default sender (`EMAIL_FROM`, `EMAIL_FROM_NAME`); must be an address the sending provider accepts. */

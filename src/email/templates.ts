@@ -17,6 +17,7 @@
  * is HTML-escaped (`& < > " '`), in the text body and subject it is not; in the subject line
  * breaks become spaces (a subject is one header line).
  */
+import { escapeHtml } from "../lib/html";
 import { AppError, type FieldError } from "../lib/problem";
 
 export interface Template {
@@ -30,10 +31,6 @@ export type RenderedTemplate = Template;
 const TOKEN = /\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(\?)?\}/g;
 
 type Part = "subject" | "text" | "html";
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
-}
 
 /** The value at `name` (own properties only), or undefined. */
 function lookup(variables: Record<string, unknown>, name: string): unknown {

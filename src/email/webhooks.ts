@@ -27,6 +27,7 @@
  * for events about messages we do not know (acknowledged, so the provider does not retry them
  * forever).
  */
+import { tryBase64ToBytes } from "../lib/base64";
 import { warn } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { advanceStatus } from "./outbox";
@@ -56,15 +57,6 @@ function isFresh(timestamp: string, nowMs: number): boolean {
 }
 
 const STALE = `stale (timestamp more than ${WEBHOOK_MAX_AGE_SECONDS} s from now)`;
-
-function base64Bytes(text: string): Uint8Array | null {
-  try {
-    const binary = atob(text.trim());
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
 
 /** An ASN.1 DER ECDSA signature (SEQUENCE of two INTEGERs) as the 64-byte r‖s WebCrypto verifies. */
 export function derToP1363(der: Uint8Array, size = 32): Uint8Array | null {
@@ -101,7 +93,7 @@ const keyCache = new Map<string, Promise<CryptoKey>>();
 function sendgridKey(base64: string): Promise<CryptoKey> {
   let key = keyCache.get(base64);
   if (!key) {
-    const bytes = base64Bytes(base64);
+    const bytes = tryBase64ToBytes(base64);
     key = bytes
       ? crypto.subtle.importKey("spki", bytes, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])
       : Promise.reject(new Error("not base64"));
@@ -120,7 +112,7 @@ export async function verifySendGrid(env: Env, req: Request, requestId?: string,
   const body = new Uint8Array(await req.arrayBuffer());
   if (!signature || !timestamp) throw refused("sendgrid", "missing", requestId);
   if (!isFresh(timestamp, nowMs)) throw refused("sendgrid", STALE, requestId);
-  const raw = base64Bytes(signature);
+  const raw = tryBase64ToBytes(signature);
   const sig = raw && (raw.length === 64 ? raw : derToP1363(raw));
   if (!sig) throw refused("sendgrid", "malformed", requestId);
   let key: CryptoKey;

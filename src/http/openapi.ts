@@ -7,7 +7,7 @@ import { z } from "zod";
 import { PROBLEMS } from "../lib/problem";
 import { BUILT_IN_TASK_TYPES } from "../tasks/handlers/registry";
 import { VERSION } from "../version";
-import { routeRegistry, type ResponseSpec, type RouteSpec } from "./route";
+import type { ResponseSpec, RouteSpec } from "./route";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -69,9 +69,9 @@ const AUTH_RESPONSES: Record<number, ResponseSpec> = {
   429: { description: "Rate limited; see Retry-After." },
 };
 
-export function buildOpenApiDocument(serverUrl: string): JsonSchema {
+export function buildOpenApiDocument(routes: readonly RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>, z.ZodType>[], serverUrl: string): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const spec of routeRegistry) {
+  for (const spec of routes) {
     const path = spec.path.replace(/:(\w+)/g, "{$1}");
     const responses: Record<string, JsonSchema> = {};
     // Every authenticated route can answer these; a route may still describe them more precisely.

@@ -55,8 +55,15 @@ export type RouteHandler<P extends AnyObject, Q extends AnyObject, B extends z.Z
   input: RouteInput<P, Q, B>,
 ) => Response | Promise<Response>;
 
-/** Every declared route, in declaration order, for the OpenAPI document. */
-export const routeRegistry: RouteSpec<AnyObject, AnyObject, z.ZodType>[] = [];
+type AnyRouteSpec = RouteSpec<AnyObject, AnyObject, z.ZodType>;
+
+/** Each app's declared routes, in declaration order: a second app never lists the first's twice. */
+const registries = new WeakMap<Hono<AppEnv>, AnyRouteSpec[]>();
+
+/** The routes declared on `app`, for its OpenAPI document. */
+export function routesOf(app: Hono<AppEnv>): readonly AnyRouteSpec[] {
+  return registries.get(app) ?? [];
+}
 
 const empty = z.object({});
 
@@ -65,7 +72,9 @@ export function defineRoute<P extends AnyObject = typeof empty, Q extends AnyObj
   spec: RouteSpec<P, Q, B>,
   handler: RouteHandler<P, Q, B>,
 ): void {
-  routeRegistry.push(spec as unknown as RouteSpec<AnyObject, AnyObject, z.ZodType>);
+  let routes = registries.get(app);
+  if (!routes) registries.set(app, (routes = []));
+  routes.push(spec as unknown as AnyRouteSpec);
   app.on(spec.method.toUpperCase(), spec.path, async function validatedRoute(c) {
     if (spec.permission !== "public") authorize(c, spec.permission);
     const params = parseOrThrow(spec.params ?? empty, c.req.param(), "path") as z.output<P>;

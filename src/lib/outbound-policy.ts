@@ -20,7 +20,7 @@
  * Hosts on the allow-list (`OUTBOUND_ALLOW_HOSTS`) skip the address and name rules, never the
  * scheme and credential rules. Matching is exact, see `parseAllowEntry`.
  */
-import { getConfig } from "../config";
+import { getConfig } from "./config";
 
 export type OutboundRule =
   | "invalid_url"

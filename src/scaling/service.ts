@@ -2,9 +2,8 @@
  * Scaling use cases (SPEC §4): scale, metrics, autoscale policy. The agent's Durable Object
  * holds the instances and the task rows every figure is measured from.
  */
-import type { AutoscalePolicy } from "../../durable-objects/agent/scaling";
-import { AUTOSCALE_INTERVAL_MS } from "../../durable-objects/agent/scaling";
-import { getConfig } from "../config";
+import { AUTOSCALE_INTERVAL_MS, type AutoscalePolicy } from "./model";
+import { getConfig } from "../lib/config";
 import { iso } from "../lib/time";
 import { AppError } from "../lib/problem";
 import type { AutoscaleBody } from "./schemas";

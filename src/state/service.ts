@@ -3,7 +3,7 @@
  * (for eventual reads) and the D1 agents index (for listing). Turns the DO's result values
  * into problems.
  */
-import { getConfig } from "../config";
+import { getConfig } from "../lib/config";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";

@@ -13,7 +13,7 @@
  *   isolates a credential may hold up to the cap in each. The per-agent cap stays exact either way.
  */
 import type { Principal } from "../auth/principal";
-import { getConfig } from "../config";
+import { getConfig } from "../lib/config";
 import { AppError } from "../lib/problem";
 import { agentOfTask } from "./service";
 

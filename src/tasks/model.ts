@@ -10,6 +10,7 @@
  *   ¹ a failed attempt waiting for its retry goes back to pending (attempts counts it)
  *   ² a progress report that keeps the status
  */
+import type { Result } from "../lib/result";
 
 export const TASK_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -85,11 +86,11 @@ export interface CreateTaskInput {
   nowMs: number;
 }
 
-export type TaskFailure =
-  | { ok: false; reason: "not_found" }
-  | { ok: false; reason: "conflict"; status: TaskStatus; detail: string; approvalId?: string };
+export type TaskRefusal = { reason: "not_found" } | { reason: "conflict"; status: TaskStatus; detail: string; approvalId?: string };
 
-export type TaskResult<T> = { ok: true; value: T } | TaskFailure;
+export type TaskFailure = { ok: false } & TaskRefusal;
+
+export type TaskResult<T> = Result<T, TaskRefusal>;
 
 /** The queue message that asks the consumer to run one attempt of a task. */
 export interface TaskMessage {

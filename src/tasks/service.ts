@@ -8,6 +8,7 @@ import { requireAgent, type Principal } from "../auth/principal";
 import { newId, taskIdPrefix } from "../lib/ids";
 import { log, logError } from "../lib/log";
 import { AppError } from "../lib/problem";
+import { unwrap } from "../lib/result";
 import { createApproval } from "../approvals/service";
 import { requireSecret } from "../approvals/signing";
 import { admitTask } from "./admission";
@@ -23,12 +24,14 @@ function stub(env: Env, agentId: string) {
   return env.AGENT.getByName(agentId);
 }
 
-function unwrap<T>(taskId: string, result: TaskResult<T>): T {
-  if (result.ok) return result.value;
-  if (result.reason === "not_found") throw new AppError("not_found", `No task '${taskId}'.`);
-  throw new AppError("conflict", `Task '${taskId}' is ${result.status}: ${result.detail}.`, {
-    extensions: { status: result.status, ...(result.approvalId ? { approval_id: result.approvalId } : {}) },
-  });
+function taskValue<T>(taskId: string, result: TaskResult<T>): T {
+  return unwrap(result, (failure) =>
+    failure.reason === "not_found"
+      ? new AppError("not_found", `No task '${taskId}'.`)
+      : new AppError("conflict", `Task '${taskId}' is ${failure.status}: ${failure.detail}.`, {
+          extensions: { status: failure.status, ...(failure.approvalId ? { approval_id: failure.approvalId } : {}) },
+        }),
+  );
 }
 
 export async function createTask(
@@ -159,17 +162,17 @@ export async function reportProgress(
   principal: Principal,
   update: { progress: number; status?: "pending" | "running"; message?: string },
 ): Promise<TaskRecord> {
-  return unwrap(taskId, await stub(env, await agentOfTask(env, taskId, principal)).updateTaskProgress(taskId, update));
+  return taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).updateTaskProgress(taskId, update));
 }
 
 export async function completeTask(env: Env, taskId: string, principal: Principal, outcome: { result?: unknown; error_message?: string }): Promise<TaskRecord> {
-  const task = unwrap(taskId, await stub(env, await agentOfTask(env, taskId, principal)).completeTask(taskId, outcome));
+  const task = taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).completeTask(taskId, outcome));
   log({ event: "task.finished", agent_id: task.agent_id, task_id: taskId, status: task.status });
   return task;
 }
 
 export async function cancelTask(env: Env, taskId: string, principal: Principal): Promise<TaskRecord> {
-  const task = unwrap(taskId, await stub(env, await agentOfTask(env, taskId, principal)).cancelTask(taskId));
+  const task = taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).cancelTask(taskId));
   log({ event: "task.finished", agent_id: task.agent_id, task_id: taskId, status: task.status });
   return task;
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { readAnswer } from "../../workers/email-inbound";
+import { readAnswer } from "../../src/approvals/reply-reader";
 import { base, createApproval, getApproval, inboundMessage, sentMails, spyMail } from "../helpers/approvals";
 import { call, json } from "../helpers/api";
 

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { htmlAnswerText, readAnswer } from "../../workers/email-inbound";
+import { htmlAnswerText, readAnswer } from "../../src/approvals/reply-reader";
 import { replyToAddress } from "../../src/approvals/signing";
 import { base, createApproval, getApproval, inboundMessage, sentMails, spyMail } from "../helpers/approvals";
 import { JWT_SECRET, call, json } from "../helpers/api";

@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+import { routesOf } from "../../src/http/route";
 import { call, fetchWithEnv as fetchWith, json, mintToken, problem } from "../helpers/api";
 
 describe("the HTTP shell", () => {
@@ -117,6 +120,17 @@ describe("the OpenAPI document", () => {
     });
     expect(Object.keys(save.responses)).toEqual(expect.arrayContaining(["200", "401", "403", "412", "413", "422", "429"]));
     expect(Object.keys(doc.paths["/health"]!.get!.responses)).not.toContain("401");
+  });
+
+  it("lists each route of its own app once, however many apps are built", async () => {
+    const first = createApp();
+    const second = createApp();
+    const res = await second.request("/openapi.json", {}, env);
+    const doc = await json<{ paths: Record<string, Record<string, { operationId: string }>> }>(res);
+    const ops = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((op) => op.operationId));
+    expect(new Set(ops).size).toBe(ops.length);
+    expect(routesOf(second).length).toBe(ops.length);
+    expect(routesOf(first).length).toBe(routesOf(second).length);
   });
 
   it("is rendered at /docs as a self-contained page", async () => {

@@ -7,8 +7,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AppError } from "../../src/lib/problem";
-import { checkedSpeech, SpeechError, WorkersAiSpeech } from "../../src/calls/speech";
-import { AURA_MODEL, MELOTTS_MODEL, WHISPER_MODEL } from "../../src/calls/speech-providers/workers-ai";
+import { checkedSpeech, SpeechError, WorkersAiSpeech } from "../../src/speech/service";
+import { AURA_MODEL, MELOTTS_MODEL, WHISPER_MODEL } from "../../src/speech/providers/workers-ai";
 
 type RunImpl = (model: string, input: Record<string, unknown>, options?: { returnRawResponse?: boolean }) => Promise<unknown>;
 /** Spy on the real binding; `Ai.run`'s overloads are keyed on model names, so the impl is typed loosely. */

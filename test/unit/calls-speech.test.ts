@@ -14,7 +14,7 @@ import {
   requireSpeech,
   speechFromEnv,
   type SpeechProvider,
-} from "../../src/calls/speech";
+} from "../../src/speech/service";
 
 const audio = new Uint8Array([1, 2, 3, 4, 5]).buffer;
 const mp3 = new Uint8Array([0xff, 0xfb, 0x90, 0x64]);

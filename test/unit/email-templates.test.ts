@@ -1,6 +1,7 @@
 /** Template rendering: placeholders, escaping, missing variables, literal braces, built-ins. */
 import { describe, expect, it } from "vitest";
-import { BUILTIN_TEMPLATES, escapeHtml, isBuiltinTemplateId, renderTemplate, templatePlaceholders } from "../../src/email/templates";
+import { escapeHtml } from "../../src/lib/html";
+import { BUILTIN_TEMPLATES, isBuiltinTemplateId, renderTemplate, templatePlaceholders } from "../../src/email/templates";
 import { AppError } from "../../src/lib/problem";
 
 function renderError(...args: Parameters<typeof renderTemplate>): AppError {

@@ -1,6 +1,6 @@
 /** One decoder of HTML character references for both directions of mail (outbox text, inbound replies). */
 import { describe, expect, it } from "vitest";
-import { decodeHtmlEntities } from "../../src/email/html-entities";
+import { decodeHtmlEntities } from "../../src/lib/html";
 import { textFromHtml } from "../../src/email/html-to-text";
 
 describe("HTML character references", () => {

@@ -1,6 +1,6 @@
 /** The outbox's plain-text version of an HTML body: the same text as before for real mail, in linear time for any input. */
 import { describe, expect, it } from "vitest";
-import { decodeHtmlEntities } from "../../src/email/html-entities";
+import { decodeHtmlEntities } from "../../src/lib/html";
 import { textFromHtml } from "../../src/email/html-to-text";
 import { BUILTIN_TEMPLATES, renderTemplate } from "../../src/email/templates";
 

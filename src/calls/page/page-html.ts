@@ -6,7 +6,7 @@
  * src/calls/page/client/ by scripts/build-client.mjs, served by the platform from dist/client/),
  * separate files so the page works under a CSP without 'unsafe-inline'.
  */
-import { escapeHtml } from "../../email/templates";
+import { escapeHtml } from "../../lib/html";
 
 /** Where the built client lies in dist/client/ (scripts/build-client.mjs), and so its URL. */
 export const CALL_PAGE_SCRIPT_PATH = "/assets/call-page.js";

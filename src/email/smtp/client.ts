@@ -11,7 +11,7 @@
  *   a network in clear.
  */
 import { connect } from "cloudflare:sockets";
-import { base64Utf8 } from "../base64";
+import { base64Utf8 } from "../../lib/base64";
 import { SmtpError, type SmtpStage } from "./errors";
 import { formatReply, ReplyReader, type SmtpReply } from "./reply-reader";
 

@@ -16,9 +16,9 @@ import {
   VersionList,
   VersionsQuery,
   adaptLegacySaveBody,
-} from "../state/schemas";
-import * as state from "../state/service";
-import { etag, renderPersistentState } from "../state/wire";
+} from "./schemas";
+import * as state from "./service";
+import { etag, renderPersistentState } from "./wire";
 
 const TAGS = ["state"];
 const IF_MATCH = { "If-Match": 'Save only if the current version is this one (`"3"`), or `*` for "any existing state".' };

@@ -2,8 +2,8 @@
 import type { Hono } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
-import { AutoscaleBody, AutoscalePolicy, MetricsResponse, ScaleBody, ScaleResponse, adaptLegacyScaleBody } from "../scaling/schemas";
-import * as scaling from "../scaling/service";
+import { AutoscaleBody, AutoscalePolicy, MetricsResponse, ScaleBody, ScaleResponse, adaptLegacyScaleBody } from "./schemas";
+import * as scaling from "./service";
 import { AgentParams } from "../state/schemas";
 
 const TAGS = ["scaling"];

@@ -6,13 +6,13 @@
  * ended one a 409 page, both with the same strict headers as the page.
  */
 import type { Context, Hono } from "hono";
-import { callSession } from "../calls/service";
-import { CallId } from "../calls/schemas";
-import { realtimeCredentials } from "../calls/settings";
-import { FINAL_STATUSES } from "../calls/model";
-import { CALL_PAGE_HEADERS, callMessagePage, callPageHtml } from "../calls/page/page-html";
-import type { AppEnv } from "../http/app-env";
-import { defineRoute } from "../http/route";
+import { callSession } from "../service";
+import { CallId } from "../schemas";
+import { realtimeCredentials } from "../settings";
+import { FINAL_STATUSES } from "../model";
+import { CALL_PAGE_HEADERS, callMessagePage, callPageHtml } from "./page-html";
+import type { AppEnv } from "../../http/app-env";
+import { defineRoute } from "../../http/route";
 
 const TAGS = ["calls"];
 

@@ -14,10 +14,10 @@ import {
   TasksQuery,
   adaptLegacyCreateBody,
   adaptLegacyProgressBody,
-} from "../tasks/schemas";
-import * as tasks from "../tasks/service";
-import { BUILT_IN_TASK_TYPES } from "../tasks/handlers/registry";
-import { renderTask } from "../tasks/wire";
+} from "./schemas";
+import * as tasks from "./service";
+import { BUILT_IN_TASK_TYPES } from "./handlers/registry";
+import { renderTask } from "./wire";
 
 const TAGS = ["tasks"];
 /** Every route that finds a task by id alone reads its agent from D1 (once per agent and isolate). */

@@ -14,36 +14,36 @@
  * an empty or malformed answer is an error.
  */
 import { AppError } from "../lib/problem";
-import { callSetting, type SettingsSource } from "./settings";
-import { OpenAiCompatibleSpeech } from "./speech-providers/openai-compatible";
-import { WORKERS_AI_TTS_MODELS, WorkersAiSpeech, type WorkersAiTtsModel } from "./speech-providers/workers-ai";
-import { SpeechError, checkAudio, checkSpeechText, type SpeechProvider, type SynthesizedSpeech, type Transcription } from "./speech-types";
+import { speechSetting, type SpeechSettingsSource } from "./settings";
+import { OpenAiCompatibleSpeech } from "./providers/openai-compatible";
+import { WORKERS_AI_TTS_MODELS, WorkersAiSpeech, type WorkersAiTtsModel } from "./providers/workers-ai";
+import { SpeechError, checkAudio, checkSpeechText, type SpeechProvider, type SynthesizedSpeech, type Transcription } from "./types";
 
-export * from "./speech-types";
-export { OpenAiCompatibleSpeech } from "./speech-providers/openai-compatible";
-export { WorkersAiSpeech } from "./speech-providers/workers-ai";
+export * from "./types";
+export { OpenAiCompatibleSpeech } from "./providers/openai-compatible";
+export { WorkersAiSpeech } from "./providers/workers-ai";
 
 export type SpeechSelection = { provider: SpeechProvider; reason?: undefined } | { provider: null; reason: string };
 
 export const SPEECH_NOT_CONFIGURED =
   "Speech is not configured: set SPEECH_BASE_URL to an OpenAI-compatible speech server, or SPEECH_PROVIDER=workers-ai when deployed on Cloudflare.";
 
-export function speechFromEnv(env: SettingsSource & { AI?: Ai | unknown }, options: { fetch?: typeof fetch } = {}): SpeechSelection {
-  const baseUrl = callSetting(env, "SPEECH_BASE_URL");
-  const ttsModel = callSetting(env, "SPEECH_TTS_MODEL");
+export function speechFromEnv(env: SpeechSettingsSource & { AI?: Ai | unknown }, options: { fetch?: typeof fetch } = {}): SpeechSelection {
+  const baseUrl = speechSetting(env, "SPEECH_BASE_URL");
+  const ttsModel = speechSetting(env, "SPEECH_TTS_MODEL");
   if (baseUrl) {
     if (!/^https?:\/\//i.test(baseUrl)) return { provider: null, reason: `SPEECH_BASE_URL must be an http(s) URL; got "${baseUrl}".` };
     return {
       provider: new OpenAiCompatibleSpeech({
         baseUrl,
-        apiKey: callSetting(env, "SPEECH_API_KEY"),
-        sttModel: callSetting(env, "SPEECH_STT_MODEL"),
+        apiKey: speechSetting(env, "SPEECH_API_KEY"),
+        sttModel: speechSetting(env, "SPEECH_STT_MODEL"),
         ttsModel,
         fetch: options.fetch,
       }),
     };
   }
-  const chosen = callSetting(env, "SPEECH_PROVIDER")?.toLowerCase();
+  const chosen = speechSetting(env, "SPEECH_PROVIDER")?.toLowerCase();
   if (chosen === "workers-ai") {
     if (!env.AI) return { provider: null, reason: "SPEECH_PROVIDER=workers-ai but the Worker has no AI binding ([ai] binding = \"AI\")." };
     if (ttsModel && !(WORKERS_AI_TTS_MODELS as readonly string[]).includes(ttsModel)) {
@@ -56,7 +56,7 @@ export function speechFromEnv(env: SettingsSource & { AI?: Ai | unknown }, optio
 }
 
 /** The configured provider, or 503 naming the missing setting. */
-export function requireSpeech(env: SettingsSource & { AI?: Ai | unknown }, options: { fetch?: typeof fetch } = {}): SpeechProvider {
+export function requireSpeech(env: SpeechSettingsSource & { AI?: Ai | unknown }, options: { fetch?: typeof fetch } = {}): SpeechProvider {
   const selection = speechFromEnv(env, options);
   if (!selection.provider) throw new AppError("service_unavailable", selection.reason, { extensions: { settings: ["SPEECH_BASE_URL", "SPEECH_PROVIDER"] } });
   return selection.provider;
@@ -93,4 +93,9 @@ export function checkedSpeech(provider: SpeechProvider) {
       }
     },
   };
+}
+
+/** Text-to-speech with the configured provider (503 naming the settings when there is none). */
+export async function synthesize(env: Env, text: string, voice?: string): Promise<SynthesizedSpeech> {
+  return checkedSpeech(requireSpeech(env)).synthesize(text, voice);
 }

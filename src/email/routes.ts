@@ -5,8 +5,8 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { ownerFor } from "../email/mail-scope";
-import { getMessage, listMessages, sendInputFromBody, sendMessage } from "../email/outbox";
+import { ownerFor } from "./mail-scope";
+import { getMessage, listMessages, sendInputFromBody, sendMessage } from "./outbox";
 import {
   adaptSendBody,
   EmailMessage,
@@ -20,9 +20,9 @@ import {
   TemplateBody,
   TemplateParams,
   TemplateQuery,
-} from "../email/schemas";
-import { createTemplate, deleteTemplate, getTemplate, listTemplates, updateTemplate } from "../email/template-store";
-import { handleMailgunWebhook, handleSendGridEvents, SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER, verifySendGrid } from "../email/webhooks";
+} from "./schemas";
+import { createTemplate, deleteTemplate, getTemplate, listTemplates, updateTemplate } from "./template-store";
+import { handleMailgunWebhook, handleSendGridEvents, SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER, verifySendGrid } from "./webhooks";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 

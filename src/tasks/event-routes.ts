@@ -3,8 +3,8 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
-import { openTaskEvents, resumeAfter } from "../tasks/events";
-import { TaskParams } from "../tasks/schemas";
+import { openTaskEvents, resumeAfter } from "./events";
+import { TaskParams } from "./schemas";
 
 const EventsQuery = z.object({
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe("Replay only the events after this sequence number."),

@@ -8,10 +8,10 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { credentialsFrom, type OwnBearerRoutes } from "../auth/authenticate";
-import { CallId, CallParams, ParticipantId } from "../calls/schemas";
-import { MEDIA_TYPES } from "../calls/model";
-import { closeTracksResponseSchema, newSessionResponseSchema, renegotiateResponseSchema, sessionStateSchema, tracksResponseSchema } from "../calls/sfu-client";
-import * as sfu from "../calls/sfu-proxy";
+import { CallId, CallParams, ParticipantId } from "./schemas";
+import { MEDIA_TYPES } from "./model";
+import { closeTracksResponseSchema, newSessionResponseSchema, renegotiateResponseSchema, sessionStateSchema, tracksResponseSchema } from "./sfu-client";
+import * as sfu from "./sfu-proxy";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 

@@ -1,3 +1,13 @@
+/**
+ * HTML text, both ways: escaping what goes into markup (pages, mail), and decoding the character
+ * references in text taken out of markup (mail bodies, replies).
+ */
+
+/** Escapes the five characters that matter in text and attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+}
+
 /** HTML character references in text taken out of markup: numeric ones and the common names. */
 const NAMED: Record<string, string> = {
   nbsp: " ", lt: "<", gt: ">", quot: '"', apos: "'", amp: "&", ndash: "\u2013", mdash: "\u2014", hellip: "\u2026",

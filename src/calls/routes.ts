@@ -1,8 +1,8 @@
 /** Routes for WebRTC calls (SPEC §6): parse, call the call service, shape. */
 import type { Hono } from "hono";
 import { z } from "zod";
-import * as calls from "../calls/service";
-import { CALL_ACTIONS, TRANSITIONS } from "../calls/model";
+import * as calls from "./service";
+import { CALL_ACTIONS, TRANSITIONS } from "./model";
 import {
   AddParticipantBody,
   CallParams,
@@ -15,7 +15,7 @@ import {
   PatchParticipantBody,
   TranscriptLine,
   WsQuery,
-} from "../calls/schemas";
+} from "./schemas";
 import type { AppEnv } from "../http/app-env";
 import { requirePermission } from "../auth/principal";
 import { defineRoute } from "../http/route";

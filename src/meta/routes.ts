@@ -1,11 +1,11 @@
 /** The API describing itself: `/openapi.json`, `/docs`, `/problems/{code}` and a small index at `/`. */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { getConfig } from "../config";
+import { getConfig } from "../lib/config";
 import type { AppEnv } from "../http/app-env";
-import { renderDocsPage } from "../http/docs-page";
+import { renderDocsPage } from "./docs-page";
 import { buildOpenApiDocument } from "../http/openapi";
-import { defineRoute } from "../http/route";
+import { defineRoute, routesOf } from "../http/route";
 import { AppError, PROBLEMS, type ProblemCode } from "../lib/problem";
 import { VERSION } from "../version";
 
@@ -33,7 +33,7 @@ export function registerMetaRoutes(app: Hono<AppEnv>): void {
   let cached: { url: string; doc: Record<string, unknown>; html: string } | undefined;
   const document = (serverUrl: string) => {
     if (cached?.url !== serverUrl) {
-      const doc = buildOpenApiDocument(serverUrl);
+      const doc = buildOpenApiDocument(routesOf(app), serverUrl);
       cached = { url: serverUrl, doc, html: renderDocsPage(doc) };
     }
     return cached;

@@ -1,9 +1,9 @@
 /** API key management (SPEC §1): create (the key is shown once), list, revoke. */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { ApiKeyRecord } from "../auth/api-key-store";
-import * as apiKeys from "../auth/api-key-service";
-import { Role } from "../auth/principal";
+import { ApiKeyRecord } from "./api-key-store";
+import * as apiKeys from "./api-key-service";
+import { Role } from "./principal";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 import { AgentId } from "../state/schemas";

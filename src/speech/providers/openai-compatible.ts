@@ -9,7 +9,7 @@
  * @see https://platform.openai.com/docs/api-reference/audio
  */
 import { z } from "zod";
-import { SpeechError, mediaType, segmentsConfidence, type SpeechProvider, type SynthesizedSpeech, type TranscribeOptions, type Transcription } from "../speech-types";
+import { SpeechError, mediaType, segmentsConfidence, type SpeechProvider, type SynthesizedSpeech, type TranscribeOptions, type Transcription } from "../types";
 
 export const OPENAI_DEFAULT_STT_MODEL = "whisper-1";
 export const OPENAI_DEFAULT_TTS_MODEL = "tts-1";

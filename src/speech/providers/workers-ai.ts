@@ -16,18 +16,17 @@
  * - `@cf/myshell-ai/melotts` (cheaper, one voice per language): `{prompt, lang}` → `{audio: base64 MP3}`;
  *   `voice` is the language ("en", "es", "fr", "zh", "jp", "kr"; default "en").
  */
+import { base64ToBytes, bytesToBase64 } from "../../lib/base64";
 import { AppError } from "../../lib/problem";
 import { z } from "zod";
 import {
   SpeechError,
-  base64ToBytes,
-  bytesToBase64,
   segmentsConfidence,
   type SpeechProvider,
   type SynthesizedSpeech,
   type TranscribeOptions,
   type Transcription,
-} from "../speech-types";
+} from "../types";
 
 export const WHISPER_MODEL = "@cf/openai/whisper-large-v3-turbo";
 export const AURA_MODEL = "@cf/deepgram/aura-1";

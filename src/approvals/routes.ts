@@ -16,8 +16,8 @@ import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
-import { escapeHtml } from "../email/templates";
-import { renderApproval, type ApprovalRecord, type Decision } from "../approvals/model";
+import { escapeHtml } from "../lib/html";
+import { renderApproval, type ApprovalRecord, type Decision } from "./model";
 import {
   ApprovalParams,
   ApprovalSummary,
@@ -27,9 +27,9 @@ import {
   ListApprovalsQuery,
   RespondBody,
   adaptLegacyApprovalBody,
-} from "../approvals/schemas";
-import * as approvals from "../approvals/service";
-import { LinkRefused, requireSecret, signingSecret, verifyLinkToken } from "../approvals/signing";
+} from "./schemas";
+import * as approvals from "./service";
+import { LinkRefused, requireSecret, signingSecret, verifyLinkToken } from "./signing";
 
 const TAGS = ["approvals"];
 

@@ -1,23 +1,18 @@
 /**
- * Speech and media helpers for calls (SPEC §6): speech-to-text into a call's transcript, text-to-speech
- * (standalone, or spoken into a call) and the ICE servers a browser needs to join.
+ * A call's media routes: speech-to-text into its transcript, the agent speaking into it, and the
+ * ICE servers a browser needs to join. Speech itself (providers, limits) lives in src/speech/.
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import * as calls from "../calls/service";
-import { CallParams, ParticipantId, TranscriptLine } from "../calls/schemas";
-import { AUDIO_CONTENT_TYPES, MAX_SPEECH_TEXT_CHARS } from "../calls/speech";
+import * as calls from "./service";
+import { CallParams, ParticipantId, TranscriptLine } from "./schemas";
+import { AUDIO_CONTENT_TYPES } from "../speech/service";
+import { SpeechBody } from "../speech/schemas";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 
 const TAGS = ["calls"];
 
-const SpeechBody = z
-  .object({
-    text: z.string().min(1).max(MAX_SPEECH_TEXT_CHARS).describe("What to say."),
-    voice: z.string().min(1).max(64).optional().describe("A provider voice (OpenAI-compatible: alloy, …; Workers AI Aura: angus, …)."),
-  })
-  .strict();
 
 const TranscribeQuery = z.object({
   participant_id: ParticipantId.describe("Who spoke."),
@@ -49,7 +44,7 @@ const callErrors = {
   503: { description: "No speech provider is configured (the detail names SPEECH_BASE_URL / SPEECH_PROVIDER), or it failed." },
 };
 
-export function registerSpeechRoutes(app: Hono<AppEnv>): void {
+export function registerCallMediaRoutes(app: Hono<AppEnv>): void {
   defineRoute(
     app,
     {
@@ -79,29 +74,6 @@ export function registerSpeechRoutes(app: Hono<AppEnv>): void {
           audio: () => c.req.raw.arrayBuffer(),
         }),
       ),
-  );
-
-  defineRoute(
-    app,
-    {
-      method: "post",
-      path: "/api/v2/speech",
-      operationId: "synthesizeSpeech",
-      summary: "Text-to-speech: the audio bytes in the provider's content type",
-      tags: TAGS,
-      permission: "calls:write",
-      body: SpeechBody,
-      responses: {
-        200: { description: "The audio.", contentType: "audio/mpeg" },
-        403: callErrors[403],
-        422: callErrors[422],
-        503: callErrors[503],
-      },
-    },
-    async (c, { body }) => {
-      const spoken = await calls.synthesize(c.env, body.text, body.voice);
-      return c.body(spoken.audio, 200, { "Content-Type": spoken.contentType, "Content-Length": String(spoken.audio.byteLength) });
-    },
   );
 
   defineRoute(

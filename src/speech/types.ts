@@ -92,17 +92,3 @@ export function segmentsConfidence(segments: readonly { avg_logprob?: number | n
   const mean = logprobs.reduce((sum, p) => sum + Math.exp(p), 0) / logprobs.length;
   return Math.min(1, Math.max(0, mean));
 }
-
-/** Base64 of raw bytes, in chunks (spreading 25 MiB into one call would overflow the stack). */
-export function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(b64);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}

@@ -3,7 +3,7 @@
  * object, so request handling never re-parses strings. Empty strings mean "not configured".
  */
 import { z } from "zod";
-import { LOG_LEVELS, setLogLevel, type LogLevel } from "./lib/log";
+import { LOG_LEVELS, setLogLevel, type LogLevel } from "./log";
 
 const csv = z
   .string()
@@ -101,4 +101,14 @@ export function getConfig(env: Env): Config {
   cache.set(env, config);
   setLogLevel(config.logLevel);
   return config;
+}
+
+/**
+ * A trimmed, non-empty string setting, or undefined. For settings a capability reads on its own:
+ * optional secrets are absent from the generated `Env`, so they are read by name here, and a
+ * plain object can stand in for the environment in tests.
+ */
+export function optionalSetting(env: object, name: string): string | undefined {
+  const value = (env as Record<string, unknown>)[name];
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
