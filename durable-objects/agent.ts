@@ -104,7 +104,7 @@ export class AgentDO extends DurableObject<Env> {
     return existed;
   }
 
-  // ── tasks (SPEC §3): thin RPC wrappers; the rules live in TaskEngine ──
+  // ── tasks: thin RPC wrappers; the rules live in TaskEngine ──
 
   /** With `gate`, the task waits for that approval (not dispatched until it is approved). */
   createTask(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: TaskRecord; created: boolean } | { indexError: string }> {
@@ -179,7 +179,7 @@ export class AgentDO extends DurableObject<Env> {
     return this.#streams.open;
   }
 
-  // ── scaling (SPEC §4): the rules live in Scaling, lanes and metrics ──
+  // ── scaling: the rules live in Scaling, lanes and metrics ──
 
   scale(agentId: string, target: number): Promise<ScaleSnapshot> {
     return this.#scaling.scale(agentId, target, Date.now());
@@ -197,7 +197,7 @@ export class AgentDO extends DurableObject<Env> {
     return this.#scaling.setAutoscale(agentId, policy, Date.now());
   }
 
-  // ── approvals (SPEC §5): the rules live in Approvals ──
+  // ── approvals: the rules live in Approvals ──
 
   createApproval(input: NewApproval): Promise<ApprovalRecord> {
     return this.#approvals.create(input);

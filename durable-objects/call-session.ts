@@ -1,5 +1,5 @@
 /**
- * CallSessionDO: one per WebRTC call (SPEC §6), named by its call id. It holds the call record,
+ * CallSessionDO: one per WebRTC call, named by its call id. It holds the call record,
  * the roster and the transcript in SQLite (own `_schema` migrations) and runs peer-to-peer
  * signalling over hibernatable WebSockets (see src/calls/messages.ts for the protocol).
  *

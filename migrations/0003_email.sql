@@ -1,4 +1,4 @@
--- The message log (SPEC §5): every message sent through POST /api/v2/email/send, the send_email
+-- The message log: every message sent through POST /api/v2/email/send, the send_email
 -- task handler or the approval flow. Times are epoch milliseconds, like the other tables.
 -- `to_addresses` and `attempts` are JSON arrays; `attempts` holds each provider's turn
 -- ({provider, ok, error?, status?, skipped?, duration_ms}). Delivery webhooks find a message by

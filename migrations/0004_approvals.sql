@@ -1,4 +1,4 @@
--- Where each approval lives (SPEC §5): GET /api/v2/email/approval/{id} finds the agent (and its
+-- Where each approval lives: GET /api/v2/email/approval/{id} finds the agent (and its
 -- AgentDO, which holds the approval itself), and GET /api/v2/email/approvals filters on status and
 -- approver. The AgentDO rewrites the row on every change (create, decision, expiry, escalation).
 CREATE TABLE approval_index (

@@ -1,4 +1,4 @@
--- Where each call lives (SPEC §6): GET /api/v2/calls?agent_id= lists an agent's calls without
+-- Where each call lives: GET /api/v2/calls?agent_id= lists an agent's calls without
 -- visiting every CallSessionDO. The call itself (roster, transcript) is in its CallSessionDO;
 -- the Worker rewrites `status` here after each transition.
 CREATE TABLE call_index (

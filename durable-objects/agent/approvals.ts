@@ -1,5 +1,5 @@
 /**
- * Approvals inside AgentDO (SPEC §5): the record, its one decision, expiry on time by the shared
+ * Approvals inside AgentDO: the record, its one decision, expiry on time by the shared
  * alarm (reject, approve, or escalate once and extend the deadline), the gated task's release or
  * cancellation, signed callbacks retried with backoff, and the D1 `approval_index` kept current.
  *

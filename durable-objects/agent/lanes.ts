@@ -1,5 +1,5 @@
 /**
- * Instances are lanes of work (SPEC §4). Each active instance runs at most `concurrency` queued
+ * Instances are lanes of work. Each active instance runs at most `concurrency` queued
  * tasks at a time; a queued task waits in the agent's backlog (pending, no instance) until a
  * lane is free, then is dispatched to the least loaded active instance. Scaling down drains:
  * a draining instance takes no new task and disappears once its tasks are done.

@@ -1,5 +1,5 @@
 /**
- * Load figures and the scaling recommendation (SPEC §4), computed from task rows only: a pure
+ * Load figures and the scaling recommendation, computed from task rows only: a pure
  * module, so every figure can be checked against synthetic rows. Times are epoch milliseconds.
  *
  * - `load` = running ÷ per-instance concurrency; `total_load` sums it over the listed instances

@@ -1,5 +1,5 @@
 /**
- * Scaling inside AgentDO (SPEC §4): explicit scale, measured metrics, and the autoscale policy
+ * Scaling inside AgentDO: explicit scale, measured metrics, and the autoscale policy
  * applied on the Durable Object's alarm. Lanes themselves live in lanes.ts; the figures and the
  * recommendation in metrics.ts.
  *

@@ -102,7 +102,7 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: "approvals (SPEC §5): requests, used link tokens, callback deliveries",
+    name: "approvals: requests, used link tokens, callback deliveries",
     sql: `
       CREATE TABLE approvals (
         approval_id TEXT PRIMARY KEY,

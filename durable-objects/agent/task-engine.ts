@@ -173,7 +173,7 @@ export class TaskEngine {
     return result;
   }
 
-  /** The task's approval was granted: it stops waiting and goes to the backlog (SPEC §5). */
+  /** The task's approval was granted: it stops waiting and goes to the backlog. */
   async releaseApproval(taskId: string, approvalId: string, nowMs: number): Promise<void> {
     const task = readTask(this.#sql, taskId);
     if (!task || task.approval_id !== approvalId || isTerminal(task.status)) return;

@@ -1,5 +1,5 @@
 /**
- * What the call's object records for the Realtime SFU proxy (SPEC §6): each participant's SFU
+ * What the call's object records for the Realtime SFU proxy: each participant's SFU
  * session (`participants.sfu_session_id`) and the mids opened on it through the proxy
  * (`sfu_tracks`). Published (`local`) tracks also appear in the participant's `media_streams`
  * (`stream_id` = `track_name` = the SFU trackName), so the roster tells others what to pull.

@@ -1,4 +1,4 @@
-/** zod schemas for approvals (SPEC §5): validation, types and OpenAPI in one place. */
+/** zod schemas for approvals: validation, types and OpenAPI in one place. */
 import { z } from "zod";
 import { describeRefusal, outboundRefusal, policyFrom } from "../lib/outbound-policy";
 import type { FieldError } from "../lib/problem";

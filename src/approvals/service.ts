@@ -1,5 +1,5 @@
 /**
- * Approval use cases (SPEC §5): create (store, then mail), read, list, decide. The approval lives
+ * Approval use cases: create (store, then mail), read, list, decide. The approval lives
  * in its agent's AgentDO; D1's `approval_index` maps an id to the agent and serves the list.
  */
 import { requireAgent, type Principal } from "../auth/principal";

@@ -1,4 +1,4 @@
-/** API key management (SPEC §1): create (the key is shown once), list, revoke. */
+/** API key management: create (the key is shown once), list, revoke. */
 import type { Hono } from "hono";
 import { z } from "zod";
 import { ApiKeyRecord } from "./api-key-store";

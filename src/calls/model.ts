@@ -1,5 +1,5 @@
 /**
- * Calls (SPEC §6): the shapes the API and the signalling socket speak, and the status machine.
+ * Calls: the shapes the API and the signalling socket speak, and the status machine.
  *
  * | action (route)       | from                                | to       |
  * |----------------------|-------------------------------------|----------|

@@ -1,4 +1,4 @@
-/** Routes for WebRTC calls (SPEC §6): parse, call the call service, shape. */
+/** Routes for WebRTC calls: parse, call the call service, shape. */
 import type { Hono } from "hono";
 import { z } from "zod";
 import * as calls from "./service";

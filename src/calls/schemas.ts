@@ -1,4 +1,4 @@
-/** zod schemas for calls (SPEC §6): request validation, response shapes and the OpenAPI document. */
+/** zod schemas for calls: request validation, response shapes and the OpenAPI document. */
 import { z } from "zod";
 import { AgentId } from "../state/schemas";
 import { CALL_STATUSES, MEDIA_TYPES, TRANSCRIPT_SOURCES } from "./model";

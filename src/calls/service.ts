@@ -1,5 +1,5 @@
 /**
- * Call use cases (SPEC §6): create, read, list, transitions, roster, join tokens and the
+ * Call use cases: create, read, list, transitions, roster, join tokens and the
  * signalling upgrade. Each call lives in its own CallSessionDO (named by call id); D1's
  * `call_index` lists calls by agent and mirrors their status.
  */
@@ -201,7 +201,7 @@ export async function connect(env: Env, callId: string, token: string | undefine
   return callValue(refused);
 }
 
-// ---- speech in a call (SPEC §6) --------------------------------------------------------------
+// ---- speech in a call -----------------------------------------------------------------------
 
 export interface VoiceToTextResult {
   text: string;

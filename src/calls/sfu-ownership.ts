@@ -1,5 +1,5 @@
 /**
- * Ownership checks for the SFU proxy (SPEC §6). SFU session ids and mids are guessable, and the
+ * Ownership checks for the SFU proxy. SFU session ids and mids are guessable, and the
  * Worker holds the one app secret that can touch every session, so before proxying a request the
  * Worker checks it against what the call's Durable Object recorded for that participant:
  * - a participant only touches its own SFU session (tracks/new, renegotiate, tracks/close, GET);

@@ -1,5 +1,5 @@
 /**
- * The Realtime SFU proxy (SPEC §6, SFU mode). The Worker holds REALTIME_APP_SECRET, which can
+ * The Realtime SFU proxy (SFU mode). The Worker holds REALTIME_APP_SECRET, which can
  * touch every session of the app, so each request is checked before it is proxied:
  *
  * 1. who: a participant's join token (`Authorization: Bearer <join token>`), or API credentials

@@ -1,5 +1,5 @@
 /**
- * The Realtime SFU proxy for the browser (SPEC §6, SFU mode; see src/calls/sfu-proxy.ts for the
+ * The Realtime SFU proxy for the browser (SFU mode; see src/calls/sfu-proxy.ts for the
  * order of checks). Bodies and answers are the SFU's own ("Connection API", camelCase) so a
  * browser client written against it works unchanged; the one field of ours is `media_type` on a
  * published track (else taken from the offer's m-line). Authorized by the participant's join token

@@ -1,5 +1,5 @@
 /**
- * Outgoing mail behind one interface (SPEC §5). Providers: `cloudflare` (the send_email
+ * Outgoing mail behind one interface. Providers: `cloudflare` (the send_email
  * binding), `sendgrid` and `mailgun` (HTTP APIs), `smtp` (our client over cloudflare:sockets).
  * `EMAIL_PROVIDERS` lists them in failover order.
  */

@@ -1,4 +1,4 @@
-/** Routes for horizontal scaling and load (SPEC §4): parse, call the scaling service, shape. */
+/** Routes for horizontal scaling and load: parse, call the scaling service, shape. */
 import type { Hono } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";

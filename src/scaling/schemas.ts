@@ -1,4 +1,4 @@
-/** zod schemas for scaling (SPEC §4): validation, types and OpenAPI in one place. */
+/** zod schemas for scaling: validation, types and OpenAPI in one place. */
 import { z } from "zod";
 import { AgentId } from "../state/schemas";
 

@@ -1,5 +1,5 @@
 /**
- * Scaling use cases (SPEC §4): scale, metrics, autoscale policy. The agent's Durable Object
+ * Scaling use cases: scale, metrics, autoscale policy. The agent's Durable Object
  * holds the instances and the task rows every figure is measured from.
  */
 import { AUTOSCALE_INTERVAL_MS, type AutoscalePolicy } from "./model";

@@ -1,5 +1,6 @@
 /**
- * Speech for calls (SPEC §6): which provider to use, and the checked entry points the routes call.
+ * Speech (text-to-speech and speech-to-text): which provider to use, and the checked entry points
+ * the speech and call routes use.
  *
  * Selection ({@link speechFromEnv}):
  * 1. `SPEECH_BASE_URL` set → an OpenAI-compatible server (`SPEECH_API_KEY`, `SPEECH_STT_MODEL`,

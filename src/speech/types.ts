@@ -1,5 +1,5 @@
 /**
- * What every speech provider implements, its error type and the request limits (SPEC §6).
+ * What every speech provider implements, its error type and the request limits.
  * The limits are checked before any provider is called (see `checkedSpeech` in ./speech).
  */
 import { AppError } from "../lib/problem";

@@ -1,4 +1,4 @@
-/** Routes for versioned agent state (SPEC §2): parse, call the state service, shape. */
+/** Routes for versioned agent state: parse, call the state service, shape. */
 import type { Context, Hono } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";

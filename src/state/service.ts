@@ -10,7 +10,7 @@ import { iso } from "../lib/time";
 import { AGENT_TYPES, type AgentType, type StateVersionRecord, type WriteResult } from "./model";
 import { parseIfMatch, renderPersistentState, snapshotKey } from "./wire";
 
-/** SPEC §2: `state_data` above 1 MiB of JSON is refused with 413. */
+/** `state_data` above 1 MiB of JSON is refused with 413. */
 export const MAX_STATE_BYTES = 1024 * 1024;
 
 function stub(env: Env, agentId: string) {

@@ -5,12 +5,12 @@
 import { iso } from "../lib/time";
 import type { StateVersionRecord } from "./model";
 
-/** KV key of the latest snapshot (SPEC §2). */
+/** KV key of the latest snapshot. */
 export function snapshotKey(agentId: string): string {
   return `agent_state:${agentId}`;
 }
 
-/** A `PersistentState` document (SPEC §2) as JSON text. */
+/** A `PersistentState` document as JSON text. */
 export function renderPersistentState(r: StateVersionRecord): string {
   return (
     `{"agent_id":${JSON.stringify(r.agent_id)},"agent_type":${JSON.stringify(r.agent_type)},` +

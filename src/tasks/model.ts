@@ -1,5 +1,5 @@
 /**
- * The task lifecycle (SPEC §3) and what crosses RPC between the task service, the queue
+ * The task lifecycle and what crosses RPC between the task service, the queue
  * consumer and AgentDO. Expected failures are values, as for state.
  *
  *   from \ to   pending  running  completed  failed  cancelled

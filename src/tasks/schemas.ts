@@ -1,4 +1,4 @@
-/** zod schemas for tasks and scaling (SPEC §3–§4): validation, types and OpenAPI in one place. */
+/** zod schemas for tasks and scaling: validation, types and OpenAPI in one place. */
 import { z } from "zod";
 import { AgentId } from "../state/schemas";
 import { TASK_STATUSES } from "./model";
