@@ -21,7 +21,7 @@ describe("HTML bodies", () => {
     expect((await messageRow(sent.message_id))?.status).toBe("sent");
   });
 
-  it("512 KiB of unclosed <style> openers is sent in well under 2 s", async () => {
+  it("512 KiB of unclosed <style> openers is sent in a few seconds at most, not the 7.5 s of CPU it took", async () => {
     const send = vi.spyOn(env.EMAIL, "send");
     const opener = "<style>";
     const html = `<p>Report</p>${opener.repeat(Math.floor((512 * 1024 - 20) / opener.length))}`;
@@ -31,7 +31,8 @@ describe("HTML bodies", () => {
     expect(res.status).toBe(201);
     const builder = send.mock.calls[0]?.[0] as EmailMessageBuilder;
     expect(builder.text).toBe("Report");
-    // The regular expressions this replaced took about 7.5 s of CPU here.
-    expect(ms).toBeLessThan(2000);
-  });
+    // The whole request takes a few hundred milliseconds here; the regular expressions this
+    // replaced took about 7.5 s of CPU for this body alone.
+    expect(ms).toBeLessThan(4000);
+  }, 30_000);
 });

@@ -5,12 +5,12 @@ type Task = { task_id: string; status: string; instance_id: string | null; start
 
 const SECONDS = 1.5;
 
-/** Scales the agent, creates 3 delay tasks together and waits for all of them. */
-async function runThree(agent: string, instances: number): Promise<{ tasks: Task[]; wallMs: number }> {
+/** Scales the agent, creates 3 delay tasks of `seconds` together and waits for all of them. */
+async function runThree(agent: string, instances: number, seconds = SECONDS): Promise<{ tasks: Task[]; wallMs: number }> {
   expect((await call(`/api/v2/agents/${agent}/scale`, { body: { target_instances: instances } })).status).toBe(200);
   const t0 = Date.now();
   const created = await Promise.all(
-    [0, 1, 2].map(async () => (await json<{ task_id: string }>(await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "delay", metadata: { seconds: SECONDS } } }))).task_id),
+    [0, 1, 2].map(async () => (await json<{ task_id: string }>(await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "delay", metadata: { seconds } } }))).task_id),
   );
   let tasks: Task[] = [];
   await expect
@@ -19,7 +19,7 @@ async function runThree(agent: string, instances: number): Promise<{ tasks: Task
         tasks = await Promise.all(created.map(async (id) => json<Task>(await call(`/api/v2/tasks/${id}`))));
         return tasks.every((t) => t.status === "completed");
       },
-      { timeout: 15_000, interval: 50 },
+      { timeout: 25_000, interval: 50 },
     )
     .toBe(true);
   return { tasks, wallMs: Date.now() - t0 };
@@ -28,18 +28,18 @@ async function runThree(agent: string, instances: number): Promise<{ tasks: Task
 const starts = (tasks: Task[]) => tasks.map((t) => Date.parse(t.started_at!)).sort((a, b) => a - b);
 
 describe("instances are real lanes of parallel work", () => {
-  it("3 instances run 3 delay tasks at once", { timeout: 20_000 }, async () => {
-    const { tasks, wallMs } = await runThree("par-three", 3);
-    const s = starts(tasks);
-    expect(s[2]! - s[0]!).toBeLessThan(1000);
+  it("3 instances run 3 delay tasks at once", { timeout: 30_000 }, async () => {
+    // Tasks of 3 s, so that three starts a moment apart on a busy machine still overlap.
+    const { tasks } = await runThree("par-three", 3, 3);
     expect(new Set(tasks.map((t) => t.instance_id)).size).toBe(3);
-    // About the time of one task (plus the local queue's 1 s batching), well under two.
-    expect(wallMs).toBeLessThan(2 * SECONDS * 1000 + 200);
-    const end = Math.max(...tasks.map((t) => Date.parse(t.completed_at!)));
-    expect(end - s[0]!).toBeLessThan(SECONDS * 1000 + 700);
+    // At once: the last of them started before the first of them finished, so for a moment all
+    // three were running, each on its own instance.
+    const lastStart = Math.max(...starts(tasks));
+    const firstEnd = Math.min(...tasks.map((t) => Date.parse(t.completed_at!)));
+    expect(lastStart).toBeLessThan(firstEnd);
   });
 
-  it("1 instance runs them one after another", { timeout: 20_000 }, async () => {
+  it("1 instance runs them one after another", { timeout: 30_000 }, async () => {
     const { tasks, wallMs } = await runThree("par-one", 1);
     const s = starts(tasks);
     expect(s[2]! - s[0]!).toBeGreaterThanOrEqual(2 * SECONDS * 1000 - 500);

@@ -9,10 +9,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-type Ending = { at: number; outcome: "returned" | "threw"; error?: unknown };
+type Ending = { outcome: "returned" | "threw"; error?: unknown };
 
 /**
- * Wraps the real delay handler (same isolate as the queue consumer) to see when and how it ends.
+ * Wraps the real delay handler (same isolate as the queue consumer) to see how it ends.
  * The outcome is recorded in a plain object and polled: a promise settled from the consumer's
  * request context must not be awaited from the test's.
  */
@@ -22,10 +22,10 @@ function watchDelayHandler(): { ending: Ending | null } {
   const wrapped: TaskHandler = async (ctx) => {
     try {
       const result = await real(ctx);
-      watch.ending = { at: Date.now(), outcome: "returned" };
+      watch.ending = { outcome: "returned" };
       return result;
     } catch (error) {
-      watch.ending = { at: Date.now(), outcome: "threw", error };
+      watch.ending = { outcome: "threw", error };
       throw error;
     }
   };
@@ -33,31 +33,34 @@ function watchDelayHandler(): { ending: Ending | null } {
   return watch;
 }
 
+/**
+ * How long a cancelled attempt may take to stop: a delay checks at its next progress report
+ * (every 250 ms) and the consumer asks the agent for cancellations once a second; the rest is
+ * margin for a busy machine. The tasks under test would run for a minute if nothing stopped them.
+ */
+const STOP_WITHIN_MS = 10_000;
+
 describe("cancellation mid-run", () => {
-  it("a running delay task is cancelled, its handler stops within a checkpoint, and it stays cancelled", async () => {
+  it("a running delay task is cancelled, its handler stops at a checkpoint, and it stays cancelled", async () => {
     const watch = watchDelayHandler();
-    const started = Date.now();
-    const id = await createTask("canceller", { task_type: "delay", metadata: { seconds: 5 } });
+    const id = await createTask("canceller", { task_type: "delay", metadata: { seconds: 60 } });
     // Running, with some progress reported.
     await expect.poll(async () => {
       const t = await getTask(id);
       return t.status === "running" && t.progress > 0;
     }, { timeout: 10_000, interval: 50 }).toBe(true);
 
-    const cancelledAt = Date.now();
     const res = await call(`/api/v2/tasks/${id}/cancel`, { method: "POST" });
     expect(res.status).toBe(200);
     const cancelled = await json<Task>(res);
     expect(cancelled.status).toBe("cancelled");
     expect(cancelled.progress).toBeLessThan(100);
 
-    // The handler ends with TaskCancelled at its next checkpoint (slices of 250 ms), not after 5 s.
-    await expect.poll(() => watch.ending, { timeout: 5000, interval: 50 }).not.toBeNull();
+    // The handler ends with TaskCancelled at a checkpoint, long before its minute is up.
+    await expect.poll(() => watch.ending, { timeout: STOP_WITHIN_MS, interval: 50 }).not.toBeNull();
     const end = watch.ending!;
     expect(end.outcome).toBe("threw");
     expect((end.error as Error).name).toBe("TaskCancelled");
-    expect(end.at - cancelledAt).toBeLessThan(1500);
-    expect(end.at - started).toBeLessThan(4000);
 
     // A second later nothing has moved: still cancelled, same progress, attempts 1, no result.
     await sleep(1000);
@@ -65,7 +68,7 @@ describe("cancellation mid-run", () => {
     expect(later).toMatchObject({ status: "cancelled", progress: cancelled.progress, attempts: 1, result: null });
     expect(later.completed_at).toBe(cancelled.completed_at);
     await problem(await call(`/api/v2/tasks/${id}/cancel`, { method: "POST" }), 409);
-  }, 20_000);
+  }, 30_000);
 
   it("cancelled tasks free their lane, and backlog tasks cancelled before running never run", async () => {
     const agent = "lane-freer";
@@ -83,18 +86,18 @@ describe("cancellation mid-run", () => {
 });
 
 describe("cancellation of a handler waiting on I/O", () => {
-  it("an http_request whose server never answers is aborted within about a second of the cancel, and not retried", async () => {
+  it("an http_request whose server never answers is aborted after the cancel, and not retried", async () => {
     const target = "https://never-answers.example.test/slow";
     const realFetch = globalThis.fetch;
     // What the fetch saw, in a plain object polled by the test (it runs in the consumer's context).
-    const seen = { calls: 0, abortedAt: null as number | null };
+    const seen = { calls: 0, aborted: false };
     vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
       const req = new Request(input as RequestInfo, init);
       if (req.url !== target) return realFetch(input as RequestInfo, init);
       seen.calls++;
       return new Promise<Response>((_resolve, reject) => {
         req.signal.addEventListener("abort", () => {
-          seen.abortedAt = Date.now();
+          seen.aborted = true;
           reject(req.signal.reason);
         });
       });
@@ -103,13 +106,14 @@ describe("cancellation of a handler waiting on I/O", () => {
     await waitForStatus(id, ["running"]);
     await expect.poll(() => seen.calls, { timeout: 5000, interval: 20 }).toBe(1);
 
-    const cancelledAt = Date.now();
+    // Not aborted by anything else: the request's own timeout is a minute away.
+    expect(seen.aborted).toBe(false);
     expect((await call(`/api/v2/tasks/${id}/cancel`, { method: "POST" })).status).toBe(200);
-    await expect.poll(() => seen.abortedAt, { timeout: 5000, interval: 20 }).not.toBeNull();
-    expect(seen.abortedAt! - cancelledAt).toBeLessThan(2500);
+    // The consumer's once-a-second cancellation check aborts the handler's signal.
+    await expect.poll(() => seen.aborted, { timeout: STOP_WITHIN_MS, interval: 20 }).toBe(true);
 
     await sleep(1500);
     expect(seen.calls).toBe(1);
     expect(await getTask(id)).toMatchObject({ status: "cancelled", attempts: 1, result: null });
-  }, 20_000);
+  }, 30_000);
 });

@@ -109,6 +109,12 @@ describe("textFromHtml", () => {
     expect(textFromHtml("a <3 b > c")).toBe("a <3 b > c");
   });
 
+  /**
+   * A bound only a super-linear pass reaches: each case takes well under 100 ms here, while the
+   * regular-expression chain this replaced took 7.5 s for the <style> case and minutes for '<'.
+   */
+  const LINEAR_BOUND_MS = 4000;
+
   it("stays linear on 512 KiB of unclosed openers, stray '<' or blanks", () => {
     const size = 512 * 1024;
     const fill = (unit: string) => unit.repeat(Math.floor(size / unit.length));
@@ -128,8 +134,7 @@ describe("textFromHtml", () => {
       const text = textFromHtml(html);
       const ms = Date.now() - started;
       expect(text).toBe(expected);
-      // The regular-expression chain took 7.5 s for the <style> case and minutes for '<'.
-      expect(ms, html.slice(0, 20)).toBeLessThan(2000);
+      expect(ms, html.slice(0, 20)).toBeLessThan(LINEAR_BOUND_MS);
     }
-  });
+  }, 60_000);
 });

@@ -106,53 +106,58 @@ describe("failures", () => {
     expect(await received("plain", helo)).toEqual([]);
   });
 
-  it("a refused connection is a transient connect error", async () => {
-    const { error, ms } = await rejection(sendSmtp(plainConfig(uniqueHelo(), { port: smtp.refused }), { from: FROM, to: [TO] }, "x"));
-    expectSmtpError(error, { stage: "connect", transient: true });
-    expect(ms).toBeLessThan(2000);
+  it("a refused connection is a transient connect error, at once rather than at the timeout", async () => {
+    const { error } = await rejection(sendSmtp(plainConfig(uniqueHelo(), { port: smtp.refused, timeoutMs: 60_000 }), { from: FROM, to: [TO] }, "x"));
+    const e = expectSmtpError(error, { stage: "connect", transient: true });
+    // The refusal itself, not the step's timer (which would say "timeout after 60000 ms").
+    expect(e.message).not.toContain("timeout");
   });
 
-  it("a server that never greets fails within the timeout at the greeting", async () => {
+  it("a server that never greets fails at the greeting when the step's timeout is up", async () => {
     const { error, ms } = await rejection(sendSmtp(plainConfig(uniqueHelo(), { port: smtp.silent, timeoutMs: 500 }), { from: FROM, to: [TO] }, "x"));
     const e = expectSmtpError(error, { stage: "greeting", transient: true });
+    // The step's own timer ended it, and not before it was due.
     expect(e.message).toContain("timeout after 500 ms");
     expect(ms).toBeGreaterThanOrEqual(450);
-    expect(ms).toBeLessThan(2500);
   });
 
   it("opts.timeoutMs overrides the config's timeout", async () => {
     const { error, ms } = await rejection(
       sendSmtp(plainConfig(uniqueHelo(), { port: smtp.silent, timeoutMs: 60_000 }), { from: FROM, to: [TO] }, "x", { timeoutMs: 300 }),
     );
-    expectSmtpError(error, { stage: "greeting", transient: true });
-    expect(ms).toBeLessThan(2000);
+    const e = expectSmtpError(error, { stage: "greeting", transient: true });
+    // The per-call 300 ms timer fired, not the config's minute.
+    expect(e.message).toContain("timeout after 300 ms");
+    expect(ms).toBeGreaterThanOrEqual(250);
   });
 
   it("an abort signal stops the send at its current step", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error("caller gave up")), 200);
-    const { error, ms } = await rejection(sendSmtp(plainConfig(uniqueHelo(), { port: smtp.silent }), { from: FROM, to: [TO] }, "x", { signal: controller.signal }));
+    const { error } = await rejection(
+      sendSmtp(plainConfig(uniqueHelo(), { port: smtp.silent, timeoutMs: 60_000 }), { from: FROM, to: [TO] }, "x", { signal: controller.signal }),
+    );
+    // "aborted": the signal ended it, not the step's minute-long timer.
     expect(expectSmtpError(error, { stage: "greeting", transient: true }).message).toContain("aborted");
-    expect(ms).toBeLessThan(2000);
   });
 
   it("a server dropping the connection mid-DATA fails at once, not at the timeout, and does not hang", async () => {
-    const { error, ms } = await rejection(
-      sendSmtp({ host: "127.0.0.1", port: smtp.drop, security: "none", heloName: uniqueHelo(), timeoutMs: 3000 }, { from: FROM, to: [TO] }, buildMime(message, "<m5@example.com>")),
+    const { error } = await rejection(
+      sendSmtp({ host: "127.0.0.1", port: smtp.drop, security: "none", heloName: uniqueHelo(), timeoutMs: 60_000 }, { from: FROM, to: [TO] }, buildMime(message, "<m5@example.com>")),
     );
     expect(error).toBeInstanceOf(SmtpError);
     const e = error as SmtpError;
     expect(["data", "data-end"]).toContain(e.stage);
     expect(e.transient).toBe(true);
-    expect(ms).toBeLessThan(3000);
+    // The dropped connection itself, not the step's minute-long timer.
+    expect(e.message).not.toContain("timeout");
   });
 
-  it("a server going silent mid-DATA fails within the timeout", async () => {
-    const { error, ms } = await rejection(
+  it("a server going silent mid-DATA fails when the step's timeout is up", async () => {
+    const { error } = await rejection(
       sendSmtp({ host: "127.0.0.1", port: smtp.stall, security: "none", heloName: uniqueHelo(), timeoutMs: 500 }, { from: FROM, to: [TO] }, buildMime(message, "<m6@example.com>")),
     );
-    expectSmtpError(error, { stage: "data-end", transient: true });
-    expect(ms).toBeLessThan(2500);
+    expect(expectSmtpError(error, { stage: "data-end", transient: true }).message).toContain("timeout after 500 ms");
   });
 
   it("550 at the end of DATA is permanent, with the code", async () => {
@@ -171,11 +176,10 @@ describe("failures", () => {
   });
 
   it('security "none" to a host that is not loopback is refused before connecting', async () => {
-    // 192.0.2.1 (TEST-NET-1) would hang until the timeout if a connection were attempted.
+    // Stage "config": refused by the settings check, before any connection is attempted.
     for (const host of ["192.0.2.1", "smtp.example.com", "10.0.0.1", "::ffff:127.0.0.1", "127.0.0.1.example.com"]) {
-      const { error, ms } = await rejection(sendSmtp({ ...plainConfig(uniqueHelo()), host, timeoutMs: 10_000 }, { from: FROM, to: [TO] }, "x"));
+      const { error } = await rejection(sendSmtp({ ...plainConfig(uniqueHelo()), host, timeoutMs: 10_000 }, { from: FROM, to: [TO] }, "x"));
       expect(expectSmtpError(error, { stage: "config", transient: false }).message).toContain("loopback");
-      expect(ms).toBeLessThan(100);
     }
   });
 
