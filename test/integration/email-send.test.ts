@@ -193,6 +193,7 @@ describe("POST /api/v2/email/send", () => {
     const page2 = await json<{ messages: Message[]; next_cursor: string | null }>(await call(`/api/v2/email/messages?limit=2&cursor=${page1.next_cursor}`));
     expect(page2.messages[0]?.subject).toBe("one");
     const sentOnly = await json<{ messages: Message[] }>(await call("/api/v2/email/messages?status=sent&limit=100"));
+    expect(sentOnly.messages.map((m) => m.subject)).toEqual(expect.arrayContaining(["one", "two", "three"]));
     expect(sentOnly.messages.every((m) => m.status === "sent")).toBe(true);
     await problem(await call("/api/v2/email/messages?status=lost"), 422);
     await problem(await call("/api/v2/email/messages?cursor=abc"), 422);
