@@ -14,6 +14,13 @@ const TEST_RATE_LIMIT = 5;
  *   than throttling every other test.
  * - `e2e`: Node-side tests against a real `wrangler dev --local` process.
  */
+/**
+ * Ceilings for the workers projects, sized for a busy 2-core CI machine: a wait gives up (and a
+ * test fails) only long after the thing waited for should have happened. Tests never bound how
+ * fast something happens more tightly than its documented deadline plus a wide margin.
+ */
+const WAIT_LIMITS = { testTimeout: 30_000, expect: { poll: { timeout: 10_000 } } };
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   /** The Worker under test; with `rateLimit`, RATE_LIMITER allows that many requests per 60 s. */
@@ -43,6 +50,7 @@ export default defineConfig(async () => {
           plugins: [workersPlugin()],
           test: {
             name: "workers",
+            ...WAIT_LIMITS,
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
             exclude: [...configDefaults.exclude, RATE_LIMIT_TESTS],
             setupFiles: ["./test/setup.ts"],
@@ -54,6 +62,7 @@ export default defineConfig(async () => {
           plugins: [workersPlugin(TEST_RATE_LIMIT)],
           test: {
             name: "workers-ratelimit",
+            ...WAIT_LIMITS,
             include: [RATE_LIMIT_TESTS],
             setupFiles: ["./test/setup.ts"],
           },

@@ -46,7 +46,7 @@ export class Peer {
   }
 
   /** The next frame (of `type`, skipping others when given); fails after `timeout` ms. */
-  async next(type?: string, timeout = 3000): Promise<Frame> {
+  async next(type?: string, timeout = 10_000): Promise<Frame> {
     const deadline = Date.now() + timeout;
     for (;;) {
       const i = type === undefined ? (this.inbox.length ? 0 : -1) : this.inbox.findIndex((f) => f.type === type);
@@ -61,7 +61,7 @@ export class Peer {
   }
 
   /** Resolves when the server closed the socket. */
-  async waitClosed(timeout = 3000): Promise<{ code: number; reason: string }> {
+  async waitClosed(timeout = 10_000): Promise<{ code: number; reason: string }> {
     const deadline = Date.now() + timeout;
     while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (!this.closed) throw new Error("socket not closed");

@@ -19,7 +19,7 @@ export class SseReader {
   }
 
   /** The next event, or null once the stream has ended; rejects after `timeoutMs`. */
-  async next(timeoutMs = 2000): Promise<SseEvent | null> {
+  async next(timeoutMs = 10_000): Promise<SseEvent | null> {
     const deadline = Date.now() + timeoutMs;
     while (this.#queue.length === 0) {
       if (this.ended) return null;
@@ -35,7 +35,7 @@ export class SseReader {
   }
 
   /** Every remaining event until the stream ends. */
-  async rest(timeoutMs = 3000): Promise<SseEvent[]> {
+  async rest(timeoutMs = 10_000): Promise<SseEvent[]> {
     const out: SseEvent[] = [];
     for (let e = await this.next(timeoutMs); e; e = await this.next(timeoutMs)) out.push(e);
     return out;

@@ -38,7 +38,7 @@ describe("deciding through the API records the credential", () => {
     const expected = { status: "approved", decided_via: "api", decided_by: "jwt:alice", approved_by: "jwt:alice", decider: { kind: "jwt", id: "alice" } };
     expect(await json(res)).toMatchObject(expected);
     expect(await getApproval(approval_id)).toMatchObject({ ...expected, approver_email: "Boss@Example.com" });
-    await vi.waitFor(() => expect(callbacks.length).toBe(1), { timeout: 5000 });
+    await vi.waitFor(() => expect(callbacks.length).toBe(1), { timeout: 10_000 });
     expect(JSON.parse(callbacks[0]!.body)).toMatchObject({ approval_id, status: "approved", decided_via: "api", decided_by: "jwt:alice", approved_by: "jwt:alice", decider: { kind: "jwt", id: "alice" } });
     expect(callbacks[0]!.signature).toMatch(/^sha256=[0-9a-f]{64}$/);
   });

@@ -120,7 +120,7 @@ describe("callback_url", () => {
     const { approval_id } = await createApproval(base({ agent_id: agent, callback_url: "https://hooks.example.com/approved" }));
     const res = await call(`/api/v2/email/approval/${approval_id}/respond`, { body: { action: "approve", approver_email: "boss@example.com" } });
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(received.length).toBe(1), { timeout: 5000 });
+    await vi.waitFor(() => expect(received.length).toBe(1), { timeout: 10_000 });
     expect(await getApproval(approval_id)).toMatchObject({ callback: { status: "pending", attempts: 1 } });
     fail = false;
     await makeDue(agent, approval_id);

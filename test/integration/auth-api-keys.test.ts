@@ -119,7 +119,7 @@ describe("using a key", () => {
     await seedState("key-last-used", { v: 1 });
     expect((await call(statePath("key-last-used"), { token: created.key })).status).toBe(200);
     // Written after the response (waitUntil), so poll.
-    await vi.waitFor(async () => expect((await apiKeyRows()).find((r) => r.key_id === created.key_id)?.last_used_at).toBeTypeOf("number"));
+    await vi.waitFor(async () => expect((await apiKeyRows()).find((r) => r.key_id === created.key_id)?.last_used_at).toBeTypeOf("number"), { timeout: 10_000 });
     const listed = (await json<{ api_keys: { key_id: string; last_used_at: string | null }[] }>(await call(`${KEYS}?limit=100`))).api_keys;
     expect(listed.find((k) => k.key_id === created.key_id)?.last_used_at).toMatch(ISO);
   });

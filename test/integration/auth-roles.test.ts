@@ -106,7 +106,7 @@ describe("the agents claim", () => {
     await seedState("list-a3", { n: 3 });
     // The D1 index follows each Durable Object asynchronously.
     const everyone = async () => (await json<{ agents: { agent_id: string }[] }>(await call("/api/v2/agents?limit=100"))).agents.map((a) => a.agent_id);
-    await vi.waitFor(async () => expect(await everyone()).toEqual(expect.arrayContaining(["list-a1", "list-a2", "list-a3"])), { timeout: 5000 });
+    await vi.waitFor(async () => expect(await everyone()).toEqual(expect.arrayContaining(["list-a1", "list-a2", "list-a3"])), { timeout: 10_000 });
 
     const token = await mintToken({ role: "guest", agents: ["list-a1", "list-a3", "list-missing"] });
     const limited = await json<{ agents: { agent_id: string }[] }>(await call("/api/v2/agents?limit=100", { token }));

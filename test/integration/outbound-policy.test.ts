@@ -99,7 +99,7 @@ describe("callback delivery", () => {
     const urls = fakeNetwork(() => new Response(null, { status: 204 }));
     await approve(approval_id);
     await vi.waitFor(async () => expect((await getApproval(approval_id)).callback).toEqual({ url: "http://127.0.0.1:8787/hook", status: "refused", attempts: 1 }), {
-      timeout: 5000,
+      timeout: 10_000,
     });
     expect(urls.filter((u) => u.startsWith("http://127.0.0.1"))).toEqual([]);
   });
@@ -114,7 +114,7 @@ describe("callback delivery", () => {
     expect(created.status).toBe(201);
     const { approval_id } = await json<{ approval_id: string }>(created);
     await approve(approval_id);
-    await vi.waitFor(async () => expect((await getApproval(approval_id)).callback).toMatchObject({ status: "refused", attempts: 1 }), { timeout: 5000 });
+    await vi.waitFor(async () => expect((await getApproval(approval_id)).callback).toMatchObject({ status: "refused", attempts: 1 }), { timeout: 10_000 });
     expect(urls.filter((u) => !u.startsWith("https://hooks.example.com/"))).toEqual([]);
     expect(urls).toEqual(["https://hooks.example.com/cb"]);
   });

@@ -43,7 +43,7 @@ describe("POST /api/v2/agents/{id}/scale", () => {
     expect((await task(waiting)).status).toBe("pending");
     // Scaling up dispatches the backlog.
     expect(await json<Scale>(await scale("sc-basic", 1))).toMatchObject({ current_instances: 1, instances: ["sc-basic_instance_0"] });
-    await expect.poll(async () => (await task(waiting)).status, { timeout: 5000, interval: 50 }).toBe("completed");
+    await expect.poll(async () => (await task(waiting)).status, { timeout: 10_000, interval: 50 }).toBe("completed");
   });
 
   it("refuses bad targets with 4xx and changes nothing", async () => {
@@ -144,7 +144,7 @@ describe("autoscale", () => {
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await metrics(agent)).instances.map((i) => i.instance_id)).toEqual([`${agent}_instance_0`, `${agent}_instance_1`, `${agent}_instance_2`]);
-    await expect.poll(async () => (await task(queued)).status, { timeout: 5000, interval: 50 }).toBe("completed");
+    await expect.poll(async () => (await task(queued)).status, { timeout: 10_000, interval: 50 }).toBe("completed");
     // The next check is armed ~30 s ahead.
     const due = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ due_at: number }>("SELECT due_at FROM timers WHERE name = 'autoscale'").one().due_at);
     expect(due - Date.now()).toBeGreaterThan(20_000);

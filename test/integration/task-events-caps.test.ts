@@ -64,11 +64,11 @@ describe("SSE stream caps", () => {
 
     // A stream that ends gives its place back: one cancelled by its client, one ended with its task.
     await a.cancel();
-    await expect.poll(() => env.AGENT.getByName(agent).openEventStreams(), { timeout: 2000, interval: 20 }).toBe(1);
+    await expect.poll(() => env.AGENT.getByName(agent).openEventStreams(), { timeout: 10_000, interval: 20 }).toBe(1);
     const c = await opened(await open(t3, await tokenOf("cap-agent-c"), caps));
     expect((await call(`/api/v2/tasks/${t2}/cancel`, { method: "POST" })).status).toBe(200);
     await b.rest();
-    await expect.poll(() => env.AGENT.getByName(agent).openEventStreams(), { timeout: 2000, interval: 20 }).toBe(1);
+    await expect.poll(() => env.AGENT.getByName(agent).openEventStreams(), { timeout: 10_000, interval: 20 }).toBe(1);
     await opened(await open(t1, await tokenOf("cap-agent-a"), caps)).then((s) => s.cancel());
     await c.cancel();
   });

@@ -64,7 +64,7 @@ describe("approval gate of an external task", () => {
     const decided = await call(`/api/v2/email/approval/${approvalId}/respond`, { token, body: { action: "approve", approver_email: APPROVER } });
     expect(decided.status).toBe(200);
     // The stream learns the gate opened without waiting for the worker's first report.
-    const opened = await sse.next(2000);
+    const opened = await sse.next();
     expect(opened!.event).toBe("approval");
     expect(JSON.parse(opened!.data)).toMatchObject({ seq: 2, type: "approval", status: "pending", approval_id: approvalId, waiting_for_approval: false });
     // The approval id stays in the view after the decision.

@@ -104,7 +104,7 @@ describe("cancellation of a handler waiting on I/O", () => {
     });
     const id = await createTask("io-canceller", { task_type: "http_request", metadata: { url: target, timeout_seconds: 60 } });
     await waitForStatus(id, ["running"]);
-    await expect.poll(() => seen.calls, { timeout: 5000, interval: 20 }).toBe(1);
+    await expect.poll(() => seen.calls, { timeout: 10_000, interval: 20 }).toBe(1);
 
     // Not aborted by anything else: the request's own timeout is a minute away.
     expect(seen.aborted).toBe(false);

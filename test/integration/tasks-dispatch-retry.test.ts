@@ -55,8 +55,8 @@ describe("dispatch when the queue send fails", () => {
 
     // The delay's completion frees the lane; its dispatch of the noop is refused.
     expect(await waitForStatus(first, ["completed", "failed"])).toMatchObject({ status: "completed" });
-    await expect.poll(() => spy.mock.calls.length, { timeout: 5000, interval: 20 }).toBe(1);
-    await expect.poll(async () => (await getTask(next)).instance_id, { timeout: 5000, interval: 20 }).toBeNull();
+    await expect.poll(() => spy.mock.calls.length, { timeout: 10_000, interval: 20 }).toBe(1);
+    await expect.poll(async () => (await getTask(next)).instance_id, { timeout: 10_000, interval: 20 }).toBeNull();
     expect(await getTask(next)).toMatchObject({ status: "pending", attempts: 0 });
 
     const done = await waitForStatus(next, ["completed"], 15_000);
