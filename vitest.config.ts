@@ -54,7 +54,7 @@ export default defineConfig(async () => {
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
             exclude: [...configDefaults.exclude, RATE_LIMIT_TESTS],
             setupFiles: ["./test/setup.ts"],
-            // Local SMTP servers (Node side) for test/unit/smtp-*.test.ts; ports via inject("smtp").
+            // Local SMTP servers (Node side) for test/integration/smtp-*.test.ts; ports via inject("smtp").
             globalSetup: ["./test/global-setup/smtp.ts"],
           },
         },

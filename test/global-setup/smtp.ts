@@ -1,6 +1,6 @@
 /**
  * Vitest globalSetup (runs in Node, once for the `workers` project): local SMTP servers on
- * 127.0.0.1 for test/unit/smtp-*.test.ts, and a small HTTP "inbox" on loopback through which the
+ * 127.0.0.1 for test/integration/smtp-*.test.ts, and a small HTTP "inbox" on loopback through which the
  * tests (running inside workerd, where Node's objects are out of reach) read what was received.
  * Ports are handed over with `project.provide("smtp", …)`; see ./smtp-context.ts.
  */

@@ -1,5 +1,4 @@
 /** Join tokens: signed per call and participant, refused when forged, expired or foreign. */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { JOIN_AUDIENCE, callSigningSecret, signJoinToken, verifyJoinToken } from "../../src/calls/tokens";
 import { AppError } from "../../src/lib/problem";
@@ -51,9 +50,10 @@ describe("join tokens", () => {
 
 describe("signing secret", () => {
   it("prefers CALL_SIGNING_SECRET, falls back to JWT_SECRET, else 503", () => {
-    expect(callSigningSecret({ ...env, CALL_SIGNING_SECRET: SECRET } as unknown as Env)).toBe(SECRET);
-    expect(callSigningSecret(env)).toBe(env.JWT_SECRET);
-    const none = { ...env, JWT_SECRET: "" } as unknown as Env;
-    expect(() => callSigningSecret(none)).toThrow(expect.objectContaining({ status: 503 }));
+    const JWT_SECRET = "jwt-secret-of-this-test-0123456789";
+    const settings = (vars: Record<string, string>) => ({ JWT_SECRET, ...vars }) as unknown as Env;
+    expect(callSigningSecret(settings({ CALL_SIGNING_SECRET: SECRET }))).toBe(SECRET);
+    expect(callSigningSecret(settings({}))).toBe(JWT_SECRET);
+    expect(() => callSigningSecret(settings({ JWT_SECRET: "" }))).toThrow(expect.objectContaining({ status: 503 }));
   });
 });

@@ -2,7 +2,6 @@
  * The outbound policy as a pure function: every range and host spelling, checked without ever
  * sending a request (the URL parser of the runtime under test canonicalises the host first).
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { describeRefusal, outboundRefusal, parseAllowEntry, parseIPv6, policyFrom, type OutboundPolicy, type OutboundRule } from "../../src/lib/outbound-policy";
 
@@ -230,13 +229,16 @@ describe("the allow-list", () => {
   });
 
   it("comes from OUTBOUND_ALLOW_HOSTS (empty by default); a malformed entry names the variable", () => {
-    expect(policyFrom(env).allowHosts).toEqual([]);
-    expect(policyFrom({ ...env, OUTBOUND_ALLOW_HOSTS: "localhost:8787, [::1] ,10.0.0.5" } as Env).allowHosts).toEqual([
+    // Plain settings objects, not the test Worker's env: only the variable under test is set.
+    const settings = (vars: Record<string, string>) => vars as unknown as Env;
+    expect(policyFrom(settings({})).allowHosts).toEqual([]);
+    expect(policyFrom(settings({ OUTBOUND_ALLOW_HOSTS: "" })).allowHosts).toEqual([]);
+    expect(policyFrom(settings({ OUTBOUND_ALLOW_HOSTS: "localhost:8787, [::1] ,10.0.0.5" })).allowHosts).toEqual([
       { hostname: "localhost", port: 8787 },
       { hostname: "[::1]" },
       { hostname: "10.0.0.5" },
     ]);
-    expect(() => policyFrom({ ...env, OUTBOUND_ALLOW_HOSTS: "localhost, http://x/" } as Env)).toThrow(
+    expect(() => policyFrom(settings({ OUTBOUND_ALLOW_HOSTS: "localhost, http://x/" }))).toThrow(
       'Invalid configuration: OUTBOUND_ALLOW_HOSTS: "http://x/" is not a host, an IP literal or host:port',
     );
   });

@@ -1,5 +1,4 @@
 /** Purpose tokens: one key per purpose (HKDF from the base secret), one audience per purpose. */
-import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import {
@@ -48,11 +47,12 @@ describe("purpose keys", () => {
   });
 
   it("take the purpose's own secret, else JWT_SECRET, else none", () => {
-    const vars = (v: Record<string, string>) => ({ ...env, ...v }) as unknown as Env;
+    const JWT_SECRET = "jwt-secret-of-this-test-0123456789";
+    const vars = (v: Record<string, string>) => ({ JWT_SECRET, ...v }) as unknown as Env;
     expect(purposeSecret(vars({ APPROVAL_SIGNING_SECRET: "a-own", CALL_SIGNING_SECRET: "c-own" }), "approval-link")).toBe("a-own");
     expect(purposeSecret(vars({ APPROVAL_SIGNING_SECRET: "a-own" }), "approval-reply-to")).toBe("a-own");
     expect(purposeSecret(vars({ CALL_SIGNING_SECRET: "c-own" }), "call-join")).toBe("c-own");
-    expect(purposeSecret(vars({ APPROVAL_SIGNING_SECRET: " " }), "approval-link")).toBe(env.JWT_SECRET);
+    expect(purposeSecret(vars({ APPROVAL_SIGNING_SECRET: " " }), "approval-link")).toBe(JWT_SECRET);
     expect(purposeSecret(vars({ JWT_SECRET: "" }), "call-join")).toBeUndefined();
   });
 });

@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_REDIRECTS } from "../../src/lib/outbound-fetch";
 import { NonRetryableError, TaskCancelled, type TaskContext } from "../../src/tasks/handler";
@@ -227,12 +226,13 @@ describe("http_request and the outbound policy", () => {
 
   it("checkHttpRequestTarget names the field and the rule, and follows the deployment's allow-list", () => {
     const input = HttpRequestInput.parse({ url: "http://[::ffff:127.0.0.1]:9/" });
-    expect(checkHttpRequestTarget(input, env)).toEqual([
+    const allowing = (hosts: string) => ({ OUTBOUND_ALLOW_HOSTS: hosts }) as unknown as Env;
+    expect(checkHttpRequestTarget(input, allowing(""))).toEqual([
       { path: "metadata.url", message: "refused by the outbound policy (loopback): [::ffff:7f00:1] embeds 127.0.0.1 (IPv4-mapped), which is in 127.0.0.0/8 (loopback)" },
     ]);
     // Exact entries: the IPv4 address does not cover its IPv4-mapped spelling.
-    expect(checkHttpRequestTarget(input, { ...env, OUTBOUND_ALLOW_HOSTS: "127.0.0.1:9" } as Env)).toHaveLength(1);
-    expect(checkHttpRequestTarget(input, { ...env, OUTBOUND_ALLOW_HOSTS: "[::ffff:127.0.0.1]:9" } as Env)).toEqual([]);
-    expect(checkHttpRequestTarget(HttpRequestInput.parse({ url: "https://example.com/" }), env)).toEqual([]);
+    expect(checkHttpRequestTarget(input, allowing("127.0.0.1:9"))).toHaveLength(1);
+    expect(checkHttpRequestTarget(input, allowing("[::ffff:127.0.0.1]:9"))).toEqual([]);
+    expect(checkHttpRequestTarget(HttpRequestInput.parse({ url: "https://example.com/" }), allowing(""))).toEqual([]);
   });
 });
