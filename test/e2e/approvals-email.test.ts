@@ -1,5 +1,5 @@
 /**
- * Approval by email reply, end to end through `wrangler dev --local` (SPEC §5): create an
+ * Approval by email reply, end to end through `wrangler dev --local` (docs/email-and-approvals.md): create an
  * approval over HTTP, find the mail the local `send_email` binding captured, answer it by POSTing a
  * raw RFC 822 reply to `/cdn-cgi/local/email` (the local Email Routing entry point, which runs the
  * Worker's `email()` handler), and read the decision back over HTTP.

@@ -1,5 +1,5 @@
 /**
- * The call page in a real browser (SPEC §6): two headless Chromium pages join one call through a
+ * The call page in a real browser (docs/calls-and-speech.md): two headless Chromium pages join one call through a
  * real `wrangler dev --local` in peer-to-peer mode, send each other microphone and camera media,
  * and play the agent's voice (`POST …/speak` → `agent_speech` → decodeAudioData).
  *

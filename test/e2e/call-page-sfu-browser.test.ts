@@ -1,5 +1,5 @@
 /**
- * The call page in SFU mode, in a real browser (SPEC §6): a real `wrangler dev --local` with
+ * The call page in SFU mode, in a real browser (docs/calls-and-speech.md): a real `wrangler dev --local` with
  * REALTIME_APP_ID / REALTIME_APP_SECRET set and REALTIME_API_BASE_URL pointing at a fake Realtime
  * SFU on 127.0.0.1 that really relays media (test/e2e/browser/media-sfu.ts: a Node server speaking
  * the documented Connection API, and a third headless Chromium page holding one RTCPeerConnection

@@ -1,5 +1,5 @@
 /**
- * Crash durability (SPEC §2, DESIGN "Local-first"): every save the server acknowledged with 200
+ * Crash durability (docs/state.md; the project runs and persists locally): every save the server acknowledged with 200
  * survives a SIGKILL of the whole `wrangler dev` process group (workerd included, no graceful
  * shutdown), version for version and byte for byte, and the history continues where it stopped.
  */

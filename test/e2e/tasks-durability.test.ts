@@ -1,5 +1,5 @@
 /**
- * Tasks and instances survive a SIGKILL of the server (SPEC §3–§4): an external task keeps its
+ * Tasks and instances survive a SIGKILL of the server (docs/tasks-and-scaling.md): an external task keeps its
  * status and progress and can be finished after the restart, a completed task keeps its result,
  * the agent keeps its instances, and the queue runs new tasks again.
  */

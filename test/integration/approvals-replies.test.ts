@@ -1,5 +1,5 @@
 /**
- * Approval replies (SPEC §5), the cases approvals-inbound.test.ts leaves out: HTML-only replies,
+ * Approval replies (docs/email-and-approvals.md), the cases approvals-inbound.test.ts leaves out: HTML-only replies,
  * quoted history in its usual shapes, sub-address signatures, a reply after the decision, the
  * yes/no synonyms and multi-line reasons. Mail is built as a mail client would write it and handed
  * to the Worker's email() handler as a hand-made ForwardableEmailMessage.

@@ -1,5 +1,5 @@
 /**
- * SPEC §1: an API key's life after creation — expiry, revocation (which works at once), the
+ * An API key's life after creation — expiry, revocation (which works at once), the
  * paginated list — and the problems a bad request gets. A refused request creates nothing.
  */
 import { env } from "cloudflare:workers";

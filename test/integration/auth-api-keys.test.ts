@@ -1,5 +1,5 @@
 /**
- * SPEC §1: API keys — created once-visible, stored only as a SHA-256 hash, usable through
+ * API keys (docs/auth.md): created once-visible, stored only as a SHA-256 hash, usable through
  * `Authorization: Bearer` and `X-API-Key`, bounded by their role and agents, and never minted
  * stronger or wider than the creator's own credential.
  */

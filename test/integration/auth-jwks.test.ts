@@ -1,5 +1,5 @@
 /**
- * SPEC §1: ES256/RS256 JWTs verified against the JWKS at JWT_JWKS_URL, and the JWT_ISSUER /
+ * ES256/RS256 JWTs verified against the JWKS at JWT_JWKS_URL, and the JWT_ISSUER /
  * JWT_AUDIENCE checks. The JWKS endpoint is faked at the fetch boundary; the Worker runs with a
  * modified env (a fresh env object gets a freshly parsed configuration).
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §1: HS256 JWTs with JWT_SECRET. Every refused token is a 401 problem with
+ * HS256 JWTs with JWT_SECRET (docs/auth.md). Every refused token is a 401 problem with
  * `WWW-Authenticate`, and a refused write leaves the stored state as it was.
  */
 import { UnsecuredJWT, base64url, exportJWK, generateKeyPair } from "jose";

@@ -1,5 +1,5 @@
 /**
- * SPEC §1: roles → permissions, the `agents` restriction, and the ADMIN_API_KEY bootstrap key.
+ * Roles → permissions, the `agents` restriction, and the ADMIN_API_KEY bootstrap key.
  * Every refusal is a problem document and leaves state and keys as they were.
  */
 import { describe, expect, it, vi } from "vitest";

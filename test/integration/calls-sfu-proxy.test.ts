@@ -1,5 +1,5 @@
 /**
- * The Realtime SFU proxy (SPEC §6, SFU mode) through the Worker, with a fake SFU at the fetch
+ * The Realtime SFU proxy (SFU mode, docs/calls-and-speech.md) through the Worker, with a fake SFU at the fetch
  * boundary that checks each request against the documented API (test/helpers/fake-sfu.ts).
  * Every refusal also checks that the SFU was not called and that nothing was recorded.
  */

@@ -1,4 +1,4 @@
-/** Speech in calls (SPEC §6): transcribe, speak, /speech and ICE servers, with a fake OpenAI-compatible server. */
+/** Speech in calls (docs/calls-and-speech.md): transcribe, speak, /speech and ICE servers, with a fake OpenAI-compatible server. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { TranscriptLine } from "../../src/calls/model";
 import { call, callWith, json, mintToken, problem } from "../helpers/api";

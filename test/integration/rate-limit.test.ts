@@ -1,5 +1,5 @@
 /**
- * SPEC §1: requests are rate limited per principal; 429 problem+json with `Retry-After`.
+ * Requests are rate limited per principal (docs/security.md); 429 problem+json with `Retry-After`.
  * Runs in the `workers-ratelimit` project, where RATE_LIMITER allows TEST_RATE_LIMIT requests
  * per 60 s window. The binding's windows are aligned to the wall clock (local simulation and
  * Cloudflare alike), so each test starts well inside a window to stay deterministic.

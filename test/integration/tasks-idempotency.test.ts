@@ -1,4 +1,4 @@
-/** Idempotency-Key on task creation (SPEC §3): a retried create returns the first task. */
+/** Idempotency-Key on task creation (docs/tasks-and-scaling.md): a retried create returns the first task. */
 import { describe, expect, it } from "vitest";
 import { call, json } from "../helpers/api";
 import { listTasks } from "../helpers/tasks";

@@ -7,7 +7,7 @@ import { principalBucket } from "../../src/auth/rate-limit";
 const who = (role: Role, agents?: string[]): Principal => ({ id: "p", role, agents, via: "jwt" });
 const granted = (role: Role) => PERMISSIONS.filter((p) => can(who(role), p));
 
-describe("roles → permissions (SPEC §1)", () => {
+describe("roles → permissions", () => {
   it.each<[Role, Permission[]]>([
     ["guest", ["state:read", "tasks:read"]],
     ["user", ["state:read", "state:write", "tasks:read", "tasks:write"]],
