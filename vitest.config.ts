@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
+import { ADMIN_KEY, JWT_SECRET } from "./test/secrets";
 
 /** Rate-limit tests need a limit they can reach; they run alone with this one (see below). */
 const RATE_LIMIT_TESTS = "test/integration/rate-limit*.test.ts";
@@ -31,8 +32,8 @@ export default defineConfig(async () => {
       miniflare: {
         bindings: {
           TEST_MIGRATIONS: migrations,
-          JWT_SECRET: "test-secret-please-change-0123456789",
-          ADMIN_API_KEY: "dmsa_test_admin_key",
+          JWT_SECRET,
+          ADMIN_API_KEY: ADMIN_KEY,
           // Empty whatever wrangler.toml says, so the refusal tests see the bare policy; a test that
           // needs an internal target allows it for itself (callWith, or --var in an e2e server).
           OUTBOUND_ALLOW_HOSTS: "",

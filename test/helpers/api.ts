@@ -4,9 +4,9 @@ import { env, exports } from "cloudflare:workers";
 import { mintDevToken } from "../../scripts/lib/dev-token.mjs";
 import type { Role } from "../../src/auth/principal";
 import worker from "../../src/index";
+import { ADMIN_KEY, JWT_SECRET } from "../secrets";
 
-export const JWT_SECRET = "test-secret-please-change-0123456789";
-export const ADMIN_KEY = "dmsa_test_admin_key";
+export { ADMIN_KEY, JWT_SECRET };
 
 export async function mintToken(
   claims: { sub?: string; role?: Role; agents?: string[] } = {},
