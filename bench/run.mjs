@@ -64,7 +64,9 @@ if (args.help) {
   process.exit(0);
 }
 const groups = args.only.split(",").map((g) => g.trim());
-for (const g of groups) if (!["state", "tasks", "signalling"].includes(g)) throw new Error(`--only expects a comma-separated list of state, tasks, signalling; got ${g}`);
+for (const g of groups)
+  if (!["state", "tasks", "signalling"].includes(g))
+    throw new Error(`--only expects a comma-separated list of state, tasks, signalling; got ${g}`);
 const int = (name, v, max) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1–${max}`);
@@ -102,11 +104,14 @@ const taskConfig = {
   timeoutMs: 120_000,
   warmupTasks: 20,
   // Alternative max_batch_timeout values (seconds), each run on scratch copies of both configs.
-  batchTimeouts: args["batch-timeouts"] === "" ? [] : args["batch-timeouts"].split(",").map((v) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || n > 60) throw new Error(`--batch-timeouts expects seconds in 0–60, got ${v}`);
-    return n;
-  }),
+  batchTimeouts:
+    args["batch-timeouts"] === ""
+      ? []
+      : args["batch-timeouts"].split(",").map((v) => {
+          const n = Number(v);
+          if (!Number.isFinite(n) || n < 0 || n > 60) throw new Error(`--batch-timeouts expects seconds in 0–60, got ${v}`);
+          return n;
+        }),
 };
 const signallingConfig = {
   rounds: config.rounds,
@@ -120,7 +125,13 @@ const signallingConfig = {
   profileIntervalUs: config.profileIntervalUs,
 };
 
-const harness = createHarness({ root: ROOT, inspector: config.inspector, productVars: config.productVars, disk: args.disk, keepTemp: args["keep-temp"] });
+const harness = createHarness({
+  root: ROOT,
+  inspector: config.inspector,
+  productVars: config.productVars,
+  disk: args.disk,
+  keepTemp: args["keep-temp"],
+});
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     log(`\n${signal}: stopping the servers…`);

@@ -5,7 +5,14 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../src/lib/config";
-import { DEFAULT_AGENT_TYPE, type RestoreInput, type SaveInput, type StateVersionRecord, type VersionSummary, type WriteResult } from "../src/state/model";
+import {
+  DEFAULT_AGENT_TYPE,
+  type RestoreInput,
+  type SaveInput,
+  type StateVersionRecord,
+  type VersionSummary,
+  type WriteResult,
+} from "../src/state/model";
 import type { AttemptStart, CreateTaskInput, TaskEvent, TaskRecord, TaskResult, TaskStatus } from "../src/tasks/model";
 import { EventStreams } from "./agent/event-stream";
 import type { AgentMetrics } from "./agent/metrics";
@@ -45,7 +52,13 @@ export class AgentDO extends DurableObject<Env> {
     const config = getConfig(env); // also applies LOG_LEVEL to this isolate's log lines
     this.#timers = new Timers(ctx.storage);
     this.#sync = new DerivedSync(ctx.storage, env, this.#timers);
-    this.#tasks = new TaskEngine(ctx.storage, env.TASK_QUEUE, this.#timers, () => config.taskConcurrencyPerInstance, new TaskIds(ctx.storage, env.DB));
+    this.#tasks = new TaskEngine(
+      ctx.storage,
+      env.TASK_QUEUE,
+      this.#timers,
+      () => config.taskConcurrencyPerInstance,
+      new TaskIds(ctx.storage, env.DB),
+    );
     this.#scaling = new Scaling(ctx.storage, this.#timers, this.#tasks, env.DB, () => ({
       concurrency: config.taskConcurrencyPerInstance,
       maxInstances: config.maxInstances,
@@ -107,7 +120,10 @@ export class AgentDO extends DurableObject<Env> {
   // ── tasks: thin RPC wrappers; the rules live in TaskEngine ──
 
   /** With `gate`, the task waits for that approval (not dispatched until it is approved). */
-  createTask(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: TaskRecord; created: boolean } | { indexError: string }> {
+  createTask(
+    input: CreateTaskInput,
+    gate?: { approvalId: string },
+  ): Promise<{ task: TaskRecord; created: boolean } | { indexError: string }> {
     return this.#tasks.create(input, gate);
   }
 
@@ -124,7 +140,10 @@ export class AgentDO extends DurableObject<Env> {
     return listTasks(this.ctx.storage.sql, opts);
   }
 
-  updateTaskProgress(taskId: string, update: { progress?: number; status?: TaskStatus; message?: string }): Promise<TaskResult<TaskRecord>> {
+  updateTaskProgress(
+    taskId: string,
+    update: { progress?: number; status?: TaskStatus; message?: string },
+  ): Promise<TaskResult<TaskRecord>> {
     return this.#tasks.progress(taskId, update, Date.now());
   }
 
@@ -147,7 +166,11 @@ export class AgentDO extends DurableObject<Env> {
     return this.#tasks.completeMany(outcomes, Date.now());
   }
 
-  taskAttemptFailed(taskId: string, error: string, retryable: boolean): Promise<{ retry: boolean; delaySeconds: number; attempts: number }> {
+  taskAttemptFailed(
+    taskId: string,
+    error: string,
+    retryable: boolean,
+  ): Promise<{ retry: boolean; delaySeconds: number; attempts: number }> {
     return this.#tasks.attemptFailed(taskId, error, retryable, Date.now());
   }
 

@@ -13,12 +13,43 @@
  * SFU accepted (`sfuContext` before, `recordSfu*`/`forgetSfuTracks` after; see src/calls/sfu-proxy.ts). `fetch` only accepts WebSocket upgrades for `/ws?participant_id=`.
  */
 import { DurableObject } from "cloudflare:workers";
-import { FINAL_STATUSES, TRANSITIONS, type CallAction, type CallHead, type CallParticipant, type CallResult, type CallSession, type NewCall, type NewParticipant, type TranscriptLine, type TranscriptSource } from "../src/calls/model";
+import {
+  FINAL_STATUSES,
+  TRANSITIONS,
+  type CallAction,
+  type CallHead,
+  type CallParticipant,
+  type CallResult,
+  type CallSession,
+  type NewCall,
+  type NewParticipant,
+  type TranscriptLine,
+  type TranscriptSource,
+} from "../src/calls/model";
 import type { ParticipantSfuRecord } from "../src/calls/sfu-ownership";
 import { CALL_MIGRATIONS } from "./call-session/schema";
 import { Signalling } from "./call-session/signalling";
-import { callSfuSessions, deleteSfuTracks, insertSfuTracks, replaceSfuSession, sfuRecord, type OpenedTrack } from "./call-session/sfu-store";
-import { clearTranscript, insertCall, insertParticipant, insertTranscriptLine, listParticipants, readCallRow, readParticipant, readTranscript, renderCall, setStatus, updateParticipant } from "./call-session/store";
+import {
+  callSfuSessions,
+  deleteSfuTracks,
+  insertSfuTracks,
+  replaceSfuSession,
+  sfuRecord,
+  type OpenedTrack,
+} from "./call-session/sfu-store";
+import {
+  clearTranscript,
+  insertCall,
+  insertParticipant,
+  insertTranscriptLine,
+  listParticipants,
+  readCallRow,
+  readParticipant,
+  readTranscript,
+  renderCall,
+  setStatus,
+  updateParticipant,
+} from "./call-session/store";
 import { migrate } from "./shared/migrate";
 
 const NO_CALL = { ok: false, reason: "not_found", detail: "No such call." } as const;
@@ -60,7 +91,12 @@ export class CallSessionDO extends DurableObject<Env> {
     if (!row) return NO_CALL;
     const rule = TRANSITIONS[action];
     if (!rule.from.includes(row.status)) {
-      return { ok: false, reason: "conflict", status: row.status, detail: `Cannot ${action} a call that is ${row.status} (allowed from: ${rule.from.join(", ")})` };
+      return {
+        ok: false,
+        reason: "conflict",
+        status: row.status,
+        detail: `Cannot ${action} a call that is ${row.status} (allowed from: ${rule.from.join(", ")})`,
+      };
     }
     const final = FINAL_STATUSES.includes(rule.to);
     this.ctx.storage.transactionSync(() => setStatus(sql, rule.to, nowMs, final));
@@ -73,7 +109,8 @@ export class CallSessionDO extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const row = readCallRow(sql);
     if (!row) return NO_CALL;
-    if (FINAL_STATUSES.includes(row.status)) return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
+    if (FINAL_STATUSES.includes(row.status))
+      return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
     insertParticipant(sql, input, row.video_enabled === 1);
     return { ok: true, value: readParticipant(sql, input.participantId)! };
   }
@@ -82,7 +119,8 @@ export class CallSessionDO extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const found = this.#participant(participantId);
     if (!found.ok) return found;
-    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
+    if (found.value.left_at !== null)
+      return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
     this.#signal.leave(participantId, "removed", nowMs);
     return { ok: true, value: readParticipant(sql, participantId)! };
   }
@@ -91,7 +129,8 @@ export class CallSessionDO extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const found = this.#participant(participantId);
     if (!found.ok) return found;
-    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
+    if (found.value.left_at !== null)
+      return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
     updateParticipant(sql, participantId, patch);
     const updated = readParticipant(sql, participantId)!;
     this.#signal.participantUpdated(updated);
@@ -108,7 +147,8 @@ export class CallSessionDO extends DurableObject<Env> {
     // The call's end first: it marks everyone as left, and "the call is ended" is the real reason.
     const status = readCallRow(this.ctx.storage.sql)!.status;
     if (FINAL_STATUSES.includes(status)) return { ok: false, reason: "conflict", status, detail: `The call is ${status}.` };
-    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: "This participant has left the call; add a new one to rejoin." };
+    if (found.value.left_at !== null)
+      return { ok: false, reason: "conflict", detail: "This participant has left the call; add a new one to rejoin." };
     return null;
   }
 
@@ -137,14 +177,23 @@ export class CallSessionDO extends DurableObject<Env> {
     const row = readCallRow(sql);
     if (!row) return NO_CALL;
     // Checked here, not only before a slow speech provider ran: the call may have ended meanwhile.
-    if (FINAL_STATUSES.includes(row.status)) return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
+    if (FINAL_STATUSES.includes(row.status))
+      return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
     const speaker = line.participantId === null ? null : readParticipant(sql, line.participantId);
-    if (line.participantId !== null && !speaker) return { ok: false, reason: "not_found", detail: `No participant '${line.participantId}' in this call.` };
-    if (speaker && speaker.left_at !== null) return { ok: false, reason: "conflict", detail: `Participant '${line.participantId}' already left the call.` };
+    if (line.participantId !== null && !speaker)
+      return { ok: false, reason: "not_found", detail: `No participant '${line.participantId}' in this call.` };
+    if (speaker && speaker.left_at !== null)
+      return { ok: false, reason: "conflict", detail: `Participant '${line.participantId}' already left the call.` };
     const stored = insertTranscriptLine(sql, line);
     this.#signal.broadcast({ type: "transcript", line: stored });
     if (speech) {
-      this.#signal.broadcast({ type: "agent_speech", participant_id: line.participantId, text: line.text, audio: speech.audioBase64, content_type: speech.contentType });
+      this.#signal.broadcast({
+        type: "agent_speech",
+        participant_id: line.participantId,
+        text: line.text,
+        audio: speech.audioBase64,
+        content_type: speech.contentType,
+      });
     }
     return { ok: true, value: stored };
   }
@@ -166,7 +215,11 @@ export class CallSessionDO extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const replaced = sfuRecord(sql, participantId).sessionId;
     const dropped = this.ctx.storage.transactionSync(() => replaceSfuSession(sql, participantId, sessionId));
-    for (const name of dropped) this.#signal.broadcast({ type: "track_closed", participant_id: participantId, sfu_session_id: replaced, stream_id: name }, participantId);
+    for (const name of dropped)
+      this.#signal.broadcast(
+        { type: "track_closed", participant_id: participantId, sfu_session_id: replaced, stream_id: name },
+        participantId,
+      );
     this.#signal.participantUpdated(readParticipant(sql, participantId)!);
     return { ok: true, value: { replaced } };
   }
@@ -177,7 +230,8 @@ export class CallSessionDO extends DurableObject<Env> {
     if (refused) return refused;
     const sql = this.ctx.storage.sql;
     const published = this.ctx.storage.transactionSync(() => insertSfuTracks(sql, participantId, sessionId, tracks, nowMs));
-    for (const stream of published) this.#signal.broadcast({ type: "track_published", participant_id: participantId, sfu_session_id: sessionId, stream }, participantId);
+    for (const stream of published)
+      this.#signal.broadcast({ type: "track_published", participant_id: participantId, sfu_session_id: sessionId, stream }, participantId);
     if (published.length > 0) this.#signal.participantUpdated(readParticipant(sql, participantId)!);
     return { ok: true, value: null };
   }
@@ -188,7 +242,11 @@ export class CallSessionDO extends DurableObject<Env> {
     if (refused) return refused;
     const sql = this.ctx.storage.sql;
     const dropped = this.ctx.storage.transactionSync(() => deleteSfuTracks(sql, participantId, sessionId, mids));
-    for (const name of dropped) this.#signal.broadcast({ type: "track_closed", participant_id: participantId, sfu_session_id: sessionId, stream_id: name }, participantId);
+    for (const name of dropped)
+      this.#signal.broadcast(
+        { type: "track_closed", participant_id: participantId, sfu_session_id: sessionId, stream_id: name },
+        participantId,
+      );
     if (dropped.length > 0) this.#signal.participantUpdated(readParticipant(sql, participantId)!);
     return { ok: true, value: null };
   }
@@ -225,12 +283,18 @@ export class CallSessionDO extends DurableObject<Env> {
   #sfuRefusal(participantId: string, sessionId?: string): Extract<CallResult<never>, { ok: false }> | null {
     const row = readCallRow(this.ctx.storage.sql);
     if (!row) return NO_CALL;
-    if (FINAL_STATUSES.includes(row.status)) return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
+    if (FINAL_STATUSES.includes(row.status))
+      return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
     const found = this.#participant(participantId);
     if (!found.ok) return found;
-    if (found.value.left_at !== null) return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
+    if (found.value.left_at !== null)
+      return { ok: false, reason: "conflict", detail: `Participant '${participantId}' already left the call.` };
     if (sessionId !== undefined && found.value.sfu_session_id !== sessionId) {
-      return { ok: false, reason: "conflict", detail: "This SFU session was replaced by a newer one of the same participant while the request ran." };
+      return {
+        ok: false,
+        reason: "conflict",
+        detail: "This SFU session was replaced by a newer one of the same participant while the request ran.",
+      };
     }
     return null;
   }

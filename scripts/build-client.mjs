@@ -50,7 +50,8 @@ function listFiles(dir) {
 }
 
 function writeIfChanged(path, contents) {
-  const bytes = typeof contents === "string" ? Buffer.from(contents) : Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength);
+  const bytes =
+    typeof contents === "string" ? Buffer.from(contents) : Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength);
   if (existsSync(path) && readFileSync(path).equals(bytes)) return false;
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
@@ -67,7 +68,9 @@ function writeOutputs(outputFiles) {
   for (const stale of listFiles(OUT_DIR)) {
     if (!files.has(stale) && !stale.endsWith(".tmp")) rmSync(stale, { force: true });
   }
-  const sizes = outputFiles.filter((f) => !f.path.endsWith(".map")).map((f) => `${relative(OUT_DIR, f.path)} ${(f.contents.byteLength / 1024).toFixed(1)} KiB`);
+  const sizes = outputFiles
+    .filter((f) => !f.path.endsWith(".map"))
+    .map((f) => `${relative(OUT_DIR, f.path)} ${(f.contents.byteLength / 1024).toFixed(1)} KiB`);
   process.stderr.write(`build-client: dist/client/{${sizes.join(", ")}}${changed.length ? "" : " (unchanged)"}\n`);
 }
 

@@ -22,6 +22,9 @@ if (!secret) {
   console.error("No JWT_SECRET in the environment or .dev.vars");
   process.exit(2);
 }
-const agents = values.agents?.split(",").map((s) => s.trim()).filter(Boolean);
+const agents = values.agents
+  ?.split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const token = await mintDevToken(secret, { sub: values.sub, role, ...(agents ? { agents } : {}) }, { ttl: values.ttl });
 process.stdout.write(`${token}\n`);

@@ -15,7 +15,10 @@ const TaskMessageSchema = z.object({ task_id: z.string().min(1), agent_id: z.str
 
 export async function consumeTaskBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   if (batch.queue === DEAD_LETTER_QUEUE_NAME) {
-    await recordDeadLetters(env, batch.messages.map((m) => ({ id: m.id, body: m.body })));
+    await recordDeadLetters(
+      env,
+      batch.messages.map((m) => ({ id: m.id, body: m.body })),
+    );
     batch.ackAll();
     return;
   }
@@ -33,7 +36,11 @@ export async function consumeTaskBatch(batch: MessageBatch<unknown>, env: Env): 
   }
   await Promise.all(
     [...byAgent].map(async ([agentId, items]) => {
-      const verdicts = await runAttempts(env, agentId, items.map((i) => i.taskId));
+      const verdicts = await runAttempts(
+        env,
+        agentId,
+        items.map((i) => i.taskId),
+      );
       items.forEach(({ message }, i) => {
         const verdict = verdicts[i]!;
         if (verdict.ack) message.ack();

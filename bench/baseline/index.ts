@@ -40,7 +40,9 @@ interface TaskRow {
 export class BaselineDO extends DurableObject<BaselineEnv> {
   constructor(ctx: DurableObjectState, env: BaselineEnv) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL, saved_at INTEGER NOT NULL)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL, saved_at INTEGER NOT NULL)",
+    );
   }
 
   save(data: string, nowMs: number): void {
@@ -78,7 +80,9 @@ export class BaselineTasksDO extends DurableObject<BaselineEnv> {
   }
 
   count(): { total: number; completed: number } {
-    return this.ctx.storage.sql.exec<{ total: number; completed: number }>("SELECT count(*) AS total, count(completed_at) AS completed FROM tasks").one();
+    return this.ctx.storage.sql
+      .exec<{ total: number; completed: number }>("SELECT count(*) AS total, count(completed_at) AS completed FROM tasks")
+      .one();
   }
 }
 
@@ -111,7 +115,10 @@ export class BaselineRelayDO extends DurableObject<BaselineEnv> {
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    const mode = (this.#mode ??= (this.ctx.getTags(ws).find((t) => t.startsWith("mode:"))?.slice(5) ?? "relay") as RelayMode);
+    const mode = (this.#mode ??= (this.ctx
+      .getTags(ws)
+      .find((t) => t.startsWith("mode:"))
+      ?.slice(5) ?? "relay") as RelayMode);
     if (mode === "relay") {
       for (const peer of this.ctx.getWebSockets()) if (peer !== ws) peer.send(message);
       return;
@@ -148,7 +155,15 @@ app.post("/agents/:id/state-logged", async (c) => {
   const data = JSON.stringify(body.state_data);
   await c.env.STORE.getByName(id).save(data, Date.now());
   console.log(
-    JSON.stringify({ level: "info", time: new Date().toISOString(), event: "state.saved", request_id: crypto.randomUUID(), agent_id: id, version: 1, bytes: data.length }),
+    JSON.stringify({
+      level: "info",
+      time: new Date().toISOString(),
+      event: "state.saved",
+      request_id: crypto.randomUUID(),
+      agent_id: id,
+      version: 1,
+      bytes: data.length,
+    }),
   );
   return c.json({ success: true, agent_id: id });
 });

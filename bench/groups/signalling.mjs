@@ -62,7 +62,9 @@ export async function runSignallingGroup(harness, cfg, { settleMs }) {
         await sleep(3000);
         const reloaded = servers.filter((x) => reloadedSince(x, offsets[x.name])).map((x) => x.name);
         if (reloaded.length === 0 || attempt >= 5) throw err;
-        warnings.push(`${label}: wrangler reloaded ${reloaded.join(" and ")} (a source file changed) and the relay broke (${err.message}); sockets reopened, step run again`);
+        warnings.push(
+          `${label}: wrangler reloaded ${reloaded.join(" and ")} (a source file changed) and the relay broke (${err.message}); sockets reopened, step run again`,
+        );
         log(`  ${label}: wrangler reloaded ${reloaded.join(" and ")}; reopening the sockets and running it again`);
         // Edits come in bursts: wait until no server has reloaded for 3 s (at most 30 s).
         for (let quiet = 0; quiet < 10; quiet++) {
@@ -78,7 +80,9 @@ export async function runSignallingGroup(harness, cfg, { settleMs }) {
   }
   try {
     await retryOnReload("connect", connectAll);
-    log(`Checked: each side relays an ice frame A → B unchanged (product: call ${pairs.product.callId}, from stamped; baseline: room ${room}).`);
+    log(
+      `Checked: each side relays an ice frame A → B unchanged (product: call ${pairs.product.callId}, from stamped; baseline: room ${room}).`,
+    );
 
     /** One window on `key`'s pair: CPU per message per process around the timed part. */
     async function measure(key, { window, durationMs, warmupMs }) {
@@ -103,7 +107,9 @@ export async function runSignallingGroup(harness, cfg, { settleMs }) {
       p50: median(rounds.map((r) => r.p50)),
       p99: median(rounds.map((r) => r.p99)),
       messages: rounds.reduce((n, r) => n + r.received, 0),
-      cpuMsPerMessage: Object.fromEntries(Object.keys(rounds[0].cpuMsPerMessage).map((role) => [role, median(rounds.map((r) => r.cpuMsPerMessage[role]))])),
+      cpuMsPerMessage: Object.fromEntries(
+        Object.keys(rounds[0].cpuMsPerMessage).map((role) => [role, median(rounds.map((r) => r.cpuMsPerMessage[role]))]),
+      ),
     });
 
     // Profiles before the timed windows (see the state group: the inspector proxy replays console events).
@@ -116,7 +122,11 @@ export async function runSignallingGroup(harness, cfg, { settleMs }) {
             const cdp = await connectInspector(serverOf[side].inspectorPort);
             try {
               const maps = await moduleMaps(cdp, side === "baseline" ? "bench/baseline" : "");
-              const { result, profile } = await profileDuring(cdp, () => measure(side, { window: cfg.window, durationMs: cfg.profileDurationMs, warmupMs: 300 }), cfg.profileIntervalUs);
+              const { result, profile } = await profileDuring(
+                cdp,
+                () => measure(side, { window: cfg.window, durationMs: cfg.profileDurationMs, warmupMs: 300 }),
+                cfg.profileIntervalUs,
+              );
               if (!profile) throw new Error("the inspector returned no profile");
               return summarizeProfile(profile, maps, result.received);
             } finally {
@@ -140,12 +150,19 @@ export async function runSignallingGroup(harness, cfg, { settleMs }) {
       const round = await retryOnReload(`round ${r + 1}`, async () => {
         const out = Object.fromEntries(plan.map((sc) => [sc.id, {}]));
         for (const side of r % 2 === 0 ? ["baseline", "product"] : ["product", "baseline"]) {
-          for (const sc of plan) out[sc.id][side] = await measure(side, { window: sc.window, durationMs: cfg.durationMs, warmupMs: r === 0 ? cfg.warmupMs * 2 : cfg.warmupMs });
+          for (const sc of plan)
+            out[sc.id][side] = await measure(side, {
+              window: sc.window,
+              durationMs: cfg.durationMs,
+              warmupMs: r === 0 ? cfg.warmupMs * 2 : cfg.warmupMs,
+            });
         }
         return out;
       });
       for (const sc of plan) for (const side of ["baseline", "product"]) rounds[sc.id][side].push(round[sc.id][side]);
-      log(`  round ${r + 1}/${cfg.rounds}: ${plan.map((sc) => `${sc.label}: baseline ${rounds[sc.id].baseline[r].msgsPerS.toFixed(0)}, product ${rounds[sc.id].product[r].msgsPerS.toFixed(0)} msgs/s`).join("; ")}`);
+      log(
+        `  round ${r + 1}/${cfg.rounds}: ${plan.map((sc) => `${sc.label}: baseline ${rounds[sc.id].baseline[r].msgsPerS.toFixed(0)}, product ${rounds[sc.id].product[r].msgsPerS.toFixed(0)} msgs/s`).join("; ")}`,
+      );
     }
     const scenarios = plan.map((sc) => {
       const b = summarize(rounds[sc.id].baseline);
@@ -181,15 +198,22 @@ export async function runSignallingGroup(harness, cfg, { settleMs }) {
     for (let r = 0; r < cfg.stageRounds; r++) {
       const round = await retryOnReload(`stage round ${r + 1}`, async () => {
         const out = [];
-        for (const spec of relayStages) out.push(await measure(spec.key, { window: cfg.window, durationMs: cfg.stageDurationMs, warmupMs: 200 }));
+        for (const spec of relayStages)
+          out.push(await measure(spec.key, { window: cfg.window, durationMs: cfg.stageDurationMs, warmupMs: 200 }));
         return out;
       });
       round.forEach((x, i) => stageRounds[i].push(x));
     }
-    const stages = relayStages.map((spec, i) => ({ id: spec.id, label: spec.label, summary: summarize(stageRounds[i]), rounds: stageRounds[i] }));
+    const stages = relayStages.map((spec, i) => ({
+      id: spec.id,
+      label: spec.label,
+      summary: summarize(stageRounds[i]),
+      rounds: stageRounds[i],
+    }));
 
     const reloaded = servers.filter((s) => reloadedSince(s, logOffsets[s.name])).map((s) => s.name);
-    if (reloaded.length) warnings.push(`wrangler reloaded ${reloaded.join(" and ")} during the run (a source file changed): numbers may mix two builds`);
+    if (reloaded.length)
+      warnings.push(`wrangler reloaded ${reloaded.join(" and ")} during the run (a source file changed): numbers may mix two builds`);
     const metaCommon = runMeta({ group: "signalling", startedAt, workerdBinary, compatDate, loadBefore, loadAfter: os.loadavg()[0] });
     const run = {
       meta: {

@@ -52,7 +52,10 @@ export async function runStateGroup(harness, config) {
   };
 
   // Correctness first: every agent saved and read back on both sides (this also seeds the loads).
-  const sides = { baseline: { server: baseline, agent: keepAliveAgent(config.concurrency) }, product: { server: product, agent: keepAliveAgent(config.concurrency) } };
+  const sides = {
+    baseline: { server: baseline, agent: keepAliveAgent(config.concurrency) },
+    product: { server: product, agent: keepAliveAgent(config.concurrency) },
+  };
   for (const side of ["product", "baseline"]) {
     const base = `http://127.0.0.1:${sides[side].server.port}`;
     for (const id of [...agentIds, soloId]) {
@@ -62,7 +65,8 @@ export async function runStateGroup(harness, config) {
       const l = build[side].load(id);
       const loaded = await fetch(base + l.path, { headers: l.headers });
       const doc = await loaded.json();
-      if (loaded.status !== 200 || !isDeepStrictEqual(doc.state_data, state)) throw new Error(`${side} load ${id}: ${loaded.status}, state differs`);
+      if (loaded.status !== 200 || !isDeepStrictEqual(doc.state_data, state))
+        throw new Error(`${side} load ${id}: ${loaded.status}, state differs`);
       if (side === "product" && doc.version !== 1) throw new Error(`product: version ${doc.version} after the first save of ${id}`);
     }
   }
@@ -70,14 +74,24 @@ export async function runStateGroup(harness, config) {
 
   async function measure(side, requests, { durationMs, warmupMs, okStatus = [200] }) {
     const { server, agent } = sides[side];
-    const common = { agent, port: server.port, concurrency: config.concurrency, maxRequests: config.maxRequestsPerWindow, okStatus, nextRequest: (i) => requests[i % requests.length] };
+    const common = {
+      agent,
+      port: server.port,
+      concurrency: config.concurrency,
+      maxRequests: config.maxRequestsPerWindow,
+      okStatus,
+      nextRequest: (i) => requests[i % requests.length],
+    };
     if (warmupMs > 0) await runWindow({ ...common, durationMs: warmupMs });
     const cpu0 = groupCpu(server);
     const lg0 = process.cpuUsage();
     const r = await runWindow({ ...common, durationMs });
     const cpu1 = groupCpu(server);
     const lg = process.cpuUsage(lg0);
-    if (r.errors > 0) throw new Error(`${side}: ${r.errors} of ${r.completed + r.errors} requests failed (first: ${r.firstError}); statuses ${JSON.stringify(r.statuses)}`);
+    if (r.errors > 0)
+      throw new Error(
+        `${side}: ${r.errors} of ${r.completed + r.errors} requests failed (first: ${r.firstError}); statuses ${JSON.stringify(r.statuses)}`,
+      );
     const per = (ms) => ms / Math.max(1, r.completed);
     r.cpuMsPerRequest = Object.fromEntries(Object.keys(cpu1).map((role) => [role, per(cpu1[role] - cpu0[role])]));
     r.cpuMsPerRequest.loadgen = per((lg.user + lg.system) / 1000);
@@ -91,9 +105,13 @@ export async function runStateGroup(harness, config) {
     const rounds = { baseline: [], product: [] };
     for (let r = 0; r < config.rounds; r++) {
       for (const side of r % 2 === 0 ? ["baseline", "product"] : ["product", "baseline"]) {
-        rounds[side].push(await measure(side, reqs[side], { durationMs: config.durationMs, warmupMs: r === 0 ? config.warmupMs * 2 : config.warmupMs }));
+        rounds[side].push(
+          await measure(side, reqs[side], { durationMs: config.durationMs, warmupMs: r === 0 ? config.warmupMs * 2 : config.warmupMs }),
+        );
       }
-      log(`  ${label}: round ${r + 1}/${config.rounds}: baseline ${rounds.baseline[r].rps.toFixed(0)} req/s, product ${rounds.product[r].rps.toFixed(0)} req/s`);
+      log(
+        `  ${label}: round ${r + 1}/${config.rounds}: baseline ${rounds.baseline[r].rps.toFixed(0)} req/s, product ${rounds.product[r].rps.toFixed(0)} req/s`,
+      );
     }
     const b = summarizeRounds(rounds.baseline);
     const p = summarizeRounds(rounds.product);
@@ -130,7 +148,11 @@ export async function runStateGroup(harness, config) {
         const maps = await moduleMaps(cdp, side === "baseline" ? "bench/baseline" : "");
         for (const op of ["save", "load"]) {
           const reqs = agentIds.map(build[side][op]);
-          const { result, profile } = await profileDuring(cdp, () => measure(side, reqs, { durationMs: config.profileDurationMs, warmupMs: 300 }), config.profileIntervalUs);
+          const { result, profile } = await profileDuring(
+            cdp,
+            () => measure(side, reqs, { durationMs: config.profileDurationMs, warmupMs: 300 }),
+            config.profileIntervalUs,
+          );
           (profiles[op] ??= {})[side] = summarizeProfile(profile, maps, result.completed);
         }
       } catch (err) {
@@ -141,7 +163,9 @@ export async function runStateGroup(harness, config) {
     }
   }
 
-  log(`\nMeasuring: ${config.rounds} round(s) × ${config.durationMs / 1000} s per side, ${config.concurrency} clients, baseline and product alternating.`);
+  log(
+    `\nMeasuring: ${config.rounds} round(s) × ${config.durationMs / 1000} s per side, ${config.concurrency} clients, baseline and product alternating.`,
+  );
   const scenarios = [
     await compare(`save, ${config.agents} agents`, "save", agentIds),
     await compare("save, 1 agent", "save", [soloId]),
@@ -153,13 +177,21 @@ export async function runStateGroup(harness, config) {
   const specs = stageSpecs({ auth, agentIds, baselineSave: build.baseline.save, productSave: build.product.save });
   const stageRounds = specs.map(() => []);
   for (let r = 0; r < config.stageRounds; r++) {
-    for (const [i, spec] of specs.entries()) stageRounds[i].push(await measure(spec.side, spec.reqs, { durationMs: config.stageDurationMs, warmupMs: 300, okStatus: spec.ok }));
+    for (const [i, spec] of specs.entries())
+      stageRounds[i].push(await measure(spec.side, spec.reqs, { durationMs: config.stageDurationMs, warmupMs: 300, okStatus: spec.ok }));
   }
-  const stages = specs.map((spec, i) => ({ id: spec.id, side: spec.side, label: spec.label, summary: summarizeRounds(stageRounds[i]), rounds: stageRounds[i] }));
+  const stages = specs.map((spec, i) => ({
+    id: spec.id,
+    side: spec.side,
+    label: spec.label,
+    summary: summarizeRounds(stageRounds[i]),
+    rounds: stageRounds[i],
+  }));
   const budget = saveBudget(stages);
 
   const reloaded = servers.filter((s) => reloadedSince(s, logOffsets[s.name])).map((s) => s.name);
-  if (reloaded.length) warnings.push(`wrangler reloaded ${reloaded.join(" and ")} during the run (a source file changed): numbers may mix two builds`);
+  if (reloaded.length)
+    warnings.push(`wrangler reloaded ${reloaded.join(" and ")} during the run (a source file changed): numbers may mix two builds`);
   warnings.push(...noiseWarnings(scenarios));
   const loadAfter = os.loadavg()[0];
   const findings = deriveFindings({ scenarios, stages, budget, profiles, agents: config.agents });

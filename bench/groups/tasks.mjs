@@ -54,7 +54,9 @@ export async function runTasksGroup(harness, taskConfig, { settleMs }) {
   const consumer = consumerSettings(productToml, PRODUCT_QUEUE);
   const baselineConsumer = consumerSettings(readFileSync("bench/baseline/wrangler.toml", "utf8"), BASELINE_QUEUE);
   if (!isDeepStrictEqual(consumer, baselineConsumer)) {
-    throw new Error(`bench/baseline/wrangler.toml's ${BASELINE_QUEUE} consumer ${JSON.stringify(baselineConsumer)} must equal wrangler.toml's ${PRODUCT_QUEUE} consumer ${JSON.stringify(consumer)}`);
+    throw new Error(
+      `bench/baseline/wrangler.toml's ${BASELINE_QUEUE} consumer ${JSON.stringify(baselineConsumer)} must equal wrangler.toml's ${PRODUCT_QUEUE} consumer ${JSON.stringify(consumer)}`,
+    );
   }
   const vars = (name) => Number(new RegExp(`^${name}\\s*=\\s*"(\\d+)"`, "m").exec(productToml)?.[1]);
   const maxInstances = vars("MAX_INSTANCES") || 32;
@@ -62,10 +64,20 @@ export async function runTasksGroup(harness, taskConfig, { settleMs }) {
   const loadBefore = loadAtStart(warnings);
 
   const variants = [
-    { id: `timeout-${consumer.max_batch_timeout}`, label: `max_batch_timeout ${consumer.max_batch_timeout} s (wrangler.toml)`, settings: consumer, scratch: false },
+    {
+      id: `timeout-${consumer.max_batch_timeout}`,
+      label: `max_batch_timeout ${consumer.max_batch_timeout} s (wrangler.toml)`,
+      settings: consumer,
+      scratch: false,
+    },
     ...taskConfig.batchTimeouts
       .filter((t) => t !== consumer.max_batch_timeout)
-      .map((t) => ({ id: `timeout-${t}`, label: `max_batch_timeout ${t} s (scratch copy)`, settings: { ...consumer, max_batch_timeout: t }, scratch: true })),
+      .map((t) => ({
+        id: `timeout-${t}`,
+        label: `max_batch_timeout ${t} s (scratch copy)`,
+        settings: { ...consumer, max_batch_timeout: t },
+        scratch: true,
+      })),
   ];
   const scenarios = [];
   const meta = { workerd: null, scaleRoute: null, laneMode: null };
@@ -138,7 +150,14 @@ export async function runTasksGroup(harness, taskConfig, { settleMs }) {
     for (const side of ["baseline", "product"]) await once(side, warm[side], taskConfig.warmupTasks, warm.lanesPerAgent);
 
     const plan = [
-      { key: "lanes", label: `${taskConfig.tasks} tasks, ${maxInstances} instances`, count: taskConfig.tasks, lanes: maxInstances, rounds: vi === 0 ? taskConfig.rounds : taskConfig.altRounds, target: TASK_TARGET },
+      {
+        key: "lanes",
+        label: `${taskConfig.tasks} tasks, ${maxInstances} instances`,
+        count: taskConfig.tasks,
+        lanes: maxInstances,
+        rounds: vi === 0 ? taskConfig.rounds : taskConfig.altRounds,
+        target: TASK_TARGET,
+      },
       { key: "solo", label: `${taskConfig.soloTasks} tasks, 1 instance`, count: taskConfig.soloTasks, lanes: 1, rounds: 1, target: null },
     ];
     for (const sc of plan) {
@@ -201,7 +220,9 @@ export async function runTasksGroup(harness, taskConfig, { settleMs }) {
         consumerMsPerBatch: med(side, (x) => x.batches.meanConsumerMs),
         maxRunning: med(side, (x) => x.maxRunning),
         instancesSeen: med(side, (x) => x.instancesSeen),
-        cpuMsPerTask: Object.fromEntries(Object.keys(rounds[side][0].cpuMsPerTask).map((role) => [role, med(side, (x) => x.cpuMsPerTask[role])])),
+        cpuMsPerTask: Object.fromEntries(
+          Object.keys(rounds[side][0].cpuMsPerTask).map((role) => [role, med(side, (x) => x.cpuMsPerTask[role])]),
+        ),
       });
       const b = summary("baseline");
       const p = summary("product");
@@ -228,12 +249,23 @@ export async function runTasksGroup(harness, taskConfig, { settleMs }) {
       });
     }
     const reloaded = servers.filter((s) => reloadedSince(s, logOffsets[s.name])).map((s) => s.name);
-    if (reloaded.length) warnings.push(`${variant.label}: wrangler reloaded ${reloaded.join(" and ")} during the run (a source file changed): numbers may mix two builds`);
+    if (reloaded.length)
+      warnings.push(
+        `${variant.label}: wrangler reloaded ${reloaded.join(" and ")} during the run (a source file changed): numbers may mix two builds`,
+      );
     await stopServers();
   }
 
   const loadAfter = os.loadavg()[0];
-  const metaCommon = runMeta({ group: "tasks", startedAt, workerdBinary: meta.workerd.binary, workerdVersion: meta.workerd.version, compatDate, loadBefore, loadAfter });
+  const metaCommon = runMeta({
+    group: "tasks",
+    startedAt,
+    workerdBinary: meta.workerd.binary,
+    workerdVersion: meta.workerd.version,
+    compatDate,
+    loadBefore,
+    loadAfter,
+  });
   const run = {
     meta: {
       ...metaCommon,

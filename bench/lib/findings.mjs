@@ -35,7 +35,8 @@ export function deriveFindings({ scenarios, stages, budget, profiles, agents }) 
     "The machine is CPU-bound during every window (load generator, and per server wrangler + a proxy workerd + a runtime workerd, on 2 cores), " +
       "so req/s follows server CPU per request: the gap is read in CPU ms per request.",
   );
-  for (const s of missed) findings.push(`${s.label}: ${f(s.ratios.rps, 2)}× the baseline's req/s (target ${s.target}×); ${cpuSentence(s)}.`);
+  for (const s of missed)
+    findings.push(`${s.label}: ${f(s.ratios.rps, 2)}× the baseline's req/s (target ${s.target}×); ${cpuSentence(s)}.`);
   if (missed.some((s) => s.op === "save") && budget) {
     const parts = budget.parts.map((part) => `${part.stage}: ${f(part.ms)} ms${budget.gap > 0 ? ` (${pct(part.ms / budget.gap)})` : ""}`);
     findings.push(`Save gap, ${agents} agents (${f(budget.gap)} ms/req): ${parts.join("; ")}.`);
@@ -80,7 +81,8 @@ export function noiseWarnings(scenarios) {
   for (const s of scenarios) {
     for (const side of ["baseline", "product"]) {
       const { rpsMin, rpsMax } = s[side].summary;
-      if (rpsMax / rpsMin > 1.3) warnings.push(`${s.label} ${side}: rounds vary ${rpsMin.toFixed(0)}–${rpsMax.toFixed(0)} req/s (noisy machine)`);
+      if (rpsMax / rpsMin > 1.3)
+        warnings.push(`${s.label} ${side}: rounds vary ${rpsMin.toFixed(0)}–${rpsMax.toFixed(0)} req/s (noisy machine)`);
     }
   }
   return warnings;
@@ -88,7 +90,8 @@ export function noiseWarnings(scenarios) {
 
 export function verdictOf(scenarios) {
   const missed = scenarios.filter((s) => s.ratios.rps < s.target);
-  const list = (xs) => xs.map((s) => `${s.label} (${f(s.ratios.rps, 2)}×${s.ratios.rps < s.target ? ` < ${s.target}×` : ""})`).join(", ") || "none";
+  const list = (xs) =>
+    xs.map((s) => `${s.label} (${f(s.ratios.rps, 2)}×${s.ratios.rps < s.target ? ` < ${s.target}×` : ""})`).join(", ") || "none";
   return missed.length
     ? `target missed for ${list(missed)}; met for ${list(scenarios.filter((s) => !missed.includes(s)))}`
     : `all targets met: ${list(scenarios)}`;

@@ -25,20 +25,25 @@ export function compatibilityDate(file) {
 /** wrangler.toml's compatibility_date, after checking that the baseline uses the same one. */
 export function checkedCompatibilityDate() {
   const compatDate = compatibilityDate("wrangler.toml");
-  if (compatibilityDate("bench/baseline/wrangler.toml") !== compatDate) throw new Error("bench/baseline/wrangler.toml must use the compatibility_date of wrangler.toml");
+  if (compatibilityDate("bench/baseline/wrangler.toml") !== compatDate)
+    throw new Error("bench/baseline/wrangler.toml must use the compatibility_date of wrangler.toml");
   return compatDate;
 }
 
 /** The 1-minute load average now; a warning in `warnings` when the machine is already busy. */
 export function loadAtStart(warnings) {
   const loadBefore = os.loadavg()[0];
-  if (loadBefore > 0.8) warnings.push(`machine already busy at start (1-min load average ${loadBefore.toFixed(2)} on ${os.cpus().length} CPUs)`);
+  if (loadBefore > 0.8)
+    warnings.push(`machine already busy at start (1-min load average ${loadBefore.toFixed(2)} on ${os.cpus().length} CPUs)`);
   return loadBefore;
 }
 
 function gitInfo() {
   const git = (a) => spawnSync("git", a, { encoding: "utf8" }).stdout?.trim() ?? "";
-  return { commit: git(["rev-parse", "--short", "HEAD"]) || "unknown", dirty: git(["status", "--porcelain", "--", "src", "durable-objects", "workers", "wrangler.toml"]).length > 0 };
+  return {
+    commit: git(["rev-parse", "--short", "HEAD"]) || "unknown",
+    dirty: git(["status", "--porcelain", "--", "src", "durable-objects", "workers", "wrangler.toml"]).length > 0,
+  };
 }
 
 /**
@@ -99,7 +104,17 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
         name: "product",
         port: await pickPort(),
         inspectorPort: inspector ? await pickPort() : null,
-        args: ["-c", productConfig, "--persist-to", productState, "--env-file", envFile, "--var", "RATE_LIMIT:off", ...productVars.flatMap((v) => ["--var", v])],
+        args: [
+          "-c",
+          productConfig,
+          "--persist-to",
+          productState,
+          "--env-file",
+          envFile,
+          "--var",
+          "RATE_LIMIT:off",
+          ...productVars.flatMap((v) => ["--var", v]),
+        ],
         logPath: path.join(tempDir, `product-${tag}.log`),
       });
       servers.push(product);
@@ -111,18 +126,24 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
         logPath: path.join(tempDir, `baseline-${tag}.log`),
       });
       servers.push(baseline);
-      log(`Starting product (:${product.port}) and baseline (:${baseline.port}) with wrangler's local dev server (workerd), ${inspector ? "inspector attached" : "no inspector"}…`);
+      log(
+        `Starting product (:${product.port}) and baseline (:${baseline.port}) with wrangler's local dev server (workerd), ${inspector ? "inspector attached" : "no inspector"}…`,
+      );
       const t0 = Date.now();
       let health;
       await Promise.all([
         // /health shows its checks (rate_limit among them) only to a valid credential.
-        waitReady(product, "/health", (res, text) => res.status === 200 && (health = JSON.parse(text)) !== undefined, { "x-api-key": adminApiKey }),
+        waitReady(product, "/health", (res, text) => res.status === 200 && (health = JSON.parse(text)) !== undefined, {
+          "x-api-key": adminApiKey,
+        }),
         waitReady(baseline, "/", (res) => res.status === 200),
       ]);
-      if (!/disabled/.test(health.checks?.rate_limit?.detail ?? "")) throw new Error(`product rate limiting is not off: ${JSON.stringify(health.checks?.rate_limit)}`);
+      if (!/disabled/.test(health.checks?.rate_limit?.detail ?? ""))
+        throw new Error(`product rate limiting is not off: ${JSON.stringify(health.checks?.rate_limit)}`);
       log(`Both ready after ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
       const bin = runtimeBinary(product);
-      if (!bin || bin !== runtimeBinary(baseline)) throw new Error(`not the same workerd: product ${bin}, baseline ${runtimeBinary(baseline)}`);
+      if (!bin || bin !== runtimeBinary(baseline))
+        throw new Error(`not the same workerd: product ${bin}, baseline ${runtimeBinary(baseline)}`);
       return { product, baseline, jwtSecret, storeRoot, workerdBinary: bin };
     },
 
@@ -130,11 +151,17 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
     runMeta({ group, startedAt, workerdBinary, workerdVersion, compatDate, loadBefore, loadAfter }) {
       return {
         date: startedAt.toISOString(),
-        resultsFile: `${RUNS_DIR}/${group}-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`,
+        resultsFile: `${RUNS_DIR}/${group}-${startedAt
+          .toISOString()
+          .replace(/:/g, "-")
+          .replace(/\.\d+Z$/, "Z")}.json`,
         git: gitInfo(),
         node: process.version,
         wrangler: JSON.parse(readFileSync("node_modules/wrangler/package.json", "utf8")).version,
-        workerd: { version: workerdVersion ?? spawnSync(workerdBinary, ["--version"], { encoding: "utf8" }).stdout.trim(), binary: path.relative(root, workerdBinary) },
+        workerd: {
+          version: workerdVersion ?? spawnSync(workerdBinary, ["--version"], { encoding: "utf8" }).stdout.trim(),
+          binary: path.relative(root, workerdBinary),
+        },
         compatibilityDate: compatDate,
         cpus: os.cpus().length,
         cpuModel: os.cpus()[0]?.model ?? "unknown",
@@ -153,7 +180,15 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
       const resultsFile = run.meta.resultsFile;
       mkdirSync(RUNS_DIR, { recursive: true });
       writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
-      const vars = productVars.map((v) => `-${v.replace(/_LEVEL/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}`).join("");
+      const vars = productVars
+        .map(
+          (v) =>
+            `-${v
+              .replace(/_LEVEL/, "")
+              .replace(/[^A-Za-z0-9]+/g, "-")
+              .toLowerCase()}`,
+        )
+        .join("");
       const summary = `bench/results/latest-${group}${vars}${inspector ? "-inspector" : ""}.md`;
       writeFileSync(summary, markdown);
       log(`\nWrote ${resultsFile} and ${summary}`);

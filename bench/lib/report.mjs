@@ -36,7 +36,11 @@ export function textTable(rows) {
 
 /** The same rows as a Markdown table (numbers right-aligned). */
 export function mdTable(rows) {
-  return [`| ${rows[0].join(" | ")} |`, `|${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${rows[0].join(" | ")} |`,
+    `|${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 export function mainTable(scenarios) {
@@ -68,7 +72,12 @@ export function spreadTable(scenarios) {
     .join("\n");
 }
 
-const ROLE_LABELS = { workerd_runtime: "runtime workerd", workerd_proxy: "proxy workerd", wrangler_node: "wrangler (node)", loadgen: "load gen" };
+const ROLE_LABELS = {
+  workerd_runtime: "runtime workerd",
+  workerd_proxy: "proxy workerd",
+  wrangler_node: "wrangler (node)",
+  loadgen: "load gen",
+};
 
 export function cpuTable(rows) {
   const roles = Object.keys(ROLE_LABELS);
@@ -114,7 +123,9 @@ export function profileTable(label, baseline, product) {
     `${label}: where the Worker's isolate spends its time (V8 sampling; shares of busy samples)`,
     `  ${padEnd("", 50)} ${pad("baseline", 9)} ${pad("product", 9)}`,
   ];
-  const rows = [...cats].map((c) => [c, baseline?.categories[c]?.share ?? 0, product.categories[c]?.share ?? 0]).sort((a, b) => b[2] - a[2]);
+  const rows = [...cats]
+    .map((c) => [c, baseline?.categories[c]?.share ?? 0, product.categories[c]?.share ?? 0])
+    .sort((a, b) => b[2] - a[2]);
   for (const [c, b, p] of rows) {
     if (b < 0.002 && p < 0.002) continue;
     lines.push(`  ${padEnd(c, 50)} ${pad(pct(b), 9)} ${pad(pct(p), 9)}`);
@@ -138,12 +149,18 @@ export function renderText(run) {
     mainTable(scenarios),
     `\nreq/s per round:\n${spreadTable(scenarios)}`,
     "\nCPU ms per request by process (median of rounds):",
-    cpuTable(scenarios.flatMap((s) => [{ label: `${s.label} · baseline`, cpu: s.baseline.summary.cpuMsPerRequest }, { label: `${s.label} · product`, cpu: s.product.summary.cpuMsPerRequest }])),
+    cpuTable(
+      scenarios.flatMap((s) => [
+        { label: `${s.label} · baseline`, cpu: s.baseline.summary.cpuMsPerRequest },
+        { label: `${s.label} · product`, cpu: s.product.summary.cpuMsPerRequest },
+      ]),
+    ),
     `\nStages of the save path (${config.agents} agents; median of ${config.stageRounds} interleaved × ${config.stageDurationMs / 1000} s):`,
     stageTable(stages),
     `\nSave gap, ${config.agents} agents, split by stage (server CPU per request, from the stage windows):\n${budgetTable(run.saveBudget)}`,
   ];
-  for (const op of ["save", "load"]) if (profiles[op]?.product) out.push(`\n${profileTable(`${op}, ${config.agents} agents`, profiles[op].baseline, profiles[op].product)}`);
+  for (const op of ["save", "load"])
+    if (profiles[op]?.product) out.push(`\n${profileTable(`${op}, ${config.agents} agents`, profiles[op].baseline, profiles[op].product)}`);
   out.push(`\nVerdict: ${run.verdict}`);
   for (const x of run.findings) out.push(`  • ${x}`);
   for (const w of run.warnings) out.push(`  ! ${w}`);
@@ -161,7 +178,9 @@ export function markdownSummary(run, extra = {}) {
       `${run.meta.cpus} CPUs shared with the load generator. Medians of rounds. Stores on ${run.meta.stores}. Commit ${run.meta.git.commit}${run.meta.git.dirty ? " with uncommitted changes to the product" : ""}.`,
   );
   md.push("");
-  md.push("| scenario | baseline req/s | p50 ms | p99 ms | product req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio | target |");
+  md.push(
+    "| scenario | baseline req/s | p50 ms | p99 ms | product req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio | target |",
+  );
   md.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const s of run.scenarios) {
     const b = s.baseline.summary;
@@ -186,7 +205,9 @@ export function markdownSummary(run, extra = {}) {
     for (const f of run.findings) md.push(`- ${f}`);
   }
   md.push("");
-  md.push(`Full numbers (per round, CPU per process, profiles), kept on the machine that ran it (git-ignored): \`${run.meta.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`);
+  md.push(
+    `Full numbers (per round, CPU per process, profiles), kept on the machine that ran it (git-ignored): \`${run.meta.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`,
+  );
   md.push("");
   return md.join("\n");
 }

@@ -43,7 +43,8 @@ export async function waitReady(server, path, accept, headers = {}) {
     exited: () => (server.exited() === null ? null : String(server.exited())),
   });
   if (answer.ready) return;
-  if (answer.exited !== null) throw new Error(`${server.name}: the dev server exited (${answer.exited}) before it was ready:\n${logTail(server)}`);
+  if (answer.exited !== null)
+    throw new Error(`${server.name}: the dev server exited (${answer.exited}) before it was ready:\n${logTail(server)}`);
   throw new Error(`${server.name}: not ready on ${path} after 60 s (last: ${answer.last}):\n${logTail(server)}`);
 }
 

@@ -5,11 +5,39 @@ import { serverCpu } from "./stages.mjs";
 const pct = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : "–");
 
 function mainRows(run) {
-  const rows = [["scenario", "baseline msgs/s", "p50 ms", "p99 ms", "product msgs/s", "p50 ms", "p99 ms", "msgs/s ratio", "p50 ratio", "p99 ratio", "paired msgs/s ratio", "server CPU/msg ratio (b ÷ p)"]];
+  const rows = [
+    [
+      "scenario",
+      "baseline msgs/s",
+      "p50 ms",
+      "p99 ms",
+      "product msgs/s",
+      "p50 ms",
+      "p99 ms",
+      "msgs/s ratio",
+      "p50 ratio",
+      "p99 ratio",
+      "paired msgs/s ratio",
+      "server CPU/msg ratio (b ÷ p)",
+    ],
+  ];
   for (const s of run.scenarios) {
     const b = s.baseline.summary;
     const p = s.product.summary;
-    rows.push([s.label, fmt(b.msgsPerS, 0), fmt(b.p50, 3), fmt(b.p99, 3), fmt(p.msgsPerS, 0), fmt(p.p50, 3), fmt(p.p99, 3), ratio(s.ratios.msgsPerS), ratio(s.ratios.p50), ratio(s.ratios.p99), ratio(s.ratios.pairedMsgsPerS), ratio(s.ratios.serverCpu)]);
+    rows.push([
+      s.label,
+      fmt(b.msgsPerS, 0),
+      fmt(b.p50, 3),
+      fmt(b.p99, 3),
+      fmt(p.msgsPerS, 0),
+      fmt(p.p50, 3),
+      fmt(p.p99, 3),
+      ratio(s.ratios.msgsPerS),
+      ratio(s.ratios.p50),
+      ratio(s.ratios.p99),
+      ratio(s.ratios.pairedMsgsPerS),
+      ratio(s.ratios.serverCpu),
+    ]);
   }
   return rows;
 }
@@ -30,8 +58,11 @@ function cpuRows(run) {
 }
 
 function stageRows(run) {
-  const rows = [["stage (window " + run.config.window + ", interleaved)", "msgs/s", "p50 ms", "server CPU ms/msg (runtime/proxy/wrangler)"]];
-  for (const st of run.stages) rows.push([st.label, fmt(st.summary.msgsPerS, 0), fmt(st.summary.p50, 3), cpuCell(st.summary.cpuMsPerMessage)]);
+  const rows = [
+    ["stage (window " + run.config.window + ", interleaved)", "msgs/s", "p50 ms", "server CPU ms/msg (runtime/proxy/wrangler)"],
+  ];
+  for (const st of run.stages)
+    rows.push([st.label, fmt(st.summary.msgsPerS, 0), fmt(st.summary.p50, 3), cpuCell(st.summary.cpuMsPerMessage)]);
   return rows;
 }
 
@@ -67,7 +98,10 @@ export function signallingFindings(run) {
     const parts = [
       ["JSON.parse + stamp `from` + route by `to` + JSON.stringify (baseline json stage − relay)", rt(st.json) - rt(st.relay)],
       ["one SQLite read of the sender's row (json-sql − json)", rt(st["json-sql"]) - rt(st.json)],
-      ["the rest of the product (zod safeParse, renderParticipant, readyState filter, …) (product − json-sql)", rt(st.product) - rt(st["json-sql"])],
+      [
+        "the rest of the product (zod safeParse, renderParticipant, readyState filter, …) (product − json-sql)",
+        rt(st.product) - rt(st["json-sql"]),
+      ],
     ];
     out.push(
       `Runtime workerd CPU per message, stage windows: relay ${fmt(rt(st.relay), 3)} → json ${fmt(rt(st.json), 3)} → json-sql ${fmt(rt(st["json-sql"]), 3)} → product ${fmt(rt(st.product), 3)} ms ` +
@@ -79,7 +113,10 @@ export function signallingFindings(run) {
   if (prof) {
     const cats = Object.entries(prof.categories)
       .slice(0, 6)
-      .map(([k, v]) => `${k} ${pct(v.share)}${run.profiles.baseline?.categories[k] ? ` (baseline ${pct(run.profiles.baseline.categories[k].share)})` : ""}`);
+      .map(
+        ([k, v]) =>
+          `${k} ${pct(v.share)}${run.profiles.baseline?.categories[k] ? ` (baseline ${pct(run.profiles.baseline.categories[k].share)})` : ""}`,
+      );
     out.push(
       `Isolate profile during a window-${run.config.window} relay (V8 sampling, shares of busy samples): ${cats.join(", ")}; sampled ${fmt(prof.busySampledMsPerRequest, 3)} ms per message ` +
         `vs baseline ${fmt(run.profiles.baseline?.busySampledMsPerRequest, 3)} ms. Top product functions: ${prof.topFunctions
@@ -108,13 +145,19 @@ export function renderSignallingText(run) {
       `load avg ${fmt(m.loadAverage1m.start, 2)} → ${fmt(m.loadAverage1m.end, 2)}\n`,
     textTable(mainRows(run)),
     "\nmsgs/s per round (baseline / product):",
-    ...run.scenarios.map((s) => `  ${padEnd(s.label, 34)} ${s.baseline.rounds.map((r, i) => `${fmt(r.msgsPerS, 0)} / ${fmt(s.product.rounds[i].msgsPerS, 0)}`).join(";  ")}`),
+    ...run.scenarios.map(
+      (s) =>
+        `  ${padEnd(s.label, 34)} ${s.baseline.rounds.map((r, i) => `${fmt(r.msgsPerS, 0)} / ${fmt(s.product.rounds[i].msgsPerS, 0)}`).join(";  ")}`,
+    ),
     "\nCPU per message by process (median of rounds):",
     textTable(cpuRows(run)),
     `\nStages (${run.config.stageRounds} interleaved rounds × ${run.config.stageDurationMs / 1000} s; json and json-sql are diagnostic baseline modes, never the baseline's numbers):`,
     textTable(stageRows(run)),
   ];
-  if (run.profiles?.product) out.push(`\n${profileTable(`relay, window ${run.config.window} (per message, not per request)`, run.profiles.baseline, run.profiles.product)}`);
+  if (run.profiles?.product)
+    out.push(
+      `\n${profileTable(`relay, window ${run.config.window} (per message, not per request)`, run.profiles.baseline, run.profiles.product)}`,
+    );
   out.push("");
   for (const f of run.findings) out.push(`  • ${f}`);
   for (const w of run.warnings) out.push(`  ! ${w}`);

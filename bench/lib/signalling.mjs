@@ -59,7 +59,11 @@ const hasType = (s, type, test = () => true) =>
 export async function connectProduct({ port, auth }) {
   const base = `http://127.0.0.1:${port}`;
   const post = async (path, body) => {
-    const res = await fetch(base + path, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(body ?? {}) });
+    const res = await fetch(base + path, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(body ?? {}),
+    });
     const text = await res.text();
     if (res.status !== 200 && res.status !== 201) throw new Error(`product POST ${path}: ${res.status} ${text.slice(0, 300)}`);
     return JSON.parse(text);
@@ -74,7 +78,13 @@ export async function connectProduct({ port, auth }) {
   const b = openSocket(wsUrl(joinB), "product B");
   const idA = joinA.participant.participant_id;
   const idB = joinB.participant.participant_id;
-  await until([a, b], () => hasType(b, "roster", (m) => m.participants.some((p) => p.participant_id === idA && p.connected)) && hasType(a, "joined", (m) => m.participant.participant_id === idB), "roster on B and joined on A");
+  await until(
+    [a, b],
+    () =>
+      hasType(b, "roster", (m) => m.participants.some((p) => p.participant_id === idA && p.connected)) &&
+      hasType(a, "joined", (m) => m.participant.participant_id === idB),
+    "roster on B and joined on A",
+  );
   return { side: "product", a, b, idA, idB, callId: call.call_id, expectFrom: idA };
 }
 
@@ -98,7 +108,8 @@ export async function checkRelay(pair) {
   if (pair.a.frames.length) throw new Error(`${pair.a.label} got ${pair.a.frames[0].slice(0, 300)} instead of B receiving the frame`);
   const m = JSON.parse(pair.b.frames.shift());
   const sent = JSON.parse(iceFrame(pair.idB, 0));
-  const ok = m.type === "ice" && m.to === pair.idB && m.from === pair.expectFrom && JSON.stringify(m.candidate) === JSON.stringify(sent.candidate);
+  const ok =
+    m.type === "ice" && m.to === pair.idB && m.from === pair.expectFrom && JSON.stringify(m.candidate) === JSON.stringify(sent.candidate);
   if (!ok) throw new Error(`${pair.b.label}: unexpected relayed frame ${JSON.stringify(m).slice(0, 300)}`);
 }
 

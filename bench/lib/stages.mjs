@@ -6,8 +6,20 @@
  */
 export function stageSpecs(r) {
   return [
-    { id: "bare", side: "baseline", label: "baseline GET / (HTTP path + bare Hono)", reqs: [{ method: "GET", path: "/", headers: {} }], ok: [200] },
-    { id: "public", side: "product", label: "product GET / (+ request id, CORS, body limit, router)", reqs: [{ method: "GET", path: "/", headers: {} }], ok: [200] },
+    {
+      id: "bare",
+      side: "baseline",
+      label: "baseline GET / (HTTP path + bare Hono)",
+      reqs: [{ method: "GET", path: "/", headers: {} }],
+      ok: [200],
+    },
+    {
+      id: "public",
+      side: "product",
+      label: "product GET / (+ request id, CORS, body limit, router)",
+      reqs: [{ method: "GET", path: "/", headers: {} }],
+      ok: [200],
+    },
     {
       id: "auth",
       side: "product",
@@ -21,15 +33,27 @@ export function stageSpecs(r) {
       // sync and the log line.
       id: "refused",
       side: "product",
-      label: 'product save refused by If-Match → 412 (+ body, zod, DO RPC, read)',
+      label: "product save refused by If-Match → 412 (+ body, zod, DO RPC, read)",
       reqs: r.agentIds.map((id) => {
         const s = r.productSave(id);
         return { ...s, headers: { ...s.headers, "if-match": '"999999999"' } };
       }),
       ok: [412],
     },
-    { id: "productSave", side: "product", label: "product save (as in the main table)", reqs: r.agentIds.map((id) => r.productSave(id)), ok: [200] },
-    { id: "baselineSave", side: "baseline", label: "baseline save (as in the main table)", reqs: r.agentIds.map((id) => r.baselineSave(id)), ok: [200] },
+    {
+      id: "productSave",
+      side: "product",
+      label: "product save (as in the main table)",
+      reqs: r.agentIds.map((id) => r.productSave(id)),
+      ok: [200],
+    },
+    {
+      id: "baselineSave",
+      side: "baseline",
+      label: "baseline save (as in the main table)",
+      reqs: r.agentIds.map((id) => r.baselineSave(id)),
+      ok: [200],
+    },
     {
       id: "baselineSaveLogged",
       side: "baseline",
@@ -56,9 +80,15 @@ export function saveBudget(stages) {
     gap: cpu.productSave - cpu.baselineSave,
     parts: [
       { stage: "middleware (request id, CORS, body limit) + JWT authentication", ms: cpu.auth - cpu.bare },
-      { stage: "body read + zod + DO RPC + version check (no write), beyond the baseline's whole save", ms: cpu.refused - cpu.auth - (cpu.baselineSave - cpu.bare) },
+      {
+        stage: "body read + zod + DO RPC + version check (no write), beyond the baseline's whole save",
+        ms: cpu.refused - cpu.auth - (cpu.baselineSave - cpu.bare),
+      },
       { stage: "one log line per save under wrangler dev (measured on the baseline)", ms: logLine },
-      { stage: "versioned write (history row, meta, prune, sync marker, timer) + derived KV/D1 sync", ms: cpu.productSave - cpu.refused - logLine },
+      {
+        stage: "versioned write (history row, meta, prune, sync marker, timer) + derived KV/D1 sync",
+        ms: cpu.productSave - cpu.refused - logLine,
+      },
     ],
   };
 }

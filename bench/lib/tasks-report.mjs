@@ -3,7 +3,8 @@ import { fmt, mdTable, padEnd, ratio, textTable } from "./report.mjs";
 import { serverCpu } from "./stages.mjs";
 
 const scenarioName = (s) => `${s.label} · timeout ${s.consumer.max_batch_timeout} s`;
-const targetCell = (s, md = false) => (s.target ? `≥${s.target.toFixed(2)}× ${s.ratios.tasksPerS >= s.target ? "met" : md ? "**missed**" : "MISSED"}` : "–");
+const targetCell = (s, md = false) =>
+  s.target ? `≥${s.target.toFixed(2)}× ${s.ratios.tasksPerS >= s.target ? "met" : md ? "**missed**" : "MISSED"}` : "–";
 
 export function tasksVerdict(run) {
   const judged = run.scenarios.filter((s) => s.target);
@@ -102,7 +103,8 @@ export function tasksFindings(run) {
     const b = s.baseline.summary;
     const p = s.product.summary;
     const share = (v) => `${fmt((100 * v) / Math.max(1e-9, p.laneWaitMean + p.queueWaitMean + p.runMean), 0)}%`;
-    const cpu = (x) => `${fmt(serverCpu(x), 2)} ms (runtime workerd ${fmt(x.workerd_runtime, 2)}, proxy workerd ${fmt(x.workerd_proxy, 2)}, wrangler node ${fmt(x.wrangler_node, 2)})`;
+    const cpu = (x) =>
+      `${fmt(serverCpu(x), 2)} ms (runtime workerd ${fmt(x.workerd_runtime, 2)}, proxy workerd ${fmt(x.workerd_proxy, 2)}, wrangler node ${fmt(x.wrangler_node, 2)})`;
     out.push(
       `${scenarioName(s)}: product ${fmt(p.tasksPerS)} vs baseline ${fmt(b.tasksPerS)} tasks/s (${ratio(s.ratios.tasksPerS)}). ` +
         `Wall time = creating all tasks + draining after the last create: product ${fmt(p.wallMs, 0)} = ${fmt(p.createPhaseMs, 0)} + ${fmt(p.drainMs, 0)} ms, ` +
@@ -150,7 +152,8 @@ export function renderTasksText(run) {
     textTable(mainRows(run)),
     "\nper round (tasks/s baseline / product):",
     ...run.scenarios.map(
-      (s) => `  ${padEnd(scenarioName(s), 40)} ${s.baseline.rounds.map((r, i) => `${fmt(r.tasksPerS)} / ${fmt(s.product.rounds[i].tasksPerS)}`).join(";  ")}  (paired median ${ratio(s.ratios.pairedTasksPerS)})`,
+      (s) =>
+        `  ${padEnd(scenarioName(s), 40)} ${s.baseline.rounds.map((r, i) => `${fmt(r.tasksPerS)} / ${fmt(s.product.rounds[i].tasksPerS)}`).join(";  ")}  (paired median ${ratio(s.ratios.pairedTasksPerS)})`,
     ),
     "\nWhere a task's time goes (ms; medians of rounds):",
     textTable(breakdownRows(run)),

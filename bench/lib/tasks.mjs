@@ -89,7 +89,15 @@ export function taskSide(side, { auth } = {}) {
           cursor = doc.next_cursor;
           if (!cursor) break;
         }
-        return rows.map((t) => ({ task_id: t.task_id, status: t.status, instance_id: t.instance_id, attempts: t.attempts, created: ms(t.created_at), started: ms(t.started_at), completed: ms(t.completed_at) }));
+        return rows.map((t) => ({
+          task_id: t.task_id,
+          status: t.status,
+          instance_id: t.instance_id,
+          attempts: t.attempts,
+          created: ms(t.created_at),
+          started: ms(t.started_at),
+          completed: ms(t.completed_at),
+        }));
       },
     };
   }
@@ -102,7 +110,15 @@ export function taskSide(side, { auth } = {}) {
     pollRequests: 1,
     async rows(port, agentId) {
       const doc = await getJson(port, `/agents/${agentId}/tasks`, {});
-      return doc.tasks.map((t) => ({ task_id: t.task_id, status: t.completed_at ? "completed" : "pending", instance_id: null, attempts: 1, created: t.created_at, started: t.started_at, completed: t.completed_at }));
+      return doc.tasks.map((t) => ({
+        task_id: t.task_id,
+        status: t.completed_at ? "completed" : "pending",
+        instance_id: null,
+        attempts: 1,
+        created: t.created_at,
+        started: t.started_at,
+        completed: t.completed_at,
+      }));
     },
   };
 }
@@ -178,7 +194,20 @@ function maxOverlap(rows) {
  * Runs one side once: `count` tasks spread round-robin over `agentIds`, created by `concurrency`
  * keep-alive clients, then polls every `pollMs` until every agent is done (at most `timeoutMs`).
  */
-export async function runTasksOnce({ side, server, httpAgent, ops, agentIds, count, concurrency, lanes, pollMs, timeoutMs, queue, maxBatchSize }) {
+export async function runTasksOnce({
+  side,
+  server,
+  httpAgent,
+  ops,
+  agentIds,
+  count,
+  concurrency,
+  lanes,
+  pollMs,
+  timeoutMs,
+  queue,
+  maxBatchSize,
+}) {
   const logOffset = logSize(server);
   const cpu0 = groupCpu(server);
   const lg0 = process.cpuUsage();
@@ -192,16 +221,23 @@ export async function runTasksOnce({ side, server, httpAgent, ops, agentIds, cou
     okStatus: [202],
     nextRequest: (i) => ops.create(agentIds[i % agentIds.length]),
   });
-  if (create.errors > 0) throw new Error(`${side}: ${create.errors} of ${count} task creates failed (first: ${create.firstError}); statuses ${JSON.stringify(create.statuses)}`);
+  if (create.errors > 0)
+    throw new Error(
+      `${side}: ${create.errors} of ${count} task creates failed (first: ${create.firstError}); statuses ${JSON.stringify(create.statuses)}`,
+    );
   if (create.completed !== count) throw new Error(`${side}: only ${create.completed} of ${count} tasks created in ${timeoutMs} ms`);
   const createdAllMs = Date.now() - t0;
   const pending = new Set(agentIds);
-  const perAgent = Object.fromEntries(agentIds.map((id, i) => [id, Math.floor(count / agentIds.length) + (i < count % agentIds.length ? 1 : 0)]));
+  const perAgent = Object.fromEntries(
+    agentIds.map((id, i) => [id, Math.floor(count / agentIds.length) + (i < count % agentIds.length ? 1 : 0)]),
+  );
   let polls = 0;
   let pollRequests = 0;
   while (pending.size > 0) {
-    if (reloadedSince(server, logOffset)) throw new ReloadedError(`${side}: wrangler reloaded the Worker during the run (a source file changed)`);
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${side}: tasks not all completed after ${timeoutMs} ms (${pending.size} agent(s) still busy)`);
+    if (reloadedSince(server, logOffset))
+      throw new ReloadedError(`${side}: wrangler reloaded the Worker during the run (a source file changed)`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`${side}: tasks not all completed after ${timeoutMs} ms (${pending.size} agent(s) still busy)`);
     await sleep(pollMs);
     polls++;
     for (const id of pending) {
@@ -224,7 +260,9 @@ export async function runTasksOnce({ side, server, httpAgent, ops, agentIds, cou
   }
   const notDone = rows.filter((r) => r.status !== "completed");
   if (rows.length !== count || notDone.length) {
-    throw new Error(`${side}: ${rows.length} task rows for ${count} created, ${notDone.length} not completed (${JSON.stringify(notDone.slice(0, 3))})`);
+    throw new Error(
+      `${side}: ${rows.length} task rows for ${count} created, ${notDone.length} not completed (${JSON.stringify(notDone.slice(0, 3))})`,
+    );
   }
   const batches = batchesInLog(server.logPath, logOffset, queue);
   const firstCreated = Math.min(...rows.map((r) => r.created));

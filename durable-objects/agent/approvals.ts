@@ -6,7 +6,14 @@
  * Every change is one synchronous transaction that also bumps `index_dirty`; the index, mail and
  * callbacks follow after it commits, so none of them can block or undo a decision.
  */
-import { callbackBody, responders, type ApprovalRecord, type Decision, type DecisionResult, type NewApproval } from "../../src/approvals/model";
+import {
+  callbackBody,
+  responders,
+  type ApprovalRecord,
+  type Decision,
+  type DecisionResult,
+  type NewApproval,
+} from "../../src/approvals/model";
 import { sendApprovalMail, type MailOutcome } from "../../src/approvals/mail";
 import { callbackSignature, signingSecret } from "../../src/approvals/signing";
 import { log, warn } from "../../src/lib/log";
@@ -40,7 +47,11 @@ export class Approvals {
   }
 
   get(approvalId: string): ApprovalRecord | null {
-    return this.#sql.exec<ApprovalRecord & Record<string, SqlStorageValue>>("SELECT * FROM approvals WHERE approval_id = ?", approvalId).toArray()[0] ?? null;
+    return (
+      this.#sql
+        .exec<ApprovalRecord & Record<string, SqlStorageValue>>("SELECT * FROM approvals WHERE approval_id = ?", approvalId)
+        .toArray()[0] ?? null
+    );
   }
 
   async create(n: NewApproval): Promise<ApprovalRecord> {
@@ -86,12 +97,13 @@ export class Approvals {
     const result = this.#storage.transactionSync((): DecisionResult => {
       const a = this.get(approvalId);
       if (!a) return { ok: false, reason: "not_found" };
-      if (d.jti && this.#sql.exec("SELECT 1 FROM approval_used_tokens WHERE jti = ?", d.jti).toArray().length > 0) return { ok: false, reason: "token_used" };
+      if (d.jti && this.#sql.exec("SELECT 1 FROM approval_used_tokens WHERE jti = ?", d.jti).toArray().length > 0)
+        return { ok: false, reason: "token_used" };
       if (a.status !== "pending") return { ok: false, reason: "conflict", status: a.status };
       if (d.checkResponder && !responders(a).includes(d.by.toLowerCase())) return { ok: false, reason: "not_approver" };
       if (d.jti) this.#sql.exec("INSERT INTO approval_used_tokens (jti, approval_id, used_at) VALUES (?, ?, ?)", d.jti, approvalId, nowMs);
       const status = d.action === "approve" ? "approved" : "rejected";
-      const reason = d.action === "reject" ? (d.reason?.trim() || "Rejected") : null;
+      const reason = d.action === "reject" ? d.reason?.trim() || "Rejected" : null;
       return { ok: true, value: this.#finish(a, status, nowMs, d.by, d.via, reason) };
     });
     if (result.ok) {
@@ -124,18 +136,33 @@ export class Approvals {
         if (!a || a.status !== "pending" || a.expires_at > nowMs) return null; // decided meanwhile: exactly once
         if (a.on_expire === "escalate" && a.escalated_at === null && a.escalate_to) {
           const expiresAt = Math.max(a.expires_at, nowMs) + a.duration_ms;
-          this.#sql.exec("UPDATE approvals SET escalated_at = ?, expires_at = ?, index_dirty = index_dirty + 1 WHERE approval_id = ?", nowMs, expiresAt, id);
+          this.#sql.exec(
+            "UPDATE approvals SET escalated_at = ?, expires_at = ?, index_dirty = index_dirty + 1 WHERE approval_id = ?",
+            nowMs,
+            expiresAt,
+            id,
+          );
           return { escalated: true as const, approval: this.get(id)! };
         }
         const approve = a.on_expire === "approve";
-        const reason = approve ? null : a.escalated_at !== null ? "Expired without a decision, after escalation" : "Expired without a decision";
+        const reason = approve
+          ? null
+          : a.escalated_at !== null
+            ? "Expired without a decision, after escalation"
+            : "Expired without a decision";
         return { escalated: false as const, approval: this.#finish(a, approve ? "approved" : "expired", nowMs, null, "expiry", reason) };
       });
       if (!outcome) continue;
       if (outcome.escalated) {
         await this.#escalate(outcome.approval);
       } else {
-        log({ event: "approval.decided", agent_id: outcome.approval.agent_id, approval_id: id, status: outcome.approval.status, via: "expiry" });
+        log({
+          event: "approval.decided",
+          agent_id: outcome.approval.agent_id,
+          approval_id: id,
+          status: outcome.approval.status,
+          via: "expiry",
+        });
         await this.#applyToTask(outcome.approval, nowMs);
       }
     }
@@ -147,11 +174,23 @@ export class Approvals {
     const outcomes = secret ? await Promise.all(to.map((addr) => sendApprovalMail(this.#env, secret, a, addr, true))) : [];
     const sent = outcomes.filter((o) => o.status === "sent").length;
     log({ event: "approval.escalated", agent_id: a.agent_id, approval_id: a.approval_id, recipients: to.length, sent });
-    if (sent < to.length) warn({ event: "approval.email_failed", approval_id: a.approval_id, error: outcomes.find((o) => o.error)?.error ?? "no signing secret" });
+    if (sent < to.length)
+      warn({
+        event: "approval.email_failed",
+        approval_id: a.approval_id,
+        error: outcomes.find((o) => o.error)?.error ?? "no signing secret",
+      });
   }
 
   /** Sets the final status inside the caller's transaction and queues the callback. */
-  #finish(a: ApprovalRecord, status: "approved" | "rejected" | "expired", nowMs: number, by: string | null, via: string, reason: string | null): ApprovalRecord {
+  #finish(
+    a: ApprovalRecord,
+    status: "approved" | "rejected" | "expired",
+    nowMs: number,
+    by: string | null,
+    via: string,
+    reason: string | null,
+  ): ApprovalRecord {
     this.#sql.exec(
       `UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, decided_via = ?, rejection_reason = ?,
          callback_status = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END, index_dirty = index_dirty + 1 WHERE approval_id = ?`,
@@ -164,7 +203,13 @@ export class Approvals {
     );
     const done = this.get(a.approval_id)!;
     if (done.callback_url) {
-      this.#sql.exec("INSERT OR REPLACE INTO approval_callbacks (approval_id, url, body, attempts, next_at) VALUES (?, ?, ?, 0, ?)", a.approval_id, done.callback_url, callbackBody(done), nowMs);
+      this.#sql.exec(
+        "INSERT OR REPLACE INTO approval_callbacks (approval_id, url, body, attempts, next_at) VALUES (?, ?, ?, 0, ?)",
+        a.approval_id,
+        done.callback_url,
+        callbackBody(done),
+        nowMs,
+      );
     }
     return done;
   }
@@ -177,7 +222,10 @@ export class Approvals {
 
   async #deliverCallbacks(nowMs: number): Promise<void> {
     const due = this.#sql
-      .exec<{ approval_id: string; url: string; body: string; attempts: number }>("SELECT approval_id, url, body, attempts FROM approval_callbacks WHERE next_at <= ?", nowMs)
+      .exec<{ approval_id: string; url: string; body: string; attempts: number }>(
+        "SELECT approval_id, url, body, attempts FROM approval_callbacks WHERE next_at <= ?",
+        nowMs,
+      )
       .toArray();
     const secret = signingSecret(this.#env);
     for (const cb of due) {
@@ -191,7 +239,11 @@ export class Approvals {
           cb.url,
           {
             method: "POST",
-            headers: { "content-type": "application/json", "X-Signature": await callbackSignature(secret, cb.body), "X-Approval-Id": cb.approval_id },
+            headers: {
+              "content-type": "application/json",
+              "X-Signature": await callbackSignature(secret, cb.body),
+              "X-Approval-Id": cb.approval_id,
+            },
             body: cb.body,
             signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
           },
@@ -217,9 +269,15 @@ export class Approvals {
         } else {
           this.#sql.exec("DELETE FROM approval_callbacks WHERE approval_id = ?", cb.approval_id);
         }
-        this.#sql.exec("UPDATE approvals SET callback_status = ?, callback_attempts = ? WHERE approval_id = ?", finalStatus, attempt, cb.approval_id);
+        this.#sql.exec(
+          "UPDATE approvals SET callback_status = ?, callback_attempts = ? WHERE approval_id = ?",
+          finalStatus,
+          attempt,
+          cb.approval_id,
+        );
       });
-      if (error !== null) warn({ event: "approval.callback_failed", approval_id: cb.approval_id, attempt, error, final: finalStatus !== "pending" });
+      if (error !== null)
+        warn({ event: "approval.callback_failed", approval_id: cb.approval_id, attempt, error, final: finalStatus !== "pending" });
     }
   }
 
@@ -237,9 +295,12 @@ export class Approvals {
           `INSERT INTO approval_index (approval_id, agent_id, status, approver_email, created_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (approval_id) DO UPDATE SET status = excluded.status, approver_email = excluded.approver_email`,
         );
-        await this.#env.DB.batch(dirty.map((r) => upsert.bind(r.approval_id, r.agent_id, r.status, r.approver_email.toLowerCase(), r.created_at)));
+        await this.#env.DB.batch(
+          dirty.map((r) => upsert.bind(r.approval_id, r.agent_id, r.status, r.approver_email.toLowerCase(), r.created_at)),
+        );
         // Only rows unchanged since the read are clean; a change meanwhile is synced next time.
-        for (const r of dirty) this.#sql.exec("UPDATE approvals SET index_dirty = 0 WHERE approval_id = ? AND index_dirty = ?", r.approval_id, r.index_dirty);
+        for (const r of dirty)
+          this.#sql.exec("UPDATE approvals SET index_dirty = 0 WHERE approval_id = ? AND index_dirty = ?", r.approval_id, r.index_dirty);
       } catch (err) {
         indexFailed = true;
         warn({ event: "approval.index_failed", approvals: dirty.length, error: err instanceof Error ? err.message : String(err) });

@@ -93,7 +93,11 @@ export class DerivedSync {
   }
 
   #row(): SyncRow | null {
-    return this.#storage.sql.exec<SyncRow>("SELECT agent_id, wanted_generation, synced_generation, failures FROM derived_sync WHERE id = 1").toArray()[0] ?? null;
+    return (
+      this.#storage.sql
+        .exec<SyncRow>("SELECT agent_id, wanted_generation, synced_generation, failures FROM derived_sync WHERE id = 1")
+        .toArray()[0] ?? null
+    );
   }
 
   async #loop(): Promise<void> {
@@ -114,7 +118,13 @@ export class DerivedSync {
         const retryIn = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
         this.#storage.sql.exec("UPDATE derived_sync SET failures = ? WHERE id = 1", failures);
         await this.#timers.schedule(SYNC_TIMER, Date.now() + retryIn);
-        warn({ event: "state.derived_sync_failed", agent_id: row.agent_id, attempt: failures, error: (err as Error).message, retry_in_ms: retryIn });
+        warn({
+          event: "state.derived_sync_failed",
+          agent_id: row.agent_id,
+          attempt: failures,
+          error: (err as Error).message,
+          retry_in_ms: retryIn,
+        });
         return;
       }
       this.#storage.sql.exec("UPDATE derived_sync SET synced_generation = ?, failures = 0 WHERE id = 1", row.wanted_generation);

@@ -118,7 +118,9 @@ function taskEventStream(sql: SqlStorage, engine: TaskEngine, taskId: string, af
         last = e.seq;
         const done = e.type === "status" && isTerminal(e.status);
         const outcome = done ? engine.get(taskId) : null;
-        const ending = outcome ? { result: outcome.result_json === null ? null : readRedacted(outcome.result_json), error_message: outcome.error_message } : undefined;
+        const ending = outcome
+          ? { result: outcome.result_json === null ? null : readRedacted(outcome.result_json), error_message: outcome.error_message }
+          : undefined;
         write(formatEvent(taskId, e, approvalId, ending));
         if (done) finish();
       };

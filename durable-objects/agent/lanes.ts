@@ -47,7 +47,11 @@ function laneLoad(sql: SqlStorage, includeExternal: boolean): Map<string, number
 }
 
 /** Whether a task occupies a lane: a queued task with an instance that has not finished. */
-export function holdsLane(t: { executor: string; instance_id: string | null; status: string }): t is { executor: "queue"; instance_id: string; status: string } {
+export function holdsLane(t: {
+  executor: string;
+  instance_id: string | null;
+  status: string;
+}): t is { executor: "queue"; instance_id: string; status: string } {
   return t.executor === "queue" && t.instance_id !== null && (t.status === "pending" || t.status === "running");
 }
 
@@ -148,11 +152,18 @@ export function scaleInstances(sql: SqlStorage, agentId: string, target: number,
   }
   let idx = instances.length ? Math.max(...instances.map((i) => i.idx)) + 1 : 0;
   while (active < target) {
-    sql.exec("INSERT INTO instances (idx, instance_id, status, created_at) VALUES (?, ?, 'active', ?)", idx, instanceId(agentId, idx), nowMs);
+    sql.exec(
+      "INSERT INTO instances (idx, instance_id, status, created_at) VALUES (?, ?, 'active', ?)",
+      idx,
+      instanceId(agentId, idx),
+      nowMs,
+    );
     idx++;
     active++;
   }
-  const stillActive = listInstances(sql).filter((i) => i.status === "active").reverse();
+  const stillActive = listInstances(sql)
+    .filter((i) => i.status === "active")
+    .reverse();
   for (const inst of stillActive.slice(0, Math.max(0, stillActive.length - target))) {
     sql.exec("UPDATE instances SET status = 'draining' WHERE idx = ?", inst.idx);
   }

@@ -115,7 +115,9 @@ export function computeMetrics(input: MetricsInput): AgentMetrics {
   const active = instances.filter((i) => i.status === "active").length;
   const totalLoad = round(instances.reduce((sum, i) => sum + i.load, 0));
   const averageLoad = instances.length ? round(totalLoad / instances.length) : 0;
-  const queueDepth = tasks.filter((t) => t.status === "pending" && t.instance_id === null && t.approval_id === null && t.executor === "queue").length;
+  const queueDepth = tasks.filter(
+    (t) => t.status === "pending" && t.instance_id === null && t.approval_id === null && t.executor === "queue",
+  ).length;
   const inFlight = tasks.filter((t) => t.instance_id !== null && (t.status === "pending" || t.status === "running")).length;
   const needed = Math.ceil((inFlight + queueDepth) / concurrency);
   const decision = recommend({ active, averageLoad, queueDepth, inFlight, needed, bounds });
@@ -146,9 +148,15 @@ export function recommend(f: {
   const figures = `average load ${averageLoad} over ${active} active instance(s), ${f.inFlight} task(s) in flight, queue depth ${queueDepth}`;
   const decide = (target: number, why: string) => {
     const instances = clamp(target);
-    if (instances > active) return { recommendation: "scale_up" as const, instances, reason: `${why}: ${figures}; ${instances} instance(s) recommended` };
-    if (instances < active) return { recommendation: "scale_down" as const, instances, reason: `${why}: ${figures}; ${instances} instance(s) recommended` };
-    return { recommendation: "maintain" as const, instances, reason: `${why}, but the bounds ${bounds.min}–${bounds.max} leave nothing to change: ${figures}` };
+    if (instances > active)
+      return { recommendation: "scale_up" as const, instances, reason: `${why}: ${figures}; ${instances} instance(s) recommended` };
+    if (instances < active)
+      return { recommendation: "scale_down" as const, instances, reason: `${why}: ${figures}; ${instances} instance(s) recommended` };
+    return {
+      recommendation: "maintain" as const,
+      instances,
+      reason: `${why}, but the bounds ${bounds.min}–${bounds.max} leave nothing to change: ${figures}`,
+    };
   };
   if (active < bounds.min) return decide(Math.max(bounds.min, needed), `Below the minimum of ${bounds.min} instance(s)`);
   if (active > bounds.max) return decide(bounds.max, `Above the maximum of ${bounds.max} instance(s)`);

@@ -43,7 +43,10 @@ interface PolicyRow {
 }
 
 function readPolicyRow(sql: SqlStorage): PolicyRow | null {
-  return sql.exec<PolicyRow>("SELECT enabled, min_instances, max_instances, updated_at, agent_id FROM autoscale WHERE id = 1").toArray()[0] ?? null;
+  return (
+    sql.exec<PolicyRow>("SELECT enabled, min_instances, max_instances, updated_at, agent_id FROM autoscale WHERE id = 1").toArray()[0] ??
+    null
+  );
 }
 
 export function readPolicy(sql: SqlStorage, maxInstances: number): AutoscalePolicy {
@@ -122,9 +125,14 @@ export class Scaling {
   metrics(agentId: string, nowMs: number): AgentMetrics & { autoscale: AutoscalePolicy } {
     const { concurrency, maxInstances } = this.#config();
     const policy = readPolicy(this.#sql, maxInstances);
-    const bounds = policy.enabled ? { min: policy.min_instances, max: Math.min(policy.max_instances, maxInstances) } : { min: 0, max: maxInstances };
+    const bounds = policy.enabled
+      ? { min: policy.min_instances, max: Math.min(policy.max_instances, maxInstances) }
+      : { min: 0, max: maxInstances };
     const instances = listInstances(this.#sql).map((i) => ({ instance_id: i.instance_id, status: i.status }));
-    return { ...computeMetrics({ agentId, instances, tasks: metricsRows(this.#sql, nowMs), concurrency, nowMs, bounds }), autoscale: policy };
+    return {
+      ...computeMetrics({ agentId, instances, tasks: metricsRows(this.#sql, nowMs), concurrency, nowMs, bounds }),
+      autoscale: policy,
+    };
   }
 
   getAutoscale(): AutoscalePolicy {
@@ -132,7 +140,11 @@ export class Scaling {
   }
 
   /** Stores the policy; enabling applies the recommendation at once and arms the periodic check. */
-  async setAutoscale(agentId: string, policy: { enabled: boolean; min_instances: number; max_instances: number }, nowMs: number): Promise<AutoscalePolicy> {
+  async setAutoscale(
+    agentId: string,
+    policy: { enabled: boolean; min_instances: number; max_instances: number },
+    nowMs: number,
+  ): Promise<AutoscalePolicy> {
     this.#sql.exec(
       `INSERT INTO autoscale (id, enabled, min_instances, max_instances, updated_at, agent_id) VALUES (1, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, min_instances = excluded.min_instances,

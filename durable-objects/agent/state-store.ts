@@ -15,7 +15,9 @@ interface MetaRow {
 }
 
 export function readMeta(sql: SqlStorage): MetaRow | null {
-  return sql.exec<MetaRow>("SELECT agent_id, agent_type, version, created_at, updated_at FROM state_meta WHERE id = 1").toArray()[0] ?? null;
+  return (
+    sql.exec<MetaRow>("SELECT agent_id, agent_type, version, created_at, updated_at FROM state_meta WHERE id = 1").toArray()[0] ?? null
+  );
 }
 
 export interface AppendVersion {
@@ -74,7 +76,15 @@ export function readVersion(sql: SqlStorage, meta: MetaRow, version: number): St
 /** The current version in one query (the load hot path). */
 export function readCurrent(sql: SqlStorage): StateVersionRecord | null {
   const row = sql
-    .exec<{ agent_id: string; created_at: number; version: number; agent_type: AgentType; state_data: string; saved_at: number; restored_from: number | null }>(
+    .exec<{
+      agent_id: string;
+      created_at: number;
+      version: number;
+      agent_type: AgentType;
+      state_data: string;
+      saved_at: number;
+      restored_from: number | null;
+    }>(
       `SELECT m.agent_id, m.created_at, v.version, v.agent_type, v.state_data, v.saved_at, v.restored_from
        FROM state_meta m JOIN state_versions v ON v.version = m.version WHERE m.id = 1`,
     )
@@ -101,7 +111,13 @@ export function listVersions(sql: SqlStorage, limit: number, beforeVersion?: num
       limit,
     )
     .toArray()
-    .map((r) => ({ version: r.version, agent_type: r.agent_type, updated_at: r.saved_at, size_bytes: r.size, restored_from: r.restored_from }));
+    .map((r) => ({
+      version: r.version,
+      agent_type: r.agent_type,
+      updated_at: r.saved_at,
+      size_bytes: r.size,
+      restored_from: r.restored_from,
+    }));
 }
 
 /** Erases the state and its whole history; returns whether there was any. */

@@ -3,13 +3,35 @@
  * dispatch to the queue, timeouts, and the change events that live progress streams. Every
  * change is one synchronous transaction; queue sends happen after it commits.
  */
-import { TASK_STATUSES, canTransition, isTerminal, type AttemptStart, type CreateTaskInput, type TaskEvent, type TaskFailure, type TaskMessage, type TaskRecord, type TaskResult, type TaskStatus } from "../../src/tasks/model";
+import {
+  TASK_STATUSES,
+  canTransition,
+  isTerminal,
+  type AttemptStart,
+  type CreateTaskInput,
+  type TaskEvent,
+  type TaskFailure,
+  type TaskMessage,
+  type TaskRecord,
+  type TaskResult,
+  type TaskStatus,
+} from "../../src/tasks/model";
 import { logError, warn } from "../../src/lib/log";
 import { GroupCommit } from "../shared/group-commit";
 import type { Timers } from "../shared/timers";
 import { LaneBook, ensureInstances, externalTaskInstance, holdsLane, removeIdleDraining } from "./lanes";
 import { PrefixUnavailable, type TaskIds } from "./task-ids";
-import { insertTask, latestEvent, startAttempt, updateTaskFrom, readTask, rememberIdempotencyKey, taskForIdempotencyKey, updateTask, type TaskPatch } from "./task-store";
+import {
+  insertTask,
+  latestEvent,
+  startAttempt,
+  updateTaskFrom,
+  readTask,
+  rememberIdempotencyKey,
+  taskForIdempotencyKey,
+  updateTask,
+  type TaskPatch,
+} from "./task-store";
 
 export const WATCHDOG_TIMER = "task-watchdog";
 /** A queue send failed: the backlog is dispatched again from the alarm after this long. */
@@ -46,7 +68,10 @@ export class TaskEngine {
   constructor(storage: DurableObjectStorage, queue: Queue<TaskMessage>, timers: Timers, concurrency: () => number, ids: TaskIds) {
     this.#storage = storage;
     this.#ids = ids;
-    this.#sends = new GroupCommit((messages) => queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const }))), MAX_MESSAGES_PER_SEND);
+    this.#sends = new GroupCommit(
+      (messages) => queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const }))),
+      MAX_MESSAGES_PER_SEND,
+    );
     this.#timers = timers;
     this.#concurrency = concurrency;
   }
@@ -69,7 +94,10 @@ export class TaskEngine {
    * `indexError` when the agent's task id prefix could not be registered in D1 (only ever on its
    * first create): then nothing was created.
    */
-  async create(input: CreateTaskInput, gate?: { approvalId: string }): Promise<{ task: Stored; created: boolean } | { indexError: string }> {
+  async create(
+    input: CreateTaskInput,
+    gate?: { approvalId: string },
+  ): Promise<{ task: Stored; created: boolean } | { indexError: string }> {
     const sql = this.#sql;
     let prefix: string;
     try {
@@ -126,7 +154,11 @@ export class TaskEngine {
    * Progress from an external worker or a handler: clamped, and `running` sets started_at once.
    * A task waiting for its approval is refused (only a handler of a released task reports here).
    */
-  async progress(taskId: string, update: { progress?: number; status?: TaskStatus; message?: string }, nowMs: number): Promise<TaskResult<Stored>> {
+  async progress(
+    taskId: string,
+    update: { progress?: number; status?: TaskStatus; message?: string },
+    nowMs: number,
+  ): Promise<TaskResult<Stored>> {
     const result = this.#change(taskId, nowMs, (task) => {
       const gated = gateRefusal(task);
       if (gated) return gated;
@@ -153,7 +185,11 @@ export class TaskEngine {
    * An outcome reported from outside (`POST /tasks/{id}/complete`): refused while the task waits
    * for its approval. The engine's own finishes (timeouts, failed attempts) are not gated.
    */
-  async completeReported(taskId: string, outcome: { result?: unknown; error_message?: string }, nowMs: number): Promise<TaskResult<Stored>> {
+  async completeReported(
+    taskId: string,
+    outcome: { result?: unknown; error_message?: string },
+    nowMs: number,
+  ): Promise<TaskResult<Stored>> {
     // Checked and finished in the same turn: nothing can release or gate the task in between.
     return gateRefusal(this.get(taskId)) ?? this.complete(taskId, outcome, nowMs);
   }
@@ -211,7 +247,10 @@ export class TaskEngine {
   }
 
   /** Several outcomes in one transaction; the lanes they free are handed out once. */
-  async completeMany(outcomes: readonly { taskId: string; result?: unknown; error_message?: string }[], nowMs: number): Promise<TaskResult<Stored>[]> {
+  async completeMany(
+    outcomes: readonly { taskId: string; result?: unknown; error_message?: string }[],
+    nowMs: number,
+  ): Promise<TaskResult<Stored>[]> {
     const { results, messages } = this.#transaction(() => {
       const results = outcomes.map((o): TaskResult<Stored> => {
         // One statement when the task may still finish; otherwise #change says why not (409/404).
@@ -232,7 +271,12 @@ export class TaskEngine {
    * A handler threw. Retryable errors go back to pending (keeping their lane) with an exponential
    * delay until `max_attempts`; then, or for a non-retryable error, the task fails.
    */
-  async attemptFailed(taskId: string, error: string, retryable: boolean, nowMs: number): Promise<{ retry: boolean; delaySeconds: number; attempts: number }> {
+  async attemptFailed(
+    taskId: string,
+    error: string,
+    retryable: boolean,
+    nowMs: number,
+  ): Promise<{ retry: boolean; delaySeconds: number; attempts: number }> {
     const task = readTask(this.#sql, taskId);
     if (!task || isTerminal(task.status)) return { retry: false, delaySeconds: 0, attempts: task?.attempts ?? 0 };
     if (retryable && task.attempts < task.max_attempts) {
@@ -294,7 +338,13 @@ export class TaskEngine {
         }
       });
       this.#forgetLanes();
-      warn({ event: "task.dispatch_failed", agent_id: messages[0]!.agent_id, tasks: messages.length, error: err instanceof Error ? err.message : String(err), retry_in_ms: DISPATCH_RETRY_MS });
+      warn({
+        event: "task.dispatch_failed",
+        agent_id: messages[0]!.agent_id,
+        tasks: messages.length,
+        error: err instanceof Error ? err.message : String(err),
+        retry_in_ms: DISPATCH_RETRY_MS,
+      });
       await this.#timers.schedule(DISPATCH_RETRY_TIMER, Date.now() + DISPATCH_RETRY_MS, true);
     }
   }
@@ -308,7 +358,12 @@ export class TaskEngine {
   #sendInBackground(messages: TaskMessage[]): void {
     if (messages.length === 0) return;
     this.#send(messages).catch((err: unknown) => {
-      logError({ event: "task.dispatch_failed", agent_id: messages[0]!.agent_id, tasks: messages.length, error: err instanceof Error ? err.message : String(err) });
+      logError({
+        event: "task.dispatch_failed",
+        agent_id: messages[0]!.agent_id,
+        tasks: messages.length,
+        error: err instanceof Error ? err.message : String(err),
+      });
     });
   }
 

@@ -48,7 +48,9 @@ export class TaskIds {
         // An agent keeps the prefix it registered first (e.g. before a crash lost the local copy);
         // a prefix another agent holds is refused by the key and a new one is drawn.
         const [, read] = await this.#db.batch<{ prefix: string }>([
-          this.#db.prepare("INSERT INTO task_id_prefixes (prefix, agent_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING").bind(randomHex(6), agentId, Date.now()),
+          this.#db
+            .prepare("INSERT INTO task_id_prefixes (prefix, agent_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(randomHex(6), agentId, Date.now()),
           this.#db.prepare("SELECT prefix FROM task_id_prefixes WHERE agent_id = ?").bind(agentId),
         ]);
         registered = read?.results[0]?.prefix;

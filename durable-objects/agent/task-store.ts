@@ -13,29 +13,34 @@ const TASK_COLUMNS = `seq, task_id, agent_id, task_type, status, progress, progr
 const SELECT_TASK = `SELECT ${TASK_COLUMNS} FROM tasks`;
 
 /** Inserts a new task and returns it as `readTask` would (without reading it back). */
-export function insertTask(sql: SqlStorage, t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at" | "gate_approval_id">): StoredTask {
-  const { seq } = sql.exec<{ seq: number }>(
-    `INSERT INTO tasks (task_id, agent_id, task_type, status, progress, progress_message, created_at, metadata, attempts,
+export function insertTask(
+  sql: SqlStorage,
+  t: Omit<TaskRecord, "result_json" | "error_message" | "started_at" | "completed_at" | "gate_approval_id">,
+): StoredTask {
+  const { seq } = sql
+    .exec<{ seq: number }>(
+      `INSERT INTO tasks (task_id, agent_id, task_type, status, progress, progress_message, created_at, metadata, attempts,
        max_attempts, timeout_seconds, instance_id, last_activity_at, approval_id, gate_approval_id, executor)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-    t.task_id,
-    t.agent_id,
-    t.task_type,
-    t.status,
-    t.progress,
-    t.progress_message,
-    t.created_at,
-    t.metadata_json,
-    t.attempts,
-    t.max_attempts,
-    t.timeout_seconds,
-    t.instance_id,
-    t.last_activity_at,
-    t.approval_id,
-    // The gate, kept for the view after the approval clears approval_id.
-    t.approval_id,
-    t.executor,
-  ).one();
+      t.task_id,
+      t.agent_id,
+      t.task_type,
+      t.status,
+      t.progress,
+      t.progress_message,
+      t.created_at,
+      t.metadata_json,
+      t.attempts,
+      t.max_attempts,
+      t.timeout_seconds,
+      t.instance_id,
+      t.last_activity_at,
+      t.approval_id,
+      // The gate, kept for the view after the approval clears approval_id.
+      t.approval_id,
+      t.executor,
+    )
+    .one();
   return { ...t, seq, result_json: null, error_message: null, started_at: null, completed_at: null, gate_approval_id: t.approval_id };
 }
 
@@ -50,7 +55,10 @@ export function taskStatuses(sql: SqlStorage, taskIds: readonly string[]): (Task
   // At most 100 bound parameters per statement.
   for (let i = 0; i < taskIds.length; i += 100) {
     const chunk = taskIds.slice(i, i + 100);
-    const rows = sql.exec<{ task_id: string; status: TaskStatus }>(`SELECT task_id, status FROM tasks WHERE task_id IN (${chunk.map(() => "?").join(", ")})`, ...chunk);
+    const rows = sql.exec<{ task_id: string; status: TaskStatus }>(
+      `SELECT task_id, status FROM tasks WHERE task_id IN (${chunk.map(() => "?").join(", ")})`,
+      ...chunk,
+    );
     for (const row of rows) found.set(row.task_id, row.status);
   }
   return taskIds.map((id) => found.get(id) ?? null);
@@ -59,15 +67,34 @@ export function taskStatuses(sql: SqlStorage, taskIds: readonly string[]): (Task
 /** Creation order; `afterSeq` is the cursor. */
 export function listTasks(sql: SqlStorage, opts: { status?: TaskStatus; limit: number; afterSeq?: number }): StoredTask[] {
   const rows = opts.status
-    ? sql.exec<StoredTask & Record<string, SqlStorageValue>>(`${SELECT_TASK} WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?`, opts.status, opts.afterSeq ?? 0, opts.limit)
-    : sql.exec<StoredTask & Record<string, SqlStorageValue>>(`${SELECT_TASK} WHERE seq > ? ORDER BY seq LIMIT ?`, opts.afterSeq ?? 0, opts.limit);
+    ? sql.exec<StoredTask & Record<string, SqlStorageValue>>(
+        `${SELECT_TASK} WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?`,
+        opts.status,
+        opts.afterSeq ?? 0,
+        opts.limit,
+      )
+    : sql.exec<StoredTask & Record<string, SqlStorageValue>>(
+        `${SELECT_TASK} WHERE seq > ? ORDER BY seq LIMIT ?`,
+        opts.afterSeq ?? 0,
+        opts.limit,
+      );
   return rows.toArray();
 }
 
 export type TaskPatch = Partial<
   Pick<
     TaskRecord,
-    "status" | "progress" | "progress_message" | "result_json" | "error_message" | "started_at" | "completed_at" | "attempts" | "instance_id" | "last_activity_at" | "approval_id"
+    | "status"
+    | "progress"
+    | "progress_message"
+    | "result_json"
+    | "error_message"
+    | "started_at"
+    | "completed_at"
+    | "attempts"
+    | "instance_id"
+    | "last_activity_at"
+    | "approval_id"
   >
 >;
 
@@ -123,7 +150,11 @@ export function updateTaskFrom(sql: SqlStorage, taskId: string, from: readonly T
 export function updateTask(sql: SqlStorage, taskId: string, patch: TaskPatch): void {
   const keys = Object.keys(patch) as (keyof TaskPatch)[];
   if (keys.length === 0) return;
-  sql.exec(`UPDATE tasks SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")} WHERE task_id = ?`, ...keys.map((k) => patch[k] ?? null), taskId);
+  sql.exec(
+    `UPDATE tasks SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")} WHERE task_id = ?`,
+    ...keys.map((k) => patch[k] ?? null),
+    taskId,
+  );
 }
 
 type EventRow = Omit<TaskEvent, "waiting_for_approval"> & { waiting_for_approval: number };
@@ -135,12 +166,17 @@ function toEvent(row: EventRow): TaskEvent {
 
 /** The task's latest change event (written by the schema's triggers with each change). */
 export function latestEvent(sql: SqlStorage, taskId: string): TaskEvent | null {
-  const row = sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1`, taskId).toArray()[0];
+  const row = sql
+    .exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1`, taskId)
+    .toArray()[0];
   return row ? toEvent(row) : null;
 }
 
 export function eventsAfter(sql: SqlStorage, taskId: string, afterSeq: number): TaskEvent[] {
-  return sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq`, taskId, afterSeq).toArray().map(toEvent);
+  return sql
+    .exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq`, taskId, afterSeq)
+    .toArray()
+    .map(toEvent);
 }
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;

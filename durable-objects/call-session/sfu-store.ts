@@ -27,16 +27,24 @@ interface TrackRow {
 
 /** The participant's session and every mid opened on it through the proxy. */
 export function sfuRecord(sql: Sql, participantId: string): ParticipantSfuRecord {
-  const sessionId = sql.exec<{ sfu_session_id: string | null }>("SELECT sfu_session_id FROM participants WHERE participant_id = ?", participantId).toArray()[0]?.sfu_session_id ?? null;
+  const sessionId =
+    sql
+      .exec<{ sfu_session_id: string | null }>("SELECT sfu_session_id FROM participants WHERE participant_id = ?", participantId)
+      .toArray()[0]?.sfu_session_id ?? null;
   if (sessionId === null) return { sessionId: null, mids: [] };
-  const mids = sql.exec<{ mid: string }>("SELECT mid FROM sfu_tracks WHERE session_id = ? ORDER BY opened_at, mid", sessionId).toArray().map((r) => r.mid);
+  const mids = sql
+    .exec<{ mid: string }>("SELECT mid FROM sfu_tracks WHERE session_id = ? ORDER BY opened_at, mid", sessionId)
+    .toArray()
+    .map((r) => r.mid);
   return { sessionId, mids };
 }
 
 /** SFU sessions of participants still in the call: the only sessions a participant may pull from. */
 export function callSfuSessions(sql: Sql): string[] {
   return sql
-    .exec<{ sfu_session_id: string }>("SELECT sfu_session_id FROM participants WHERE sfu_session_id IS NOT NULL AND left_at IS NULL ORDER BY seq")
+    .exec<{ sfu_session_id: string }>(
+      "SELECT sfu_session_id FROM participants WHERE sfu_session_id IS NOT NULL AND left_at IS NULL ORDER BY seq",
+    )
     .toArray()
     .map((r) => r.sfu_session_id);
 }
@@ -61,14 +69,25 @@ function deleteTracks(sql: Sql, sessionId: string, mids?: readonly string[]): Tr
  */
 export function replaceSfuSession(sql: Sql, participantId: string, sessionId: string): string[] {
   const previous = sfuRecord(sql, participantId).sessionId;
-  const dropped = previous === null ? [] : deleteTracks(sql, previous).filter((r) => r.location === "local").map((r) => r.track_name);
+  const dropped =
+    previous === null
+      ? []
+      : deleteTracks(sql, previous)
+          .filter((r) => r.location === "local")
+          .map((r) => r.track_name);
   dropStreams(sql, participantId, dropped);
   sql.exec("UPDATE participants SET sfu_session_id = ? WHERE participant_id = ?", sessionId, participantId);
   return dropped;
 }
 
 /** Records tracks the SFU accepted; published ones become media streams. Returns those streams. */
-export function insertSfuTracks(sql: Sql, participantId: string, sessionId: string, tracks: readonly OpenedTrack[], nowMs: number): MediaStream[] {
+export function insertSfuTracks(
+  sql: Sql,
+  participantId: string,
+  sessionId: string,
+  tracks: readonly OpenedTrack[],
+  nowMs: number,
+): MediaStream[] {
   for (const t of tracks) {
     sql.exec(
       `INSERT INTO sfu_tracks (session_id, mid, participant_id, location, track_name, media_type, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -88,7 +107,9 @@ export function insertSfuTracks(sql: Sql, participantId: string, sessionId: stri
   if (published.length > 0) {
     const names = published.map((s) => s.stream_id);
     const me = readParticipant(sql, participantId)!;
-    updateParticipant(sql, participantId, { media_streams: [...me.media_streams.filter((s) => !names.includes(s.stream_id)), ...published] });
+    updateParticipant(sql, participantId, {
+      media_streams: [...me.media_streams.filter((s) => !names.includes(s.stream_id)), ...published],
+    });
   }
   return published;
 }

@@ -79,7 +79,10 @@ export class Signalling {
   }
 
   participantUpdated(participant: CallParticipant): void {
-    this.broadcast({ type: "participant_updated", participant: { ...participant, connected: this.isConnected(participant.participant_id) } });
+    this.broadcast({
+      type: "participant_updated",
+      participant: { ...participant, connected: this.isConnected(participant.participant_id) },
+    });
   }
 
   message(ws: WebSocket, data: string | ArrayBuffer, nowMs: number): void {
@@ -95,7 +98,8 @@ export class Signalling {
     }
     const claimed = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>).from : undefined;
     const type = typeof raw === "object" && raw !== null ? String((raw as Record<string, unknown>).type) : undefined;
-    if (claimed !== undefined && claimed !== self) return this.error(ws, "impersonation", `You are ${self}; you cannot send as another participant.`, type);
+    if (claimed !== undefined && claimed !== self)
+      return this.error(ws, "impersonation", `You are ${self}; you cannot send as another participant.`, type);
     const parsed = ClientMessage.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -119,7 +123,12 @@ export class Signalling {
     }
     if ((msg.type === "track_published" || msg.type === "track_closed") && me.sfu_session_id !== null) {
       // In SFU mode the proxy records tracks from what the SFU accepted; a frame must not contradict it.
-      return this.error(ws, "invalid_message", "This participant uses the SFU: its tracks are recorded by the SFU routes, not by frames.", msg.type);
+      return this.error(
+        ws,
+        "invalid_message",
+        "This participant uses the SFU: its tracks are recorded by the SFU routes, not by frames.",
+        msg.type,
+      );
     }
     switch (msg.type) {
       case "mute":
@@ -130,7 +139,8 @@ export class Signalling {
         return this.participantUpdated(readParticipant(sql, self)!);
       case "track_published": {
         const streams: MediaStream[] = [...me.media_streams.filter((s) => s.stream_id !== msg.stream.stream_id), msg.stream];
-        if (streams.length > MAX_STREAMS) return this.error(ws, "invalid_message", `At most ${MAX_STREAMS} streams per participant.`, msg.type);
+        if (streams.length > MAX_STREAMS)
+          return this.error(ws, "invalid_message", `At most ${MAX_STREAMS} streams per participant.`, msg.type);
         updateParticipant(sql, self, { media_streams: streams });
         return this.participantUpdated(readParticipant(sql, self)!);
       }

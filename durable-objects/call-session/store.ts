@@ -1,6 +1,15 @@
 /** Reads and writes of the call's SQLite rows, rendered in the API's shape (ISO times, booleans). */
 import { iso } from "../../src/lib/time";
-import type { CallParticipant, CallSession, CallStatus, MediaStream, NewCall, NewParticipant, TranscriptLine, TranscriptSource } from "../../src/calls/model";
+import type {
+  CallParticipant,
+  CallSession,
+  CallStatus,
+  MediaStream,
+  NewCall,
+  NewParticipant,
+  TranscriptLine,
+  TranscriptSource,
+} from "../../src/calls/model";
 
 type Sql = SqlStorage;
 
@@ -108,16 +117,31 @@ export function markLeft(sql: Sql, participantId: string, nowMs: number): void {
   sql.exec("UPDATE participants SET left_at = ? WHERE participant_id = ? AND left_at IS NULL", nowMs, participantId);
 }
 
-export function updateParticipant(sql: Sql, participantId: string, patch: { is_muted?: boolean; is_video_enabled?: boolean; media_streams?: MediaStream[] }): void {
-  if (patch.is_muted !== undefined) sql.exec("UPDATE participants SET is_muted = ? WHERE participant_id = ?", patch.is_muted ? 1 : 0, participantId);
+export function updateParticipant(
+  sql: Sql,
+  participantId: string,
+  patch: { is_muted?: boolean; is_video_enabled?: boolean; media_streams?: MediaStream[] },
+): void {
+  if (patch.is_muted !== undefined)
+    sql.exec("UPDATE participants SET is_muted = ? WHERE participant_id = ?", patch.is_muted ? 1 : 0, participantId);
   if (patch.is_video_enabled !== undefined) {
     sql.exec("UPDATE participants SET is_video_enabled = ? WHERE participant_id = ?", patch.is_video_enabled ? 1 : 0, participantId);
   }
-  if (patch.media_streams !== undefined) sql.exec("UPDATE participants SET media_streams = ? WHERE participant_id = ?", JSON.stringify(patch.media_streams), participantId);
+  if (patch.media_streams !== undefined)
+    sql.exec("UPDATE participants SET media_streams = ? WHERE participant_id = ?", JSON.stringify(patch.media_streams), participantId);
 }
 
-export function insertTranscriptLine(sql: Sql, line: { participantId: string | null; text: string; source: TranscriptSource; atMs: number }): TranscriptLine {
-  sql.exec("INSERT INTO transcript (participant_id, text, at, source) VALUES (?, ?, ?, ?)", line.participantId, line.text, line.atMs, line.source);
+export function insertTranscriptLine(
+  sql: Sql,
+  line: { participantId: string | null; text: string; source: TranscriptSource; atMs: number },
+): TranscriptLine {
+  sql.exec(
+    "INSERT INTO transcript (participant_id, text, at, source) VALUES (?, ?, ?, ?)",
+    line.participantId,
+    line.text,
+    line.atMs,
+    line.source,
+  );
   return { participant_id: line.participantId, text: line.text, at: iso(line.atMs), source: line.source };
 }
 

@@ -152,7 +152,12 @@ export function groupProcesses(pgid) {
     const close = stat.lastIndexOf(")");
     const rest = stat.slice(close + 2).split(" ");
     if (Number(rest[2]) !== pgid) continue;
-    found.push({ pid: Number(name), comm: stat.slice(stat.indexOf("(") + 1, close), state: rest[0] ?? "", ticks: Number(rest[11]) + Number(rest[12]) });
+    found.push({
+      pid: Number(name),
+      comm: stat.slice(stat.indexOf("(") + 1, close),
+      state: rest[0] ?? "",
+      ticks: Number(rest[11]) + Number(rest[12]),
+    });
   }
   return found;
 }
@@ -163,7 +168,11 @@ export function groupProcesses(pgid) {
  * @returns {number[] | null}
  */
 export function liveGroupMembers(pgid) {
-  return groupProcesses(pgid)?.filter((p) => p.state !== "Z" && p.state !== "X").map((p) => p.pid) ?? null;
+  return (
+    groupProcesses(pgid)
+      ?.filter((p) => p.state !== "Z" && p.state !== "X")
+      .map((p) => p.pid) ?? null
+  );
 }
 
 /**
@@ -214,7 +223,10 @@ export async function stopProcessGroup(pgid, { signal = "SIGTERM", graceMs = 15_
  * }} [options]
  * @returns {Promise<{ ready: true } | { ready: false, exited: string | null, last: string }>}
  */
-export async function waitForAnswer(url, { accept = (res) => res.status === 200, headers = {}, timeoutMs = 60_000, intervalMs = 250, exited = () => null } = {}) {
+export async function waitForAnswer(
+  url,
+  { accept = (res) => res.status === 200, headers = {}, timeoutMs = 60_000, intervalMs = 250, exited = () => null } = {},
+) {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {

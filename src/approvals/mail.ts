@@ -37,9 +37,7 @@ export async function sendApprovalMail(env: Env, secret: string, a: ApprovalReco
       signLinkToken(secret, { approvalId: a.approval_id, action: "reject", to, expiresAtMs: a.expires_at }),
       replyToAddress(secret, a.approval_id, sender.email),
     ]);
-    const description = escalation
-      ? `Escalated: ${a.approver_email} has not answered in time.\n\n${a.description}`
-      : a.description;
+    const description = escalation ? `Escalated: ${a.approver_email} has not answered in time.\n\n${a.description}` : a.description;
     const variables = {
       title: a.title,
       description: a.data === null ? description : `${description}\n\nData:\n${JSON.stringify(JSON.parse(a.data), null, 2)}`,

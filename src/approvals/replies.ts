@@ -31,7 +31,10 @@ export interface InboundReply {
 }
 
 /** What to do with it: refuse it, drop it silently, or answer it (after recording any decision). */
-export type ReplyOutcome = { kind: "reject"; reason: string } | { kind: "ignore" } | { kind: "reply"; from: string; subject: string; text: string };
+export type ReplyOutcome =
+  | { kind: "reject"; reason: string }
+  | { kind: "ignore" }
+  | { kind: "reply"; from: string; subject: string; text: string };
 
 const normId = (id: string) => id.trim().replace(/^<|>$/g, "").toLowerCase();
 
@@ -86,7 +89,9 @@ export async function answerReply(env: Env, message: InboundReply): Promise<Repl
       reason: answer.reason || undefined,
       checkResponder: true,
     });
-    return reply(`Recorded: "${approval.title}" is ${decided.status}${decided.rejection_reason ? ` (${decided.rejection_reason})` : ""}. Thank you.\n`);
+    return reply(
+      `Recorded: "${approval.title}" is ${decided.status}${decided.rejection_reason ? ` (${decided.rejection_reason})` : ""}. Thank you.\n`,
+    );
   } catch (err) {
     if (!(err instanceof AppError) || err.status !== 409) throw err;
     // The 409 names the status it found (the record read above may predate that decision).

@@ -81,7 +81,10 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
           approval_id: approval.approval_id,
           status: "pending",
           expires_at: iso(approval.expires_at),
-          message: email.status === "sent" ? `Approval request sent to ${approval.approver_email}` : `Approval created, but the mail to ${approval.approver_email} could not be sent`,
+          message:
+            email.status === "sent"
+              ? `Approval request sent to ${approval.approver_email}`
+              : `Approval created, but the mail to ${approval.approver_email} could not be sent`,
           email: { message_id: email.message_id, status: email.status, ...(email.error ? { error: email.error } : {}) },
         },
         201,
@@ -114,7 +117,12 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "state:read",
       query: ListApprovalsQuery,
-      responses: { 200: { description: "A page of approvals.", schema: z.object({ approvals: z.array(ApprovalSummary), next_cursor: z.string().nullable() }) } },
+      responses: {
+        200: {
+          description: "A page of approvals.",
+          schema: z.object({ approvals: z.array(ApprovalSummary), next_cursor: z.string().nullable() }),
+        },
+      },
     },
     async (c, { query }) => c.json(await approvals.listApprovals(c.env, c.var.principal, query)),
   );
@@ -137,7 +145,10 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
       responses: {
         200: { description: "The decided approval.", schema: ApprovalView },
         401: { description: "Neither a bearer credential nor a link token." },
-        403: { description: "An invalid or expired link token, a link mailed to another address than approver_email, a link whose address may no longer decide, a role without email:send or a credential limited to other agents." },
+        403: {
+          description:
+            "An invalid or expired link token, a link mailed to another address than approver_email, a link whose address may no longer decide, a role without email:send or a credential limited to other agents.",
+        },
         409: { description: "Already decided, or the link was used before." },
       },
     },
@@ -147,7 +158,8 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
       let decision: Decision;
       if (token) {
         const claims = await verifyLink(c.env, token, params.approval_id);
-        if (claims.action !== body.action) throw new AppError("forbidden", `This link token is for '${claims.action}', not '${body.action}'.`);
+        if (claims.action !== body.action)
+          throw new AppError("forbidden", `This link token is for '${claims.action}', not '${body.action}'.`);
         if (body.approver_email !== undefined && body.approver_email.toLowerCase() !== claims.to.toLowerCase()) {
           throw new AppError("forbidden", "This link was mailed to another address than approver_email.");
         }
@@ -218,7 +230,8 @@ async function landing(c: Context<AppEnv>, decide: boolean): Promise<Response> {
     if (!token && typeof form.token === "string") token = form.token;
     if (typeof form.reason === "string" && form.reason.trim() !== "") reason = form.reason.slice(0, 2000);
   }
-  if (!/^approval_[0-9a-f]{24}$/.test(approvalId) || !token) return page(c, 400, "Invalid link", p("This link is incomplete. Open the link from the mail again."));
+  if (!/^approval_[0-9a-f]{24}$/.test(approvalId) || !token)
+    return page(c, 400, "Invalid link", p("This link is incomplete. Open the link from the mail again."));
   const secret = signingSecret(c.env);
   if (!secret) return page(c, 503, "Unavailable", p("Approvals are not configured on this server."));
   let claims;
@@ -237,7 +250,8 @@ async function landing(c: Context<AppEnv>, decide: boolean): Promise<Response> {
   }
   const verb = claims.action === "approve" ? "Approve" : "Reject";
   if (!decide) {
-    if (approval.status !== "pending") return page(c, 409, "Already decided", summary(approval) + p(`This request is already ${approval.status}. Nothing was changed.`));
+    if (approval.status !== "pending")
+      return page(c, 409, "Already decided", summary(approval) + p(`This request is already ${approval.status}. Nothing was changed.`));
     const url = new URL(c.req.url);
     return page(
       c,
@@ -260,7 +274,12 @@ ${claims.action === "reject" ? `<p><label>Reason (optional)<br><textarea name="r
       jti: claims.jti,
       checkResponder: false,
     });
-    return page(c, 200, decided.status === "approved" ? "Approved" : "Rejected", summary(decided) + p(`Recorded: ${decided.status} by ${claims.to}. Thank you.`));
+    return page(
+      c,
+      200,
+      decided.status === "approved" ? "Approved" : "Rejected",
+      summary(decided) + p(`Recorded: ${decided.status} by ${claims.to}. Thank you.`),
+    );
   } catch (err) {
     if (err instanceof AppError && err.status === 409) return page(c, 409, "Already decided", p(err.message) + p("Nothing was changed."));
     throw err;

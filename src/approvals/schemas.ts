@@ -20,7 +20,12 @@ export const CreateApprovalBody = z
     approver_email: Email,
     expires_in_hours: z.number().positive().max(720).default(24),
     data: z.unknown().optional().describe("Any JSON shown to the approver and returned with the approval."),
-    on_expire: z.enum(ON_EXPIRE).default("reject").describe("What the deadline does: reject (status expired), approve, or escalate once to escalate_to and extend the deadline by the same duration."),
+    on_expire: z
+      .enum(ON_EXPIRE)
+      .default("reject")
+      .describe(
+        "What the deadline does: reject (status expired), approve, or escalate once to escalate_to and extend the deadline by the same duration.",
+      ),
     escalate_to: z.array(Email).min(1).max(10).optional(),
     callback_url: HttpUrl.optional().describe(
       "Receives a signed POST on the decision (X-Signature: sha256=HMAC of the body). Subject to the outbound policy: " +
@@ -29,7 +34,8 @@ export const CreateApprovalBody = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    if (b.on_expire === "escalate" && !b.escalate_to) ctx.addIssue({ code: "custom", path: ["escalate_to"], message: "required when on_expire is escalate" });
+    if (b.on_expire === "escalate" && !b.escalate_to)
+      ctx.addIssue({ code: "custom", path: ["escalate_to"], message: "required when on_expire is escalate" });
   });
 export type CreateApprovalBody = z.infer<typeof CreateApprovalBody>;
 
@@ -48,7 +54,11 @@ export function adaptLegacyApprovalBody(raw: unknown, query: Record<string, stri
     if (query[key] !== undefined) out[key] = query[key];
   }
   if (query.expires_in_hours !== undefined) out.expires_in_hours = num(query.expires_in_hours);
-  if (query.escalate_to !== undefined) out.escalate_to = query.escalate_to.split(",").map((s) => s.trim()).filter(Boolean);
+  if (query.escalate_to !== undefined)
+    out.escalate_to = query.escalate_to
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (raw !== undefined) out.data = raw;
   return out;
 }
@@ -68,7 +78,10 @@ export const ListApprovalsQuery = z.object({
   status: z.enum(APPROVAL_STATUSES).optional(),
   approver_email: Email.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().regex(/^\d{1,15}:approval_[0-9a-f]{24}$/, "a cursor returned as next_cursor").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}:approval_[0-9a-f]{24}$/, "a cursor returned as next_cursor")
+    .optional(),
 });
 
 export const ApprovalView = z.object({
@@ -87,8 +100,16 @@ export const ApprovalView = z.object({
   rejection_reason: z.string().nullable(),
   decided_via: z.enum(["link", "api", "email", "expiry"]).nullable(),
   decided_at: z.string().nullable(),
-  decided_by: z.string().nullable().describe("Who decided: the address (link, reply), or the API credential as kind:id (jwt:alice, api_key:key_…, admin_key:admin); null on expiry."),
-  decider: z.object({ kind: z.enum(DECIDER_KINDS), id: z.string() }).nullable().describe("decided_by as a kind and an id."),
+  decided_by: z
+    .string()
+    .nullable()
+    .describe(
+      "Who decided: the address (link, reply), or the API credential as kind:id (jwt:alice, api_key:key_…, admin_key:admin); null on expiry.",
+    ),
+  decider: z
+    .object({ kind: z.enum(DECIDER_KINDS), id: z.string() })
+    .nullable()
+    .describe("decided_by as a kind and an id."),
   on_expire: z.enum(ON_EXPIRE),
   escalate_to: z.array(z.string()),
   escalated_at: z.string().nullable(),
@@ -105,4 +126,10 @@ export const CreateApprovalResponse = z.object({
   email: z.object({ message_id: z.string().nullable(), status: z.enum(["sent", "failed"]), error: z.string().optional() }),
 });
 
-export const ApprovalSummary = z.object({ approval_id: z.string(), agent_id: z.string(), status: z.string(), approver_email: z.string(), created_at: z.string() });
+export const ApprovalSummary = z.object({
+  approval_id: z.string(),
+  agent_id: z.string(),
+  status: z.string(),
+  approver_email: z.string(),
+  created_at: z.string(),
+});

@@ -31,9 +31,15 @@ export interface ApprovalRequest {
  * the approval: it stays pending (decidable by the API, expiring on time) and `email.status` is
  * `failed` with the providers' errors, so the caller can resend or fall back.
  */
-export async function createApproval(env: Env, req: ApprovalRequest, requestId?: string, approvalId = newId("approval")): Promise<{ approval: ApprovalRecord; email: MailOutcome }> {
+export async function createApproval(
+  env: Env,
+  req: ApprovalRequest,
+  requestId?: string,
+  approvalId = newId("approval"),
+): Promise<{ approval: ApprovalRecord; email: MailOutcome }> {
   const refused = checkCallbackUrl(req.callbackUrl, env);
-  if (refused.length > 0) throw new AppError("validation_failed", `Invalid body: ${refused[0]!.path}: ${refused[0]!.message}`, { errors: refused });
+  if (refused.length > 0)
+    throw new AppError("validation_failed", `Invalid body: ${refused[0]!.path}: ${refused[0]!.message}`, { errors: refused });
   const secret = requireSecret(env);
   const input: NewApproval = {
     approvalId,
@@ -54,13 +60,22 @@ export async function createApproval(env: Env, req: ApprovalRequest, requestId?:
   const email = await sendApprovalMail(env, secret, stored, stored.approver_email);
   if (email.error) warn({ event: "approval.email_failed", request_id: requestId, approval_id: approvalId, error: email.error });
   const approval = (await agent.recordApprovalEmail(approvalId, email)) ?? stored;
-  log({ event: "approval.created", request_id: requestId, agent_id: req.agentId, approval_id: approvalId, ...(req.taskId ? { task_id: req.taskId } : {}), email_status: email.status });
+  log({
+    event: "approval.created",
+    request_id: requestId,
+    agent_id: req.agentId,
+    approval_id: approvalId,
+    ...(req.taskId ? { task_id: req.taskId } : {}),
+    email_status: email.status,
+  });
   return { approval, email };
 }
 
 /** The agent holding an approval (404 when unknown). */
 export async function agentOfApproval(env: Env, approvalId: string): Promise<string> {
-  const row = await env.DB.prepare("SELECT agent_id FROM approval_index WHERE approval_id = ?").bind(approvalId).first<{ agent_id: string }>();
+  const row = await env.DB.prepare("SELECT agent_id FROM approval_index WHERE approval_id = ?")
+    .bind(approvalId)
+    .first<{ agent_id: string }>();
   if (!row) throw new AppError("not_found", `No approval '${approvalId}'.`);
   return row.agent_id;
 }
@@ -123,7 +138,9 @@ export async function decide(env: Env, agentId: string, approvalId: string, deci
       case "not_approver":
         return new AppError("forbidden", "Only the approver may answer this approval request.");
       case "conflict":
-        return new AppError("conflict", `Approval '${approvalId}' is already ${failure.status}.`, { extensions: { status: failure.status } });
+        return new AppError("conflict", `Approval '${approvalId}' is already ${failure.status}.`, {
+          extensions: { status: failure.status },
+        });
     }
   });
 }

@@ -25,7 +25,11 @@ export function signingSecret(env: Env): string | undefined {
 
 export function requireSecret(env: Env): string {
   const secret = signingSecret(env);
-  if (!secret) throw new AppError("service_unavailable", "Approvals need APPROVAL_SIGNING_SECRET (or JWT_SECRET) to sign their links; neither is set.");
+  if (!secret)
+    throw new AppError(
+      "service_unavailable",
+      "Approvals need APPROVAL_SIGNING_SECRET (or JWT_SECRET) to sign their links; neither is set.",
+    );
   return secret;
 }
 
@@ -41,7 +45,10 @@ export async function replyToAddress(secret: string, approvalId: string, fromAdd
   return `approvals+${approvalId}.${sig}@${domain}`;
 }
 
-export function signLinkToken(secret: string, claims: { approvalId: string; action: ApprovalAction; to: string; expiresAtMs: number }): Promise<string> {
+export function signLinkToken(
+  secret: string,
+  claims: { approvalId: string; action: ApprovalAction; to: string; expiresAtMs: number },
+): Promise<string> {
   return signPurposeToken(secret, "approval-link", {
     sub: claims.to,
     expiresAtSeconds: Math.ceil(claims.expiresAtMs / 1000),

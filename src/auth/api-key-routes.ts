@@ -68,7 +68,10 @@ export function registerApiKeyRoutes(app: Hono<AppEnv>): void {
         limit: z.coerce.number().int().min(1).max(100).default(50),
         cursor: z.string().max(64).optional().describe("`next_cursor` from the previous page."),
       }),
-      responses: { 200: { description: "A page of keys.", schema: z.object({ api_keys: z.array(ApiKeyRecord), next_cursor: z.string().nullable() }) }, ...errors },
+      responses: {
+        200: { description: "A page of keys.", schema: z.object({ api_keys: z.array(ApiKeyRecord), next_cursor: z.string().nullable() }) },
+        ...errors,
+      },
     },
     async (c, { query }) => c.json(await apiKeys.listApiKeys(c.env, c.var.principal, query.limit, query.cursor)),
   );

@@ -89,7 +89,19 @@ export async function insertApiKey(db: D1Database, input: NewApiKey, nowMs: numb
   };
   await db
     .prepare(`INSERT INTO api_keys (${COLUMNS}, key_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    .bind(row.key_id, row.name, row.prefix, row.role, row.agents, row.created_by, row.created_at, row.expires_at, null, null, await sha256Hex(key))
+    .bind(
+      row.key_id,
+      row.name,
+      row.prefix,
+      row.role,
+      row.agents,
+      row.created_by,
+      row.created_at,
+      row.expires_at,
+      null,
+      null,
+      await sha256Hex(key),
+    )
     .run();
   return { key, record: toRecord(row) };
 }
@@ -98,7 +110,12 @@ export async function insertApiKey(db: D1Database, input: NewApiKey, nowMs: numb
  * A page of keys by id. With `withinAgents`, only keys limited to a subset of those agents
  * (an unrestricted key reaches every agent, so it is outside any agent list).
  */
-export async function listApiKeys(db: D1Database, limit: number, afterKeyId?: string, withinAgents?: readonly string[]): Promise<ApiKeyRecord[]> {
+export async function listApiKeys(
+  db: D1Database,
+  limit: number,
+  afterKeyId?: string,
+  withinAgents?: readonly string[],
+): Promise<ApiKeyRecord[]> {
   const scope = withinAgents
     ? " AND agents IS NOT NULL AND NOT EXISTS (SELECT 1 FROM json_each(api_keys.agents) AS a WHERE a.value NOT IN (SELECT value FROM json_each(?)))"
     : "";
@@ -139,7 +156,13 @@ export async function principalForApiKey(
   const record = toRecord(row);
   if (defer && (row.last_used_at === null || nowMs - row.last_used_at >= LAST_USED_GRANULARITY_MS)) {
     // Best effort: a failed refresh must not fail (or log as failing) the request it rode on.
-    defer(db.prepare("UPDATE api_keys SET last_used_at = ? WHERE key_id = ?").bind(nowMs, row.key_id).run().catch(() => undefined));
+    defer(
+      db
+        .prepare("UPDATE api_keys SET last_used_at = ? WHERE key_id = ?")
+        .bind(nowMs, row.key_id)
+        .run()
+        .catch(() => undefined),
+    );
   }
   return { id: record.key_id, role: record.role, agents: record.agents ?? undefined, via: "api_key" };
 }

@@ -44,7 +44,12 @@ const verifierFingerprints = new WeakMap<Config, string>();
 function jwtCacheKey(config: Config, token: string): string {
   let fingerprint = verifierFingerprints.get(config);
   if (fingerprint === undefined) {
-    fingerprint = JSON.stringify([config.jwtSecret ?? null, config.jwtJwksUrl ?? null, config.jwtIssuer ?? null, config.jwtAudience ?? null]);
+    fingerprint = JSON.stringify([
+      config.jwtSecret ?? null,
+      config.jwtJwksUrl ?? null,
+      config.jwtIssuer ?? null,
+      config.jwtAudience ?? null,
+    ]);
     verifierFingerprints.set(config, fingerprint);
   }
   return fingerprint + token;
@@ -117,7 +122,11 @@ function deferWork(c: Context<AppEnv>, work: Promise<unknown>): void {
  * limit); then `onRefused: "reject"` answers 401 (503 when the JWKS is down) and `"anonymous"`
  * treats the request as one without credentials.
  */
-export async function principalOf(c: Context<AppEnv>, onRefused: "reject" | "anonymous", token = credentialsFrom(c.req.raw)): Promise<Principal | undefined> {
+export async function principalOf(
+  c: Context<AppEnv>,
+  onRefused: "reject" | "anonymous",
+  token = credentialsFrom(c.req.raw),
+): Promise<Principal | undefined> {
   if (!token) return undefined;
   try {
     return await resolvePrincipal(token, c.env, Date.now(), (work) => deferWork(c, work));

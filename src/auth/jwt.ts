@@ -44,7 +44,11 @@ function remoteJwks(url: string): JWTVerifyGetKey {
       } catch (err) {
         // No/ambiguous key for the token's kid, or an alg the set cannot serve: the token's fault.
         // (jwtVerify itself iterates the candidates of JWKSMultipleMatchingKeys, so pass it on as is.)
-        if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported) {
+        if (
+          err instanceof errors.JWKSNoMatchingKey ||
+          err instanceof errors.JWKSMultipleMatchingKeys ||
+          err instanceof errors.JOSENotSupported
+        ) {
           throw err;
         }
         throw new JwksUnavailable(`JWT_JWKS_URL could not be used: ${(err as Error).message}`, { cause: err });

@@ -111,21 +111,34 @@ export async function signPurposeToken(
   purpose: TokenPurpose,
   t: { sub: string; expiresAtSeconds: number; claims?: Record<string, unknown>; jti?: boolean },
 ): Promise<string> {
-  const jwt = new SignJWT(t.claims ?? {}).setProtectedHeader({ alg: "HS256" }).setSubject(t.sub).setAudience(purpose).setIssuedAt().setExpirationTime(t.expiresAtSeconds);
+  const jwt = new SignJWT(t.claims ?? {})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(t.sub)
+    .setAudience(purpose)
+    .setIssuedAt()
+    .setExpirationTime(t.expiresAtSeconds);
   if (t.jti) jwt.setJti(crypto.randomUUID());
   return jwt.sign(await purposeKey(secret, purpose));
 }
 
 /** Why a purpose token was refused: expired, or anything else (forged, malformed, another purpose). */
 export class PurposeTokenRefused extends Error {
-  constructor(readonly reason: "expired" | "invalid", message: string) {
+  constructor(
+    readonly reason: "expired" | "invalid",
+    message: string,
+  ) {
     super(message);
     this.name = "PurposeTokenRefused";
   }
 }
 
 /** The payload of a valid token of `purpose` (signature, audience, `exp` and `required` claims checked). */
-export async function verifyPurposeToken(secret: string, purpose: TokenPurpose, token: string, required: string[] = []): Promise<JWTPayload> {
+export async function verifyPurposeToken(
+  secret: string,
+  purpose: TokenPurpose,
+  token: string,
+  required: string[] = [],
+): Promise<JWTPayload> {
   try {
     const { payload } = await jwtVerify(token, await purposeKey(secret, purpose), {
       algorithms: ["HS256"],

@@ -13,10 +13,13 @@ import { defineRoute } from "../http/route";
 
 const TAGS = ["calls"];
 
-
 const TranscribeQuery = z.object({
   participant_id: ParticipantId.describe("Who spoke."),
-  language: z.string().regex(/^[a-z]{2}$/, "an ISO 639-1 code").optional().describe("Hint for the recognizer."),
+  language: z
+    .string()
+    .regex(/^[a-z]{2}$/, "an ISO 639-1 code")
+    .optional()
+    .describe("Hint for the recognizer."),
 });
 
 const VoiceToTextResult = z.object({
@@ -33,7 +36,9 @@ const SpeakResult = z.object({ success: z.literal(true), transcript_line: Transc
 const IceServersResult = z.object({
   call_id: z.string(),
   source: z.enum(["turn", "stun"]),
-  ice_servers: z.array(z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() })),
+  ice_servers: z.array(
+    z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() }),
+  ),
 });
 
 const callErrors = {
@@ -112,6 +117,7 @@ export function registerCallMediaRoutes(app: Hono<AppEnv>): void {
         503: { description: "The configured TURN key failed." },
       },
     },
-    async (c, { params, query }) => c.json(await calls.callIceServers(c.env, params.call_id, { token: query.token, principal: c.var.principal })),
+    async (c, { params, query }) =>
+      c.json(await calls.callIceServers(c.env, params.call_id, { token: query.token, principal: c.var.principal })),
   );
 }

@@ -22,7 +22,11 @@ import { defineRoute } from "../http/route";
 
 const TAGS = ["calls"];
 const readErrors = { 403: { description: "The credential is limited to other agents." }, 404: { description: "Unknown call." } };
-const writeErrors = { ...readErrors, 409: { description: "The call's status forbids this." }, 422: { description: "The input does not match the schema." } };
+const writeErrors = {
+  ...readErrors,
+  409: { description: "The call's status forbids this." },
+  422: { description: "The input does not match the schema." },
+};
 
 export function registerCallRoutes(app: Hono<AppEnv>): void {
   defineRoute(
@@ -35,7 +39,11 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "calls:write",
       body: CreateCallBody,
-      responses: { 201: { description: "The new call.", schema: CallSession, headers: { Location: "The call's URL." } }, 403: readErrors[403], 422: writeErrors[422] },
+      responses: {
+        201: { description: "The new call.", schema: CallSession, headers: { Location: "The call's URL." } },
+        403: readErrors[403],
+        422: writeErrors[422],
+      },
     },
     async (c, { body }) => {
       const call = await calls.createCall(c.env, body, c.var.principal);
@@ -54,7 +62,11 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "state:read",
       query: CallsQuery,
-      responses: { 200: { description: "Calls.", schema: z.object({ calls: z.array(CallSession) }) }, 403: readErrors[403], 422: writeErrors[422] },
+      responses: {
+        200: { description: "Calls.", schema: z.object({ calls: z.array(CallSession) }) },
+        403: readErrors[403],
+        422: writeErrors[422],
+      },
     },
     async (c, { query }) => c.json({ calls: await calls.listCalls(c.env, c.var.principal, query) }),
   );
@@ -83,7 +95,10 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
         path: `/api/v2/calls/:call_id/${action}`,
         operationId: `${action}Call`,
         summary: `${rule.from.join(" | ")} → ${rule.to}`,
-        description: action === "end" || action === "fail" ? "Sets ended_at and duration_seconds, marks everyone as left and closes the signalling sockets." : undefined,
+        description:
+          action === "end" || action === "fail"
+            ? "Sets ended_at and duration_seconds, marks everyone as left and closes the signalling sockets."
+            : undefined,
         tags: TAGS,
         permission: "calls:write",
         params: CallParams,
@@ -141,7 +156,8 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       body: PatchParticipantBody,
       responses: { 200: { description: "The participant.", schema: CallParticipant }, ...writeErrors },
     },
-    async (c, { params, body }) => c.json(await calls.patchParticipant(c.env, params.call_id, params.participant_id, c.var.principal, body)),
+    async (c, { params, body }) =>
+      c.json(await calls.patchParticipant(c.env, params.call_id, params.participant_id, c.var.principal, body)),
   );
 
   defineRoute(
@@ -151,7 +167,8 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/calls/:call_id/transcript",
       operationId: "getCallTranscript",
       summary: "The call's transcript, oldest line first",
-      description: "Authorized by credentials with state:read, or by a join token of this call (?token=, a participant still in it: the call page uses this).",
+      description:
+        "Authorized by credentials with state:read, or by a join token of this call (?token=, a participant still in it: the call page uses this).",
       tags: TAGS,
       permission: "public",
       params: CallParams,
@@ -178,13 +195,18 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/calls/:call_id/transcript",
       operationId: "clearCallTranscript",
       summary: "Erase the call's transcript",
-      description: "Deletes every line (the only copy: audio sent to /transcribe is never stored). Connected pages get `transcript_cleared`.",
+      description:
+        "Deletes every line (the only copy: audio sent to /transcribe is never stored). Connected pages get `transcript_cleared`.",
       tags: TAGS,
       permission: "calls:write",
       params: CallParams,
-      responses: { 200: { description: "How many lines were erased.", schema: z.object({ call_id: z.string(), deleted: z.number().int() }) }, ...readErrors },
+      responses: {
+        200: { description: "How many lines were erased.", schema: z.object({ call_id: z.string(), deleted: z.number().int() }) },
+        ...readErrors,
+      },
     },
-    async (c, { params }) => c.json({ call_id: params.call_id, deleted: await calls.clearTranscript(c.env, params.call_id, c.var.principal) }),
+    async (c, { params }) =>
+      c.json({ call_id: params.call_id, deleted: await calls.clearTranscript(c.env, params.call_id, c.var.principal) }),
   );
 
   defineRoute(
@@ -194,7 +216,8 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/calls/:call_id/ws",
       operationId: "callSignalling",
       summary: "Signalling WebSocket (protected by the join token, not by API credentials)",
-      description: "See src/calls/messages.ts for the frames. 101 on success; 401 forged or expired token; 403 a token of another call or a removed participant; 409 the call has ended.",
+      description:
+        "See src/calls/messages.ts for the frames. 101 on success; 401 forged or expired token; 403 a token of another call or a removed participant; 409 the call has ended.",
       tags: TAGS,
       permission: "public",
       params: CallParams,

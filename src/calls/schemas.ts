@@ -62,7 +62,10 @@ export const CallParticipant = z.object({
   media_streams: z.array(MediaStream),
   is_muted: z.boolean(),
   is_video_enabled: z.boolean(),
-  sfu_session_id: z.string().nullable().describe("The participant's Realtime SFU session (SFU mode); pull its tracks by this id and a media stream's track_name."),
+  sfu_session_id: z
+    .string()
+    .nullable()
+    .describe("The participant's Realtime SFU session (SFU mode); pull its tracks by this id and a media stream's track_name."),
 });
 
 export const TranscriptLine = z.object({
@@ -82,7 +85,10 @@ export const CallSession = z.object({
   created_at: z.string(),
   started_at: z.string().nullable(),
   ended_at: z.string().nullable(),
-  duration_seconds: z.number().nullable().describe("ended_at − started_at in seconds (hold included); 0 if it never started; null until it ends."),
+  duration_seconds: z
+    .number()
+    .nullable()
+    .describe("ended_at − started_at in seconds (hold included); 0 if it never started; null until it ends."),
   recording_enabled: z.boolean(),
   video_enabled: z.boolean(),
   transcript: z.array(TranscriptLine),
@@ -93,6 +99,8 @@ export const JoinResponse = z.object({
   participant: CallParticipant,
   join_token: z.string(),
   join_token_expires_at: z.string(),
-  join_url: z.string().describe("The call page for this participant (PUBLIC_BASE_URL/calls/{call_id}?token=…): open it in a browser to join."),
+  join_url: z
+    .string()
+    .describe("The call page for this participant (PUBLIC_BASE_URL/calls/{call_id}?token=…): open it in a browser to join."),
   ws_url: z.string().describe("Open a WebSocket here (the token is in the query)."),
 });

@@ -11,7 +11,16 @@ import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { unwrap } from "../lib/result";
 import { iso } from "../lib/time";
-import { FINAL_STATUSES, type CallAction, type CallHead, type CallParticipant, type CallResult, type CallSession, type CallStatus, type TranscriptLine } from "./model";
+import {
+  FINAL_STATUSES,
+  type CallAction,
+  type CallHead,
+  type CallParticipant,
+  type CallResult,
+  type CallSession,
+  type CallStatus,
+  type TranscriptLine,
+} from "./model";
 import type { CreateCallBody } from "./schemas";
 import { turnCredentials } from "./settings";
 import { SfuError, iceServers, type IceServer } from "./sfu-client";
@@ -38,7 +47,9 @@ type Rpc = Pick<
   | "forgetSfuTracks"
 >;
 /** The stub's methods with their declared results (the generated RPC types cannot express `unknown` metadata). */
-export type CallStub = { [K in keyof Rpc]: (...args: Parameters<Rpc[K]>) => Promise<ReturnType<Rpc[K]>> } & { fetch(request: Request): Promise<Response> };
+export type CallStub = { [K in keyof Rpc]: (...args: Parameters<Rpc[K]>) => Promise<ReturnType<Rpc[K]>> } & {
+  fetch(request: Request): Promise<Response>;
+};
 
 /** The call's Durable Object (also for the speech routes: `appendTranscript` records and broadcasts). */
 export function callSession(env: Env, callId: string): CallStub {
@@ -76,7 +87,9 @@ export async function createCall(env: Env, body: CreateCallBody, principal: Prin
   const callId = newId("call");
   const nowMs = Date.now();
   // Index first: once the call exists, listing must find it.
-  await env.DB.prepare("INSERT INTO call_index (call_id, agent_id, status, created_at) VALUES (?, ?, 'pending', ?)").bind(callId, body.agent_id, nowMs).run();
+  await env.DB.prepare("INSERT INTO call_index (call_id, agent_id, status, created_at) VALUES (?, ?, 'pending', ?)")
+    .bind(callId, body.agent_id, nowMs)
+    .run();
   const call = callValue(
     await stub(env, callId).create({
       callId,
@@ -93,7 +106,11 @@ export async function createCall(env: Env, body: CreateCallBody, principal: Prin
   return call;
 }
 
-export async function listCalls(env: Env, principal: Principal, q: { agent_id?: string; status?: CallStatus; limit: number }): Promise<CallSession[]> {
+export async function listCalls(
+  env: Env,
+  principal: Principal,
+  q: { agent_id?: string; status?: CallStatus; limit: number },
+): Promise<CallSession[]> {
   if (q.agent_id === undefined && principal.agents !== undefined) {
     throw new AppError("validation_failed", "agent_id is required for a credential limited to some agents.", {
       errors: [{ path: "query.agent_id", message: "required" }],
@@ -107,7 +124,9 @@ export async function listCalls(env: Env, principal: Principal, q: { agent_id?: 
   const where = filters.map((f) => f[0]);
   const args = filters.map((f) => f[1]);
   const sql = `SELECT call_id FROM call_index ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, call_id LIMIT ?`;
-  const { results } = await env.DB.prepare(sql).bind(...args, q.limit).all<{ call_id: string }>();
+  const { results } = await env.DB.prepare(sql)
+    .bind(...args, q.limit)
+    .all<{ call_id: string }>();
   const calls = await Promise.all(results.map((r) => stub(env, r.call_id).get()));
   return calls.filter((c): c is CallSession => c !== null);
 }
@@ -130,7 +149,13 @@ export async function addParticipant(
   await authorizeCall(env, callId, principal);
   const nowMs = Date.now();
   const participant = callValue(
-    await stub(env, callId).addParticipant({ participantId: newId("part"), userId: body.user_id, displayName: body.display_name, isAgent: body.is_agent, nowMs }),
+    await stub(env, callId).addParticipant({
+      participantId: newId("part"),
+      userId: body.user_id,
+      displayName: body.display_name,
+      isAgent: body.is_agent,
+      nowMs,
+    }),
   );
   const expiresAtMs = nowMs + JOIN_TOKEN_TTL_SECONDS * 1000;
   const token = await signJoinToken(secret, { callId, participantId: participant.participant_id, expiresAtMs });
@@ -178,12 +203,17 @@ export async function clearTranscript(env: Env, callId: string, principal: Princ
  * The call and the participant a join token names (for the call page's reads): 401 forged or
  * expired, 403 a token of another call or a participant who left, 404 an unknown call.
  */
-export async function participantForToken(env: Env, callId: string, token: string): Promise<{ call: CallSession; participant: CallParticipant }> {
+export async function participantForToken(
+  env: Env,
+  callId: string,
+  token: string,
+): Promise<{ call: CallSession; participant: CallParticipant }> {
   const participantId = await verifyJoinToken(callSigningSecret(env), token, callId);
   const call = await stub(env, callId).get();
   if (!call) throw new AppError("not_found", `No call '${callId}'.`);
   const participant = call.participants.find((x) => x.participant_id === participantId);
-  if (!participant || participant.left_at !== null) throw new AppError("forbidden", "This join token names no participant still in the call.");
+  if (!participant || participant.left_at !== null)
+    throw new AppError("forbidden", "This join token names no participant still in the call.");
   return { call, participant };
 }
 
@@ -193,7 +223,9 @@ export async function connect(env: Env, callId: string, token: string | undefine
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     throw new AppError("malformed_request", "This endpoint expects a WebSocket upgrade (Upgrade: websocket).");
   }
-  const res = await stub(env, callId).fetch(new Request(`https://call-session/ws?participant_id=${encodeURIComponent(participantId)}`, request));
+  const res = await stub(env, callId).fetch(
+    new Request(`https://call-session/ws?participant_id=${encodeURIComponent(participantId)}`, request),
+  );
   if (res.status === 101) return res;
   const refused = (await res.json()) as CallResult<never>;
   // A valid token for a participant the call does not know is a credential problem, not a lookup.
@@ -215,7 +247,8 @@ export interface VoiceToTextResult {
 /** A call that still takes speech: 404 unknown, 403 restricted credential, 409 ended or failed. */
 async function liveCall(env: Env, callId: string, principal: Principal): Promise<CallHead> {
   const call = await authorizeCall(env, callId, principal);
-  if (FINAL_STATUSES.includes(call.status)) throw new AppError("conflict", `The call is ${call.status}.`, { extensions: { call_status: call.status } });
+  if (FINAL_STATUSES.includes(call.status))
+    throw new AppError("conflict", `The call is ${call.status}.`, { extensions: { call_status: call.status } });
   return call;
 }
 
@@ -235,12 +268,18 @@ export async function transcribeAudio(
   if (participant.left_at !== null) throw new AppError("conflict", `Participant '${input.participantId}' already left the call.`);
   const speech = checkedSpeech(requireSpeech(env));
   const heard = await speech.transcribe(await input.audio(), { contentType: input.contentType, language: input.language });
-  const line = callValue(await stub(env, callId).appendTranscript({ participantId: input.participantId, text: heard.text, source: "speech_to_text", atMs: Date.now() }));
+  const line = callValue(
+    await stub(env, callId).appendTranscript({
+      participantId: input.participantId,
+      text: heard.text,
+      source: "speech_to_text",
+      atMs: Date.now(),
+    }),
+  );
   // Sizes only: transcripts may be private (never log their text).
   log({ event: "call.transcribed", call_id: callId, participant_id: input.participantId, chars: heard.text.length });
   return { ...heard, participant_id: input.participantId, created_at: line.at };
 }
-
 
 /**
  * The agent speaks in the call: synthesize, then record the line (attributed to the call's agent
@@ -286,6 +325,9 @@ export async function callIceServers(
     return { call_id: callId, source: turn ? "turn" : "stun", ice_servers: await iceServers({ ...turn }) };
   } catch (err) {
     if (!(err instanceof SfuError)) throw err;
-    throw new AppError("service_unavailable", `TURN credentials failed: ${err.message}`, { extensions: { transient: err.transient }, cause: err });
+    throw new AppError("service_unavailable", `TURN credentials failed: ${err.message}`, {
+      extensions: { transient: err.transient },
+      cause: err,
+    });
   }
 }

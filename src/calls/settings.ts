@@ -37,7 +37,8 @@ export function realtimeApiBaseUrl(env: SettingsSource): string | undefined {
   } catch {
     throw new Error(`REALTIME_API_BASE_URL is not a URL: ${JSON.stringify(value)}`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`REALTIME_API_BASE_URL must be an http(s) URL, not ${url.protocol}`);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new Error(`REALTIME_API_BASE_URL must be an http(s) URL, not ${url.protocol}`);
   if (url.search || url.hash) throw new Error("REALTIME_API_BASE_URL must not have a query or fragment");
   return value.replace(/\/+$/, "");
 }

@@ -118,7 +118,13 @@ export interface IceServer {
 }
 const iceServersResponseSchema = z.object({
   iceServers: z
-    .array(z.object({ urls: z.union([z.string(), z.array(z.string()).min(1)]), username: z.string().optional(), credential: z.string().optional() }))
+    .array(
+      z.object({
+        urls: z.union([z.string(), z.array(z.string()).min(1)]),
+        username: z.string().optional(),
+        credential: z.string().optional(),
+      }),
+    )
     .min(1),
 });
 
@@ -288,6 +294,12 @@ export async function iceServers(config: IceServersConfig): Promise<IceServer[]>
   const base = (config.baseUrl || SFU_DEFAULT_BASE_URL).replace(/\/+$/, "");
   const url = `${base}/turn/keys/${encodeURIComponent(config.turnKeyId)}/credentials/generate-ice-servers`;
   const body = { ttl: config.ttl ?? 86_400 };
-  const answer = await callJson("turn credentials", url, { method: "POST", token: config.turnKeyApiToken, body }, iceServersResponseSchema, config);
+  const answer = await callJson(
+    "turn credentials",
+    url,
+    { method: "POST", token: config.turnKeyApiToken, body },
+    iceServersResponseSchema,
+    config,
+  );
   return answer.iceServers;
 }

@@ -20,7 +20,15 @@ import { AppError } from "../lib/problem";
 import type { MediaType } from "./model";
 import { authorizeCall, callSession, callValue } from "./service";
 import { realtimeApiBaseUrl, realtimeCredentials } from "./settings";
-import { SfuClient, SfuError, type CloseTracksResponse, type NewSessionResponse, type SessionDescription, type SessionState, type TracksResponse } from "./sfu-client";
+import {
+  SfuClient,
+  SfuError,
+  type CloseTracksResponse,
+  type NewSessionResponse,
+  type SessionDescription,
+  type SessionState,
+  type TracksResponse,
+} from "./sfu-client";
 import { checkCloseTracks, checkNewTracks, checkSessionOwner, type OwnershipResult, type ParticipantSfuRecord } from "./sfu-ownership";
 import { callSigningSecret, verifyJoinToken } from "./tokens";
 
@@ -58,25 +66,37 @@ export async function sfuParticipant(env: Env, callId: string, auth: SfuAuth): P
   if (auth.principal) {
     await authorizeCall(env, callId, requirePermission(auth.principal, "calls:write"));
     if (!auth.participantId) {
-      throw new AppError("validation_failed", "With API credentials, name the participant with ?participant_id=.", { errors: [{ path: "query.participant_id", message: "required" }] });
+      throw new AppError("validation_failed", "With API credentials, name the participant with ?participant_id=.", {
+        errors: [{ path: "query.participant_id", message: "required" }],
+      });
     }
     return auth.participantId;
   }
-  if (!auth.bearer) throw new AppError("unauthenticated", "Give the participant's join token (Authorization: Bearer <join token>) or API credentials with calls:write.");
+  if (!auth.bearer)
+    throw new AppError(
+      "unauthenticated",
+      "Give the participant's join token (Authorization: Bearer <join token>) or API credentials with calls:write.",
+    );
   const participantId = await verifyJoinToken(callSigningSecret(env), auth.bearer, callId);
-  if (auth.participantId !== undefined && auth.participantId !== participantId) throw new AppError("forbidden", "A join token acts only for its own participant.");
+  if (auth.participantId !== undefined && auth.participantId !== participantId)
+    throw new AppError("forbidden", "A join token acts only for its own participant.");
   return participantId;
 }
 
 /** The SFU client (at REALTIME_API_BASE_URL, default the Cloudflare API), or 503 naming the missing or broken settings. */
 function sfuClient(env: Env): SfuClient {
   const credentials = realtimeCredentials(env);
-  if (!credentials) throw new AppError("service_unavailable", SFU_NOT_CONFIGURED, { extensions: { settings: ["REALTIME_APP_ID", "REALTIME_APP_SECRET"], mode: "p2p" } });
+  if (!credentials)
+    throw new AppError("service_unavailable", SFU_NOT_CONFIGURED, {
+      extensions: { settings: ["REALTIME_APP_ID", "REALTIME_APP_SECRET"], mode: "p2p" },
+    });
   let baseUrl: string | undefined;
   try {
     baseUrl = realtimeApiBaseUrl(env);
   } catch (err) {
-    throw new AppError("service_unavailable", `The Realtime SFU is misconfigured: ${(err as Error).message}.`, { extensions: { settings: ["REALTIME_API_BASE_URL"] } });
+    throw new AppError("service_unavailable", `The Realtime SFU is misconfigured: ${(err as Error).message}.`, {
+      extensions: { settings: ["REALTIME_API_BASE_URL"] },
+    });
   }
   return new SfuClient({ ...credentials, baseUrl });
 }
@@ -102,7 +122,14 @@ async function upstream<T>(op: Op, run: () => Promise<T>): Promise<T> {
     return value;
   } catch (err) {
     if (!(err instanceof SfuError)) throw err;
-    log({ event: "call.sfu", call_id: op.callId, participant_id: op.participantId, op: op.name, outcome: "upstream_error", detail: err.message });
+    log({
+      event: "call.sfu",
+      call_id: op.callId,
+      participant_id: op.participantId,
+      op: op.name,
+      outcome: "upstream_error",
+      detail: err.message,
+    });
     throw new AppError("bad_gateway", `Realtime SFU: ${err.message}`, {
       extensions: { sfu_status: err.status, ...(err.code ? { sfu_error_code: err.code } : {}), transient: err.transient },
       ...(err.transient ? { headers: { "Retry-After": "2" } } : {}),
@@ -119,7 +146,12 @@ async function prepare(op: Op): Promise<{ sfu: SfuClient; record: ParticipantSfu
 }
 
 /** sessions/new; the new session replaces any previous one of the participant (a page reload). */
-export async function createSfuSession(env: Env, callId: string, participantId: string, sessionDescription?: SessionDescription): Promise<NewSessionResponse> {
+export async function createSfuSession(
+  env: Env,
+  callId: string,
+  participantId: string,
+  sessionDescription?: SessionDescription,
+): Promise<NewSessionResponse> {
   const op = { env, callId, participantId, name: "sessions/new" };
   const { sfu } = await prepare(op);
   const created = await upstream(op, () => sfu.newSession(sessionDescription));
@@ -142,7 +174,8 @@ export function mediaKindsByMid(sdp: string): Map<string, "audio" | "video"> {
 
 /** Whether a track of the SFU's answer is the one asked for (published: by mid; pulled: by session and name). */
 function answers(result: TracksResponse["tracks"][number], asked: LocalTrackInput | RemoteTrackInput): boolean {
-  if (asked.location === "local") return result.location !== "remote" && (result.mid === undefined ? result.trackName === asked.trackName : result.mid === asked.mid);
+  if (asked.location === "local")
+    return result.location !== "remote" && (result.mid === undefined ? result.trackName === asked.trackName : result.mid === asked.mid);
   return result.location !== "local" && result.sessionId === asked.sessionId && result.trackName === asked.trackName;
 }
 
@@ -157,7 +190,8 @@ export async function newSfuTracks(
   const op = { env, callId, participantId, name: "tracks/new" };
   const { sfu, record, callSessions } = await prepare(op);
   allow(op, checkNewTracks(record, { sessionId, tracks: body.tracks }, callSessions));
-  if (record.mids.length + body.tracks.length > MAX_SFU_TRACKS) throw new AppError("conflict", `At most ${MAX_SFU_TRACKS} tracks per participant through the proxy; close some first.`);
+  if (record.mids.length + body.tracks.length > MAX_SFU_TRACKS)
+    throw new AppError("conflict", `At most ${MAX_SFU_TRACKS} tracks per participant through the proxy; close some first.`);
   // media_type is ours (it names the roster's media stream); the SFU gets its documented fields only.
   const forwarded = body.tracks.map((t) => (t.location === "local" ? { location: t.location, mid: t.mid, trackName: t.trackName } : t));
   const answer = await upstream(op, () => sfu.newTracks(sessionId, { sessionDescription: body.sessionDescription, tracks: forwarded }));
@@ -166,7 +200,10 @@ export async function newSfuTracks(
     const result = answer.tracks.find((r) => answers(r, asked));
     // Only what the SFU accepted is recorded: no entry, or an entry with errorCode, is not.
     if (!result || result.errorCode) return [];
-    if (asked.location === "local") return [{ location: "local", mid: asked.mid, trackName: asked.trackName, mediaType: asked.media_type ?? kinds.get(asked.mid) ?? "audio" }];
+    if (asked.location === "local")
+      return [
+        { location: "local", mid: asked.mid, trackName: asked.trackName, mediaType: asked.media_type ?? kinds.get(asked.mid) ?? "audio" },
+      ];
     const mid = result.mid ?? asked.mid;
     return mid ? [{ location: "remote", mid, trackName: asked.trackName }] : [];
   });
@@ -175,7 +212,13 @@ export async function newSfuTracks(
 }
 
 /** renegotiate: the participant's answer to the SFU's offer, on its own session. */
-export async function renegotiateSfu(env: Env, callId: string, participantId: string, sessionId: string, answerSdp: string): Promise<Record<string, never>> {
+export async function renegotiateSfu(
+  env: Env,
+  callId: string,
+  participantId: string,
+  sessionId: string,
+  answerSdp: string,
+): Promise<Record<string, never>> {
   const op = { env, callId, participantId, name: "renegotiate" };
   const { sfu, record } = await prepare(op);
   allow(op, checkSessionOwner(record, sessionId));

@@ -10,7 +10,13 @@ import { z } from "zod";
 import { credentialsFrom, type OwnBearerRoutes } from "../auth/authenticate";
 import { CallId, CallParams, ParticipantId } from "./schemas";
 import { MEDIA_TYPES } from "./model";
-import { closeTracksResponseSchema, newSessionResponseSchema, renegotiateResponseSchema, sessionStateSchema, tracksResponseSchema } from "./sfu-client";
+import {
+  closeTracksResponseSchema,
+  newSessionResponseSchema,
+  renegotiateResponseSchema,
+  sessionStateSchema,
+  tracksResponseSchema,
+} from "./sfu-client";
 import * as sfu from "./sfu-proxy";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
@@ -28,13 +34,17 @@ const MAX_TRACKS_PER_REQUEST = 16;
 const SessionId = z.string().regex(/^[\w-]{1,128}$/, "an SFU session id");
 const SessionParams = z.object({ call_id: CallId, session_id: SessionId });
 const ActingQuery = z.object({
-  participant_id: ParticipantId.optional().describe("Required with API credentials: the participant to act for. With a join token it may only name the token's own participant."),
+  participant_id: ParticipantId.optional().describe(
+    "Required with API credentials: the participant to act for. With a join token it may only name the token's own participant.",
+  ),
 });
 const Sdp = z.object({ type: z.enum(["offer", "answer"]), sdp: z.string().min(1).max(MAX_SDP_CHARS) }).strict();
 const Mid = z.string().min(1).max(64);
 const TrackName = z.string().min(1).max(128);
 
-const NewSessionBody = z.object({ sessionDescription: Sdp.optional().describe("Optional: an offer; the SFU's answer comes back.") }).strict();
+const NewSessionBody = z
+  .object({ sessionDescription: Sdp.optional().describe("Optional: an offer; the SFU's answer comes back.") })
+  .strict();
 
 const LocalTrack = z
   .object({
@@ -50,14 +60,24 @@ const RemoteTrack = z
     sessionId: SessionId.describe("The publisher's SFU session: another participant's sfu_session_id in this call."),
     trackName: TrackName,
     mid: Mid.optional(),
-    simulcast: z.object({ preferredRid: z.string().max(32).optional(), priorityOrdering: z.string().max(32).optional(), ridNotAvailable: z.string().max(32).optional() }).strict().optional(),
+    simulcast: z
+      .object({
+        preferredRid: z.string().max(32).optional(),
+        priorityOrdering: z.string().max(32).optional(),
+        ridNotAvailable: z.string().max(32).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
 const NewTracksBody = z
   .object({
     sessionDescription: Sdp.optional().describe("The endpoint's offer, required when publishing local tracks."),
-    tracks: z.array(z.discriminatedUnion("location", [LocalTrack, RemoteTrack])).min(1).max(MAX_TRACKS_PER_REQUEST),
+    tracks: z
+      .array(z.discriminatedUnion("location", [LocalTrack, RemoteTrack]))
+      .min(1)
+      .max(MAX_TRACKS_PER_REQUEST),
   })
   .strict()
   .refine((b) => !b.tracks.some((t) => t.location === "local") || b.sessionDescription?.type === "offer", {
@@ -65,20 +85,31 @@ const NewTracksBody = z
     path: ["sessionDescription"],
   });
 
-const RenegotiateBody = z.object({ sessionDescription: z.object({ type: z.literal("answer"), sdp: z.string().min(1).max(MAX_SDP_CHARS) }).strict() }).strict();
+const RenegotiateBody = z
+  .object({ sessionDescription: z.object({ type: z.literal("answer"), sdp: z.string().min(1).max(MAX_SDP_CHARS) }).strict() })
+  .strict();
 
 const CloseTracksBody = z
   .object({
-    tracks: z.array(z.object({ mid: Mid }).strict()).min(1).max(MAX_TRACKS_PER_REQUEST),
+    tracks: z
+      .array(z.object({ mid: Mid }).strict())
+      .min(1)
+      .max(MAX_TRACKS_PER_REQUEST),
     force: z.boolean().default(true).describe("true: close without renegotiation; false: send the endpoint's new offer too."),
     sessionDescription: Sdp.optional(),
   })
   .strict()
-  .refine((b) => b.force || b.sessionDescription?.type === "offer", { message: "force: false needs the endpoint's offer", path: ["sessionDescription"] });
+  .refine((b) => b.force || b.sessionDescription?.type === "offer", {
+    message: "force: false needs the endpoint's offer",
+    path: ["sessionDescription"],
+  });
 
 const errors = {
   401: { description: "No credentials, or a forged or expired join token." },
-  403: { description: "Ownership refused (another participant's session, a mid this participant did not open, a session outside the call), a token of another call, or no calls:write." },
+  403: {
+    description:
+      "Ownership refused (another participant's session, a mid this participant did not open, a session outside the call), a token of another call, or no calls:write.",
+  },
   404: { description: "Unknown call or participant." },
   409: { description: "The call has ended or failed, the participant left, or the track limit is reached." },
   422: { description: "The input does not match the schema." },
@@ -111,7 +142,13 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
       params: CallParams,
       body: NewSessionBody,
       bodyRequired: false,
-      responses: { 201: { description: "The SFU's answer: sessionId (recorded as the participant's sfu_session_id).", schema: newSessionResponseSchema }, ...errors },
+      responses: {
+        201: {
+          description: "The SFU's answer: sessionId (recorded as the participant's sfu_session_id).",
+          schema: newSessionResponseSchema,
+        },
+        ...errors,
+      },
     },
     async (c, { params, query, body }) => {
       const participantId = await acting(c, params.call_id, query.participant_id);
@@ -126,11 +163,15 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
       path: `${BASE}/:session_id/tracks`,
       operationId: "newCallSfuTracks",
       summary: "SFU tracks/new: publish local tracks on the own session, or pull tracks of this call's sessions",
-      description: "Accepted local tracks join the participant's media_streams and are announced (`track_published`); a track the SFU answered with errorCode is not recorded.",
+      description:
+        "Accepted local tracks join the participant's media_streams and are announced (`track_published`); a track the SFU answered with errorCode is not recorded.",
       ...PROXY_ROUTE,
       params: SessionParams,
       body: NewTracksBody,
-      responses: { 200: { description: "The SFU's answer, as is (per-track errorCode included).", schema: tracksResponseSchema }, ...errors },
+      responses: {
+        200: { description: "The SFU's answer, as is (per-track errorCode included).", schema: tracksResponseSchema },
+        ...errors,
+      },
     },
     async (c, { params, query, body }) => {
       const participantId = await acting(c, params.call_id, query.participant_id);

@@ -14,12 +14,17 @@ export const JOIN_TOKEN_TTL_SECONDS = 60 * 60;
 
 export function callSigningSecret(env: Env): string {
   const secret = purposeSecret(env, "call-join");
-  if (!secret) throw new AppError("service_unavailable", "Calls need CALL_SIGNING_SECRET (or JWT_SECRET) to sign join tokens; neither is set.");
+  if (!secret)
+    throw new AppError("service_unavailable", "Calls need CALL_SIGNING_SECRET (or JWT_SECRET) to sign join tokens; neither is set.");
   return secret;
 }
 
 export function signJoinToken(secret: string, claims: { callId: string; participantId: string; expiresAtMs: number }): Promise<string> {
-  return signPurposeToken(secret, "call-join", { sub: claims.participantId, expiresAtSeconds: Math.floor(claims.expiresAtMs / 1000), claims: { cid: claims.callId } });
+  return signPurposeToken(secret, "call-join", {
+    sub: claims.participantId,
+    expiresAtSeconds: Math.floor(claims.expiresAtMs / 1000),
+    claims: { cid: claims.callId },
+  });
 }
 
 /** The participant id of a valid token for `callId`: 401 when forged or expired, 403 for another call. */
@@ -29,7 +34,8 @@ export async function verifyJoinToken(secret: string, token: string | undefined,
   try {
     payload = await verifyPurposeToken(secret, "call-join", token);
   } catch (err) {
-    if (err instanceof PurposeTokenRefused && err.reason === "expired") throw new AppError("unauthenticated", "The join token has expired; ask for a new one.");
+    if (err instanceof PurposeTokenRefused && err.reason === "expired")
+      throw new AppError("unauthenticated", "The join token has expired; ask for a new one.");
     throw new AppError("unauthenticated", "The join token is not valid.");
   }
   if (payload.cid !== callId) throw new AppError("forbidden", "This join token belongs to another call.");

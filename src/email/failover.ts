@@ -15,7 +15,6 @@ import { smtpProviderFromEnv } from "./providers/smtp";
 import { EmailConfigError, emailSetting } from "./settings";
 import { PROVIDER_NAMES, ProviderError, type EmailProvider, type OutgoingEmail, type ProviderName, type SendResult } from "./types";
 
-
 /** One provider's turn: sent, failed (with the HTTP status when there was one), or skipped. */
 export interface Attempt {
   provider: ProviderName;
@@ -48,7 +47,8 @@ export class EmailDeliveryError extends AppError {
   readonly attempts: Attempt[];
 
   constructor(attempts: Attempt[], reason?: string) {
-    const summary = attempts.length === 0 ? "no email provider is configured" : attempts.map((a) => `${a.provider}: ${a.error ?? "failed"}`).join("; ");
+    const summary =
+      attempts.length === 0 ? "no email provider is configured" : attempts.map((a) => `${a.provider}: ${a.error ?? "failed"}`).join("; ");
     super("service_unavailable", `Email could not be sent (${reason ? `${reason}; ` : ""}${summary})`, { extensions: { attempts } });
     this.name = "EmailDeliveryError";
     this.attempts = attempts;
@@ -96,7 +96,9 @@ export function providerNamesFromEnv(env: Env): ProviderName[] {
     .filter(Boolean);
   const unknown = names.filter((n) => !(PROVIDER_NAMES as readonly string[]).includes(n));
   if (unknown.length > 0) {
-    throw new EmailConfigError(`EMAIL_PROVIDERS: unknown provider${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")} (known: ${PROVIDER_NAMES.join(", ")})`);
+    throw new EmailConfigError(
+      `EMAIL_PROVIDERS: unknown provider${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")} (known: ${PROVIDER_NAMES.join(", ")})`,
+    );
   }
   return [...new Set(names as ProviderName[])];
 }
@@ -113,7 +115,11 @@ export function providersFromEnv(env: Env, extraFactories: Partial<Record<Provid
 }
 
 /** The named providers, built from this env (see {@link providersFromEnv}). */
-export function providersNamed(env: Env, names: readonly ProviderName[], extraFactories: Partial<Record<ProviderName, ProviderFactory>> = {}): EmailProvider[] {
+export function providersNamed(
+  env: Env,
+  names: readonly ProviderName[],
+  extraFactories: Partial<Record<ProviderName, ProviderFactory>> = {},
+): EmailProvider[] {
   const factories = { ...BUILTIN_PROVIDER_FACTORIES, ...extraFactories };
   return names.map((name) => {
     const factory = factories[name];

@@ -96,7 +96,11 @@ export function ownerFor(scope: MailScope, requested: string | undefined, path =
   }
   if (scope.agents === undefined) return null;
   if (scope.agents.length === 1) return scope.agents[0] as string;
-  throw new AppError("validation_failed", `${path} is required: this credential is limited to ${scope.agents.length} agents; name the one the mail is for.`, {
-    errors: [{ path, message: "required for a credential limited to several agents" }],
-  });
+  throw new AppError(
+    "validation_failed",
+    `${path} is required: this credential is limited to ${scope.agents.length} agents; name the one the mail is for.`,
+    {
+      errors: [{ path, message: "required for a credential limited to several agents" }],
+    },
+  );
 }

@@ -162,8 +162,14 @@ async function renderInput(env: Env, input: SendMessageInput): Promise<Rendered>
     const text = out.text.trim() === "" && html !== undefined ? textFromHtml(html) : out.text;
     return { subject: input.subject ?? out.subject, text, ...(html !== undefined ? { html } : {}), template_id };
   }
-  if (input.text === undefined && input.html === undefined) throw new AppError("validation_failed", "text, html or template_id is required", { errors: [{ path: "text", message: "text, html or template_id is required" }] });
-  if (input.subject === undefined) throw new AppError("validation_failed", "subject is required without a template", { errors: [{ path: "subject", message: "is required without a template" }] });
+  if (input.text === undefined && input.html === undefined)
+    throw new AppError("validation_failed", "text, html or template_id is required", {
+      errors: [{ path: "text", message: "text, html or template_id is required" }],
+    });
+  if (input.subject === undefined)
+    throw new AppError("validation_failed", "subject is required without a template", {
+      errors: [{ path: "subject", message: "is required without a template" }],
+    });
   const text = input.text ?? textFromHtml(input.html as string);
   return { subject: input.subject, text, ...(input.html !== undefined ? { html: input.html } : {}), template_id: null };
 }
@@ -178,7 +184,8 @@ function check(input: SendMessageInput, rendered: Rendered): void {
   if (/[\r\n]/.test(rendered.subject)) fail("subject", "must not contain line breaks (a subject is one header line)");
   if (rendered.subject.length > MAX_SUBJECT_CHARS) fail("subject", `at most ${MAX_SUBJECT_CHARS} characters`);
   const bytes = new TextEncoder().encode(rendered.text).byteLength + new TextEncoder().encode(rendered.html ?? "").byteLength;
-  if (bytes > MAX_BODY_BYTES) throw new AppError("payload_too_large", `The message bodies are ${bytes} bytes; at most ${MAX_BODY_BYTES} are allowed.`);
+  if (bytes > MAX_BODY_BYTES)
+    throw new AppError("payload_too_large", `The message bodies are ${bytes} bytes; at most ${MAX_BODY_BYTES} are allowed.`);
 }
 
 /** The providers to try: `EMAIL_PROVIDERS` in order, or only the named one. */
@@ -212,7 +219,10 @@ function watched(providers: EmailProvider[], transient: Map<ProviderName, boolea
 }
 
 /** The wire form of a send (`POST /email/send`, a `send_email` task's metadata) as the outbox takes it, for the owner already decided. */
-export function sendInputFromBody(body: SendBody, extra: { agentId: string | null; related?: string; requestId?: string }): SendMessageInput {
+export function sendInputFromBody(
+  body: SendBody,
+  extra: { agentId: string | null; related?: string; requestId?: string },
+): SendMessageInput {
   return {
     agentId: extra.agentId,
     to: body.to,
@@ -230,7 +240,14 @@ export function sendInputFromBody(body: SendBody, extra: { agentId: string | nul
 
 /** Replaces every secret, raw, URL-encoded or HTML-escaped, by {@link MASKED}; the longest forms first. */
 function masker(secrets: readonly string[]): (text: string) => string {
-  const forms = [...new Set(secrets.filter((s) => s !== "").flatMap((s) => [s, encodeURIComponent(s)]).flatMap((s) => [s, escapeHtml(s)]))].sort((a, b) => b.length - a.length);
+  const forms = [
+    ...new Set(
+      secrets
+        .filter((s) => s !== "")
+        .flatMap((s) => [s, encodeURIComponent(s)])
+        .flatMap((s) => [s, escapeHtml(s)]),
+    ),
+  ].sort((a, b) => b.length - a.length);
   return (text) => forms.reduce((out, form) => out.split(form).join(MASKED), text);
 }
 
@@ -271,7 +288,19 @@ export async function sendMessage(env: Env, input: SendMessageInput): Promise<Me
        template_id, provider_message_id, rfc_message_id, related, created_at, sent_at, updated_at)
      VALUES (?, ?, NULL, ?, ?, ?, ?, ?, 'queued', '[]', NULL, ?, NULL, NULL, ?, ?, NULL, ?)`,
   )
-    .bind(row.message_id, row.agent_id, row.to_addresses, row.from_address, row.subject, row.text_body, row.html_body, row.template_id, row.related, now, now)
+    .bind(
+      row.message_id,
+      row.agent_id,
+      row.to_addresses,
+      row.from_address,
+      row.subject,
+      row.text_body,
+      row.html_body,
+      row.template_id,
+      row.related,
+      now,
+      now,
+    )
     .run();
 
   const message: OutgoingEmail = {
@@ -302,17 +331,32 @@ export async function sendMessage(env: Env, input: SendMessageInput): Promise<Me
     )
       .bind(row.provider, row.provider_message_id, row.rfc_message_id, row.attempts, sentAt, sentAt, row.message_id)
       .run();
-    log({ event: "email.sent", request_id: input.requestId, message_id: row.message_id, provider: result.provider, recipients: input.to.length, ...(row.template_id ? { template_id: row.template_id } : {}) });
+    log({
+      event: "email.sent",
+      request_id: input.requestId,
+      message_id: row.message_id,
+      provider: result.provider,
+      recipients: input.to.length,
+      ...(row.template_id ? { template_id: row.template_id } : {}),
+    });
     return renderRow(row);
   } catch (err) {
     if (!(err instanceof EmailDeliveryError)) throw err;
     const failedAt = Date.now();
     const last = [...err.attempts].reverse().find((a) => !a.skipped) ?? err.attempts.at(-1);
     const failure = new MessageFailedError(row.message_id, err.attempts, [...transient.values()].some(Boolean));
-    await env.DB.prepare("UPDATE email_messages SET status = 'failed', provider = ?, attempts = ?, error = ?, updated_at = ? WHERE message_id = ? AND status = 'queued'")
+    await env.DB.prepare(
+      "UPDATE email_messages SET status = 'failed', provider = ?, attempts = ?, error = ?, updated_at = ? WHERE message_id = ? AND status = 'queued'",
+    )
       .bind(last?.provider ?? null, JSON.stringify(err.attempts), mask(failure.message), failedAt, row.message_id)
       .run();
-    warn({ event: "email.failed", request_id: input.requestId, message_id: row.message_id, error: failure.message, attempts: err.attempts.length });
+    warn({
+      event: "email.failed",
+      request_id: input.requestId,
+      message_id: row.message_id,
+      error: failure.message,
+      attempts: err.attempts.length,
+    });
     throw failure;
   }
 }
@@ -356,7 +400,11 @@ export function listMessagesQuery(scope: MailScope, opts: ListMessagesOptions): 
 }
 
 /** Newest first. The cursor is `<created_at ms>:<message_id>` of the last message of the page. */
-export async function listMessages(env: Env, scope: MailScope, opts: ListMessagesOptions): Promise<{ messages: MessageSummary[]; next_cursor: string | null }> {
+export async function listMessages(
+  env: Env,
+  scope: MailScope,
+  opts: ListMessagesOptions,
+): Promise<{ messages: MessageSummary[]; next_cursor: string | null }> {
   const { sql, binds } = listMessagesQuery(scope, opts);
   const { results } = await env.DB.prepare(sql)
     .bind(...binds)
@@ -394,7 +442,9 @@ export async function advanceStatus(
   if (!row) return null;
   const from = ADVANCES[status];
   const placeholders = from.map(() => "?").join(", ");
-  const result = await env.DB.prepare(`UPDATE email_messages SET status = ?, updated_at = ? WHERE message_id = ? AND status IN (${placeholders})`)
+  const result = await env.DB.prepare(
+    `UPDATE email_messages SET status = ?, updated_at = ? WHERE message_id = ? AND status IN (${placeholders})`,
+  )
     .bind(status, Date.now(), row.message_id, ...from)
     .run();
   if (result.meta.changes === 0) return "unchanged";

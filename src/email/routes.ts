@@ -22,12 +22,24 @@ import {
   TemplateQuery,
 } from "./schemas";
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, updateTemplate } from "./template-store";
-import { handleMailgunWebhook, handleSendGridEvents, SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER, verifySendGrid } from "./webhooks";
+import {
+  handleMailgunWebhook,
+  handleSendGridEvents,
+  SENDGRID_SIGNATURE_HEADER,
+  SENDGRID_TIMESTAMP_HEADER,
+  verifySendGrid,
+} from "./webhooks";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 
 const TAGS = ["email"];
-const WebhookResponse = z.object({ received: z.number(), updated: z.number(), unchanged: z.number(), unknown: z.number(), ignored: z.number() });
+const WebhookResponse = z.object({
+  received: z.number(),
+  updated: z.number(),
+  unchanged: z.number(),
+  unknown: z.number(),
+  ignored: z.number(),
+});
 const templateErrors = {
   403: { description: "`agent_id` outside the credential's agents, or a global template and a credential limited to agents." },
   409: { description: "The name is taken (for that owner), or the template is a built-in." },
@@ -56,8 +68,14 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
         ...foreignAgent,
         404: { description: "Unknown template (for that agent: its own and global ones)." },
         413: { description: "The rendered bodies exceed 1 MiB." },
-        422: { description: "Invalid body, a template variable is missing (named in `errors`), or `agent_id` missing for a credential limited to several agents." },
-        503: { description: "No provider took the message (it is logged as failed; `attempts` and `message_id` in the problem), or email is misconfigured." },
+        422: {
+          description:
+            "Invalid body, a template variable is missing (named in `errors`), or `agent_id` missing for a credential limited to several agents.",
+        },
+        503: {
+          description:
+            "No provider took the message (it is logged as failed; `attempts` and `message_id` in the problem), or email is misconfigured.",
+        },
       },
     },
     async (c, { body }) => {
@@ -75,12 +93,16 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/email/messages",
       operationId: "listEmailMessages",
       summary: "The message log, newest first (without bodies)",
-      description: "A credential limited to agents sees its agents' messages only; global messages (`agent_id` null) need an unrestricted credential.",
+      description:
+        "A credential limited to agents sees its agents' messages only; global messages (`agent_id` null) need an unrestricted credential.",
       tags: TAGS,
       permission: "email:send",
       query: MessagesQuery,
       responses: {
-        200: { description: "A page of messages.", schema: z.object({ messages: z.array(EmailMessageSummary), next_cursor: z.string().nullable() }) },
+        200: {
+          description: "A page of messages.",
+          schema: z.object({ messages: z.array(EmailMessageSummary), next_cursor: z.string().nullable() }),
+        },
         ...foreignAgent,
       },
     },
@@ -97,7 +119,10 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "email:send",
       params: MessageParams,
-      responses: { 200: { description: "The message.", schema: EmailMessage }, 404: { description: "Unknown message, or one of an agent outside the credential's." } },
+      responses: {
+        200: { description: "The message.", schema: EmailMessage },
+        404: { description: "Unknown message, or one of an agent outside the credential's." },
+      },
     },
     async (c, { params }) => c.json(await getMessage(c.env, c.var.principal, params.message_id)),
   );
@@ -109,7 +134,8 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/email/templates",
       operationId: "listEmailTemplates",
       summary: "Templates: the built-ins (`builtin: true`) and user templates by name",
-      description: "User templates the credential may read: global ones and those of its agents (every one for an unrestricted credential).",
+      description:
+        "User templates the credential may read: global ones and those of its agents (every one for an unrestricted credential).",
       tags: TAGS,
       permission: "email:send",
       query: TemplateQuery,
@@ -129,7 +155,10 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
       tags: TAGS,
       permission: "email:send",
       body: NewTemplateBody,
-      responses: { 201: { description: "Created.", schema: EmailTemplate, headers: { Location: "The template's URL." } }, ...templateErrors },
+      responses: {
+        201: { description: "Created.", schema: EmailTemplate, headers: { Location: "The template's URL." } },
+        ...templateErrors,
+      },
     },
     async (c, { body }) => {
       const template = await createTemplate(c.env, c.var.principal, body);
@@ -145,7 +174,8 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/email/templates/:template_id",
       operationId: "getEmailTemplate",
       summary: "One template, by id or name",
-      description: "A name is looked up among the templates of the agent the request is for (`agent_id`, or the credential's only agent), then the global ones.",
+      description:
+        "A name is looked up among the templates of the agent the request is for (`agent_id`, or the credential's only agent), then the global ones.",
       tags: TAGS,
       permission: "email:send",
       params: TemplateParams,
@@ -173,7 +203,11 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
       params: TemplateParams,
       query: TemplateQuery,
       body: TemplateBody,
-      responses: { 200: { description: "The template as stored.", schema: EmailTemplate }, 404: { description: "Unknown template." }, ...templateErrors },
+      responses: {
+        200: { description: "The template as stored.", schema: EmailTemplate },
+        404: { description: "Unknown template." },
+        ...templateErrors,
+      },
     },
     async (c, { params, query, body }) => c.json(await updateTemplate(c.env, c.var.principal, params.template_id, body, query.agent_id)),
   );

@@ -53,10 +53,12 @@ export const SendBody = z
   .strict()
   .superRefine((b, ctx) => {
     if (b.template_id !== undefined) {
-      if (b.text !== undefined || b.html !== undefined) ctx.addIssue({ code: "custom", path: ["template_id"], message: "give a template or a literal text/html body, not both" });
+      if (b.text !== undefined || b.html !== undefined)
+        ctx.addIssue({ code: "custom", path: ["template_id"], message: "give a template or a literal text/html body, not both" });
       return;
     }
-    if (b.text === undefined && b.html === undefined) ctx.addIssue({ code: "custom", path: ["text"], message: "text, html or template_id is required" });
+    if (b.text === undefined && b.html === undefined)
+      ctx.addIssue({ code: "custom", path: ["text"], message: "text, html or template_id is required" });
     if (b.subject === undefined) ctx.addIssue({ code: "custom", path: ["subject"], message: "is required without a template" });
     if (b.variables !== undefined) ctx.addIssue({ code: "custom", path: ["variables"], message: "only used with template_id" });
   });
@@ -107,7 +109,10 @@ export const MessagesQuery = z.object({
   agent_id: AgentId.optional().describe("Only this agent's messages (403 outside the credential's agents)."),
   status: MessageStatus.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().regex(/^\d{1,15}:msg_[0-9a-f]{24}$/, "a cursor returned as next_cursor").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}:msg_[0-9a-f]{24}$/, "a cursor returned as next_cursor")
+    .optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -130,10 +135,7 @@ const hasBody = (t: { text?: string; html?: string }) => (t.text ?? "") !== "" |
 const bodyRequired = { path: ["text"], message: "text or html is required" };
 
 /** A replacement (PUT): the owner does not change. */
-export const TemplateBody = z
-  .object(templateFields)
-  .strict()
-  .refine(hasBody, bodyRequired);
+export const TemplateBody = z.object(templateFields).strict().refine(hasBody, bodyRequired);
 export type TemplateBody = z.output<typeof TemplateBody>;
 
 export const NewTemplateBody = z

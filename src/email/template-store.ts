@@ -10,7 +10,15 @@
 import { newId } from "../lib/ids";
 import { AppError, type FieldError } from "../lib/problem";
 import { iso } from "../lib/time";
-import { mayWrite, ownerFor, templatesUsableBy, visibleTemplates, writableTemplates, type MailScope, type SqlCondition } from "./mail-scope";
+import {
+  mayWrite,
+  ownerFor,
+  templatesUsableBy,
+  visibleTemplates,
+  writableTemplates,
+  type MailScope,
+  type SqlCondition,
+} from "./mail-scope";
 import type { EmailTemplate, NewTemplateBody, TemplateBody } from "./schemas";
 import { BUILTIN_TEMPLATES, isBuiltinTemplateId, templatePlaceholders, type Template } from "./templates";
 
@@ -43,7 +51,10 @@ export function checkPlaceholders(t: { subject: string; text?: string; html?: st
     const source = (t[part] ?? "").replace(/\{\{|\}\}/g, "  ");
     for (const m of source.matchAll(SUSPECT)) {
       if (!VALID.test(m[0])) {
-        errors.push({ path: part, message: `'${m[0]}' is not a valid placeholder: use {name}, {a.b} or {name?} (letters, digits, _; {{ and }} for literal braces)` });
+        errors.push({
+          path: part,
+          message: `'${m[0]}' is not a valid placeholder: use {name}, {a.b} or {name?} (letters, digits, _; {{ and }} for literal braces)`,
+        });
       }
     }
   }
@@ -149,7 +160,10 @@ export async function resolveTemplate(env: Env, owner: string | null, idOrName: 
   }
   const row = await findUsable(env, owner, idOrName);
   if (!row) throw notFound(idOrName);
-  return { template_id: row.template_id, template: { subject: row.subject, text: row.text_body, ...(row.html_body !== null ? { html: row.html_body } : {}) } };
+  return {
+    template_id: row.template_id,
+    template: { subject: row.subject, text: row.text_body, ...(row.html_body !== null ? { html: row.html_body } : {}) },
+  };
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -157,7 +171,10 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 function nameTaken(name: string, owner: string | null): AppError {
-  return new AppError("conflict", `A template named '${name}' already exists ${owner === null ? "among the global templates" : `for agent '${owner}'`}.`);
+  return new AppError(
+    "conflict",
+    `A template named '${name}' already exists ${owner === null ? "among the global templates" : `for agent '${owner}'`}.`,
+  );
 }
 
 /** Creates a template owned by the agent the body names (see ownerFor: global for an unrestricted credential without one). */
@@ -181,7 +198,17 @@ export async function createTemplate(env: Env, scope: MailScope, body: NewTempla
     await env.DB.prepare(
       "INSERT INTO email_templates (template_id, agent_id, name, subject, text_body, html_body, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-      .bind(row.template_id, row.agent_id, row.name, row.subject, row.text_body, row.html_body, row.description, row.created_at, row.updated_at)
+      .bind(
+        row.template_id,
+        row.agent_id,
+        row.name,
+        row.subject,
+        row.text_body,
+        row.html_body,
+        row.description,
+        row.created_at,
+        row.updated_at,
+      )
       .run();
   } catch (err) {
     if (isUniqueViolation(err)) throw nameTaken(body.name, owner);
@@ -191,7 +218,13 @@ export async function createTemplate(env: Env, scope: MailScope, body: NewTempla
 }
 
 /** Replaces a user template (every field; a renamed template keeps its id and owner). */
-export async function updateTemplate(env: Env, scope: MailScope, idOrName: string, body: TemplateBody, agentId?: string): Promise<EmailTemplate> {
+export async function updateTemplate(
+  env: Env,
+  scope: MailScope,
+  idOrName: string,
+  body: TemplateBody,
+  agentId?: string,
+): Promise<EmailTemplate> {
   refuseBuiltin(idOrName, "modified");
   if (isBuiltinTemplateId(body.name)) throw nameTaken(body.name, null);
   checkPlaceholders(body);
@@ -207,7 +240,9 @@ export async function updateTemplate(env: Env, scope: MailScope, idOrName: strin
   };
   const writable = writableTemplates(scope);
   try {
-    await env.DB.prepare(`UPDATE email_templates SET name = ?, subject = ?, text_body = ?, html_body = ?, description = ?, updated_at = ? WHERE template_id = ? AND ${writable.sql}`)
+    await env.DB.prepare(
+      `UPDATE email_templates SET name = ?, subject = ?, text_body = ?, html_body = ?, description = ?, updated_at = ? WHERE template_id = ? AND ${writable.sql}`,
+    )
       .bind(row.name, row.subject, row.text_body, row.html_body, row.description, row.updated_at, row.template_id, ...writable.binds)
       .run();
   } catch (err) {

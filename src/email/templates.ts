@@ -184,7 +184,7 @@ This request expires at {expires_at}.
 </table>
 <p style="margin:0 0 8px 0;font-size:14px;line-height:1.5;">{reply_hint?}</p>
 <p style="margin:0;font-size:13px;line-height:1.5;color:#656d76;">Each button opens a confirmation page; nothing is recorded until you confirm there.</p>`,
-    "This request expires at {expires_at}. If the buttons do not work, open these links:<br>Approve: <a href=\"{approve_url}\" style=\"color:#0969da;\">{approve_url}</a><br>Reject: <a href=\"{reject_url}\" style=\"color:#0969da;\">{reject_url}</a>",
+    'This request expires at {expires_at}. If the buttons do not work, open these links:<br>Approve: <a href="{approve_url}" style="color:#0969da;">{approve_url}</a><br>Reject: <a href="{reject_url}" style="color:#0969da;">{reject_url}</a>',
   ),
 };
 

@@ -185,11 +185,14 @@ export async function handleMailgunWebhook(env: Env, req: Request, requestId?: s
   const sig = (typeof b.signature === "object" && b.signature !== null ? b.signature : {}) as Record<string, unknown>;
   const timestamp = typeof sig.timestamp === "number" ? String(sig.timestamp) : sig.timestamp;
   const { token, signature } = sig;
-  if (typeof timestamp !== "string" || typeof token !== "string" || typeof signature !== "string") throw refused("mailgun", "missing", requestId);
+  if (typeof timestamp !== "string" || typeof token !== "string" || typeof signature !== "string")
+    throw refused("mailgun", "missing", requestId);
   if (!isFresh(timestamp, nowMs)) throw refused("mailgun", STALE, requestId);
   const expected = hexBytes(signature);
   if (!expected) throw refused("mailgun", "malformed", requestId);
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, [
+    "verify",
+  ]);
   // subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, expected, new TextEncoder().encode(timestamp + token));
   if (!ok) throw refused("mailgun", "invalid", requestId);
@@ -209,9 +212,19 @@ export async function handleMailgunWebhook(env: Env, req: Request, requestId?: s
  * tokens whose window has passed. Returns how to forget it again, or null when it was already
  * recorded: a replay.
  */
-async function rememberToken(env: Env, provider: string, token: string, expiresAtMs: number, nowMs: number): Promise<(() => Promise<unknown>) | null> {
+async function rememberToken(
+  env: Env,
+  provider: string,
+  token: string,
+  expiresAtMs: number,
+  nowMs: number,
+): Promise<(() => Promise<unknown>) | null> {
   const [inserted] = await env.DB.batch([
-    env.DB.prepare("INSERT INTO email_webhook_tokens (provider, token, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING").bind(provider, token, expiresAtMs),
+    env.DB.prepare("INSERT INTO email_webhook_tokens (provider, token, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING").bind(
+      provider,
+      token,
+      expiresAtMs,
+    ),
     env.DB.prepare("DELETE FROM email_webhook_tokens WHERE expires_at < ?").bind(nowMs),
   ]);
   if (!inserted || inserted.meta.changes === 0) return null;
@@ -231,6 +244,9 @@ async function applyMailgunEvent(env: Env, b: Record<string, unknown>): Promise<
     return outcome;
   }
   // We store Mailgun's id as returned (`<…>`) in both provider_message_id and rfc_message_id.
-  tally(outcome, await advanceStatus(env, { provider: "mailgun", providerMessageId: `<${messageId}>`, rfcMessageId: `<${messageId}>` }, status, event));
+  tally(
+    outcome,
+    await advanceStatus(env, { provider: "mailgun", providerMessageId: `<${messageId}>`, rfcMessageId: `<${messageId}>` }, status, event),
+  );
   return outcome;
 }

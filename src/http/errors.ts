@@ -17,7 +17,8 @@ function codeForStatus(status: number): ProblemCode {
 
 function toAppError(err: Error): AppError {
   if (err instanceof AppError) return err;
-  if (err instanceof HTTPException) return new AppError(codeForStatus(err.status), err.message || PROBLEMS[codeForStatus(err.status)].title);
+  if (err instanceof HTTPException)
+    return new AppError(codeForStatus(err.status), err.message || PROBLEMS[codeForStatus(err.status)].title);
   return new AppError("internal_error", "An unexpected error occurred; the request id identifies it in the logs.", { cause: err });
 }
 

@@ -36,7 +36,10 @@ const ProblemSchema: JsonSchema = {
 
 function parameters(spec: RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>, z.ZodType>) {
   const out: JsonSchema[] = [];
-  for (const [where, schema] of [["path", spec.params], ["query", spec.query]] as const) {
+  for (const [where, schema] of [
+    ["path", spec.params],
+    ["query", spec.query],
+  ] as const) {
     if (!schema) continue;
     const js = jsonSchema(schema, "input") as { properties?: Record<string, JsonSchema>; required?: string[] };
     for (const [name, s] of Object.entries(js.properties ?? {})) {
@@ -69,7 +72,10 @@ const AUTH_RESPONSES: Record<number, ResponseSpec> = {
   429: { description: "Rate limited; see Retry-After." },
 };
 
-export function buildOpenApiDocument(routes: readonly RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>, z.ZodType>[], serverUrl: string): JsonSchema {
+export function buildOpenApiDocument(
+  routes: readonly RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>, z.ZodType>[],
+  serverUrl: string,
+): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const spec of routes) {
     const path = spec.path.replace(/:(\w+)/g, "{$1}");
@@ -78,11 +84,14 @@ export function buildOpenApiDocument(routes: readonly RouteSpec<z.ZodObject<z.Zo
     const withAuth: Record<number, ResponseSpec> = spec.permission === "public" ? spec.responses : { ...AUTH_RESPONSES, ...spec.responses };
     for (const [status, r] of Object.entries(withAuth)) {
       const contentType = Number(status) >= 400 ? "application/problem+json" : (r.contentType ?? "application/json");
-      const schema = Number(status) >= 400 ? { $ref: "#/components/schemas/Problem" } : r.schema ? jsonSchema(r.schema, "output") : undefined;
+      const schema =
+        Number(status) >= 400 ? { $ref: "#/components/schemas/Problem" } : r.schema ? jsonSchema(r.schema, "output") : undefined;
       responses[status] = {
         description: r.description,
         ...(schema || r.contentType ? { content: { [contentType]: schema ? { schema } : {} } } : {}),
-        ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) } : {}),
+        ...(r.headers
+          ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) }
+          : {}),
       };
     }
     (paths[path] ??= {})[spec.method] = {
@@ -93,7 +102,12 @@ export function buildOpenApiDocument(routes: readonly RouteSpec<z.ZodObject<z.Zo
       ...(spec.permission === "public" ? { security: [] } : { "x-required-permission": spec.permission }),
       parameters: parameters(spec),
       ...(spec.body
-        ? { requestBody: { required: spec.bodyRequired ?? true, content: { "application/json": { schema: jsonSchema(spec.body, "input") } } } }
+        ? {
+            requestBody: {
+              required: spec.bodyRequired ?? true,
+              content: { "application/json": { schema: jsonSchema(spec.body, "input") } },
+            },
+          }
         : {}),
       responses,
     };

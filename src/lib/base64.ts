@@ -39,5 +39,7 @@ export function base64Utf8(text: string): string {
 
 /** `base64Utf8`, wrapped at 76 characters with CRLF as MIME bodies require (RFC 2045 §6.8). */
 export function base64Utf8Wrapped(text: string): string {
-  return base64Utf8(text).replace(/.{1,76}/g, "$&\r\n").trimEnd();
+  return base64Utf8(text)
+    .replace(/.{1,76}/g, "$&\r\n")
+    .trimEnd();
 }

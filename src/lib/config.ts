@@ -8,7 +8,12 @@ import { LOG_LEVELS, setLogLevel, type LogLevel } from "./log";
 const csv = z
   .string()
   .optional()
-  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 const optionalString = z
   .string()
   .optional()
@@ -21,7 +26,10 @@ const positiveInt = (fallback: number) =>
     .pipe(z.number().int().positive());
 
 const ConfigSchema = z.object({
-  PUBLIC_BASE_URL: z.string().optional().transform((v) => (v ?? "http://localhost:8787").replace(/\/+$/, "")),
+  PUBLIC_BASE_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "http://localhost:8787").replace(/\/+$/, "")),
   CORS_ALLOWED_ORIGINS: csv,
   JWT_SECRET: optionalString,
   JWT_JWKS_URL: optionalString,

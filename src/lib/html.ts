@@ -10,8 +10,19 @@ export function escapeHtml(value: string): string {
 
 /** HTML character references in text taken out of markup: numeric ones and the common names. */
 const NAMED: Record<string, string> = {
-  nbsp: " ", lt: "<", gt: ">", quot: '"', apos: "'", amp: "&", ndash: "\u2013", mdash: "\u2014", hellip: "\u2026",
-  lsquo: "\u2018", rsquo: "\u2019", ldquo: "\u201c", rdquo: "\u201d",
+  nbsp: " ",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  amp: "&",
+  ndash: "\u2013",
+  mdash: "\u2014",
+  hellip: "\u2026",
+  lsquo: "\u2018",
+  rsquo: "\u2019",
+  ldquo: "\u201c",
+  rdquo: "\u201d",
 };
 
 const REPLACEMENT = "\uFFFD";

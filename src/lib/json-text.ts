@@ -113,14 +113,18 @@ export function parseClientJson(text: string, what = "The body"): unknown {
   }
   if (violation?.rule === "duplicate_key") {
     const message = "this member name appears more than once in its object";
-    throw new AppError("validation_failed", `${what} repeats the member ${violation.path}.`, { errors: [{ path: violation.path, message }] });
+    throw new AppError("validation_failed", `${what} repeats the member ${violation.path}.`, {
+      errors: [{ path: violation.path, message }],
+    });
   }
   // Only a three-digit exponent or a 309-digit run can overflow: most bodies skip the walk.
   if (MAYBE_OVERFLOW.test(text)) {
     const at = nonFinitePath(value, "");
     if (at !== null) {
       const message = "this number is beyond the range of a 64-bit float";
-      throw new AppError("validation_failed", `${what} has a number out of range at ${at || "(root)"}.`, { errors: [{ path: at || "(root)", message }] });
+      throw new AppError("validation_failed", `${what} has a number out of range at ${at || "(root)"}.`, {
+        errors: [{ path: at || "(root)", message }],
+      });
     }
   }
   return value;

@@ -36,7 +36,14 @@ export type LogEvent =
   | { event: "call.transcript_cleared"; call_id: string; lines: number }
   | { event: "call.transcribed"; call_id: string; participant_id: string; chars: number }
   | { event: "call.spoke"; call_id: string; chars: number; audio_bytes: number }
-  | { event: "call.sfu"; call_id: string; participant_id: string; op: string; outcome: "ok" | "refused" | "upstream_error"; detail?: string };
+  | {
+      event: "call.sfu";
+      call_id: string;
+      participant_id: string;
+      op: string;
+      outcome: "ok" | "refused" | "upstream_error";
+      detail?: string;
+    };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -59,7 +59,12 @@ function originOf(url: string): string {
  * OutboundRefused before sending to a refused URL and TooManyRedirects past the limit; a
  * redirect without a Location header is returned as the response.
  */
-export async function policedFetch(url: string, init: PolicedInit, policy: OutboundPolicy, maxRedirects = MAX_REDIRECTS): Promise<Response> {
+export async function policedFetch(
+  url: string,
+  init: PolicedInit,
+  policy: OutboundPolicy,
+  maxRedirects = MAX_REDIRECTS,
+): Promise<Response> {
   let current = url;
   let method = (init.method ?? "GET").toUpperCase();
   let body = init.body;

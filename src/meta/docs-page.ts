@@ -24,7 +24,10 @@ function operation(method: string, path: string, op: Json): string {
   ${params.length ? `<table><tr><th>parameter</th><th>in</th><th>description</th></tr>${params.map((p) => `<tr><td><code>${esc(p.name)}</code>${p.required ? " *" : ""}</td><td>${esc(p.in)}</td><td>${esc(p.description)}</td></tr>`).join("")}</table>` : ""}
   ${body ? `<details><summary>Request body</summary>${schemaBlock(body)}</details>` : ""}
   <details><summary>Responses: ${responses.map(([s]) => esc(s)).join(", ")}</summary>${responses
-    .map(([s, r]) => `<p><code>${esc(s)}</code> ${esc(r.description)}</p>${schemaBlock(Object.values((r.content as Record<string, Json>) ?? {})[0]?.schema)}`)
+    .map(
+      ([s, r]) =>
+        `<p><code>${esc(s)}</code> ${esc(r.description)}</p>${schemaBlock(Object.values((r.content as Record<string, Json>) ?? {})[0]?.schema)}`,
+    )
     .join("")}</details>
 </section>`;
 }

@@ -65,7 +65,10 @@ function emailCheck(env: Env): Check {
     const providers = providersFromEnv(env);
     const ready = providers.filter((p) => !(p instanceof UnconfiguredProvider)).map((p) => p.name);
     const skipped = providers.flatMap((p) => (p instanceof UnconfiguredProvider ? [`${p.name} not configured (${p.reason})`] : []));
-    const detail = [ready.length > 0 ? `sends through ${ready.join(", ")}` : "no provider of EMAIL_PROVIDERS is configured", ...skipped].join("; ");
+    const detail = [
+      ready.length > 0 ? `sends through ${ready.join(", ")}` : "no provider of EMAIL_PROVIDERS is configured",
+      ...skipped,
+    ].join("; ");
     return { ok: ready.length > 0, detail };
   } catch (err) {
     return { ok: false, detail: (err as Error).message };
@@ -116,7 +119,16 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         typeof env.TASK_QUEUE?.send === "function" && typeof env.TASK_DLQ?.send === "function"
           ? { ok: true, detail: "TASK_QUEUE (agent-tasks) and TASK_DLQ (agent-tasks-dlq) bound" }
           : { ok: false, detail: "the TASK_QUEUE or TASK_DLQ queue binding is missing" };
-      const checks = { durable_objects: durableObjects, d1, kv, auth, rate_limit: rateLimit, queues, email: emailCheck(env), calls: callsCheck(env) };
+      const checks = {
+        durable_objects: durableObjects,
+        d1,
+        kv,
+        auth,
+        rate_limit: rateLimit,
+        queues,
+        email: emailCheck(env),
+        calls: callsCheck(env),
+      };
       const persistent = durableObjects.ok && d1.ok && kv.ok;
       const healthy = persistent && auth.ok && rateLimit.ok;
       return c.json(

@@ -19,13 +19,15 @@ const PROBLEM_HELP: Record<ProblemCode, string> = {
   not_found: "The route, agent, version or other resource does not exist.",
   method_not_allowed: "The route exists but not with this method.",
   conflict: "The resource is in a state that forbids this transition.",
-  precondition_failed: "`If-Match` (or `expected_version`) does not name the current version. Re-read, merge and retry. Nothing was changed.",
+  precondition_failed:
+    "`If-Match` (or `expected_version`) does not name the current version. Re-read, merge and retry. Nothing was changed.",
   payload_too_large: "The body exceeds the body limit, or `state_data` exceeds 1 MiB of JSON.",
   unsupported_media_type: "The body must be `application/json`.",
   validation_failed: "The JSON is well formed but breaks the schema; `errors` lists each field.",
   rate_limited: "Too many requests for this credential; wait `Retry-After` seconds.",
   internal_error: "A bug or an unexpected failure; the `request_id` finds it in the logs.",
-  bad_gateway: "An upstream service (the Realtime SFU) refused or failed the proxied request; `detail` carries its message. Nothing was recorded.",
+  bad_gateway:
+    "An upstream service (the Realtime SFU) refused or failed the proxied request; `detail` carries its message. Nothing was recorded.",
   service_unavailable: "A dependency is not configured or is down; `detail` says which.",
 };
 
@@ -48,7 +50,12 @@ export function registerMetaRoutes(app: Hono<AppEnv>): void {
       summary: "Where to start",
       tags: TAGS,
       permission: "public",
-      responses: { 200: { description: "Links.", schema: z.object({ name: z.string(), version: z.string(), links: z.record(z.string(), z.string()) }) } },
+      responses: {
+        200: {
+          description: "Links.",
+          schema: z.object({ name: z.string(), version: z.string(), links: z.record(z.string(), z.string()) }),
+        },
+      },
     },
     (c) => c.json({ name: "DataMCPServerAgent", version: VERSION, links: { docs: "/docs", openapi: "/openapi.json", health: "/health" } }),
   );
@@ -92,7 +99,10 @@ export function registerMetaRoutes(app: Hono<AppEnv>): void {
       permission: "public",
       params: z.object({ code: z.string().max(64) }),
       responses: {
-        200: { description: "The problem type.", schema: z.object({ code: z.string(), status: z.number(), title: z.string(), description: z.string() }) },
+        200: {
+          description: "The problem type.",
+          schema: z.object({ code: z.string(), status: z.number(), title: z.string(), description: z.string() }),
+        },
         404: { description: "Unknown problem type." },
       },
     },

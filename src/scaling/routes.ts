@@ -29,7 +29,7 @@ export function registerScalingRoutes(app: Hono<AppEnv>): void {
       legacyBody: (raw, query) => adaptLegacyScaleBody(raw, query) ?? {},
       responses: {
         200: { description: "The instances after the change.", schema: ScaleResponse },
-                422: { description: "target_instances is not an integer in 0–MAX_INSTANCES." },
+        422: { description: "target_instances is not an integer in 0–MAX_INSTANCES." },
       },
     },
     async (c, { params, body }) => c.json(await scaling.scale(c.env, params.agent_id, body.target_instances)),

@@ -8,7 +8,9 @@ const InstanceCount = z.number().int().min(0).max(HARD_MAX);
 
 export const ScaleBody = z
   .object({
-    target_instances: InstanceCount.describe("Active instances wanted, 0–MAX_INSTANCES (default 32). 0 stops taking tasks; they wait in the backlog."),
+    target_instances: InstanceCount.describe(
+      "Active instances wanted, 0–MAX_INSTANCES (default 32). 0 stops taking tasks; they wait in the backlog.",
+    ),
   })
   .strict();
 export type ScaleBody = z.infer<typeof ScaleBody>;
@@ -59,7 +61,10 @@ const InstanceMetrics = z.object({
   running: z.number().int(),
   completed_5m: z.number().int(),
   failed_5m: z.number().int(),
-  avg_duration_ms: z.number().nullable().describe("started_at → completed_at of tasks completed here in the last 5 minutes; null with none."),
+  avg_duration_ms: z
+    .number()
+    .nullable()
+    .describe("started_at → completed_at of tasks completed here in the last 5 minutes; null with none."),
   p95_duration_ms: z.number().nullable().describe("Nearest-rank 95th percentile of the same durations."),
   requests_per_minute: z.number().int().describe("Tasks started here in the last minute."),
 });

@@ -28,5 +28,4 @@ export function registerSpeechRoutes(app: Hono<AppEnv>): void {
       return c.body(spoken.audio, 200, { "Content-Type": spoken.contentType, "Content-Length": String(spoken.audio.byteLength) });
     },
   );
-
 }

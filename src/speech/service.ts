@@ -46,20 +46,25 @@ export function speechFromEnv(env: SpeechSettingsSource & { AI?: Ai | unknown },
   }
   const chosen = speechSetting(env, "SPEECH_PROVIDER")?.toLowerCase();
   if (chosen === "workers-ai") {
-    if (!env.AI) return { provider: null, reason: "SPEECH_PROVIDER=workers-ai but the Worker has no AI binding ([ai] binding = \"AI\")." };
+    if (!env.AI) return { provider: null, reason: 'SPEECH_PROVIDER=workers-ai but the Worker has no AI binding ([ai] binding = "AI").' };
     if (ttsModel && !(WORKERS_AI_TTS_MODELS as readonly string[]).includes(ttsModel)) {
-      return { provider: null, reason: `SPEECH_TTS_MODEL must be one of ${WORKERS_AI_TTS_MODELS.join(", ")} for Workers AI; got "${ttsModel}".` };
+      return {
+        provider: null,
+        reason: `SPEECH_TTS_MODEL must be one of ${WORKERS_AI_TTS_MODELS.join(", ")} for Workers AI; got "${ttsModel}".`,
+      };
     }
     return { provider: new WorkersAiSpeech(env.AI as Ai, { ttsModel: ttsModel as WorkersAiTtsModel | undefined }) };
   }
-  if (chosen) return { provider: null, reason: `Unknown SPEECH_PROVIDER "${chosen}": the only value is workers-ai (or set SPEECH_BASE_URL).` };
+  if (chosen)
+    return { provider: null, reason: `Unknown SPEECH_PROVIDER "${chosen}": the only value is workers-ai (or set SPEECH_BASE_URL).` };
   return { provider: null, reason: SPEECH_NOT_CONFIGURED };
 }
 
 /** The configured provider, or 503 naming the missing setting. */
 export function requireSpeech(env: SpeechSettingsSource & { AI?: Ai | unknown }, options: { fetch?: typeof fetch } = {}): SpeechProvider {
   const selection = speechFromEnv(env, options);
-  if (!selection.provider) throw new AppError("service_unavailable", selection.reason, { extensions: { settings: ["SPEECH_BASE_URL", "SPEECH_PROVIDER"] } });
+  if (!selection.provider)
+    throw new AppError("service_unavailable", selection.reason, { extensions: { settings: ["SPEECH_BASE_URL", "SPEECH_PROVIDER"] } });
   return selection.provider;
 }
 

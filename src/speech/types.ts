@@ -50,7 +50,15 @@ export class SpeechError extends Error {
 
 export const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
 export const MAX_SPEECH_TEXT_CHARS = 2000;
-export const AUDIO_CONTENT_TYPES = ["audio/wav", "audio/x-wav", "audio/mpeg", "audio/mp3", "audio/webm", "audio/ogg", "audio/flac"] as const;
+export const AUDIO_CONTENT_TYPES = [
+  "audio/wav",
+  "audio/x-wav",
+  "audio/mpeg",
+  "audio/mp3",
+  "audio/webm",
+  "audio/ogg",
+  "audio/flac",
+] as const;
 export type AudioContentType = (typeof AUDIO_CONTENT_TYPES)[number];
 
 /** The bare media type, lower-cased: `Audio/WebM; codecs=opus` → `audio/webm`. */
@@ -62,9 +70,13 @@ export function mediaType(contentType: string): string {
 export function checkAudio(audio: ArrayBuffer, contentType: string | null | undefined): AudioContentType {
   const type = mediaType(contentType ?? "");
   if (!(AUDIO_CONTENT_TYPES as readonly string[]).includes(type)) {
-    throw new AppError("unsupported_media_type", `Audio must be one of ${AUDIO_CONTENT_TYPES.join(", ")}; got ${type || "no Content-Type"}.`, {
-      headers: { "Accept-Post": AUDIO_CONTENT_TYPES.join(", ") },
-    });
+    throw new AppError(
+      "unsupported_media_type",
+      `Audio must be one of ${AUDIO_CONTENT_TYPES.join(", ")}; got ${type || "no Content-Type"}.`,
+      {
+        headers: { "Accept-Post": AUDIO_CONTENT_TYPES.join(", ") },
+      },
+    );
   }
   if (audio.byteLength > MAX_AUDIO_BYTES) {
     throw new AppError("payload_too_large", `Audio is ${audio.byteLength} bytes; the limit is ${MAX_AUDIO_BYTES} (25 MiB).`);
@@ -77,7 +89,8 @@ export function checkAudio(audio: ArrayBuffer, contentType: string | null | unde
 
 /** 422 unless 1..{@link MAX_SPEECH_TEXT_CHARS} characters of non-blank text. */
 export function checkSpeechText(text: string): void {
-  if (text.trim() === "") throw new AppError("validation_failed", "Nothing to say.", { errors: [{ path: "text", message: "must not be blank" }] });
+  if (text.trim() === "")
+    throw new AppError("validation_failed", "Nothing to say.", { errors: [{ path: "text", message: "must not be blank" }] });
   if (text.length > MAX_SPEECH_TEXT_CHARS) {
     throw new AppError("validation_failed", `Text is ${text.length} characters; the limit is ${MAX_SPEECH_TEXT_CHARS}.`, {
       errors: [{ path: "text", message: `at most ${MAX_SPEECH_TEXT_CHARS} characters` }],

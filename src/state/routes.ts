@@ -50,7 +50,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       responses: {
         200: { description: "Saved.", schema: SaveStateResponse, headers: ETAG_HEADER },
         400: { description: "Malformed JSON." },
-                412: { description: "The precondition does not match the current version." },
+        412: { description: "The precondition does not match the current version." },
         413: { description: "`state_data` exceeds 1 MiB, or the body exceeds the body limit." },
         415: { description: "The body is not JSON." },
         422: { description: "The body does not match the schema." },
@@ -85,7 +85,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       responses: {
         200: { description: "The latest version.", schema: PersistentState, headers: ETAG_HEADER },
         304: { description: "Not modified." },
-                404: { description: "The agent has no state." },
+        404: { description: "The agent has no state." },
       },
     },
     async (c, { params, query }) => {
@@ -146,7 +146,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       params: AgentVersionParams,
       responses: {
         200: { description: "That version.", schema: PersistentState, headers: ETAG_HEADER },
-                404: { description: "Unknown agent, or a version not kept." },
+        404: { description: "Unknown agent, or a version not kept." },
       },
     },
     async (c, { params }) => {
@@ -169,7 +169,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
       body: RestoreBody,
       responses: {
         200: { description: "Restored.", schema: SaveStateResponse, headers: ETAG_HEADER },
-                404: { description: "Unknown agent, or a version not kept." },
+        404: { description: "Unknown agent, or a version not kept." },
         412: { description: "The precondition does not match the current version." },
         422: { description: "The body does not match the schema." },
       },

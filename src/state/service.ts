@@ -48,7 +48,9 @@ function throwOnFailure(agentId: string, result: WriteResult, wanted?: number): 
   }
   throw new AppError(
     "not_found",
-    result.current === null ? `Agent '${agentId}' has no state.` : `Version ${wanted} of agent '${agentId}' does not exist or is no longer kept.`,
+    result.current === null
+      ? `Agent '${agentId}' has no state.`
+      : `Version ${wanted} of agent '${agentId}' does not exist or is no longer kept.`,
   );
 }
 

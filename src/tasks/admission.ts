@@ -17,7 +17,9 @@ export async function admitTask(env: Env, principal: Principal, agentId: string,
   const type = taskTypeFor(body.task_type);
   const needs: [Permission, string][] = [
     ...(type?.permissions ?? []).map((p): [Permission, string] => [p, `a ${body.task_type} task`]),
-    ...(body.requires_approval ? [[APPROVAL_GATE_PERMISSION, "requires_approval (the approval is sent by mail)"] as [Permission, string]] : []),
+    ...(body.requires_approval
+      ? [[APPROVAL_GATE_PERMISSION, "requires_approval (the approval is sent by mail)"] as [Permission, string]]
+      : []),
   ];
   requirePermission(principal, "tasks:write");
   for (const [permission, why] of needs) {

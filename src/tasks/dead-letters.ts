@@ -21,7 +21,15 @@ export async function recordDeadLetters(env: Env, letters: { id: string; body: u
     log({ event: "task.dead_lettered", agent_id: info.agent_id, task_id: info.task_id, error: info.error ?? "unknown" });
     return env.DB.prepare(
       "INSERT OR IGNORE INTO dead_letters (message_id, task_id, agent_id, error, attempts, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ).bind(letter.id, info.task_id ?? null, info.agent_id ?? null, info.error ?? null, info.attempts ?? null, JSON.stringify(letter.body), now);
+    ).bind(
+      letter.id,
+      info.task_id ?? null,
+      info.agent_id ?? null,
+      info.error ?? null,
+      info.attempts ?? null,
+      JSON.stringify(letter.body),
+      now,
+    );
   });
   if (statements.length > 0) await env.DB.batch(statements);
 }

@@ -7,7 +7,13 @@ import { openTaskEvents, resumeAfter } from "./events";
 import { TaskParams } from "./schemas";
 
 const EventsQuery = z.object({
-  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe("Replay only the events after this sequence number."),
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional()
+    .describe("Replay only the events after this sequence number."),
 });
 
 export function registerTaskEventRoutes(app: Hono<AppEnv>): void {
@@ -37,7 +43,8 @@ export function registerTaskEventRoutes(app: Hono<AppEnv>): void {
         403: { description: "The role or the token's agent restriction forbids it." },
         404: { description: "Unknown task." },
         429: {
-          description: "Rate limited, or too many open streams: `cap` is `per_agent` or `per_credential`, `limit` the configured cap; see Retry-After.",
+          description:
+            "Rate limited, or too many open streams: `cap` is `per_agent` or `per_credential`, `limit` the configured cap; see Retry-After.",
           headers: { "Retry-After": "Seconds to wait before opening a stream again." },
         },
         503: { description: "The task index (D1) could not be read." },

@@ -69,7 +69,9 @@ export async function openTaskEvents(env: Env, taskId: string, principal: Princi
   const release = takeCredentialSlot(principal, config.sseMaxStreamsPerCredential);
   try {
     const max = config.sseMaxStreamsPerAgent;
-    const res = await env.AGENT.getByName(agentId).fetch(`https://agent.internal/tasks/${encodeURIComponent(taskId)}/events?after=${afterSeq}&max=${max}`);
+    const res = await env.AGENT.getByName(agentId).fetch(
+      `https://agent.internal/tasks/${encodeURIComponent(taskId)}/events?after=${afterSeq}&max=${max}`,
+    );
     if (res.status === 404) throw new AppError("not_found", `No task '${taskId}'.`);
     if (res.status === 429) {
       const { open } = (await res.json()) as { open: number };

@@ -16,7 +16,20 @@ export const REDACTED = "[redacted]";
 export const SECRET_HEADERS = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"] as const;
 
 /** Name fragments that mark a header as carrying a credential in practice. */
-export const SECRET_NAME_PARTS = ["auth", "token", "secret", "password", "passwd", "api-key", "api_key", "apikey", "cookie", "session", "signature", "credential"] as const;
+export const SECRET_NAME_PARTS = [
+  "auth",
+  "token",
+  "secret",
+  "password",
+  "passwd",
+  "api-key",
+  "api_key",
+  "apikey",
+  "cookie",
+  "session",
+  "signature",
+  "credential",
+] as const;
 
 export function isSecretHeader(name: string): boolean {
   const lower = name.trim().toLowerCase();

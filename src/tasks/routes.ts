@@ -40,7 +40,10 @@ const reportErrors = {
 
 /** Each built-in type's metadata schema and extra permissions, from the task type registry. */
 const BUILT_IN_TYPES_NOTE = Object.entries(BUILT_IN_TASK_TYPES)
-  .map(([type, d]) => `\`${type}\` (\`TaskInput_${type}\`${d.permissions.length ? `; needs ${d.permissions.map((p) => `\`${p}\``).join(", ")}` : ""})`)
+  .map(
+    ([type, d]) =>
+      `\`${type}\` (\`TaskInput_${type}\`${d.permissions.length ? `; needs ${d.permissions.map((p) => `\`${p}\``).join(", ")}` : ""})`,
+  )
   .join(", ");
 
 export function registerTaskRoutes(app: Hono<AppEnv>): void {
@@ -66,9 +69,15 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       responses: {
         202: { description: "Accepted.", schema: CreateTaskResponse, headers: { Location: "The task's URL." } },
         200: { description: "An earlier create with the same Idempotency-Key.", schema: CreateTaskResponse },
-        403: { description: "The role lacks `tasks:write`, or a permission the task type or `requires_approval` needs (named in `permission`); nothing is stored." },
+        403: {
+          description:
+            "The role lacks `tasks:write`, or a permission the task type or `requires_approval` needs (named in `permission`); nothing is stored.",
+        },
         413: { description: "metadata exceeds 1 MiB." },
-        422: { description: "The body does not match the schema, or a built-in type's metadata does not match its input schema (`errors` name `metadata.<field>`); nothing is stored." },
+        422: {
+          description:
+            "The body does not match the schema, or a built-in type's metadata does not match its input schema (`errors` name `metadata.<field>`); nothing is stored.",
+        },
         503: {
           description:
             "requires_approval, but no signing secret (APPROVAL_SIGNING_SECRET / JWT_SECRET) is configured; or, on an agent's first create, its task id prefix could not be registered in D1 (nothing was stored).",
@@ -85,7 +94,10 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
         requestId: c.var.requestId,
       });
       c.header("Location", `/api/v2/tasks/${task.task_id}`);
-      return c.json({ success: true, task_id: task.task_id, agent_id: task.agent_id, task_type: task.task_type, status: task.status }, created ? 202 : 200);
+      return c.json(
+        { success: true, task_id: task.task_id, agent_id: task.agent_id, task_type: task.task_type, status: task.status },
+        created ? 202 : 200,
+      );
     },
   );
 
@@ -100,7 +112,9 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       permission: "tasks:read",
       params: AgentParams,
       query: TasksQuery,
-      responses: { 200: { description: "A page of tasks.", schema: z.object({ tasks: z.array(LongRunningTask), next_cursor: z.string().nullable() }) } },
+      responses: {
+        200: { description: "A page of tasks.", schema: z.object({ tasks: z.array(LongRunningTask), next_cursor: z.string().nullable() }) },
+      },
     },
     async (c, { params, query }) => {
       const page = await tasks.listTasks(c.env, params.agent_id, query);
@@ -151,7 +165,8 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       path: "/api/v2/tasks/:task_id/complete",
       operationId: "completeTask",
       summary: "Finish a task: completed with result, or failed with error_message",
-      description: "A task waiting for its approval (`waiting_for_approval`) is refused with 409 naming `approval_id`; it can still be cancelled.",
+      description:
+        "A task waiting for its approval (`waiting_for_approval`) is refused with 409 naming `approval_id`; it can still be cancelled.",
       tags: TAGS,
       permission: "tasks:write",
       params: TaskParams,

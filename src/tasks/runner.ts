@@ -168,7 +168,14 @@ async function runAttempt(
     const error = err instanceof Error ? err.message : String(err);
     const outcome = await agent.taskAttemptFailed(taskId, error, !(err instanceof NonRetryableError));
     if (outcome.retry) {
-      warn({ event: "task.attempt_failed", agent_id: agentId, task_id: taskId, attempt: outcome.attempts, error, retry_in_s: outcome.delaySeconds });
+      warn({
+        event: "task.attempt_failed",
+        agent_id: agentId,
+        task_id: taskId,
+        attempt: outcome.attempts,
+        error,
+        retry_in_s: outcome.delaySeconds,
+      });
       return { ack: false, retryAfterSeconds: outcome.delaySeconds };
     }
     warn({ event: "task.attempt_failed", agent_id: agentId, task_id: taskId, attempt: outcome.attempts, error });

@@ -19,19 +19,30 @@ const RequiresApproval = z
 
 export const CreateTaskBody = z
   .object({
-    task_type: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "1–64 characters of [A-Za-z0-9._:-]").describe(
-      "Built-in: data_analysis, http_request, noop, delay, send_email (each with its metadata schema, `TaskInput_<type>`, and the permissions it needs: see createTask). Any other type is an external task, run by a worker that reports through /progress and /complete.",
-    ),
+    task_type: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "1–64 characters of [A-Za-z0-9._:-]")
+      .describe(
+        "Built-in: data_analysis, http_request, noop, delay, send_email (each with its metadata schema, `TaskInput_<type>`, and the permissions it needs: see createTask). Any other type is an external task, run by a worker that reports through /progress and /complete.",
+      ),
     metadata: z
       .record(z.string(), z.unknown())
       .default({})
       .describe(
         "Input for the handler: for a built-in type, checked against `#/components/schemas/TaskInput_<type>` at creation (422 naming `metadata.<field>`). " +
-          "Stored as given, but in every read the values of credential headers inside a `headers` object are shown as \"[redacted]\".",
+          'Stored as given, but in every read the values of credential headers inside a `headers` object are shown as "[redacted]".',
       ),
-    max_attempts: z.number().int().min(1).max(10).default(3).describe("Attempts before the task fails, with exponential backoff between them."),
+    max_attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(3)
+      .describe("Attempts before the task fails, with exponential backoff between them."),
     timeout_seconds: z.number().int().min(1).max(86_400).default(300).describe("A running task silent for this long fails as timed out."),
-    requires_approval: RequiresApproval.optional().describe("Run only after a human approves by email; needs `email:send`, since the approval is mailed."),
+    requires_approval: RequiresApproval.optional().describe(
+      "Run only after a human approves by email; needs `email:send`, since the approval is mailed.",
+    ),
   })
   .strict();
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
@@ -72,7 +83,10 @@ export const CompleteBody = z
 export const TasksQuery = z.object({
   status: TaskStatus.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^\d{1,15}$/, "a cursor returned as next_cursor").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, "a cursor returned as next_cursor")
+    .optional(),
 });
 
 export const LongRunningTask = z.object({
@@ -98,7 +112,9 @@ export const LongRunningTask = z.object({
     .describe("The approval the task was created behind (`requires_approval`); kept after the decision. Null for an ungated task."),
   waiting_for_approval: z
     .boolean()
-    .describe("True while the approval is pending: the task is not run, and progress or completion reports are refused (409) until it is approved."),
+    .describe(
+      "True while the approval is pending: the task is not run, and progress or completion reports are refused (409) until it is approved.",
+    ),
 });
 
 export const CreateTaskResponse = z.object({

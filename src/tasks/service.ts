@@ -51,23 +51,27 @@ export async function createTask(
   // A gated task is stored waiting for this approval (not dispatched), then the approval is made.
   const approvalId = gate ? newId("approval") : undefined;
   const nowMs = Date.now();
-  const outcome = await stub(env, req.agentId).createTask({
-    agentId: req.agentId,
-    taskType: req.body.task_type,
-    metadataJson,
-    maxAttempts: req.body.max_attempts,
-    timeoutSeconds: req.body.timeout_seconds,
-    executor: handlerFor(req.body.task_type) ? "queue" : "external",
-    idempotencyKey: req.idempotencyKey,
-    nowMs,
-  }, approvalId ? { approvalId } : undefined);
+  const outcome = await stub(env, req.agentId).createTask(
+    {
+      agentId: req.agentId,
+      taskType: req.body.task_type,
+      metadataJson,
+      maxAttempts: req.body.max_attempts,
+      timeoutSeconds: req.body.timeout_seconds,
+      executor: handlerFor(req.body.task_type) ? "queue" : "external",
+      idempotencyKey: req.idempotencyKey,
+      nowMs,
+    },
+    approvalId ? { approvalId } : undefined,
+  );
   if ("indexError" in outcome) {
     logError({ event: "task.index_failed", request_id: req.requestId, agent_id: req.agentId, error: outcome.indexError });
     throw new AppError("service_unavailable", "The task index (D1) could not be written, so nothing was created; retry the request.");
   }
   const taskId = outcome.task.task_id;
   remember(taskIdPrefix(taskId) ?? taskId, req.agentId);
-  if (outcome.created) log({ event: "task.created", request_id: req.requestId, agent_id: req.agentId, task_id: taskId, task_type: req.body.task_type });
+  if (outcome.created)
+    log({ event: "task.created", request_id: req.requestId, agent_id: req.agentId, task_id: taskId, task_type: req.body.task_type });
   if (gate && approvalId && outcome.created) await createTaskApproval(env, req, metadataJson, taskId, approvalId, gate);
   return outcome;
 }
@@ -88,7 +92,8 @@ async function createTaskApproval(
         agentId: req.agentId,
         taskId,
         title: gate.title ?? `Run task ${req.body.task_type} for agent ${req.agentId}`,
-        description: gate.description ?? `Agent ${req.agentId} wants to run a ${req.body.task_type} task (${taskId}). It starts once you approve.`,
+        description:
+          gate.description ?? `Agent ${req.agentId} wants to run a ${req.body.task_type} task (${taskId}). It starts once you approve.`,
         approverEmail: gate.approver_email,
         expiresInHours: gate.expires_in_hours ?? 24,
         // The approval's data is read by the approver and shown by the API: redacted like any task read.
@@ -116,9 +121,10 @@ export async function agentOfTask(env: Env, taskId: string, principal: Principal
   if (agentId === undefined) {
     let row: { agent_id: string } | null;
     try {
-      row = await (prefix
-        ? env.DB.prepare("SELECT agent_id FROM task_id_prefixes WHERE prefix = ?").bind(prefix)
-        : env.DB.prepare("SELECT agent_id FROM task_index WHERE task_id = ?").bind(taskId)
+      row = await (
+        prefix
+          ? env.DB.prepare("SELECT agent_id FROM task_id_prefixes WHERE prefix = ?").bind(prefix)
+          : env.DB.prepare("SELECT agent_id FROM task_index WHERE task_id = ?").bind(taskId)
       ).first<{ agent_id: string }>();
     } catch (err) {
       throw new AppError("service_unavailable", "The task index (D1) could not be read; retry the request.", { cause: err });
@@ -151,7 +157,11 @@ export async function getTask(env: Env, taskId: string, principal: Principal): P
 }
 
 export async function listTasks(env: Env, agentId: string, opts: { status?: TaskStatus; limit: number; cursor?: string }) {
-  const rows = await stub(env, agentId).listTasks({ status: opts.status, limit: opts.limit + 1, afterSeq: opts.cursor ? Number(opts.cursor) : undefined });
+  const rows = await stub(env, agentId).listTasks({
+    status: opts.status,
+    limit: opts.limit + 1,
+    afterSeq: opts.cursor ? Number(opts.cursor) : undefined,
+  });
   const page = rows.slice(0, opts.limit);
   return { tasks: page, next_cursor: rows.length > opts.limit ? String(page[page.length - 1]!.seq) : null };
 }
@@ -165,7 +175,12 @@ export async function reportProgress(
   return taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).updateTaskProgress(taskId, update));
 }
 
-export async function completeTask(env: Env, taskId: string, principal: Principal, outcome: { result?: unknown; error_message?: string }): Promise<TaskRecord> {
+export async function completeTask(
+  env: Env,
+  taskId: string,
+  principal: Principal,
+  outcome: { result?: unknown; error_message?: string },
+): Promise<TaskRecord> {
   const task = taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).completeTask(taskId, outcome));
   log({ event: "task.finished", agent_id: task.agent_id, task_id: taskId, status: task.status });
   return task;

@@ -29,6 +29,9 @@ export function renderTask(t: TaskRecord) {
 }
 
 /** The approval a task was created behind (kept after the decision) and whether it still waits for it. */
-export function approvalGate(t: Pick<TaskRecord, "approval_id" | "gate_approval_id" | "status">): { approval_id: string | null; waiting_for_approval: boolean } {
+export function approvalGate(t: Pick<TaskRecord, "approval_id" | "gate_approval_id" | "status">): {
+  approval_id: string | null;
+  waiting_for_approval: boolean;
+} {
   return { approval_id: t.gate_approval_id ?? t.approval_id, waiting_for_approval: t.approval_id !== null && !isTerminal(t.status) };
 }

@@ -70,7 +70,12 @@ async function sentRow(messageId: string): Promise<SentRow | undefined> {
 
 /** Creates an approval and returns what the approver received: the Reply-To and Message-ID. */
 async function createAndFindMail(title: string) {
-  const created = await api.post("/api/v2/email/approval", { agent_id: "e2e-approvals", title, description: "Ship the release?", approver_email: APPROVER });
+  const created = await api.post("/api/v2/email/approval", {
+    agent_id: "e2e-approvals",
+    title,
+    description: "Ship the release?",
+    approver_email: APPROVER,
+  });
   expect(created.status, created.text).toBe(201);
   expect(created.body.email.status).toBe("sent");
   const id: string = created.body.approval_id;
@@ -82,7 +87,8 @@ async function createAndFindMail(title: string) {
   const messageId = rfc.startsWith("<") ? rfc : `<${rfc}>`;
 
   // The captured body files, found by that Message-ID (written one after the other, after send()).
-  const captured = async () => capturedFiles("email-text", messageId, "txt").length > 0 && capturedFiles("email-html", messageId, "html").length > 0;
+  const captured = async () =>
+    capturedFiles("email-text", messageId, "txt").length > 0 && capturedFiles("email-html", messageId, "html").length > 0;
   expect(await eventually(captured, 10_000), `no email-text/${messageId}.txt and email-html/….html under ${EMAIL_ROOT}`).toBe(true);
   const files = capturedFiles("email-text", messageId, "txt");
   expect(files).toHaveLength(1);
@@ -137,7 +143,11 @@ describe("approving by email reply through wrangler dev", () => {
   it("a reply from a stranger is rejected and changes nothing", async () => {
     const mail = await createAndFindMail("Deploy v2 (stranger)");
     const stranger = "intern@example.com";
-    const out = await deliver(stranger, mail.replyTo, rawReply({ from: stranger, to: mail.replyTo, subject: mail.subject, inReplyTo: mail.messageId, body: "Approved\n" }));
+    const out = await deliver(
+      stranger,
+      mail.replyTo,
+      rawReply({ from: stranger, to: mail.replyTo, subject: mail.subject, inReplyTo: mail.messageId, body: "Approved\n" }),
+    );
     expect(out.rejectReason).toBe("Only the approver may answer this approval request");
     expect(out.replies).toEqual([]);
     expect(out.forwards).toEqual([]);
@@ -147,7 +157,11 @@ describe("approving by email reply through wrangler dev", () => {
   it("the approver's reply decides the approval and is confirmed; a second reply changes nothing", async () => {
     const mail = await createAndFindMail("Deploy v2");
     const body = `Approved\n\nlooks good\n\nOn ${new Date().toUTCString()}, DataMCPServerAgent <agent@localhost> wrote:\n> Approval needed: Deploy v2\n> Ship the release?\n`;
-    const out = await deliver(APPROVER, mail.replyTo, rawReply({ from: APPROVER, to: mail.replyTo, subject: mail.subject, inReplyTo: mail.messageId, body }));
+    const out = await deliver(
+      APPROVER,
+      mail.replyTo,
+      rawReply({ from: APPROVER, to: mail.replyTo, subject: mail.subject, inReplyTo: mail.messageId, body }),
+    );
     expect(out.outcome).toBe("ok");
     expect(out.rejectReason).toBeUndefined();
     expect(out.replies).toHaveLength(1);
@@ -163,7 +177,11 @@ describe("approving by email reply through wrangler dev", () => {
 
     expect(await approval(mail.id)).toMatchObject({ status: "approved", decided_via: "email", approved_by: APPROVER });
 
-    const late = await deliver(APPROVER, mail.replyTo, rawReply({ from: APPROVER, to: mail.replyTo, subject: mail.subject, inReplyTo: mail.messageId, body: "Rejected: changed my mind\n" }));
+    const late = await deliver(
+      APPROVER,
+      mail.replyTo,
+      rawReply({ from: APPROVER, to: mail.replyTo, subject: mail.subject, inReplyTo: mail.messageId, body: "Rejected: changed my mind\n" }),
+    );
     expect(late.rejectReason).toBeUndefined();
     expect(late.replies).toHaveLength(1);
     expect(late.replies[0]!.raw).toContain("already decided");

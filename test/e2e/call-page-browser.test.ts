@@ -77,7 +77,10 @@ describe("two Chromium pages in a peer-to-peer call", () => {
       expect(played).toMatchObject({ content_type: "audio/wav", ended: true, context_state: "running" });
       expect(played.duration).toBeCloseTo(0.6, 2);
       expect(page.agentSpeech).toBe("Hello from the agent.");
-      expect(page.transcript).toEqual(["Agent Smith:Welcome, this line was spoken before you joined.", "Agent Smith:Hello from the agent."]);
+      expect(page.transcript).toEqual([
+        "Agent Smith:Welcome, this line was spoken before you joined.",
+        "Agent Smith:Hello from the agent.",
+      ]);
       expect(page.errors).toEqual([]);
     }
     expect(report.pageErrors).toEqual([]);

@@ -120,7 +120,9 @@ describe("two Chromium pages in an SFU-mode call through a media-relaying fake S
     expect(requests.filter((r) => r.path === "/sessions/new")).toHaveLength(2);
     for (const side of SIDES) {
       const sessionId = report.media.second[side].sfu.sessionId;
-      const mine = requests.filter((r) => r.path.startsWith(`/sessions/${sessionId}/`)).map((r) => `${r.method} ${r.path.slice(`/sessions/${sessionId}`.length)} ${r.summary}`);
+      const mine = requests
+        .filter((r) => r.path.startsWith(`/sessions/${sessionId}/`))
+        .map((r) => `${r.method} ${r.path.slice(`/sessions/${sessionId}`.length)} ${r.summary}`);
       const id = report.ids[side];
       const otherId = report.ids[other(side)];
       expect(mine.slice(0, 5)).toEqual([
@@ -140,7 +142,12 @@ describe("two Chromium pages in an SFU-mode call through a media-relaying fake S
     expect(alice.phase).toBe("left");
     expect(alice.pcsCreated).toEqual([{ connectionState: "closed" }]);
     const closes = report.sfuRequests.filter((r: any) => r.path.endsWith("/tracks/close"));
-    expect(closes).toContainEqual({ method: "PUT", path: `/sessions/${aliceSession}/tracks/close`, status: 200, summary: "mid:0 mid:1 mid:2 mid:3 force:true" });
+    expect(closes).toContainEqual({
+      method: "PUT",
+      path: `/sessions/${aliceSession}/tracks/close`,
+      status: 200,
+      summary: "mid:0 mid:1 mid:2 mid:3 force:true",
+    });
     const bobCloses = closes.filter((r: any) => r.path === `/sessions/${bobSession}/tracks/close`).map((r: any) => r.summary);
     expect(bobCloses.sort()).toEqual(["sdp:offer mid:2 force:false", "sdp:offer mid:3 force:false"]);
     expect(sessions[aliceSession].tracks).toEqual([]);

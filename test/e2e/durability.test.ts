@@ -67,9 +67,17 @@ describe("state survives a SIGKILL of the server", () => {
             continue;
           }
           if (i % 3 === 1) {
-            res = await api.post(`/api/v2/agents/${encodeURIComponent(id)}/state`, { agent_type: type, state_data: data }, { "If-Match": `"${current}"` });
+            res = await api.post(
+              `/api/v2/agents/${encodeURIComponent(id)}/state`,
+              { agent_type: type, state_data: data },
+              { "If-Match": `"${current}"` },
+            );
           } else if (i % 3 === 2) {
-            res = await api.post(`/api/v2/agents/${encodeURIComponent(id)}/state`, { agent_type: type, state_data: data, expected_version: current });
+            res = await api.post(`/api/v2/agents/${encodeURIComponent(id)}/state`, {
+              agent_type: type,
+              state_data: data,
+              expected_version: current,
+            });
           } else {
             res = await api.post(`/api/v2/agents/${encodeURIComponent(id)}/state`, { agent_type: type, state_data: data });
           }
@@ -145,7 +153,11 @@ describe("state survives a SIGKILL of the server", () => {
     for (const { id } of AGENTS) {
       const last = acked.get(id)!.at(-1)!;
       const data = { after_restart: true, agent: id };
-      const res = await api.post(`/api/v2/agents/${encodeURIComponent(id)}/state`, { state_data: data }, { "If-Match": `"${last.version}"` });
+      const res = await api.post(
+        `/api/v2/agents/${encodeURIComponent(id)}/state`,
+        { state_data: data },
+        { "If-Match": `"${last.version}"` },
+      );
       expect(res.status, res.text).toBe(200);
       expect(res.body.version).toBe(last.version + 1);
       acked.get(id)!.push({ version: res.body.version, agent_type: last.agent_type, state_data: data });

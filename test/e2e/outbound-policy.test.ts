@@ -98,7 +98,9 @@ describe("http_request under wrangler dev", () => {
     for (const url of [`http://127.1:${port}/secret`, `http://[::ffff:127.0.0.1]:${port}/secret`, `http://localhost:${port + 1}/secret`]) {
       const res = await api.post(`/api/v2/agents/${AGENT}/tasks`, { task_type: "http_request", metadata: { url } });
       expect(res.status, url).toBe(422);
-      expect(res.body.errors).toEqual([{ path: "metadata.url", message: expect.stringContaining("refused by the outbound policy (loopback)") }]);
+      expect(res.body.errors).toEqual([
+        { path: "metadata.url", message: expect.stringContaining("refused by the outbound policy (loopback)") },
+      ]);
     }
     expect((await api.get(`/api/v2/agents/${AGENT}/tasks?limit=100`)).body.tasks).toHaveLength(before);
     expect(seen).not.toContain("GET /secret");
@@ -147,6 +149,8 @@ describe("approval callbacks under wrangler dev", () => {
       callback_url: `http://2130706433:${port}/hook`,
     });
     expect(res.status).toBe(422);
-    expect(res.body.errors).toEqual([{ path: "callback_url", message: expect.stringContaining("refused by the outbound policy (loopback)") }]);
+    expect(res.body.errors).toEqual([
+      { path: "callback_url", message: expect.stringContaining("refused by the outbound policy (loopback)") },
+    ]);
   });
 });

@@ -141,7 +141,8 @@ const STEPS: { step: string; block: RegExp; check: (out: string) => void }[] = [
   {
     step: "use the API key",
     block: /\/demo-1\/state -H "X-API-Key: \$KEY"/,
-    check: (out) => expect(json(out)).toMatchObject({ agent_id: "demo-1", version: 3, restored_from: 1, state_data: { step: 1, topic: "sales" } }),
+    check: (out) =>
+      expect(json(out)).toMatchObject({ agent_id: "demo-1", version: 3, restored_from: 1, state_data: { step: 1, topic: "sales" } }),
   },
   {
     step: "the key is limited to demo-1",
@@ -196,7 +197,11 @@ beforeAll(async () => {
   const secrets = devVars.ensureDevVars(join(tourDir, ".dev.vars"));
   writeFileSync(
     join(tourDir, "package.json"),
-    JSON.stringify({ name: "readme-tour", private: true, scripts: { token: `node ${JSON.stringify(join(PROJECT_ROOT, "scripts/token.mjs"))}` } }),
+    JSON.stringify({
+      name: "readme-tour",
+      private: true,
+      scripts: { token: `node ${JSON.stringify(join(PROJECT_ROOT, "scripts/token.mjs"))}` },
+    }),
   );
   server = await startLocalServer({ jwtSecret: secrets.JWT_SECRET, adminApiKey: secrets.ADMIN_API_KEY });
 
@@ -233,7 +238,10 @@ it("has the tour's blocks in the order the test knows", () => {
 
 it("runs every block to the end in one shell", () => {
   const reached = outputs.length - 1;
-  expect(exitCode, `the tour stopped in block ${reached + 1} (${STEPS[reached]?.step}):\n${stderr}\n--- server log ---\n${server?.log()}`).toBe(0);
+  expect(
+    exitCode,
+    `the tour stopped in block ${reached + 1} (${STEPS[reached]?.step}):\n${stderr}\n--- server log ---\n${server?.log()}`,
+  ).toBe(0);
   expect(outputs).toHaveLength(blocks.length + 1);
   expect(outputs.at(-1)).toBe("");
 });

@@ -37,7 +37,8 @@ async function completed(taskId: string): Promise<boolean> {
 
 describe("tasks survive a SIGKILL of the server", () => {
   it("keeps external and finished tasks and the instances, and runs new tasks after the restart", async () => {
-    const external = (await api.post(`/api/v2/agents/${AGENT}/tasks`, { task_type: "render_video", metadata: { clip: 7 } })).body.task_id as string;
+    const external = (await api.post(`/api/v2/agents/${AGENT}/tasks`, { task_type: "render_video", metadata: { clip: 7 } })).body
+      .task_id as string;
     expect((await progress(external, { progress: 40, message: "halfway" })).status).toBe(200);
     const noop = (await api.post(`/api/v2/agents/${AGENT}/tasks`, { task_type: "noop" })).body.task_id as string;
     expect(await completed(noop)).toBe(true);
@@ -52,7 +53,10 @@ describe("tasks survive a SIGKILL of the server", () => {
     expect((await api.get(`/api/v2/agents/${AGENT}/metrics`)).body).toMatchObject({ total_instances: 3 });
 
     expect((await progress(external, { progress: 80 })).body).toMatchObject({ status: "running", progress: 80 });
-    expect((await api.post(`/api/v2/tasks/${external}/complete`, { result: { frames: 240 } })).body).toMatchObject({ status: "completed", result: { frames: 240 } });
+    expect((await api.post(`/api/v2/tasks/${external}/complete`, { result: { frames: 240 } })).body).toMatchObject({
+      status: "completed",
+      result: { frames: 240 },
+    });
     const after = (await api.post(`/api/v2/agents/${AGENT}/tasks`, { task_type: "noop" })).body.task_id as string;
     expect(await completed(after)).toBe(true);
   });

@@ -189,7 +189,8 @@ async function startInbox(logs: Record<LoggedServer, Log>): Promise<{ port: numb
 function tlsTrust(): { tlsTrusted: boolean; tlsProblem?: string } {
   const hint = "start vitest through `npm test` (its script sets NODE_EXTRA_CA_CERTS=test/fixtures/tls/ca.pem)";
   const path = process.env.NODE_EXTRA_CA_CERTS;
-  if (!path) return { tlsTrusted: false, tlsProblem: `NODE_EXTRA_CA_CERTS is not set, so workerd cannot trust the test certificate: ${hint}` };
+  if (!path)
+    return { tlsTrusted: false, tlsProblem: `NODE_EXTRA_CA_CERTS is not set, so workerd cannot trust the test certificate: ${hint}` };
   try {
     const ca = readFileSync(resolve(TLS_DIR, "ca.pem"), "utf8").trim();
     if (readFileSync(resolve(path), "utf8").includes(ca)) return { tlsTrusted: true };

@@ -69,7 +69,8 @@ export async function json<T = Record<string, unknown>>(res: Response): Promise<
 export async function problem(res: Response, status: number): Promise<Record<string, unknown> & { code: string; detail: string }> {
   const text = await res.text();
   if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${text}`);
-  if (!res.headers.get("content-type")?.startsWith("application/problem+json")) throw new Error(`not problem+json: ${res.headers.get("content-type")}`);
+  if (!res.headers.get("content-type")?.startsWith("application/problem+json"))
+    throw new Error(`not problem+json: ${res.headers.get("content-type")}`);
   const doc = JSON.parse(text) as Record<string, unknown> & { code: string; detail: string; status: number };
   if (doc.status !== status) throw new Error(`problem status ${doc.status} != ${status}`);
   return doc;

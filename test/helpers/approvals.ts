@@ -22,11 +22,19 @@ export function sentMails(spy: MockInstance): SentMail[] {
     const b = m as { to: string; subject: string; text: string; replyTo?: string };
     const link = (action: string) => new URL(new RegExp(`https?://\\S+/approve/\\S+\\?action=${action}&token=\\S+`).exec(b.text)![0]);
     const path = (u: URL) => u.pathname + u.search;
-    return { to: b.to, subject: b.subject, text: b.text, replyTo: b.replyTo, links: { approve: path(link("approve")), reject: path(link("reject")) } };
+    return {
+      to: b.to,
+      subject: b.subject,
+      text: b.text,
+      replyTo: b.replyTo,
+      links: { approve: path(link("approve")), reject: path(link("reject")) },
+    };
   });
 }
 
-export async function createApproval(body: Record<string, unknown>): Promise<{ approval_id: string; expires_at: string; email: { message_id: string | null; status: string } }> {
+export async function createApproval(
+  body: Record<string, unknown>,
+): Promise<{ approval_id: string; expires_at: string; email: { message_id: string | null; status: string } }> {
   const res = await call("/api/v2/email/approval", { body });
   if (res.status !== 201) throw new Error(`create approval: ${res.status} ${await res.text()}`);
   return json(res);
@@ -59,7 +67,9 @@ export const base = (extra: Record<string, unknown> = {}) => ({
  * headers and body (cloudflare:test has no inbound helper). `reply` and `setReject` are spies.
  */
 export function inboundMessage(from: string, to: string, head: Record<string, string>, body: string) {
-  const raw = `${Object.entries(head).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n${body}`;
+  const raw = `${Object.entries(head)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\r\n")}\r\n\r\n${body}`;
   const setReject = vi.fn();
   const reply = vi.fn(async () => ({ messageId: "<reply@example.com>" }));
   const msg = {

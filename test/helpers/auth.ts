@@ -86,7 +86,11 @@ export interface CreatedKey {
 }
 
 /** Creates an API key as `token` (default: super_admin JWT) and returns the 201 body. */
-export async function createKey(body: Record<string, unknown>, token?: string | null, headers?: Record<string, string>): Promise<CreatedKey> {
+export async function createKey(
+  body: Record<string, unknown>,
+  token?: string | null,
+  headers?: Record<string, string>,
+): Promise<CreatedKey> {
   const res = await call("/api/v2/auth/api-keys", { body, token, headers });
   if (res.status !== 201) throw new Error(`creating a key failed: ${res.status} ${await res.text()}`);
   return json<CreatedKey>(res);

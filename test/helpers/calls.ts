@@ -12,13 +12,19 @@ export async function createCall(body: Record<string, unknown> = {}): Promise<Ca
 }
 
 export async function addParticipant(callId: string, displayName: string, extra: Record<string, unknown> = {}) {
-  const res = await call(`/api/v2/calls/${callId}/participants`, { body: { user_id: `user-${displayName}`, display_name: displayName, ...extra } });
+  const res = await call(`/api/v2/calls/${callId}/participants`, {
+    body: { user_id: `user-${displayName}`, display_name: displayName, ...extra },
+  });
   if (res.status !== 201) throw new Error(`add participant: expected 201, got ${res.status}: ${await res.text()}`);
   return json<{ participant: CallParticipant; join_token: string; join_token_expires_at: string; join_url: string; ws_url: string }>(res);
 }
 
 /** Opens the signalling socket; returns the Worker's response (status != 101 means refused). */
-export function upgrade(callId: string, token: string | null, headers: Record<string, string> = { Upgrade: "websocket" }): Promise<Response> {
+export function upgrade(
+  callId: string,
+  token: string | null,
+  headers: Record<string, string> = { Upgrade: "websocket" },
+): Promise<Response> {
   const query = token === null ? "" : `?token=${encodeURIComponent(token)}`;
   return exports.default.fetch(`http://local.test/api/v2/calls/${callId}/ws${query}`, { headers });
 }

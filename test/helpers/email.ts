@@ -8,7 +8,10 @@ export { callWith } from "./api";
  * Fakes SendGrid's Mail Send (and Mailgun's Messages API): `status` per host, 202 + X-Message-Id
  * (200 + id) by default. Returns the requests seen.
  */
-export function fakeProviderApis(status: { sendgrid?: number; mailgun?: number } = {}, ids = { sendgrid: "sg-msg-1", mailgun: "<mg-1@mg.example.com>" }) {
+export function fakeProviderApis(
+  status: { sendgrid?: number; mailgun?: number } = {},
+  ids = { sendgrid: "sg-msg-1", mailgun: "<mg-1@mg.example.com>" },
+) {
   const seen: { host: string; body: string }[] = [];
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const req = new Request(input, init);
@@ -16,11 +19,15 @@ export function fakeProviderApis(status: { sendgrid?: number; mailgun?: number }
     seen.push({ host: url.host, body: await req.text() });
     if (url.host === "api.sendgrid.com") {
       const s = status.sendgrid ?? 202;
-      return s === 202 ? new Response(null, { status: 202, headers: { "X-Message-Id": ids.sendgrid } }) : Response.json({ errors: [{ message: `sendgrid says ${s}` }] }, { status: s });
+      return s === 202
+        ? new Response(null, { status: 202, headers: { "X-Message-Id": ids.sendgrid } })
+        : Response.json({ errors: [{ message: `sendgrid says ${s}` }] }, { status: s });
     }
     if (url.host === "api.mailgun.net") {
       const s = status.mailgun ?? 200;
-      return s === 200 ? Response.json({ id: ids.mailgun, message: "Queued. Thank you." }) : Response.json({ message: `mailgun says ${s}` }, { status: s });
+      return s === 200
+        ? Response.json({ id: ids.mailgun, message: "Queued. Thank you." })
+        : Response.json({ message: `mailgun says ${s}` }, { status: s });
     }
     return new Response("unexpected host", { status: 599 });
   });

@@ -30,7 +30,11 @@ export interface SeenRequest {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const isSdp = (v: unknown, type?: "offer" | "answer") =>
-  isObject(v) && (type ? v.type === type : v.type === "offer" || v.type === "answer") && typeof v.sdp === "string" && v.sdp.length > 0 && Object.keys(v).length === 2;
+  isObject(v) &&
+  (type ? v.type === type : v.type === "offer" || v.type === "answer") &&
+  typeof v.sdp === "string" &&
+  v.sdp.length > 0 &&
+  Object.keys(v).length === 2;
 const keysWithin = (v: Json, allowed: string[]) => Object.keys(v).every((k) => allowed.includes(k));
 
 export class FakeSfu {
@@ -75,8 +79,10 @@ export class FakeSfu {
       return this.#violate(`${path}: body is not JSON`);
     }
     this.requests.push({ method: req.method, path, body });
-    if (req.headers.get("authorization") !== `Bearer ${SFU_SECRET}`) return this.#violate(`${path}: Authorization is not "Bearer <app secret>"`);
-    if (body !== undefined && req.headers.get("content-type") !== "application/json") return this.#violate(`${path}: JSON body without Content-Type: application/json`);
+    if (req.headers.get("authorization") !== `Bearer ${SFU_SECRET}`)
+      return this.#violate(`${path}: Authorization is not "Bearer <app secret>"`);
+    if (body !== undefined && req.headers.get("content-type") !== "application/json")
+      return this.#violate(`${path}: JSON body without Content-Type: application/json`);
     if (this.refuseNext) {
       const { status, ...error } = this.refuseNext;
       this.refuseNext = null;
@@ -87,13 +93,15 @@ export class FakeSfu {
     if (!m) return this.#violate(`unknown path ${path}`);
     const sessionId = decodeURIComponent(m[1]!);
     const tracks = this.sessions.get(sessionId);
-    if (!tracks) return Response.json({ errorCode: "session_not_found", errorDescription: `Session ${sessionId} not found` }, { status: 404 });
+    if (!tracks)
+      return Response.json({ errorCode: "session_not_found", errorDescription: `Session ${sessionId} not found` }, { status: 404 });
     switch (m[2]) {
       case "/tracks/new":
         return this.#newTracks(req.method, sessionId, tracks, body);
       case "/renegotiate":
         if (req.method !== "PUT") return this.#violate(`renegotiate with ${req.method}`);
-        if (!isObject(body) || !keysWithin(body, ["sessionDescription"]) || !isSdp(body.sessionDescription, "answer")) return this.#violate("renegotiate: body is not {sessionDescription: answer}");
+        if (!isObject(body) || !keysWithin(body, ["sessionDescription"]) || !isSdp(body.sessionDescription, "answer"))
+          return this.#violate("renegotiate: body is not {sessionDescription: answer}");
         return Response.json({});
       case "/tracks/close":
         return this.#closeTracks(req.method, tracks, body);
@@ -124,19 +132,33 @@ export class FakeSfu {
     for (const t of body.tracks as unknown[]) {
       if (!isObject(t) || typeof t.trackName !== "string") return this.#violate(`tracks/new: malformed track ${JSON.stringify(t)}`);
       if (t.location === "local") {
-        if (!keysWithin(t, ["location", "mid", "trackName"]) || typeof t.mid !== "string") return this.#violate(`tracks/new: local track with other fields ${JSON.stringify(t)}`);
+        if (!keysWithin(t, ["location", "mid", "trackName"]) || typeof t.mid !== "string")
+          return this.#violate(`tracks/new: local track with other fields ${JSON.stringify(t)}`);
         if (!isSdp(body.sessionDescription, "offer")) return this.#violate("tracks/new: local tracks without the endpoint's offer");
         if (t.trackName.startsWith("bad-")) {
-          results.push({ location: "local", mid: t.mid, trackName: t.trackName, errorCode: "invalid_track", errorDescription: "Track refused by the fake" });
+          results.push({
+            location: "local",
+            mid: t.mid,
+            trackName: t.trackName,
+            errorCode: "invalid_track",
+            errorDescription: "Track refused by the fake",
+          });
           continue;
         }
         tracks.push({ location: "local", mid: t.mid, trackName: t.trackName });
         results.push({ location: "local", mid: t.mid, trackName: t.trackName });
       } else if (t.location === "remote") {
-        if (!keysWithin(t, ["location", "sessionId", "trackName", "mid", "simulcast"]) || typeof t.sessionId !== "string") return this.#violate(`tracks/new: malformed remote track ${JSON.stringify(t)}`);
+        if (!keysWithin(t, ["location", "sessionId", "trackName", "mid", "simulcast"]) || typeof t.sessionId !== "string")
+          return this.#violate(`tracks/new: malformed remote track ${JSON.stringify(t)}`);
         const published = this.sessions.get(t.sessionId)?.some((p) => p.location === "local" && p.trackName === t.trackName);
         if (!published) {
-          results.push({ location: "remote", sessionId: t.sessionId, trackName: t.trackName, errorCode: "not_found", errorDescription: "Track not found" });
+          results.push({
+            location: "remote",
+            sessionId: t.sessionId,
+            trackName: t.trackName,
+            errorCode: "not_found",
+            errorDescription: "Track not found",
+          });
           continue;
         }
         const mid = typeof t.mid === "string" ? t.mid : String(this.#nextMid++);
@@ -150,18 +172,28 @@ export class FakeSfu {
       : body.sessionDescription
         ? { type: "answer", sdp: `v=0\r\no=- sfu-answer-${sessionId}\r\n` }
         : undefined;
-    return Response.json({ requiresImmediateRenegotiation: pulled, ...(sessionDescription ? { sessionDescription } : {}), tracks: results });
+    return Response.json({
+      requiresImmediateRenegotiation: pulled,
+      ...(sessionDescription ? { sessionDescription } : {}),
+      tracks: results,
+    });
   }
 
   #closeTracks(method: string, tracks: FakeTrack[], body: unknown): Response {
     if (method !== "PUT") return this.#violate(`tracks/close with ${method}`);
-    if (!isObject(body) || !keysWithin(body, ["tracks", "force", "sessionDescription"]) || typeof body.force !== "boolean" || !Array.isArray(body.tracks)) {
+    if (
+      !isObject(body) ||
+      !keysWithin(body, ["tracks", "force", "sessionDescription"]) ||
+      typeof body.force !== "boolean" ||
+      !Array.isArray(body.tracks)
+    ) {
       return this.#violate("tracks/close: body is not {tracks: [{mid}], force}");
     }
     if (!body.force && !isSdp(body.sessionDescription, "offer")) return this.#violate("tracks/close: force false without an offer");
     const results: Json[] = [];
     for (const t of body.tracks as unknown[]) {
-      if (!isObject(t) || !keysWithin(t, ["mid"]) || typeof t.mid !== "string") return this.#violate(`tracks/close: malformed ${JSON.stringify(t)}`);
+      if (!isObject(t) || !keysWithin(t, ["mid"]) || typeof t.mid !== "string")
+        return this.#violate(`tracks/close: malformed ${JSON.stringify(t)}`);
       const i = tracks.findIndex((x) => x.mid === t.mid);
       if (i < 0) results.push({ mid: t.mid, errorCode: "not_found", errorDescription: "No such mid" });
       else {

@@ -8,7 +8,11 @@ import { purposeKey, type TokenPurpose } from "../../src/auth/purpose-tokens";
 import { JWT_SECRET } from "./api";
 
 /** Signs exactly `payload` (no defaults: leave out `exp` or `aud` to test their absence) with the purpose's key. */
-export async function signPurposeJwt(purpose: TokenPurpose, payload: JWTPayload & Record<string, unknown>, secret = JWT_SECRET): Promise<string> {
+export async function signPurposeJwt(
+  purpose: TokenPurpose,
+  payload: JWTPayload & Record<string, unknown>,
+  secret = JWT_SECRET,
+): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).sign(await purposeKey(secret, purpose));
 }
 
@@ -21,12 +25,23 @@ function expiry(exp: number | string): number {
 }
 
 /** An approval link token (`aud` approval-link), as mailed, for `to`. */
-export function linkToken(
-  t: { approvalId: string; action: "approve" | "reject"; to?: string; exp?: number | string; secret?: string },
-): Promise<string> {
+export function linkToken(t: {
+  approvalId: string;
+  action: "approve" | "reject";
+  to?: string;
+  exp?: number | string;
+  secret?: string;
+}): Promise<string> {
   return signPurposeJwt(
     "approval-link",
-    { aid: t.approvalId, act: t.action, sub: t.to ?? "Boss@Example.com", aud: "approval-link", jti: crypto.randomUUID(), exp: expiry(t.exp ?? "10m") },
+    {
+      aid: t.approvalId,
+      act: t.action,
+      sub: t.to ?? "Boss@Example.com",
+      aud: "approval-link",
+      jti: crypto.randomUUID(),
+      exp: expiry(t.exp ?? "10m"),
+    },
     t.secret,
   );
 }

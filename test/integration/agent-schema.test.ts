@@ -13,7 +13,10 @@ describe("AgentDO schema migrations", () => {
       expect(sql.exec<{ version: number }>("SELECT version FROM _schema").one().version).toBe(latest);
       // Running again at wake is a no-op: no DDL fails on existing tables.
       expect(migrate(state.storage, AGENT_MIGRATIONS)).toBe(latest);
-      const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").toArray().map((r) => r.name);
+      const tables = sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .toArray()
+        .map((r) => r.name);
       expect(tables).toEqual(expect.arrayContaining(["_schema", "state_meta", "state_versions", "derived_sync", "timers"]));
     });
   });
@@ -41,11 +44,22 @@ describe("AgentDO schema migrations", () => {
     await runInDurableObject(stub, (_instance, state) => {
       const sql = state.storage.sql;
       // Back to a v4 database: drop everything, then migrate up to 4 only.
-      for (const { name } of sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray()) {
+      for (const { name } of sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+        )
+        .toArray()) {
         sql.exec(`DROP TABLE "${name}"`);
       }
-      expect(migrate(state.storage, AGENT_MIGRATIONS.filter((m) => m.version <= 4))).toBe(4);
-      sql.exec("INSERT INTO task_events (task_id, seq, type, status, progress, message, at) VALUES ('t1', 1, 'status', 'pending', 0, NULL, 10), ('t1', 2, 'progress', 'running', 50, 'half', 20)");
+      expect(
+        migrate(
+          state.storage,
+          AGENT_MIGRATIONS.filter((m) => m.version <= 4),
+        ),
+      ).toBe(4);
+      sql.exec(
+        "INSERT INTO task_events (task_id, seq, type, status, progress, message, at) VALUES ('t1', 1, 'status', 'pending', 0, NULL, 10), ('t1', 2, 'progress', 'running', 50, 'half', 20)",
+      );
       expect(migrate(state.storage, AGENT_MIGRATIONS)).toBe(AGENT_MIGRATIONS.at(-1)!.version);
       expect(sql.exec("SELECT task_id, seq, type, status, progress, message, at FROM task_events ORDER BY seq").toArray()).toEqual([
         { task_id: "t1", seq: 1, type: "status", status: "pending", progress: 0, message: null, at: 10 },
@@ -53,17 +67,28 @@ describe("AgentDO schema migrations", () => {
       ]);
       expect(sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'task_events'").one().sql).toMatch(/WITHOUT ROWID/);
       // Still one row per (task, seq).
-      expect(() => sql.exec("INSERT INTO task_events (task_id, seq, type, status, progress, message, at) VALUES ('t1', 2, 'status', 'x', 0, NULL, 0)")).toThrow();
+      expect(() =>
+        sql.exec("INSERT INTO task_events (task_id, seq, type, status, progress, message, at) VALUES ('t1', 2, 'status', 'x', 0, NULL, 0)"),
+      ).toThrow();
     });
   });
   it("v10 keeps a gated task's approval for the view, marks its stored events waiting, and writes an event when the gate opens", async () => {
     const stub = env.AGENT.getByName("schema-v10");
     await runInDurableObject(stub, (_instance, state) => {
       const sql = state.storage.sql;
-      for (const { name } of sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray()) {
+      for (const { name } of sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+        )
+        .toArray()) {
         sql.exec(`DROP TABLE "${name}"`);
       }
-      expect(migrate(state.storage, AGENT_MIGRATIONS.filter((m) => m.version <= 9))).toBe(9);
+      expect(
+        migrate(
+          state.storage,
+          AGENT_MIGRATIONS.filter((m) => m.version <= 9),
+        ),
+      ).toBe(9);
       const insert = (id: string, approval: string | null) =>
         sql.exec(
           `INSERT INTO tasks (task_id, agent_id, task_type, status, progress, created_at, metadata, max_attempts, timeout_seconds, last_activity_at, approval_id, executor)
@@ -74,20 +99,33 @@ describe("AgentDO schema migrations", () => {
       insert("gated", "approval_1");
       insert("plain", null);
       expect(migrate(state.storage, AGENT_MIGRATIONS)).toBe(AGENT_MIGRATIONS.at(-1)!.version);
-      const rows = sql.exec<{ task_id: string; gate_approval_id: string | null }>("SELECT task_id, gate_approval_id FROM tasks ORDER BY task_id").toArray();
+      const rows = sql
+        .exec<{ task_id: string; gate_approval_id: string | null }>("SELECT task_id, gate_approval_id FROM tasks ORDER BY task_id")
+        .toArray();
       expect(rows).toEqual([
         { task_id: "gated", gate_approval_id: "approval_1" },
         { task_id: "plain", gate_approval_id: null },
       ]);
-      const waiting = () => sql.exec<{ task_id: string; seq: number; type: string; waiting_for_approval: number }>("SELECT task_id, seq, type, waiting_for_approval FROM task_events ORDER BY task_id, seq").toArray();
+      const waiting = () =>
+        sql
+          .exec<{ task_id: string; seq: number; type: string; waiting_for_approval: number }>(
+            "SELECT task_id, seq, type, waiting_for_approval FROM task_events ORDER BY task_id, seq",
+          )
+          .toArray();
       expect(waiting()).toEqual([
         { task_id: "gated", seq: 1, type: "status", waiting_for_approval: 1 },
         { task_id: "plain", seq: 1, type: "status", waiting_for_approval: 0 },
       ]);
       // The gate opens: one `approval` event, no longer waiting; the view keeps the approval.
       sql.exec("UPDATE tasks SET approval_id = NULL, last_activity_at = 20 WHERE task_id = 'gated'");
-      expect(waiting().filter((e) => e.task_id === "gated").at(-1)).toEqual({ task_id: "gated", seq: 2, type: "approval", waiting_for_approval: 0 });
-      expect(sql.exec<{ gate_approval_id: string }>("SELECT gate_approval_id FROM tasks WHERE task_id = 'gated'").one().gate_approval_id).toBe("approval_1");
+      expect(
+        waiting()
+          .filter((e) => e.task_id === "gated")
+          .at(-1),
+      ).toEqual({ task_id: "gated", seq: 2, type: "approval", waiting_for_approval: 0 });
+      expect(
+        sql.exec<{ gate_approval_id: string }>("SELECT gate_approval_id FROM tasks WHERE task_id = 'gated'").one().gate_approval_id,
+      ).toBe("approval_1");
     });
   });
 });

@@ -35,11 +35,24 @@ describe("deciding through the API records the credential", () => {
     const token = await mintToken({ sub: "alice", role: "developer" });
     const res = await call(respond(approval_id), { token, body: { action: "approve", approver_email: "boss@example.com" } });
     expect(res.status).toBe(200);
-    const expected = { status: "approved", decided_via: "api", decided_by: "jwt:alice", approved_by: "jwt:alice", decider: { kind: "jwt", id: "alice" } };
+    const expected = {
+      status: "approved",
+      decided_via: "api",
+      decided_by: "jwt:alice",
+      approved_by: "jwt:alice",
+      decider: { kind: "jwt", id: "alice" },
+    };
     expect(await json(res)).toMatchObject(expected);
     expect(await getApproval(approval_id)).toMatchObject({ ...expected, approver_email: "Boss@Example.com" });
     await vi.waitFor(() => expect(callbacks.length).toBe(1), { timeout: 10_000 });
-    expect(JSON.parse(callbacks[0]!.body)).toMatchObject({ approval_id, status: "approved", decided_via: "api", decided_by: "jwt:alice", approved_by: "jwt:alice", decider: { kind: "jwt", id: "alice" } });
+    expect(JSON.parse(callbacks[0]!.body)).toMatchObject({
+      approval_id,
+      status: "approved",
+      decided_via: "api",
+      decided_by: "jwt:alice",
+      approved_by: "jwt:alice",
+      decider: { kind: "jwt", id: "alice" },
+    });
     expect(callbacks[0]!.signature).toMatch(/^sha256=[0-9a-f]{64}$/);
   });
 
@@ -47,11 +60,21 @@ describe("deciding through the API records the credential", () => {
     spyMail();
     const { approval_id } = await createApproval(base({ agent_id: "decider-agent" }));
     const token = await mintToken({ sub: "mallory", role: "developer" });
-    const res = await call(respond(approval_id), { token, body: { action: "reject", approver_email: "boss@example.com", reason: "pretending" } });
-    expect(await json(res)).toMatchObject({ status: "rejected", decided_by: "jwt:mallory", approved_by: null, decider: { kind: "jwt", id: "mallory" } });
+    const res = await call(respond(approval_id), {
+      token,
+      body: { action: "reject", approver_email: "boss@example.com", reason: "pretending" },
+    });
+    expect(await json(res)).toMatchObject({
+      status: "rejected",
+      decided_by: "jwt:mallory",
+      approved_by: null,
+      decider: { kind: "jwt", id: "mallory" },
+    });
     // Without approver_email at all, a bearer decision works the same.
     const other = await createApproval(base({ agent_id: "decider-agent" }));
-    expect(await json(await call(respond(other.approval_id), { token, body: { action: "approve" } }))).toMatchObject({ decided_by: "jwt:mallory" });
+    expect(await json(await call(respond(other.approval_id), { token, body: { action: "approve" } }))).toMatchObject({
+      decided_by: "jwt:mallory",
+    });
   });
 
   it("an API key: api_key:<key_id>; the admin key: admin_key:admin", async () => {
@@ -72,10 +95,25 @@ describe("deciding with a link token through respond", () => {
     const { approval_id } = await createApproval(base({ agent_id: "decider-agent" }));
     const token = await linkToken({ approvalId: approval_id, action: "approve", to: "Boss@Example.com" });
     const before = await getApproval(approval_id);
-    await problem(await call(`${respond(approval_id)}?token=${token}`, { token: null, body: { action: "approve", approver_email: "intern@example.com" } }), 403);
+    await problem(
+      await call(`${respond(approval_id)}?token=${token}`, {
+        token: null,
+        body: { action: "approve", approver_email: "intern@example.com" },
+      }),
+      403,
+    );
     expect(await getApproval(approval_id)).toEqual(before);
-    const res = await call(`${respond(approval_id)}?token=${token}`, { token: null, body: { action: "approve", approver_email: "boss@EXAMPLE.com" } });
-    expect(await json(res)).toMatchObject({ status: "approved", decided_via: "link", decided_by: "Boss@Example.com", approved_by: "Boss@Example.com", decider: { kind: "email", id: "Boss@Example.com" } });
+    const res = await call(`${respond(approval_id)}?token=${token}`, {
+      token: null,
+      body: { action: "approve", approver_email: "boss@EXAMPLE.com" },
+    });
+    expect(await json(res)).toMatchObject({
+      status: "approved",
+      decided_via: "link",
+      decided_by: "Boss@Example.com",
+      approved_by: "Boss@Example.com",
+      decider: { kind: "email", id: "Boss@Example.com" },
+    });
   });
 
   it("a link mailed to an address that may not decide is refused (403), nothing changes", async () => {
@@ -85,9 +123,18 @@ describe("deciding with a link token through respond", () => {
     const token = await linkToken({ approvalId: approval_id, action: "approve", to: "intern@example.com" });
     const before = await getApproval(approval_id);
     // Naming the approver does not make the link the approver's.
-    await problem(await call(`${respond(approval_id)}?token=${token}`, { token: null, body: { action: "approve", approver_email: "boss@example.com" } }), 403);
+    await problem(
+      await call(`${respond(approval_id)}?token=${token}`, {
+        token: null,
+        body: { action: "approve", approver_email: "boss@example.com" },
+      }),
+      403,
+    );
     await problem(await call(`${respond(approval_id)}?token=${token}`, { token: null, body: { action: "approve" } }), 403);
     expect(await getApproval(approval_id)).toEqual(before);
-    expect((await env.DB.prepare("SELECT status FROM approval_index WHERE approval_id = ?").bind(approval_id).first<{ status: string }>())!.status).toBe("pending");
+    expect(
+      (await env.DB.prepare("SELECT status FROM approval_index WHERE approval_id = ?").bind(approval_id).first<{ status: string }>())!
+        .status,
+    ).toBe("pending");
   });
 });

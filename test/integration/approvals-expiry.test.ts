@@ -22,9 +22,13 @@ describe("expiry by the alarm", () => {
     expect(got).toMatchObject({ status: "expired", decided_via: "expiry", rejection_reason: "Expired without a decision" });
     await runDurableObjectAlarm(env.AGENT.getByName("exp-reject"));
     expect(await getApproval(approval_id)).toEqual(got);
-    const row = await env.DB.prepare("SELECT status FROM approval_index WHERE approval_id = ?").bind(approval_id).first<{ status: string }>();
+    const row = await env.DB.prepare("SELECT status FROM approval_index WHERE approval_id = ?")
+      .bind(approval_id)
+      .first<{ status: string }>();
     expect(row!.status).toBe("expired");
-    const res = await call(`/api/v2/email/approval/${approval_id}/respond`, { body: { action: "approve", approver_email: "boss@example.com" } });
+    const res = await call(`/api/v2/email/approval/${approval_id}/respond`, {
+      body: { action: "approve", approver_email: "boss@example.com" },
+    });
     expect(res.status).toBe(409);
   });
 
@@ -37,7 +41,9 @@ describe("expiry by the alarm", () => {
 
   it("on_expire escalate: mails escalate_to once, extends the deadline, then rejects at the new one", async () => {
     const spy = spyMail();
-    const { approval_id } = await createApproval(base({ agent_id: "exp-esc", on_expire: "escalate", escalate_to: ["cto@example.com", "ceo@example.com"], expires_in_hours: 1 }));
+    const { approval_id } = await createApproval(
+      base({ agent_id: "exp-esc", on_expire: "escalate", escalate_to: ["cto@example.com", "ceo@example.com"], expires_in_hours: 1 }),
+    );
     expect(spy).toHaveBeenCalledTimes(1);
     const before = Date.now();
     await expire("exp-esc", approval_id);
@@ -46,19 +52,30 @@ describe("expiry by the alarm", () => {
     expect(escalated.escalated_at).not.toBeNull();
     expect(Date.parse(escalated.expires_at)).toBeGreaterThanOrEqual(before + 3600e3 - 1000);
     const mails = sentMails(spy);
-    expect(mails.slice(1).map((m) => m.to).sort()).toEqual(["ceo@example.com", "cto@example.com"]);
+    expect(
+      mails
+        .slice(1)
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(["ceo@example.com", "cto@example.com"]);
     // An escalation recipient may now answer; here nobody does, and the new deadline rejects.
     await expire("exp-esc", approval_id);
-    expect(await getApproval(approval_id)).toMatchObject({ status: "expired", rejection_reason: "Expired without a decision, after escalation" });
+    expect(await getApproval(approval_id)).toMatchObject({
+      status: "expired",
+      rejection_reason: "Expired without a decision, after escalation",
+    });
     expect(spy).toHaveBeenCalledTimes(3);
   });
 
   it("an escalation recipient may answer only after the escalation", async () => {
     spyMail();
-    const { approval_id } = await createApproval(base({ agent_id: "exp-esc-answer", on_expire: "escalate", escalate_to: ["cto@example.com"], expires_in_hours: 1 }));
+    const { approval_id } = await createApproval(
+      base({ agent_id: "exp-esc-answer", on_expire: "escalate", escalate_to: ["cto@example.com"], expires_in_hours: 1 }),
+    );
     // A link mailed to the escalation recipient (the responder check applies to link and reply decisions).
     const token = await linkToken({ approvalId: approval_id, action: "approve", to: "CTO@example.com" });
-    const respond = () => call(`/api/v2/email/approval/${approval_id}/respond?token=${token}`, { token: null, body: { action: "approve" } });
+    const respond = () =>
+      call(`/api/v2/email/approval/${approval_id}/respond?token=${token}`, { token: null, body: { action: "approve" } });
     expect((await respond()).status).toBe(403);
     expect((await getApproval(approval_id)).status).toBe("pending");
     await expire("exp-esc-answer", approval_id);
@@ -71,7 +88,10 @@ describe("expiry by the alarm", () => {
 describe("task gating (requires_approval)", () => {
   it("a gated noop task waits until approved, then runs to completed", async () => {
     const spy = spyMail();
-    const taskId = await createTask("gated", { task_type: "noop", requires_approval: { approver_email: "boss@example.com", title: "Run noop" } });
+    const taskId = await createTask("gated", {
+      task_type: "noop",
+      requires_approval: { approver_email: "boss@example.com", title: "Run noop" },
+    });
     await sleep(300);
     expect(await getTask(taskId)).toMatchObject({ status: "pending", attempts: 0 });
     const mail = sentMails(spy)[0]!;
@@ -85,11 +105,15 @@ describe("task gating (requires_approval)", () => {
   it("rejected or expired: the task is cancelled with a reason", async () => {
     spyMail();
     const rejected = await createTask("gated-no", { task_type: "noop", requires_approval: { approver_email: "boss@example.com" } });
-    const expired = await createTask("gated-no", { task_type: "noop", requires_approval: { approver_email: "boss@example.com", expires_in_hours: 1 } });
-    const approvalOf = async (taskId: string) =>
-      (await env.AGENT.getByName("gated-no").getTask(taskId))!.approval_id!;
+    const expired = await createTask("gated-no", {
+      task_type: "noop",
+      requires_approval: { approver_email: "boss@example.com", expires_in_hours: 1 },
+    });
+    const approvalOf = async (taskId: string) => (await env.AGENT.getByName("gated-no").getTask(taskId))!.approval_id!;
     const a1 = await approvalOf(rejected);
-    const res = await call(`/api/v2/email/approval/${a1}/respond`, { body: { action: "reject", approver_email: "boss@example.com", reason: "no" } });
+    const res = await call(`/api/v2/email/approval/${a1}/respond`, {
+      body: { action: "reject", approver_email: "boss@example.com", reason: "no" },
+    });
     expect(res.status).toBe(200);
     expect(await getTask(rejected)).toMatchObject({ status: "cancelled", attempts: 0 });
     expect((await getTask(rejected)).error_message).toContain("rejected");
@@ -100,7 +124,9 @@ describe("task gating (requires_approval)", () => {
 
 describe("callback_url", () => {
   async function hmac(body: string): Promise<string> {
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(JWT_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(JWT_SECRET), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
     return `sha256=${[...mac].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
   }
@@ -118,7 +144,9 @@ describe("callback_url", () => {
     });
     const agent = "cb-agent";
     const { approval_id } = await createApproval(base({ agent_id: agent, callback_url: "https://hooks.example.com/approved" }));
-    const res = await call(`/api/v2/email/approval/${approval_id}/respond`, { body: { action: "approve", approver_email: "boss@example.com" } });
+    const res = await call(`/api/v2/email/approval/${approval_id}/respond`, {
+      body: { action: "approve", approver_email: "boss@example.com" },
+    });
     expect(res.status).toBe(200);
     await vi.waitFor(() => expect(received.length).toBe(1), { timeout: 10_000 });
     expect(await getApproval(approval_id)).toMatchObject({ callback: { status: "pending", attempts: 1 } });
@@ -130,7 +158,15 @@ describe("callback_url", () => {
     expect(last.id).toBe(approval_id);
     expect(last.sig).toBe(await hmac(last.body));
     // Decided with the API (a JWT whose sub is `tester`): the callback names that credential.
-    expect(JSON.parse(last.body)).toMatchObject({ approval_id, status: "approved", approved_by: "jwt:tester", decided_by: "jwt:tester", decider: { kind: "jwt", id: "tester" }, rejection_reason: null, task_id: null });
+    expect(JSON.parse(last.body)).toMatchObject({
+      approval_id,
+      status: "approved",
+      approved_by: "jwt:tester",
+      decided_by: "jwt:tester",
+      decider: { kind: "jwt", id: "tester" },
+      rejection_reason: null,
+      task_id: null,
+    });
     expect(JSON.parse(last.body).decided_at).toMatch(/Z$/);
     expect(await getApproval(approval_id)).toMatchObject({ callback: { status: "delivered", attempts: 2 } });
   });

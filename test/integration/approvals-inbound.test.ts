@@ -14,7 +14,14 @@ interface Fake {
 }
 
 /** A ForwardableEmailMessage built by hand (cloudflare:test has no inbound helper). */
-function inbound(opts: { to: string; from?: string; fromHeader?: string; inReplyTo?: string; body: string; headers?: Record<string, string> }): Fake {
+function inbound(opts: {
+  to: string;
+  from?: string;
+  fromHeader?: string;
+  inReplyTo?: string;
+  body: string;
+  headers?: Record<string, string>;
+}): Fake {
   const from = opts.from ?? "boss@example.com";
   const head: Record<string, string> = {
     From: opts.fromHeader ?? `Boss <${from}>`,
@@ -44,7 +51,12 @@ const replyText = (f: Fake) => (f.reply.mock.calls[0] as unknown as [{ text: str
 describe("replies to the approval mail", () => {
   it("approve from the approver (display name and case ignored) is recorded and confirmed", async () => {
     const { id, replyTo, inReplyTo } = await setup();
-    const f = inbound({ to: replyTo, from: "Boss@EXAMPLE.com", inReplyTo, body: "Approved - looks good\nship it\n\nOn Mon, Bot wrote:\n> Approval needed" });
+    const f = inbound({
+      to: replyTo,
+      from: "Boss@EXAMPLE.com",
+      inReplyTo,
+      body: "Approved - looks good\nship it\n\nOn Mon, Bot wrote:\n> Approval needed",
+    });
     await deliver(f);
     expect(f.setReject).not.toHaveBeenCalled();
     expect(replyText(f)).toContain("approved");
@@ -71,7 +83,11 @@ describe("replies to the approval mail", () => {
 
   it("auto-replies are ignored: no answer, no change", async () => {
     const { id, replyTo, inReplyTo } = await setup();
-    const robots: Record<string, string>[] = [{ "Auto-Submitted": "auto-replied" }, { Precedence: "bulk" }, { "X-Auto-Response-Suppress": "All" }];
+    const robots: Record<string, string>[] = [
+      { "Auto-Submitted": "auto-replied" },
+      { Precedence: "bulk" },
+      { "X-Auto-Response-Suppress": "All" },
+    ];
     for (const headers of robots) {
       const f = inbound({ to: replyTo, inReplyTo, body: "approve", headers });
       await deliver(f);

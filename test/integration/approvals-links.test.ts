@@ -23,14 +23,29 @@ describe("creating an approval", () => {
     expect(mail!.replyTo).toMatch(new RegExp(`^approvals\\+${created.approval_id}\\.[0-9a-f]{16}@localhost$`));
     expect(mail!.links.approve).toContain(`/approve/${created.approval_id}?action=approve&token=`);
     const got = await getApproval(created.approval_id);
-    expect(got).toMatchObject({ status: "pending", data: { version: 2 }, approver_email: "Boss@Example.com", approved_at: null, decided_via: null, email: { status: "sent", message_id: created.email.message_id } });
-    const list = await json<{ approvals: { approval_id: string }[] }>(await call("/api/v2/email/approvals?status=pending&approver_email=boss@example.com"));
+    expect(got).toMatchObject({
+      status: "pending",
+      data: { version: 2 },
+      approver_email: "Boss@Example.com",
+      approved_at: null,
+      decided_via: null,
+      email: { status: "sent", message_id: created.email.message_id },
+    });
+    const list = await json<{ approvals: { approval_id: string }[] }>(
+      await call("/api/v2/email/approvals?status=pending&approver_email=boss@example.com"),
+    );
     expect(list.approvals.map((a) => a.approval_id)).toContain(created.approval_id);
   });
 
   it("accepts the prototype's query form with data as the raw body", async () => {
     spyMail();
-    const q = new URLSearchParams({ agent_id: "legacy", title: "T", description: "D", approver_email: "a@example.com", expires_in_hours: "1" });
+    const q = new URLSearchParams({
+      agent_id: "legacy",
+      title: "T",
+      description: "D",
+      approver_email: "a@example.com",
+      expires_in_hours: "1",
+    });
     const res = await call(`/api/v2/email/approval?${q}`, { body: { amount: 5 } });
     expect(res.status).toBe(201);
     const { approval_id } = await json<{ approval_id: string }>(res);
@@ -87,14 +102,21 @@ describe("the mailed links", () => {
     expect(again.status).toBe(409);
     expect(await page(links.reject, "POST")).toHaveProperty("status", 409);
     expect(await getApproval(approval_id)).toEqual(got);
-    const row = await env.DB.prepare("SELECT status FROM approval_index WHERE approval_id = ?").bind(approval_id).first<{ status: string }>();
+    const row = await env.DB.prepare("SELECT status FROM approval_index WHERE approval_id = ?")
+      .bind(approval_id)
+      .first<{ status: string }>();
     expect(row!.status).toBe("approved");
   });
 
   it("reject link records the reason from the form", async () => {
     const spy = spyMail();
     const { approval_id } = await createApproval(base());
-    const res = await call(sentMails(spy)[0]!.links.reject, { method: "POST", token: null, rawBody: "reason=too+risky", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const res = await call(sentMails(spy)[0]!.links.reject, {
+      method: "POST",
+      token: null,
+      rawBody: "reason=too+risky",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(res.status).toBe(200);
     expect(await getApproval(approval_id)).toMatchObject({ status: "rejected", rejection_reason: "too risky", approved_by: null });
   });
@@ -106,7 +128,12 @@ describe("the mailed links", () => {
     const [ma, mb] = sentMails(spy);
     const tokenOf = (path: string) => new URL(`http://x${path}`).searchParams.get("token")!;
     const now = Math.floor(Date.now() / 1000);
-    const forged = await linkToken({ approvalId: a.approval_id, action: "approve", exp: now + 600, secret: "another-secret-entirely-0123456789" });
+    const forged = await linkToken({
+      approvalId: a.approval_id,
+      action: "approve",
+      exp: now + 600,
+      secret: "another-secret-entirely-0123456789",
+    });
     const expired = await linkToken({ approvalId: a.approval_id, action: "approve", exp: now - 60 });
     const cases: [string, number][] = [
       [`/approve/${a.approval_id}?action=approve&token=${forged}`, 403],
@@ -134,11 +161,23 @@ describe("POST /api/v2/email/approval/{id}/respond", () => {
     const { approval_id } = await createApproval(base());
     const path = `/api/v2/email/approval/${approval_id}/respond`;
     await problem(await call(path, { token: null, body: { action: "approve", approver_email: "boss@example.com" } }), 401);
-    await problem(await call(path, { token: await mintToken({ role: "user" }), body: { action: "approve", approver_email: "boss@example.com" } }), 403);
+    await problem(
+      await call(path, { token: await mintToken({ role: "user" }), body: { action: "approve", approver_email: "boss@example.com" } }),
+      403,
+    );
     expect((await getApproval(approval_id)).status).toBe("pending");
-    const res = await call(path, { token: await mintToken({ sub: "carol", role: "developer" }), body: { action: "reject", approver_email: "BOSS@example.COM", reason: "not now" } });
+    const res = await call(path, {
+      token: await mintToken({ sub: "carol", role: "developer" }),
+      body: { action: "reject", approver_email: "BOSS@example.COM", reason: "not now" },
+    });
     expect(res.status).toBe(200);
-    expect(await json(res)).toMatchObject({ status: "rejected", rejection_reason: "not now", decided_via: "api", decided_by: "jwt:carol", decider: { kind: "jwt", id: "carol" } });
+    expect(await json(res)).toMatchObject({
+      status: "rejected",
+      rejection_reason: "not now",
+      decided_via: "api",
+      decided_by: "jwt:carol",
+      decider: { kind: "jwt", id: "carol" },
+    });
     await problem(await call(path, { body: { action: "approve", approver_email: "boss@example.com" } }), 409);
   });
 
@@ -173,7 +212,9 @@ describe("POST /api/v2/email/approval/{id}/respond", () => {
     await runInDurableObject(env.AGENT.getByName("approver-agent"), (_i, state) => {
       state.storage.sql.exec("UPDATE approvals SET expires_at = ? WHERE approval_id = ?", Date.now() - 1, approval_id);
     });
-    const res = await call(`/api/v2/email/approval/${approval_id}/respond`, { body: { action: "approve", approver_email: "boss@example.com" } });
+    const res = await call(`/api/v2/email/approval/${approval_id}/respond`, {
+      body: { action: "approve", approver_email: "boss@example.com" },
+    });
     await problem(res, 409);
     expect((await getApproval(approval_id)).status).not.toBe("approved");
   });
@@ -185,9 +226,11 @@ describe("POST /api/v2/email/approval/{id}/respond", () => {
     const token = new URL(`http://x${link}`).searchParams.get("token")!;
     // Used once through the confirm page: the approval is rejected and the token spent.
     expect((await call(link, { method: "POST", token: null })).status).toBe(200);
-    const again = await call(`/api/v2/email/approval/${approval_id}/respond?token=${token}`, { token: null, body: { action: "reject", approver_email: "boss@example.com" } });
+    const again = await call(`/api/v2/email/approval/${approval_id}/respond?token=${token}`, {
+      token: null,
+      body: { action: "reject", approver_email: "boss@example.com" },
+    });
     await problem(again, 409);
     expect(await getApproval(approval_id)).toMatchObject({ status: "rejected", decided_via: "link" });
   });
 });
-

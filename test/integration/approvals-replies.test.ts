@@ -82,12 +82,20 @@ describe("reading the answer", () => {
     const f = await deliver({ to: replyTo, inReplyTo, html });
     expect(f.setReject).not.toHaveBeenCalled();
     expect(replyOf(f).text).toContain("is rejected");
-    expect(await getApproval(id)).toMatchObject({ status: "rejected", decided_via: "email", rejection_reason: "not this week\nthe freeze ends Monday & QA is out" });
+    expect(await getApproval(id)).toMatchObject({
+      status: "rejected",
+      decided_via: "email",
+      rejection_reason: "not this week\nthe freeze ends Monday & QA is out",
+    });
   });
 
   it("an HTML-only approval with a bare blockquote and no attribution line", async () => {
     const { id, replyTo, inReplyTo } = await setup();
-    const f = await deliver({ to: replyTo, inReplyTo, html: "<html><head><style>p{}</style></head><body><p>YES</p><blockquote>Reply with APPROVE or REJECT</blockquote></body></html>" });
+    const f = await deliver({
+      to: replyTo,
+      inReplyTo,
+      html: "<html><head><style>p{}</style></head><body><p>YES</p><blockquote>Reply with APPROVE or REJECT</blockquote></body></html>",
+    });
     expect(replyOf(f).text).toContain("is approved");
     expect(await getApproval(id)).toMatchObject({ status: "approved", decided_via: "email" });
   });
@@ -98,10 +106,14 @@ describe("reading the answer", () => {
     expect(await getApproval(id)).toMatchObject({ status: "rejected", rejection_reason: "from the text part" });
   });
 
-  it("quoted history below (an \"On … wrote:\" line, also wrapped, and > lines) is not part of the reason", async () => {
+  it('quoted history below (an "On … wrote:" line, also wrapped, and > lines) is not part of the reason', async () => {
     for (const attribution of [ATTRIBUTION, WRAPPED_ATTRIBUTION]) {
       const { id, replyTo, inReplyTo } = await setup();
-      const f = await deliver({ to: replyTo, inReplyTo, text: `No, the budget is spent.\nAsk again in Q1.\n\n${attribution}\n${QUOTED}\n` });
+      const f = await deliver({
+        to: replyTo,
+        inReplyTo,
+        text: `No, the budget is spent.\nAsk again in Q1.\n\n${attribution}\n${QUOTED}\n`,
+      });
       expect(replyOf(f).text).toContain("is rejected (the budget is spent.\nAsk again in Q1.)");
       expect(await getApproval(id)).toMatchObject({ status: "rejected", rejection_reason: "the budget is spent.\nAsk again in Q1." });
     }
@@ -126,7 +138,11 @@ describe("reading the answer", () => {
       const f = await deliver({ to: replyTo, inReplyTo, text: `${text}\n\n${ATTRIBUTION}\n${QUOTED}` });
       expect(replyOf(f).text, text).toContain(`is ${status}`);
       expect(replyOf(f).subject).toBe("Re: Approval needed: Deploy v2");
-      expect(await getApproval(id), text).toMatchObject({ status, decided_via: "email", approved_by: status === "approved" ? APPROVER : null });
+      expect(await getApproval(id), text).toMatchObject({
+        status,
+        decided_via: "email",
+        approved_by: status === "approved" ? APPROVER : null,
+      });
     }
   });
 
@@ -140,7 +156,10 @@ describe("reading the answer", () => {
   });
 
   it("readAnswer and htmlAnswerText on their own", () => {
-    expect(readAnswer(`reject: line one\n  line two\n\nline four\n${WRAPPED_ATTRIBUTION}\n> x`)).toEqual({ action: "reject", reason: "line one\n  line two\n\nline four" });
+    expect(readAnswer(`reject: line one\n  line two\n\nline four\n${WRAPPED_ATTRIBUTION}\n> x`)).toEqual({
+      action: "reject",
+      reason: "line one\n  line two\n\nline four",
+    });
     expect(readAnswer(`${WRAPPED_ATTRIBUTION}\n> approve`)).toBeNull();
     expect(readAnswer("Rejected\n-----Original Message-----\nFrom: agent@localhost")).toEqual({ action: "reject", reason: "" });
     expect(htmlAnswerText("<p>yes &#8212; go</p><p>ship&#x21;</p>")).toMatch(/^\nyes — go\n\nship!\n$/);
@@ -196,10 +215,16 @@ describe("who may answer, and when", () => {
 
   it("a reply after a link decision is told it was decided", async () => {
     const { id, replyTo, inReplyTo } = await setup();
-    const res = await call(`/api/v2/email/approval/${id}/respond`, { body: { action: "reject", approver_email: APPROVER, reason: "by API" } });
+    const res = await call(`/api/v2/email/approval/${id}/respond`, {
+      body: { action: "reject", approver_email: APPROVER, reason: "by API" },
+    });
     expect(res.status).toBe(200);
     const late = await deliver({ to: replyTo, inReplyTo, text: "yes" });
     expect(replyOf(late).text).toContain("already decided (rejected)");
-    expect(await getApproval(id)).toMatchObject({ status: "rejected", decided_via: expect.not.stringMatching(/^email$/), rejection_reason: "by API" });
+    expect(await getApproval(id)).toMatchObject({
+      status: "rejected",
+      decided_via: expect.not.stringMatching(/^email$/),
+      rejection_reason: "by API",
+    });
   });
 });

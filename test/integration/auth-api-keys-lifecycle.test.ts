@@ -27,7 +27,9 @@ describe("expiry", () => {
     const created = await createKey({ name: "short", role: "guest", expires_in_days: 1 });
     await seedState("exp-past", { v: 1 });
     expect((await call(statePath("exp-past"), { token: created.key })).status).toBe(200);
-    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE key_id = ?").bind(Date.now() - 1000, created.key_id).run();
+    await env.DB.prepare("UPDATE api_keys SET expires_at = ? WHERE key_id = ?")
+      .bind(Date.now() - 1000, created.key_id)
+      .run();
     const res = await call(statePath("exp-past"), { token: created.key });
     await problem(res, 401);
     expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');

@@ -81,7 +81,11 @@ describe("using a key", () => {
     const { key } = await createKey({ name: "writer", role: "user" });
     const bearer = await call(statePath("key-use"), { token: key, body: { state_data: { via: "bearer" } } });
     expect(bearer.status).toBe(200);
-    const header = await call(statePath("key-use"), { token: null, headers: { "X-API-Key": key }, body: { state_data: { via: "x-api-key" } } });
+    const header = await call(statePath("key-use"), {
+      token: null,
+      headers: { "X-API-Key": key },
+      body: { state_data: { via: "x-api-key" } },
+    });
     expect(header.status).toBe(200);
     expect(await storedVersion("key-use")).toBe(2);
   });
@@ -119,7 +123,9 @@ describe("using a key", () => {
     await seedState("key-last-used", { v: 1 });
     expect((await call(statePath("key-last-used"), { token: created.key })).status).toBe(200);
     // Written after the response (waitUntil), so poll.
-    await vi.waitFor(async () => expect((await apiKeyRows()).find((r) => r.key_id === created.key_id)?.last_used_at).toBeTypeOf("number"), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await apiKeyRows()).find((r) => r.key_id === created.key_id)?.last_used_at).toBeTypeOf("number"), {
+      timeout: 10_000,
+    });
     const listed = (await json<{ api_keys: { key_id: string; last_used_at: string | null }[] }>(await call(`${KEYS}?limit=100`))).api_keys;
     expect(listed.find((k) => k.key_id === created.key_id)?.last_used_at).toMatch(ISO);
   });

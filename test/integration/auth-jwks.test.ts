@@ -100,14 +100,22 @@ describe("ES256/RS256 through JWT_JWKS_URL", () => {
     await seedState("jwks-algswap", { v: 1 });
     const good = await es256(claims({ role: "super_admin" }));
     const [, payload, sig] = good.split(".");
-    const header = btoa(JSON.stringify({ alg: "RS256", kid: "es-1" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-    await expect401(await callWithEnv(WITH_JWKS, statePath("jwks-algswap"), { token: `${header}.${payload}.${sig}`, body: { state_data: { x: 1 } } }));
+    const header = btoa(JSON.stringify({ alg: "RS256", kid: "es-1" }))
+      .replace(/=+$/, "")
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_");
+    await expect401(
+      await callWithEnv(WITH_JWKS, statePath("jwks-algswap"), { token: `${header}.${payload}.${sig}`, body: { state_data: { x: 1 } } }),
+    );
     expect(await storedVersion("jwks-algswap")).toBe(1);
   });
 
   it("expired and exp-less asymmetric tokens are refused", async () => {
     await seedState("jwks-exp", { v: 1 });
-    for (const token of [await es256(claims({ role: "super_admin", exp: nowSeconds() - 30 })), await es256({ sub: "x", role: "super_admin" })]) {
+    for (const token of [
+      await es256(claims({ role: "super_admin", exp: nowSeconds() - 30 })),
+      await es256({ sub: "x", role: "super_admin" }),
+    ]) {
       await expect401(await callWithEnv(WITH_JWKS, statePath("jwks-exp"), { token, body: { state_data: { v: 2 } } }));
     }
     expect(await storedVersion("jwks-exp")).toBe(1);
@@ -121,7 +129,9 @@ describe("ES256/RS256 through JWT_JWKS_URL", () => {
 
   it("an ES256 token is refused when no JWT_JWKS_URL is configured", async () => {
     await seedState("jwks-none", { v: 1 });
-    await expect401(await call(statePath("jwks-none"), { token: await es256(claims({ role: "super_admin" })), body: { state_data: { v: 2 } } }));
+    await expect401(
+      await call(statePath("jwks-none"), { token: await es256(claims({ role: "super_admin" })), body: { state_data: { v: 2 } } }),
+    );
     expect(await storedVersion("jwks-none")).toBe(1);
     expect(fetched).toEqual([]);
   });
@@ -151,10 +161,7 @@ describe("JWT_ISSUER and JWT_AUDIENCE", () => {
   const CHECKED = { ...WITH_JWKS, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD };
 
   it("tokens with the configured issuer and audience are accepted (HS256 and ES256)", async () => {
-    for (const token of [
-      await signJwt(claims({ iss: ISS, aud: AUD })),
-      await es256(claims({ iss: ISS, aud: [AUD, "another-api"] })),
-    ]) {
+    for (const token of [await signJwt(claims({ iss: ISS, aud: AUD })), await es256(claims({ iss: ISS, aud: [AUD, "another-api"] }))]) {
       const res = await callWithEnv(CHECKED, statePath("iss-ok"), { token, body: { state_data: { ok: true } } });
       expect(res.status).toBe(200);
     }
@@ -169,7 +176,10 @@ describe("JWT_ISSUER and JWT_AUDIENCE", () => {
   ])("a token with %s is refused", async (_what, extra) => {
     await seedState("iss-bad", { v: 1 });
     const before = await storedVersion("iss-bad");
-    for (const token of [await signJwt(claims({ role: "super_admin", ...extra })), await es256(claims({ role: "super_admin", ...extra }))]) {
+    for (const token of [
+      await signJwt(claims({ role: "super_admin", ...extra })),
+      await es256(claims({ role: "super_admin", ...extra })),
+    ]) {
       await expect401(await callWithEnv(CHECKED, statePath("iss-bad"), { token, body: { state_data: { hacked: true } } }));
     }
     expect(await storedVersion("iss-bad")).toBe(before);

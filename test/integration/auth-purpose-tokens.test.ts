@@ -25,7 +25,12 @@ beforeAll(async () => {
   const approval = await createApproval(base({ agent_id: AGENT }));
   approvalId = approval.approval_id;
   // Minted as the approval mail's approve link is (the mail itself is tested in approvals-links).
-  tokens.link = await signLinkToken(signingSecret(env)!, { approvalId, action: "approve", to: "Boss@Example.com", expiresAtMs: Date.parse(approval.expires_at) });
+  tokens.link = await signLinkToken(signingSecret(env)!, {
+    approvalId,
+    action: "approve",
+    to: "Boss@Example.com",
+    expiresAtMs: Date.parse(approval.expires_at),
+  });
   const c = await createCall({ agent_id: AGENT });
   callId = c.call_id;
   tokens.join = (await addParticipant(callId, "alice")).join_token;
@@ -46,9 +51,19 @@ function routes(): { family: string; method: string; path: string; body?: unknow
     { family: "email", method: "POST", path: "/api/v2/email/send", body: { to: ["x@example.com"], subject: "s", text: "t" } },
     { family: "approvals", method: "GET", path: "/api/v2/email/approvals" },
     { family: "approvals", method: "GET", path: `/api/v2/email/approval/${approvalId}` },
-    { family: "approvals", method: "POST", path: `/api/v2/email/approval/${approvalId}/respond`, body: { action: "approve", approver_email: "boss@example.com" } },
+    {
+      family: "approvals",
+      method: "POST",
+      path: `/api/v2/email/approval/${approvalId}/respond`,
+      body: { action: "approve", approver_email: "boss@example.com" },
+    },
     { family: "calls", method: "GET", path: `/api/v2/calls/${callId}` },
-    { family: "calls", method: "POST", path: `/api/v2/calls/${callId}/participants`, body: { user_id: "u-mallory", display_name: "mallory" } },
+    {
+      family: "calls",
+      method: "POST",
+      path: `/api/v2/calls/${callId}/participants`,
+      body: { user_id: "u-mallory", display_name: "mallory" },
+    },
     { family: "api keys", method: "GET", path: "/api/v2/auth/api-keys" },
     { family: "speech", method: "POST", path: "/api/v2/speech", body: { text: "hello" } },
   ];

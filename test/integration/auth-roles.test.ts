@@ -105,14 +105,19 @@ describe("the agents claim", () => {
     await seedState("list-a2", { n: 2 });
     await seedState("list-a3", { n: 3 });
     // The D1 index follows each Durable Object asynchronously.
-    const everyone = async () => (await json<{ agents: { agent_id: string }[] }>(await call("/api/v2/agents?limit=100"))).agents.map((a) => a.agent_id);
-    await vi.waitFor(async () => expect(await everyone()).toEqual(expect.arrayContaining(["list-a1", "list-a2", "list-a3"])), { timeout: 10_000 });
+    const everyone = async () =>
+      (await json<{ agents: { agent_id: string }[] }>(await call("/api/v2/agents?limit=100"))).agents.map((a) => a.agent_id);
+    await vi.waitFor(async () => expect(await everyone()).toEqual(expect.arrayContaining(["list-a1", "list-a2", "list-a3"])), {
+      timeout: 10_000,
+    });
 
     const token = await mintToken({ role: "guest", agents: ["list-a1", "list-a3", "list-missing"] });
     const limited = await json<{ agents: { agent_id: string }[] }>(await call("/api/v2/agents?limit=100", { token }));
     expect(limited.agents.map((a) => a.agent_id)).toEqual(["list-a1", "list-a3"]);
 
-    const single = await json<{ agents: { agent_id: string }[] }>(await call("/api/v2/agents", { token: await mintToken({ role: "guest", agents: ["list-a2"] }) }));
+    const single = await json<{ agents: { agent_id: string }[] }>(
+      await call("/api/v2/agents", { token: await mintToken({ role: "guest", agents: ["list-a2"] }) }),
+    );
     expect(single.agents.map((a) => a.agent_id)).toEqual(["list-a2"]);
   });
 

@@ -81,7 +81,8 @@ describe("GET /calls/{call_id}", () => {
     expect(source).not.toContain("src/calls/page/page-script.ts");
     expect(source.trimEnd().endsWith("//# sourceMappingURL=call-page.js.map")).toBe(true);
     const map = (await (await asset("/assets/call-page.js.map")).json()) as { sources: string[] };
-    for (const module of ["main", "p2p-mesh", "sfu-transport", "signalling"]) expect(map.sources).toContain(`../../../src/calls/page/client/${module}.ts`);
+    for (const module of ["main", "p2p-mesh", "sfu-transport", "signalling"])
+      expect(map.sources).toContain(`../../../src/calls/page/client/${module}.ts`);
     // Types only from the server's modules (the wire format): no server code in the page.
     expect(map.sources.filter((s) => !s.startsWith("../../../src/calls/page/client/"))).toEqual([]);
     // Revalidated on every load: the ETag answers 304 while the bundle is unchanged.

@@ -20,7 +20,16 @@ const PATH_TO: Record<CallStatus, CallAction[]> = {
 async function newCall() {
   const callId = newId("call");
   const stub = callSession(env, callId);
-  const created = await stub.create({ callId, agentId: "a1", userId: null, direction: "outbound", recordingEnabled: false, videoEnabled: false, metadata: {}, nowMs: T0 });
+  const created = await stub.create({
+    callId,
+    agentId: "a1",
+    userId: null,
+    direction: "outbound",
+    recordingEnabled: false,
+    videoEnabled: false,
+    metadata: {},
+    nowMs: T0,
+  });
   expect(created.ok).toBe(true);
   return stub;
 }
@@ -34,7 +43,9 @@ async function callIn(status: CallStatus) {
 }
 
 describe("status machine", () => {
-  const cases = CALL_STATUSES.flatMap((from) => CALL_ACTIONS.map((action) => ({ from, action, allowed: TRANSITIONS[action].from.includes(from) })));
+  const cases = CALL_STATUSES.flatMap((from) =>
+    CALL_ACTIONS.map((action) => ({ from, action, allowed: TRANSITIONS[action].from.includes(from) })),
+  );
 
   it("allows exactly the documented transitions", () => {
     const allowed = cases.filter((c) => c.allowed).map((c) => `${c.from} -${c.action}-> ${TRANSITIONS[c.action].to}`);
@@ -76,7 +87,16 @@ describe("status machine", () => {
 
   it("a call cannot be created twice", async () => {
     const stub = await newCall();
-    const again = await stub.create({ callId: "x", agentId: "a1", userId: null, direction: "inbound", recordingEnabled: false, videoEnabled: false, metadata: {}, nowMs: T0 });
+    const again = await stub.create({
+      callId: "x",
+      agentId: "a1",
+      userId: null,
+      direction: "inbound",
+      recordingEnabled: false,
+      videoEnabled: false,
+      metadata: {},
+      nowMs: T0,
+    });
     expect(again).toMatchObject({ ok: false, reason: "conflict" });
   });
 });
@@ -106,7 +126,9 @@ describe("timing", () => {
     const failed = await stub.transition("fail", T0 + 2000);
     expect(failed.ok && failed.value).toMatchObject({ status: "failed", started_at: null, duration_seconds: 0 });
     expect(failed.ok && failed.value.participants[0]!.left_at).toBe(new Date(T0 + 2000).toISOString());
-    expect(await stub.addParticipant({ participantId: newId("part"), userId: "v", displayName: "V", isAgent: false, nowMs: T0 })).toMatchObject({
+    expect(
+      await stub.addParticipant({ participantId: newId("part"), userId: "v", displayName: "V", isAgent: false, nowMs: T0 }),
+    ).toMatchObject({
       ok: false,
       reason: "conflict",
     });
@@ -117,7 +139,10 @@ describe("schema", () => {
   it("records its version in _schema", async () => {
     const stub = await newCall();
     const raw = env.CALL_SESSION.getByName((await stub.get())!.call_id);
-    const version = await runInDurableObject(raw, (_instance, state) => state.storage.sql.exec<{ version: number }>("SELECT version FROM _schema").one().version);
+    const version = await runInDurableObject(
+      raw,
+      (_instance, state) => state.storage.sql.exec<{ version: number }>("SELECT version FROM _schema").one().version,
+    );
     expect(version).toBe(CALL_MIGRATIONS[CALL_MIGRATIONS.length - 1]!.version);
   });
 });

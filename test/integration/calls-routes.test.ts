@@ -7,7 +7,9 @@ import { addParticipant, createCall } from "../helpers/calls";
 
 describe("POST /api/v2/calls", () => {
   it("creates a pending call (201) with defaults, readable by id", async () => {
-    const res = await call("/api/v2/calls", { body: { agent_id: "agent-create", user_id: "u-1", video_enabled: true, metadata: { topic: "x" } } });
+    const res = await call("/api/v2/calls", {
+      body: { agent_id: "agent-create", user_id: "u-1", video_enabled: true, metadata: { topic: "x" } },
+    });
     expect(res.status).toBe(201);
     const created = await json<CallSession>(res);
     expect(created).toMatchObject({
@@ -101,7 +103,9 @@ describe("GET /api/v2/calls?agent_id=", () => {
     const limited = await mintToken({ role: "guest", agents: ["agent-list"] });
     await problem(await call("/api/v2/calls", { token: limited }), 422);
     await problem(await call("/api/v2/calls?agent_id=agent-other", { token: limited }), 403);
-    expect((await json<{ calls: CallSession[] }>(await call("/api/v2/calls?agent_id=agent-list", { token: limited }))).calls).toHaveLength(2);
+    expect((await json<{ calls: CallSession[] }>(await call("/api/v2/calls?agent_id=agent-list", { token: limited }))).calls).toHaveLength(
+      2,
+    );
   });
 });
 
@@ -124,7 +128,9 @@ describe("roster", () => {
     expect(bot.participant.is_agent).toBe(true);
 
     const base = `/api/v2/calls/${c.call_id}/participants`;
-    const patched = await json<CallParticipant>(await call(`${base}/${joined.participant.participant_id}`, { method: "PATCH", body: { is_muted: true, is_video_enabled: false } }));
+    const patched = await json<CallParticipant>(
+      await call(`${base}/${joined.participant.participant_id}`, { method: "PATCH", body: { is_muted: true, is_video_enabled: false } }),
+    );
     expect(patched).toMatchObject({ is_muted: true, is_video_enabled: false });
     await problem(await call(`${base}/${joined.participant.participant_id}`, { method: "PATCH", body: {} }), 422);
     await problem(await call(`${base}/${joined.participant.participant_id}`, { method: "PATCH", body: { is_muted: "yes" } }), 422);
@@ -142,7 +148,10 @@ describe("roster", () => {
       ["bot", true],
     ]);
     await problem(await call(base, { body: { user_id: "x" } }), 422);
-    await problem(await call(`/api/v2/calls/call_ffffffffffffffffffffffff/participants`, { body: { user_id: "x", display_name: "X" } }), 404);
+    await problem(
+      await call(`/api/v2/calls/call_ffffffffffffffffffffffff/participants`, { body: { user_id: "x", display_name: "X" } }),
+      404,
+    );
     const user = await mintToken({ role: "user" });
     await problem(await call(base, { token: user, body: { user_id: "x", display_name: "X" } }), 403);
   });

@@ -32,8 +32,16 @@ afterEach(() => {
 });
 
 /** A request through the Worker in SFU mode (or with `overrides`), authorized by `token` (a join token, usually). */
-function send(path: string, opts: { method?: string; body?: unknown; token?: string | null } = {}, overrides: Record<string, unknown> = SFU_ENV): Promise<Response> {
-  return callWith(overrides, path, { method: opts.method ?? (opts.body === undefined ? "GET" : "POST"), body: opts.body, token: opts.token });
+function send(
+  path: string,
+  opts: { method?: string; body?: unknown; token?: string | null } = {},
+  overrides: Record<string, unknown> = SFU_ENV,
+): Promise<Response> {
+  return callWith(overrides, path, {
+    method: opts.method ?? (opts.body === undefined ? "GET" : "POST"),
+    body: opts.body,
+    token: opts.token,
+  });
 }
 
 const sessions = (callId: string) => `/api/v2/calls/${callId}/sfu/sessions`;
@@ -87,11 +95,16 @@ describe("SFU mode: the happy path", () => {
     const res = await send(sessions(c.call_id), { body: { sessionDescription: OFFER }, token: alice.join_token });
     expect(res.status).toBe(201);
     const created = await json<{ sessionId: string; sessionDescription: { type: string } }>(res);
-    expect(created).toEqual({ sessionId: "sfu-session-1", sessionDescription: { type: "answer", sdp: expect.stringContaining("answer-for-sfu-session-1") } });
+    expect(created).toEqual({
+      sessionId: "sfu-session-1",
+      sessionDescription: { type: "answer", sdp: expect.stringContaining("answer-for-sfu-session-1") },
+    });
     expect(sfu.requests).toEqual([{ method: "POST", path: "/sessions/new", body: { sessionDescription: OFFER } }]);
     expect((await roster(c.call_id)).alice!.sfu_session_id).toBe("sfu-session-1");
     expect((await roster(c.call_id)).bob!.sfu_session_id).toBeNull();
-    expect(await peer.next("participant_updated")).toMatchObject({ participant: { participant_id: alice.participant.participant_id, sfu_session_id: "sfu-session-1" } });
+    expect(await peer.next("participant_updated")).toMatchObject({
+      participant: { participant_id: alice.participant.participant_id, sfu_session_id: "sfu-session-1" },
+    });
     // Without an offer the body is omitted, as the API documents.
     const bare = await send(sessions(c.call_id), { body: {}, token: bob.join_token });
     expect(await json(bare)).toEqual({ sessionId: "sfu-session-2" });
@@ -143,7 +156,9 @@ describe("SFU mode: the happy path", () => {
       stream: { stream_id: "alice-mic", media_type: "audio", enabled: true, codec: null, track_name: "alice-mic" },
     });
     expect(await peer.next("track_published")).toMatchObject({ stream: { track_name: "alice-screen" } });
-    expect(await peer.next("participant_updated")).toMatchObject({ participant: { sfu_session_id: sessionId, media_streams: [{ track_name: "alice-mic" }, { track_name: "alice-screen" }] } });
+    expect(await peer.next("participant_updated")).toMatchObject({
+      participant: { sfu_session_id: sessionId, media_streams: [{ track_name: "alice-mic" }, { track_name: "alice-screen" }] },
+    });
   });
 
   it("pulls a track of the call, renegotiates, reads the state and closes, each on the own session", async () => {
@@ -156,36 +171,69 @@ describe("SFU mode: the happy path", () => {
     const peer = await join(c.call_id, bob.join_token);
     await peer.next("roster");
 
-    const pull = await send(`${sessions(c.call_id)}/${b}/tracks`, { token: bob.join_token, body: { tracks: [{ location: "remote", sessionId: a, trackName: "alice-mic" }] } });
+    const pull = await send(`${sessions(c.call_id)}/${b}/tracks`, {
+      token: bob.join_token,
+      body: { tracks: [{ location: "remote", sessionId: a, trackName: "alice-mic" }] },
+    });
     expect(pull.status).toBe(200);
-    const pulled = await json<{ requiresImmediateRenegotiation: boolean; sessionDescription: { type: string }; tracks: { mid: string }[] }>(pull);
-    expect(pulled).toMatchObject({ requiresImmediateRenegotiation: true, sessionDescription: { type: "offer" }, tracks: [{ location: "remote", sessionId: a, trackName: "alice-mic" }] });
+    const pulled = await json<{ requiresImmediateRenegotiation: boolean; sessionDescription: { type: string }; tracks: { mid: string }[] }>(
+      pull,
+    );
+    expect(pulled).toMatchObject({
+      requiresImmediateRenegotiation: true,
+      sessionDescription: { type: "offer" },
+      tracks: [{ location: "remote", sessionId: a, trackName: "alice-mic" }],
+    });
     const pulledMid = pulled.tracks[0]!.mid;
     expect(await recorded(c.call_id, bob.participant.participant_id)).toEqual({ sessionId: b, mids: [pulledMid] });
     // A pull is not a publication: bob's media streams stay empty.
     expect((await roster(c.call_id)).bob!.media_streams).toEqual([]);
 
-    const reneg = await send(`${sessions(c.call_id)}/${b}/renegotiate`, { method: "PUT", token: bob.join_token, body: { sessionDescription: ANSWER } });
+    const reneg = await send(`${sessions(c.call_id)}/${b}/renegotiate`, {
+      method: "PUT",
+      token: bob.join_token,
+      body: { sessionDescription: ANSWER },
+    });
     expect(reneg.status).toBe(200);
     expect(await json(reneg)).toEqual({});
     expect(sfu.requests.at(-1)).toEqual({ method: "PUT", path: `/sessions/${b}/renegotiate`, body: { sessionDescription: ANSWER } });
 
     const state = await send(`${sessions(c.call_id)}/${b}`, { token: bob.join_token });
     expect(state.status).toBe(200);
-    expect(await json(state)).toEqual({ tracks: [{ location: "remote", mid: pulledMid, trackName: "alice-mic", sessionId: a, status: "active" }], dataChannels: [] });
+    expect(await json(state)).toEqual({
+      tracks: [{ location: "remote", mid: pulledMid, trackName: "alice-mic", sessionId: a, status: "active" }],
+      dataChannels: [],
+    });
     expect(sfu.requests.at(-1)).toEqual({ method: "GET", path: `/sessions/${b}`, body: undefined });
 
     // Alice closes her camera: forgotten, out of her media streams, bob is told.
-    const close = await send(`${sessions(c.call_id)}/${a}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "1" }] } });
+    const close = await send(`${sessions(c.call_id)}/${a}/tracks/close`, {
+      method: "PUT",
+      token: alice.join_token,
+      body: { tracks: [{ mid: "1" }] },
+    });
     expect(close.status).toBe(200);
     expect(await json(close)).toEqual({ requiresImmediateRenegotiation: false, tracks: [{ mid: "1" }] });
-    expect(sfu.requests.at(-1)).toEqual({ method: "PUT", path: `/sessions/${a}/tracks/close`, body: { tracks: [{ mid: "1" }], force: true } });
+    expect(sfu.requests.at(-1)).toEqual({
+      method: "PUT",
+      path: `/sessions/${a}/tracks/close`,
+      body: { tracks: [{ mid: "1" }], force: true },
+    });
     expect(await recorded(c.call_id, alice.participant.participant_id)).toEqual({ sessionId: a, mids: ["0"] });
     expect((await roster(c.call_id)).alice!.media_streams.map((s) => s.track_name)).toEqual(["alice-mic"]);
-    expect(await peer.next("track_closed")).toEqual({ type: "track_closed", participant_id: alice.participant.participant_id, sfu_session_id: a, stream_id: "alice-cam" });
+    expect(await peer.next("track_closed")).toEqual({
+      type: "track_closed",
+      participant_id: alice.participant.participant_id,
+      sfu_session_id: a,
+      stream_id: "alice-cam",
+    });
 
     // Bob may close the mid he pulled on his own session.
-    const unsubscribe = await send(`${sessions(c.call_id)}/${b}/tracks/close`, { method: "PUT", token: bob.join_token, body: { tracks: [{ mid: pulledMid }] } });
+    const unsubscribe = await send(`${sessions(c.call_id)}/${b}/tracks/close`, {
+      method: "PUT",
+      token: bob.join_token,
+      body: { tracks: [{ mid: pulledMid }] },
+    });
     expect(unsubscribe.status).toBe(200);
     expect(await recorded(c.call_id, bob.participant.participant_id)).toEqual({ sessionId: b, mids: [] });
   });
@@ -223,7 +271,9 @@ describe("SFU mode: the happy path", () => {
   it("works when join tokens are signed with CALL_SIGNING_SECRET, not JWT_SECRET", async () => {
     const overrides = { ...SFU_ENV, CALL_SIGNING_SECRET: "a-separate-call-signing-secret-0123456789" };
     const c = await createCall();
-    const res = await callWith(overrides, `/api/v2/calls/${c.call_id}/participants`, { body: { user_id: "u-alice", display_name: "alice" } });
+    const res = await callWith(overrides, `/api/v2/calls/${c.call_id}/participants`, {
+      body: { user_id: "u-alice", display_name: "alice" },
+    });
     const alice = await json<{ join_token: string; participant: CallParticipant }>(res);
     expect((await send(sessions(c.call_id), { body: {}, token: alice.join_token }, overrides)).status).toBe(201);
     // Under the default settings that token is forged.
@@ -235,7 +285,11 @@ describe("SFU mode: the happy path", () => {
 describe("SFU mode: ownership (403, the SFU is not called, nothing recorded)", () => {
   it("participant B cannot touch A's session", async () => {
     const { c, alice, bob, a } = await publishedCall();
-    const before = { requests: sfu.requests.length, alice: await recorded(c.call_id, alice.participant.participant_id), roster: await roster(c.call_id) };
+    const before = {
+      requests: sfu.requests.length,
+      alice: await recorded(c.call_id, alice.participant.participant_id),
+      roster: await roster(c.call_id),
+    };
     const attempts = [
       pushTracks(c.call_id, a, bob.join_token, [{ location: "local", mid: "5", trackName: "evil" }]),
       send(`${sessions(c.call_id)}/${a}/renegotiate`, { method: "PUT", token: bob.join_token, body: { sessionDescription: ANSWER } }),
@@ -247,7 +301,10 @@ describe("SFU mode: ownership (403, the SFU is not called, nothing recorded)", (
       expect(doc.detail).toBe("this SFU session belongs to another participant");
     }
     // A join token acts only for its own participant, whatever ?participant_id= says.
-    await problem(await send(`${sessions(c.call_id)}/${a}?participant_id=${alice.participant.participant_id}`, { token: bob.join_token }), 403);
+    await problem(
+      await send(`${sessions(c.call_id)}/${a}?participant_id=${alice.participant.participant_id}`, { token: bob.join_token }),
+      403,
+    );
     expect(sfu.requests.length).toBe(before.requests);
     expect(await recorded(c.call_id, alice.participant.participant_id)).toEqual(before.alice);
     expect(await roster(c.call_id)).toEqual(before.roster);
@@ -264,7 +321,14 @@ describe("SFU mode: ownership (403, the SFU is not called, nothing recorded)", (
   it("closing a mid the participant did not open is refused", async () => {
     const { c, alice, a } = await publishedCall();
     const before = sfu.requests.length;
-    const doc = await problem(await send(`${sessions(c.call_id)}/${a}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "0" }, { mid: "7" }] } }), 403);
+    const doc = await problem(
+      await send(`${sessions(c.call_id)}/${a}/tracks/close`, {
+        method: "PUT",
+        token: alice.join_token,
+        body: { tracks: [{ mid: "0" }, { mid: "7" }] },
+      }),
+      403,
+    );
     expect(doc.detail).toBe("mids not published by this participant: 7");
     expect(sfu.requests.length).toBe(before);
     expect(await recorded(c.call_id, alice.participant.participant_id)).toEqual({ sessionId: a, mids: ["0", "1"] });
@@ -278,7 +342,13 @@ describe("SFU mode: ownership (403, the SFU is not called, nothing recorded)", (
     const carolSession = await newSession(other.call_id, carol.join_token);
     const before = sfu.requests.length;
     for (const foreign of [carolSession, "sfu-session-never-seen"]) {
-      const doc = await problem(await send(`${sessions(c.call_id)}/${b}/tracks`, { token: bob.join_token, body: { tracks: [{ location: "remote", sessionId: foreign, trackName: "carol-mic" }] } }), 403);
+      const doc = await problem(
+        await send(`${sessions(c.call_id)}/${b}/tracks`, {
+          token: bob.join_token,
+          body: { tracks: [{ location: "remote", sessionId: foreign, trackName: "carol-mic" }] },
+        }),
+        403,
+      );
       expect(doc.detail).toBe(`session ${foreign} is not part of this call`);
     }
     expect(sfu.requests.length).toBe(before);
@@ -289,7 +359,13 @@ describe("SFU mode: ownership (403, the SFU is not called, nothing recorded)", (
     const { c, alice, bob, a, b } = await publishedCall();
     await call(`/api/v2/calls/${c.call_id}/participants/${alice.participant.participant_id}`, { method: "DELETE" });
     const before = sfu.requests.length;
-    const doc = await problem(await send(`${sessions(c.call_id)}/${b}/tracks`, { token: bob.join_token, body: { tracks: [{ location: "remote", sessionId: a, trackName: "alice-mic" }] } }), 403);
+    const doc = await problem(
+      await send(`${sessions(c.call_id)}/${b}/tracks`, {
+        token: bob.join_token,
+        body: { tracks: [{ location: "remote", sessionId: a, trackName: "alice-mic" }] },
+      }),
+      403,
+    );
     expect(doc.detail).toContain("not part of this call");
     // And the one who left may no longer use the SFU at all.
     await problem(await send(`${sessions(c.call_id)}/${a}`, { token: alice.join_token }), 409);
@@ -314,12 +390,22 @@ describe("SFU mode: per-track errors and SFU failures", () => {
     expect(await recorded(c.call_id, alice.participant.participant_id)).toEqual({ sessionId, mids: ["0"] });
     expect((await roster(c.call_id)).alice!.media_streams.map((s) => s.track_name)).toEqual(["alice-mic"]);
     // So it cannot be closed through the proxy either.
-    await problem(await send(`${sessions(c.call_id)}/${sessionId}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "1" }] } }), 403);
+    await problem(
+      await send(`${sessions(c.call_id)}/${sessionId}/tracks/close`, {
+        method: "PUT",
+        token: alice.join_token,
+        body: { tracks: [{ mid: "1" }] },
+      }),
+      403,
+    );
   });
 
   it("a pull the SFU refused per track is not recorded", async () => {
     const { c, bob, a, b } = await publishedCall();
-    const res = await send(`${sessions(c.call_id)}/${b}/tracks`, { token: bob.join_token, body: { tracks: [{ location: "remote", sessionId: a, trackName: "no-such-track" }] } });
+    const res = await send(`${sessions(c.call_id)}/${b}/tracks`, {
+      token: bob.join_token,
+      body: { tracks: [{ location: "remote", sessionId: a, trackName: "no-such-track" }] },
+    });
     expect(res.status).toBe(200);
     expect((await json<{ tracks: { errorCode?: string }[] }>(res)).tracks[0]!.errorCode).toBe("not_found");
     expect(await recorded(c.call_id, bob.participant.participant_id)).toEqual({ sessionId: b, mids: [] });
@@ -328,10 +414,20 @@ describe("SFU mode: per-track errors and SFU failures", () => {
   it("a mid the SFU could not close stays recorded; the others are forgotten", async () => {
     const { c, alice, a } = await publishedCall();
     // The SFU lost mid 1 on its side (e.g. the transceiver went away): it answers errorCode for it.
-    sfu.sessions.set(a, sfu.sessions.get(a)!.filter((t) => t.mid !== "1"));
-    const res = await send(`${sessions(c.call_id)}/${a}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "0" }, { mid: "1" }] } });
+    sfu.sessions.set(
+      a,
+      sfu.sessions.get(a)!.filter((t) => t.mid !== "1"),
+    );
+    const res = await send(`${sessions(c.call_id)}/${a}/tracks/close`, {
+      method: "PUT",
+      token: alice.join_token,
+      body: { tracks: [{ mid: "0" }, { mid: "1" }] },
+    });
     expect(res.status).toBe(200);
-    expect((await json<{ tracks: unknown[] }>(res)).tracks).toEqual([{ mid: "0" }, { mid: "1", errorCode: "not_found", errorDescription: "No such mid" }]);
+    expect((await json<{ tracks: unknown[] }>(res)).tracks).toEqual([
+      { mid: "0" },
+      { mid: "1", errorCode: "not_found", errorDescription: "No such mid" },
+    ]);
     expect(await recorded(c.call_id, alice.participant.participant_id)).toEqual({ sessionId: a, mids: ["1"] });
     expect((await roster(c.call_id)).alice!.media_streams.map((s) => s.track_name)).toEqual(["alice-cam"]);
   });
@@ -351,14 +447,18 @@ describe("SFU mode: per-track errors and SFU failures", () => {
     expect(failed.headers.get("retry-after")).toBe("2");
     expect((await problem(failed, 502)).detail).toContain("Try later");
     sfu.refuseNext = { status: 400, errorCode: "bad", errorDescription: "cannot close" };
-    await problem(await send(`${sessions(c.call_id)}/${a}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "0" }] } }), 502);
+    await problem(
+      await send(`${sessions(c.call_id)}/${a}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "0" }] } }),
+      502,
+    );
     expect(await recorded(c.call_id, alice.participant.participant_id)).toEqual(before.alice);
     expect(await roster(c.call_id)).toEqual(before.roster);
   });
 });
 
 describe("SFU mode: who may call", () => {
-  const sign = (claims: { cid: string; sub: string }, exp: number | string, secret?: string) => joinToken({ callId: claims.cid, participantId: claims.sub, exp, secret });
+  const sign = (claims: { cid: string; sub: string }, exp: number | string, secret?: string) =>
+    joinToken({ callId: claims.cid, participantId: claims.sub, exp, secret });
 
   it("refuses missing, forged and expired join tokens with 401", async () => {
     const c = await createCall();
@@ -390,7 +490,10 @@ describe("SFU mode: who may call", () => {
     const guest = await mintToken({ role: "guest" });
     await problem(await send(`${sessions(two.call_id)}?participant_id=${bob.participant.participant_id}`, { body: {}, token: guest }), 403);
     const limited = await mintToken({ role: "developer", agents: ["some-other-agent"] });
-    await problem(await send(`${sessions(two.call_id)}?participant_id=${bob.participant.participant_id}`, { body: {}, token: limited }), 403);
+    await problem(
+      await send(`${sessions(two.call_id)}?participant_id=${bob.participant.participant_id}`, { body: {}, token: limited }),
+      403,
+    );
     expect(sfu.count()).toBe(0);
   });
 
@@ -459,12 +562,19 @@ describe("SFU mode: call state and configuration", () => {
     const elsewhere = new FakeSfu({ apiBaseUrl: "https://sfu-gateway.example.test/rtc/v1" }).install();
     const c = await createCall();
     const alice = await addParticipant(c.call_id, "alice");
-    const res = await send(sessions(c.call_id), { body: {}, token: alice.join_token }, { ...SFU_ENV, REALTIME_API_BASE_URL: "https://sfu-gateway.example.test/rtc/v1/" });
+    const res = await send(
+      sessions(c.call_id),
+      { body: {}, token: alice.join_token },
+      { ...SFU_ENV, REALTIME_API_BASE_URL: "https://sfu-gateway.example.test/rtc/v1/" },
+    );
     expect(res.status).toBe(201);
     expect(elsewhere.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /sessions/new"]);
     expect(elsewhere.violations).toEqual([]);
     for (const bad of ["rtc.live.cloudflare.com/v1", "ftp://sfu.example.test/v1", "https://sfu.example.test/v1?x=1"]) {
-      const doc = await problem(await send(sessions(c.call_id), { body: {}, token: alice.join_token }, { ...SFU_ENV, REALTIME_API_BASE_URL: bad }), 503);
+      const doc = await problem(
+        await send(sessions(c.call_id), { body: {}, token: alice.join_token }, { ...SFU_ENV, REALTIME_API_BASE_URL: bad }),
+        503,
+      );
       expect(doc.detail).toContain("REALTIME_API_BASE_URL");
       expect(doc.settings).toEqual(["REALTIME_API_BASE_URL"]);
     }
@@ -476,25 +586,43 @@ describe("SFU mode: call state and configuration", () => {
     const c = await createCall();
     const alice = await addParticipant(c.call_id, "alice");
     const path = `${sessions(c.call_id)}/sfu-session-1`;
-    await problem(await send(`${path}/tracks`, { token: alice.join_token, body: { tracks: [{ location: "local", mid: "0", trackName: "no-offer" }] } }), 422);
+    await problem(
+      await send(`${path}/tracks`, { token: alice.join_token, body: { tracks: [{ location: "local", mid: "0", trackName: "no-offer" }] } }),
+      422,
+    );
     await problem(await send(`${path}/tracks`, { token: alice.join_token, body: { tracks: [] } }), 422);
     await problem(await send(`${path}/renegotiate`, { method: "PUT", token: alice.join_token, body: { sessionDescription: OFFER } }), 422);
-    await problem(await send(`${path}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "0" }], force: false } }), 422);
+    await problem(
+      await send(`${path}/tracks/close`, { method: "PUT", token: alice.join_token, body: { tracks: [{ mid: "0" }], force: false } }),
+      422,
+    );
     expect(sfu.count()).toBe(0);
   });
 
   it("is described in the OpenAPI document", async () => {
-    const doc = await json<{ paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>> }>(await call("/openapi.json", { token: null }));
+    const doc = await json<{ paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>> }>(
+      await call("/openapi.json", { token: null }),
+    );
     const base = "/api/v2/calls/{call_id}/sfu/sessions";
     expect(doc.paths[base]!.post!.operationId).toBe("createCallSfuSession");
     expect(doc.paths[`${base}/{session_id}/tracks`]!.post!.operationId).toBe("newCallSfuTracks");
     expect(doc.paths[`${base}/{session_id}/renegotiate`]!.put!.operationId).toBe("renegotiateCallSfuSession");
     expect(doc.paths[`${base}/{session_id}/tracks/close`]!.put!.operationId).toBe("closeCallSfuTracks");
-    expect(Object.keys(doc.paths[`${base}/{session_id}`]!.get!.responses)).toEqual(expect.arrayContaining(["200", "401", "403", "404", "409", "502", "503"]));
+    expect(Object.keys(doc.paths[`${base}/{session_id}`]!.get!.responses)).toEqual(
+      expect.arrayContaining(["200", "401", "403", "404", "409", "502", "503"]),
+    );
     // Every proxy route documents acting as a participant: the join token header and ?participant_id.
-    const operations = [doc.paths[base]!.post, doc.paths[`${base}/{session_id}/tracks`]!.post, doc.paths[`${base}/{session_id}/renegotiate`]!.put, doc.paths[`${base}/{session_id}/tracks/close`]!.put, doc.paths[`${base}/{session_id}`]!.get];
+    const operations = [
+      doc.paths[base]!.post,
+      doc.paths[`${base}/{session_id}/tracks`]!.post,
+      doc.paths[`${base}/{session_id}/renegotiate`]!.put,
+      doc.paths[`${base}/{session_id}/tracks/close`]!.put,
+      doc.paths[`${base}/{session_id}`]!.get,
+    ];
     for (const op of operations as unknown as { parameters: { in: string; name: string }[]; tags: string[] }[]) {
-      expect(op.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(["query:participant_id", "header:Authorization"]));
+      expect(op.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(
+        expect.arrayContaining(["query:participant_id", "header:Authorization"]),
+      );
       expect(op.tags).toEqual(["calls"]);
     }
   });

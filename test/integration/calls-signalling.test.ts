@@ -14,7 +14,16 @@ async function twoPeers(extra = false) {
   const alice = await join(c.call_id, a.join_token);
   const aliceRoster = await alice.next("roster");
   const bob = await join(c.call_id, b.join_token);
-  const out = { c, a: a.participant.participant_id, b: b.participant.participant_id, alice, bob, aliceRoster, carol: undefined as Peer | undefined, cId: "" };
+  const out = {
+    c,
+    a: a.participant.participant_id,
+    b: b.participant.participant_id,
+    alice,
+    bob,
+    aliceRoster,
+    carol: undefined as Peer | undefined,
+    cId: "",
+  };
   if (extra) {
     const k = await addParticipant(c.call_id, "carol");
     out.carol = await join(c.call_id, k.join_token);
@@ -34,7 +43,9 @@ describe("joining", () => {
   it("a newcomer gets the roster; the others get joined", async () => {
     const { c, a, b, alice, bob, aliceRoster } = await twoPeers();
     expect(aliceRoster).toMatchObject({ call_id: c.call_id, status: "pending" });
-    expect((aliceRoster.participants as { participant_id: string; connected: boolean }[]).map((p) => [p.participant_id, p.connected])).toEqual([
+    expect(
+      (aliceRoster.participants as { participant_id: string; connected: boolean }[]).map((p) => [p.participant_id, p.connected]),
+    ).toEqual([
       [a, true],
       [b, false],
     ]);
@@ -63,12 +74,20 @@ describe("relay", () => {
     const { a, b, alice, bob, carol, cId } = await twoPeers(true);
     await alice.next("joined");
     alice.send({ type: "offer", to: b, sdp: "v=0 offer" });
-    for (let i = 0; i < 5; i++) alice.send({ type: "ice", to: b, candidate: { candidate: `candidate:${i}`, sdpMid: "0", sdpMLineIndex: 0 } });
+    for (let i = 0; i < 5; i++)
+      alice.send({ type: "ice", to: b, candidate: { candidate: `candidate:${i}`, sdpMid: "0", sdpMLineIndex: 0 } });
     alice.send({ type: "ice", to: b, candidate: null });
     expect(await bob.next("offer")).toEqual({ type: "offer", to: b, from: a, sdp: "v=0 offer" });
     const ice = [];
     for (let i = 0; i < 6; i++) ice.push(await bob.next("ice"));
-    expect(ice.map((f) => (f.candidate as { candidate: string } | null)?.candidate ?? null)).toEqual(["candidate:0", "candidate:1", "candidate:2", "candidate:3", "candidate:4", null]);
+    expect(ice.map((f) => (f.candidate as { candidate: string } | null)?.candidate ?? null)).toEqual([
+      "candidate:0",
+      "candidate:1",
+      "candidate:2",
+      "candidate:3",
+      "candidate:4",
+      null,
+    ]);
     expect(ice.every((f) => f.from === a)).toBe(true);
     bob.send({ type: "answer", to: a, sdp: "v=0 answer" });
     expect(await alice.next("answer")).toEqual({ type: "answer", to: a, from: b, sdp: "v=0 answer" });

@@ -76,7 +76,9 @@ describe("WorkersAiSpeech", () => {
     for (const answer of [{ text: "   " }, { transcript: "hi" }, null, "hi"]) {
       vi.restoreAllMocks();
       mockRun(async () => answer);
-      const err = await checkedSpeech(new WorkersAiSpeech(env.AI)).transcribe(wav, { contentType: "audio/wav" }).catch((e: unknown) => e);
+      const err = await checkedSpeech(new WorkersAiSpeech(env.AI))
+        .transcribe(wav, { contentType: "audio/wav" })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({ code: "service_unavailable", status: 503, extensions: { provider: "workers-ai" } });
     }
@@ -90,7 +92,9 @@ describe("WorkersAiSpeech", () => {
     mockRun(async () => {
       throw new Error("Binding AI needs to be run remotely");
     });
-    const err = await checkedSpeech(new WorkersAiSpeech(env.AI)).synthesize("Hello").catch((e: unknown) => e);
+    const err = await checkedSpeech(new WorkersAiSpeech(env.AI))
+      .synthesize("Hello")
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "service_unavailable", extensions: { provider: "workers-ai", transient: false } });
     expect((err as Error).message).toContain("cannot run here");
     expect((err as Error).message).toContain("SPEECH_BASE_URL");
@@ -113,7 +117,10 @@ describe("WorkersAiSpeech", () => {
     const run = mockRun(async () => new Response(new Uint8Array(0)));
     await expect(new WorkersAiSpeech(env.AI).synthesize("Hi", "nobody")).rejects.toMatchObject({ code: "validation_failed", status: 422 });
     expect(run).not.toHaveBeenCalled();
-    await expect(new WorkersAiSpeech(env.AI).synthesize("Hi")).rejects.toMatchObject({ provider: "workers-ai", message: expect.stringContaining("no audio") });
+    await expect(new WorkersAiSpeech(env.AI).synthesize("Hi")).rejects.toMatchObject({
+      provider: "workers-ai",
+      message: expect.stringContaining("no audio"),
+    });
   });
 
   it("synthesize (melotts): {prompt, lang} → {audio: base64}", async () => {

@@ -10,7 +10,11 @@ const WAV = new Uint8Array([0x52, 0x49, 0x46, 0x46, 1, 2, 3, 4]);
 const UNKNOWN_CALL = "call_ffffffffffffffffffffffff";
 
 /** A request through the Worker with env overrides, as super_admin unless `token` says otherwise. */
-async function send(path: string, init: { body?: BodyInit; json?: unknown; type?: string; method?: string; token?: string | null } = {}, overrides = SPEECH): Promise<Response> {
+async function send(
+  path: string,
+  init: { body?: BodyInit; json?: unknown; type?: string; method?: string; token?: string | null } = {},
+  overrides = SPEECH,
+): Promise<Response> {
   const type = init.type ?? (init.json !== undefined ? "application/json" : undefined);
   return callWith(overrides, path, {
     method: init.method,
@@ -28,7 +32,12 @@ function fakeSpeech() {
     const path = new URL(req.url).pathname;
     if (req.url.startsWith("http://speech.test/v1/audio/transcriptions")) {
       seen.push({ path, form: await req.formData() });
-      return Response.json({ text: " hello there ", language: "english", duration: 1.5, segments: [{ end: 1.5, avg_logprob: Math.log(0.8) }] });
+      return Response.json({
+        text: " hello there ",
+        language: "english",
+        duration: 1.5,
+        segments: [{ end: 1.5, avg_logprob: Math.log(0.8) }],
+      });
     }
     if (req.url.startsWith("http://speech.test/v1/audio/speech")) {
       seen.push({ path, json: await req.json() });
@@ -77,7 +86,14 @@ describe("POST /api/v2/calls/{call_id}/transcribe", () => {
     const res = await send(`/api/v2/calls/${c.call_id}/transcribe?participant_id=${pid}&language=en`, { body: WAV, type: "audio/wav" });
     expect(res.status).toBe(200);
     const result = await json(res);
-    expect(result).toEqual({ text: "hello there", language: "english", confidence: expect.closeTo(0.8, 5), duration_seconds: 1.5, participant_id: pid, created_at: expect.stringMatching(/Z$/) });
+    expect(result).toEqual({
+      text: "hello there",
+      language: "english",
+      confidence: expect.closeTo(0.8, 5),
+      duration_seconds: 1.5,
+      participant_id: pid,
+      created_at: expect.stringMatching(/Z$/),
+    });
     expect(seen).toHaveLength(1);
     const form = seen[0]!.form!;
     expect(form.get("model")).toBe("whisper-1");
@@ -97,8 +113,17 @@ describe("POST /api/v2/calls/{call_id}/transcribe", () => {
     const c = await createCall();
     const alice = await addParticipant(c.call_id, "alice");
     const ok = `/api/v2/calls/${c.call_id}/transcribe?participant_id=${alice.participant.participant_id}`;
-    await problem(await send(`/api/v2/calls/${UNKNOWN_CALL}/transcribe?participant_id=${alice.participant.participant_id}`, { body: WAV, type: "audio/wav" }), 404);
-    await problem(await send(`/api/v2/calls/${c.call_id}/transcribe?participant_id=part_ffffffffffffffffffffffff`, { body: WAV, type: "audio/wav" }), 404);
+    await problem(
+      await send(`/api/v2/calls/${UNKNOWN_CALL}/transcribe?participant_id=${alice.participant.participant_id}`, {
+        body: WAV,
+        type: "audio/wav",
+      }),
+      404,
+    );
+    await problem(
+      await send(`/api/v2/calls/${c.call_id}/transcribe?participant_id=part_ffffffffffffffffffffffff`, { body: WAV, type: "audio/wav" }),
+      404,
+    );
     await problem(await send(`/api/v2/calls/${c.call_id}/transcribe?participant_id=nobody`, { body: WAV, type: "audio/wav" }), 422);
     await problem(await send(`/api/v2/calls/${c.call_id}/transcribe`, { body: WAV, type: "audio/wav" }), 422);
     const unsupported = await send(ok, { body: "hello", type: "text/plain" });
@@ -119,7 +144,10 @@ describe("POST /api/v2/calls/{call_id}/transcribe", () => {
     const { spy } = fakeSpeech();
     const c = await createCall();
     const alice = await addParticipant(c.call_id, "alice");
-    const res = await send(`/api/v2/calls/${c.call_id}/transcribe?participant_id=${alice.participant.participant_id}`, { body: new Uint8Array(3 * 1024 * 1024), type: "audio/wav" });
+    const res = await send(`/api/v2/calls/${c.call_id}/transcribe?participant_id=${alice.participant.participant_id}`, {
+      body: new Uint8Array(3 * 1024 * 1024),
+      type: "audio/wav",
+    });
     expect(res.status).toBe(200);
     expect(spy).toHaveBeenCalled();
   });
@@ -132,7 +160,9 @@ describe("text-to-speech", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("audio/mpeg");
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(MP3);
-    expect(seen).toEqual([{ path: "/v1/audio/speech", json: { model: "tts-1", input: "Good morning", voice: "nova", response_format: "mp3" } }]);
+    expect(seen).toEqual([
+      { path: "/v1/audio/speech", json: { model: "tts-1", input: "Good morning", voice: "nova", response_format: "mp3" } },
+    ]);
     await problem(await send("/api/v2/speech", { json: { text: "" } }), 422);
     await problem(await send("/api/v2/speech", { json: { text: "   " } }), 422);
     await problem(await send("/api/v2/speech", { json: { text: "x".repeat(2001) } }), 422);
@@ -149,12 +179,21 @@ describe("text-to-speech", () => {
     const res = await send(`/api/v2/calls/${c.call_id}/speak`, { json: { text: "Welcome to the call" } });
     expect(res.status).toBe(200);
     const body = await json<{ transcript_line: TranscriptLine }>(res);
-    const line = { participant_id: bot.participant.participant_id, text: "Welcome to the call", at: expect.stringMatching(/Z$/), source: "text_to_speech" };
+    const line = {
+      participant_id: bot.participant.participant_id,
+      text: "Welcome to the call",
+      at: expect.stringMatching(/Z$/),
+      source: "text_to_speech",
+    };
     expect(body).toEqual({ success: true, transcript_line: line, bytes: MP3.byteLength, content_type: "audio/mpeg" });
     expect(seen[0]!.json).toMatchObject({ input: "Welcome to the call", voice: "alloy" });
     for (const peer of peers) {
       const speech = await peer.next("agent_speech");
-      expect(speech).toMatchObject({ participant_id: bot.participant.participant_id, text: "Welcome to the call", content_type: "audio/mpeg" });
+      expect(speech).toMatchObject({
+        participant_id: bot.participant.participant_id,
+        text: "Welcome to the call",
+        content_type: "audio/mpeg",
+      });
       expect(Uint8Array.from(atob(String(speech.audio)), (ch) => ch.charCodeAt(0))).toEqual(MP3);
       expect((await peer.next("transcript")).line).toEqual(body.transcript_line);
     }
@@ -164,7 +203,9 @@ describe("text-to-speech", () => {
   it("speaks as null without an agent participant; unknown call 404, empty text 422", async () => {
     fakeSpeech();
     const c = await createCall();
-    const res = await json<{ transcript_line: TranscriptLine }>(await send(`/api/v2/calls/${c.call_id}/speak`, { json: { text: "hello" } }));
+    const res = await json<{ transcript_line: TranscriptLine }>(
+      await send(`/api/v2/calls/${c.call_id}/speak`, { json: { text: "hello" } }),
+    );
     expect(res.transcript_line.participant_id).toBeNull();
     await problem(await send(`/api/v2/calls/${UNKNOWN_CALL}/speak`, { json: { text: "hello" } }), 404);
     await problem(await send(`/api/v2/calls/${c.call_id}/speak`, { json: { text: "" } }), 422);
@@ -198,10 +239,16 @@ describe("GET /api/v2/calls/{call_id}/ice-servers", () => {
       return Response.json({ iceServers: turn });
     });
     const c = await createCall();
-    const res = await send(`/api/v2/calls/${c.call_id}/ice-servers`, {}, { TURN_KEY_ID: "key-1", TURN_KEY_API_TOKEN: "turn-token" } as Partial<Env>);
+    const res = await send(`/api/v2/calls/${c.call_id}/ice-servers`, {}, {
+      TURN_KEY_ID: "key-1",
+      TURN_KEY_API_TOKEN: "turn-token",
+    } as Partial<Env>);
     expect(await json(res)).toEqual({ call_id: c.call_id, source: "turn", ice_servers: turn });
     expect(spy).toHaveBeenCalledTimes(1);
     spy.mockResolvedValue(new Response("down", { status: 502 }));
-    await problem(await send(`/api/v2/calls/${c.call_id}/ice-servers`, {}, { TURN_KEY_ID: "key-1", TURN_KEY_API_TOKEN: "turn-token" } as Partial<Env>), 503);
+    await problem(
+      await send(`/api/v2/calls/${c.call_id}/ice-servers`, {}, { TURN_KEY_ID: "key-1", TURN_KEY_API_TOKEN: "turn-token" } as Partial<Env>),
+      503,
+    );
   });
 });

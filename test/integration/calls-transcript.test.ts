@@ -14,8 +14,16 @@ describe("transcript", () => {
     await alice.next("roster");
     const stub = callSession(env, c.call_id);
     const at = Date.UTC(2026, 0, 1);
-    const heard = await stub.appendTranscript({ participantId: a.participant.participant_id, text: "hello", source: "speech_to_text", atMs: at });
-    expect(heard).toEqual({ ok: true, value: { participant_id: a.participant.participant_id, text: "hello", at: "2026-01-01T00:00:00.000Z", source: "speech_to_text" } });
+    const heard = await stub.appendTranscript({
+      participantId: a.participant.participant_id,
+      text: "hello",
+      source: "speech_to_text",
+      atMs: at,
+    });
+    expect(heard).toEqual({
+      ok: true,
+      value: { participant_id: a.participant.participant_id, text: "hello", at: "2026-01-01T00:00:00.000Z", source: "speech_to_text" },
+    });
     expect(await alice.next("transcript")).toEqual({ type: "transcript", line: heard.ok && heard.value });
 
     await stub.appendTranscript(
@@ -31,7 +39,9 @@ describe("transcript", () => {
       content_type: "audio/mpeg",
     });
 
-    expect(await stub.appendTranscript({ participantId: "part_ffffffffffffffffffffffff", text: "?", source: "text", atMs: at })).toMatchObject({ ok: false, reason: "not_found" });
+    expect(
+      await stub.appendTranscript({ participantId: "part_ffffffffffffffffffffffff", text: "?", source: "text", atMs: at }),
+    ).toMatchObject({ ok: false, reason: "not_found" });
     const listed = await json<{ transcript: { text: string }[] }>(await call(`/api/v2/calls/${c.call_id}/transcript`));
     expect(listed.transcript.map((l) => l.text)).toEqual(["hello", "hi there"]);
     const whole = await json<{ transcript: unknown[] }>(await call(`/api/v2/calls/${c.call_id}`));
@@ -44,12 +54,20 @@ describe("transcript", () => {
     const alice = await join(c.call_id, a.join_token);
     await alice.next("roster");
     const stub = callSession(env, c.call_id);
-    for (const text of ["one", "two"]) await stub.appendTranscript({ participantId: a.participant.participant_id, text, source: "text", atMs: Date.now() });
-    const lines = async () => (await json<{ transcript: { text: string }[] }>(await call(`/api/v2/calls/${c.call_id}/transcript`))).transcript.map((l) => l.text);
+    for (const text of ["one", "two"])
+      await stub.appendTranscript({ participantId: a.participant.participant_id, text, source: "text", atMs: Date.now() });
+    const lines = async () =>
+      (await json<{ transcript: { text: string }[] }>(await call(`/api/v2/calls/${c.call_id}/transcript`))).transcript.map((l) => l.text);
 
     // Refused: a role without calls:write, a credential limited to another agent, an unknown call.
     await problem(await call(`/api/v2/calls/${c.call_id}/transcript`, { method: "DELETE", token: await mintToken({ role: "user" }) }), 403);
-    await problem(await call(`/api/v2/calls/${c.call_id}/transcript`, { method: "DELETE", token: await mintToken({ role: "developer", agents: ["someone-else"] }) }), 403);
+    await problem(
+      await call(`/api/v2/calls/${c.call_id}/transcript`, {
+        method: "DELETE",
+        token: await mintToken({ role: "developer", agents: ["someone-else"] }),
+      }),
+      403,
+    );
     await problem(await call(`/api/v2/calls/${c.call_id}/transcript`, { method: "DELETE", token: a.join_token }), 401);
     await problem(await call("/api/v2/calls/call_000000000000000000000000/transcript", { method: "DELETE" }), 404);
     expect(await lines()).toEqual(["one", "two"]);
@@ -68,9 +86,13 @@ describe("transcript", () => {
     const b = await addParticipant(c.call_id, "bob");
     const stub = callSession(env, c.call_id);
     await call(`/api/v2/calls/${c.call_id}/participants/${b.participant.participant_id}`, { method: "DELETE" });
-    expect(await stub.appendTranscript({ participantId: b.participant.participant_id, text: "late", source: "text", atMs: Date.now() })).toMatchObject({ ok: false, reason: "conflict" });
+    expect(
+      await stub.appendTranscript({ participantId: b.participant.participant_id, text: "late", source: "text", atMs: Date.now() }),
+    ).toMatchObject({ ok: false, reason: "conflict" });
     await call(`/api/v2/calls/${c.call_id}/end`, { method: "POST" });
-    expect(await stub.appendTranscript({ participantId: a.participant.participant_id, text: "after the end", source: "text", atMs: Date.now() })).toMatchObject({
+    expect(
+      await stub.appendTranscript({ participantId: a.participant.participant_id, text: "after the end", source: "text", atMs: Date.now() }),
+    ).toMatchObject({
       ok: false,
       reason: "conflict",
       status: "ended",
@@ -78,4 +100,3 @@ describe("transcript", () => {
     expect(await stub.transcript()).toEqual([]);
   });
 });
-

@@ -5,7 +5,8 @@ import { call, mintToken, problem } from "../helpers/api";
 import { addParticipant, createCall, join, upgrade } from "../helpers/calls";
 import { joinToken } from "../helpers/tokens";
 
-const sign = (claims: { cid: string; sub: string }, exp: number | string, secret?: string) => joinToken({ callId: claims.cid, participantId: claims.sub, exp, secret });
+const sign = (claims: { cid: string; sub: string }, exp: number | string, secret?: string) =>
+  joinToken({ callId: claims.cid, participantId: claims.sub, exp, secret });
 
 describe("GET /api/v2/calls/{call_id}/ws", () => {
   it("accepts the participant's own token (101) without API credentials", async () => {
@@ -31,7 +32,9 @@ describe("GET /api/v2/calls/{call_id}/ws", () => {
     await problem(await upgrade(c.call_id, await mintToken({ role: "super_admin" })), 401);
     // A tampered payload (another participant id) breaks the signature.
     const [h, , s] = a.join_token.split(".");
-    const forgedPayload = btoa(JSON.stringify({ cid: c.call_id, sub: "part_ffffffffffffffffffffffff", aud: JOIN_AUDIENCE, exp: 9_999_999_999 })).replace(/=+$/, "");
+    const forgedPayload = btoa(
+      JSON.stringify({ cid: c.call_id, sub: "part_ffffffffffffffffffffffff", aud: JOIN_AUDIENCE, exp: 9_999_999_999 }),
+    ).replace(/=+$/, "");
     await problem(await upgrade(c.call_id, `${h}.${forgedPayload}.${s}`), 401);
   });
 

@@ -28,11 +28,14 @@ describe("derived stores (KV snapshot, D1 index)", () => {
     expect(snapshot.metadata).toEqual({ version: 2 });
     expect(snapshot.value).toMatchObject({ agent_id: "idx-a", version: 2, state_data: { n: 2 } });
 
-    const list = await json<{ agents: { agent_id: string; agent_type: string; version: number; instances: number }[]; next_cursor: string | null }>(
-      await call("/api/v2/agents?limit=1"),
-    );
+    const list = await json<{
+      agents: { agent_id: string; agent_type: string; version: number; instances: number }[];
+      next_cursor: string | null;
+    }>(await call("/api/v2/agents?limit=1"));
     expect(list.agents).toEqual([expect.objectContaining({ agent_id: "idx-a", agent_type: "analytics", version: 2, instances: 1 })]);
-    const rest = await json<{ agents: { agent_id: string }[]; next_cursor: string | null }>(await call(`/api/v2/agents?cursor=${list.next_cursor}`));
+    const rest = await json<{ agents: { agent_id: string }[]; next_cursor: string | null }>(
+      await call(`/api/v2/agents?cursor=${list.next_cursor}`),
+    );
     expect(rest.agents.map((a) => a.agent_id)).toEqual(["idx-b"]);
     expect(rest.next_cursor).toBeNull();
     const workers = await json<{ agents: { agent_id: string }[] }>(await call("/api/v2/agents?agent_type=worker"));

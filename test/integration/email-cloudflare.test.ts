@@ -46,21 +46,34 @@ describe("cloudflare provider", () => {
 
   it("a single recipient and no name: plain strings; unset members left out", async () => {
     const spy = vi.spyOn(env.EMAIL, "send").mockResolvedValue({ messageId: "<m1@example.com>" });
-    const result = await cloudflareProvider(env.EMAIL).send({ from: { email: "a@example.com" }, to: ["b@example.com"], subject: "s", text: "t" });
+    const result = await cloudflareProvider(env.EMAIL).send({
+      from: { email: "a@example.com" },
+      to: ["b@example.com"],
+      subject: "s",
+      text: "t",
+    });
     expect(spy.mock.calls[0]?.[0]).toEqual({ from: "a@example.com", to: "b@example.com", subject: "s", text: "t" });
     expect(result).toEqual({ provider: "cloudflare", providerMessageId: "<m1@example.com>", messageId: "<m1@example.com>" });
   });
 
   it("an allow-list refusal is permanent", async () => {
     vi.spyOn(env.EMAIL, "send").mockRejectedValue(new Error("email to stranger@example.com not allowed"));
-    const err = await cloudflareProvider(env.EMAIL).send(message).catch((e: unknown) => e);
+    const err = await cloudflareProvider(env.EMAIL)
+      .send(message)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect(err).toMatchObject({ provider: "cloudflare", transient: false, message: "cloudflare: email to stranger@example.com not allowed" });
+    expect(err).toMatchObject({
+      provider: "cloudflare",
+      transient: false,
+      message: "cloudflare: email to stranger@example.com not allowed",
+    });
   });
 
   it("other binding failures are transient", async () => {
     vi.spyOn(env.EMAIL, "send").mockRejectedValue(new Error("internal error; reference = 0123abcd"));
-    const err = await cloudflareProvider(env.EMAIL).send(message).catch((e: unknown) => e);
+    const err = await cloudflareProvider(env.EMAIL)
+      .send(message)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ transient: true });
   });
 
@@ -75,7 +88,9 @@ describe("cloudflare provider", () => {
 
   it("gives up after its timeout (the binding takes no signal)", async () => {
     vi.spyOn(env.EMAIL, "send").mockImplementation(() => new Promise(() => {}));
-    const err = await cloudflareProvider(env.EMAIL, { timeoutMs: 20 }).send(message).catch((e: unknown) => e);
+    const err = await cloudflareProvider(env.EMAIL, { timeoutMs: 20 })
+      .send(message)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ provider: "cloudflare", transient: true, message: "cloudflare: no answer within 20 ms" });
   });
 });

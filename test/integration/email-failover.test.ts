@@ -27,11 +27,15 @@ function fakeApis(status: { sendgrid?: number; mailgun?: number }) {
     hosts.push(url.host);
     if (url.host === "api.sendgrid.com") {
       const s = status.sendgrid ?? 202;
-      return s === 202 ? new Response(null, { status: 202, headers: { "X-Message-Id": "sg-1" } }) : Response.json({ errors: [{ message: `sendgrid says ${s}`, field: null, help: null }] }, { status: s });
+      return s === 202
+        ? new Response(null, { status: 202, headers: { "X-Message-Id": "sg-1" } })
+        : Response.json({ errors: [{ message: `sendgrid says ${s}`, field: null, help: null }] }, { status: s });
     }
     if (url.host === "api.mailgun.net") {
       const s = status.mailgun ?? 200;
-      return s === 200 ? Response.json({ id: "<mg-1@mg.example.com>", message: "Queued. Thank you." }) : Response.json({ message: `mailgun says ${s}` }, { status: s });
+      return s === 200
+        ? Response.json({ id: "<mg-1@mg.example.com>", message: "Queued. Thank you." })
+        : Response.json({ message: `mailgun says ${s}` }, { status: s });
     }
     return new Response("unexpected host", { status: 599 });
   });
@@ -59,7 +63,9 @@ describe("providersFromEnv", () => {
   });
 
   it("a malformed base URL is a configuration error", () => {
-    expect(() => providersFromEnv(envWith({ ...ALL_KEYS, EMAIL_PROVIDERS: "sendgrid", SENDGRID_BASE_URL: "api.sendgrid.com" }))).toThrow(/SENDGRID_BASE_URL/);
+    expect(() => providersFromEnv(envWith({ ...ALL_KEYS, EMAIL_PROVIDERS: "sendgrid", SENDGRID_BASE_URL: "api.sendgrid.com" }))).toThrow(
+      /SENDGRID_BASE_URL/,
+    );
   });
 
   it("a provider without its secrets is kept as unconfigured, with the reason", () => {
@@ -75,7 +81,9 @@ describe("providersFromEnv", () => {
   });
 
   it("smtp is registered: built from SMTP_HOST and friends", () => {
-    const [smtp] = providersFromEnv(envWith({ EMAIL_PROVIDERS: "smtp", SMTP_HOST: "smtp.example.com", SMTP_USERNAME: "u", SMTP_PASSWORD: "p" }));
+    const [smtp] = providersFromEnv(
+      envWith({ EMAIL_PROVIDERS: "smtp", SMTP_HOST: "smtp.example.com", SMTP_USERNAME: "u", SMTP_PASSWORD: "p" }),
+    );
     expect(smtp?.name).toBe("smtp");
     expect(smtp).not.toBeInstanceOf(UnconfiguredProvider);
   });
@@ -142,7 +150,9 @@ describe("sendWithFailover", () => {
   it("all failing → EmailDeliveryError carrying every attempt (503 problem)", async () => {
     fakeApis({ sendgrid: 429, mailgun: 500 });
     vi.spyOn(env.EMAIL, "send").mockRejectedValue(new Error("email to boss@example.com not allowed"));
-    const providers = providersFromEnv(envWith({ SENDGRID_API_KEY: "SG.key", MAILGUN_API_KEY: "k", EMAIL_PROVIDERS: "sendgrid,mailgun,smtp,cloudflare" }));
+    const providers = providersFromEnv(
+      envWith({ SENDGRID_API_KEY: "SG.key", MAILGUN_API_KEY: "k", EMAIL_PROVIDERS: "sendgrid,mailgun,smtp,cloudflare" }),
+    );
     const err = (await sendWithFailover(providers, message).catch((e: unknown) => e)) as EmailDeliveryError;
     expect(err).toBeInstanceOf(EmailDeliveryError);
     expect(err.attempts.map((a: Attempt) => [a.provider, a.ok, a.status, a.skipped, a.error])).toEqual([
@@ -172,7 +182,10 @@ describe("sendWithFailover", () => {
         throw new Error("socket closed");
       },
     };
-    const ok: EmailProvider = { name: "cloudflare", send: async () => ({ provider: "cloudflare", providerMessageId: "<x@y>", messageId: "<x@y>" }) };
+    const ok: EmailProvider = {
+      name: "cloudflare",
+      send: async () => ({ provider: "cloudflare", providerMessageId: "<x@y>", messageId: "<x@y>" }),
+    };
     const { attempts } = await sendWithFailover([broken, ok], message);
     expect(attempts[0]).toMatchObject({ provider: "smtp", ok: false, error: "socket closed" });
   });

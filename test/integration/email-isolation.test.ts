@@ -90,14 +90,20 @@ describe("the message log by agent", () => {
     const all = (await listed(undefined)).map((m) => m.message_id);
     expect(all).toEqual(expect.arrayContaining([a.message_id, b.message_id, global.message_id]));
     expect((await listed(undefined, "&agent_id=iso-b")).map((m) => m.message_id)).toEqual([b.message_id]);
-    expect(await json<Message>(await call(`/api/v2/email/messages/${b.message_id}`))).toMatchObject({ agent_id: "iso-b", subject: "for b" });
+    expect(await json<Message>(await call(`/api/v2/email/messages/${b.message_id}`))).toMatchObject({
+      agent_id: "iso-b",
+      subject: "for b",
+    });
   });
 
   it("approval mail belongs to the approval's agent, send_email task mail to the task's agent", async () => {
     spyMail();
     const approval = await createApproval(base({ agent_id: "iso-b" }));
     const approvalMail = approval.email.message_id!;
-    const taskId = await createTask("iso-b", { task_type: "send_email", metadata: { to: ["x@example.com"], subject: "from a task", text: "t" } });
+    const taskId = await createTask("iso-b", {
+      task_type: "send_email",
+      metadata: { to: ["x@example.com"], subject: "from a task", text: "t" },
+    });
     const task = await waitForStatus(taskId, ["completed", "failed"]);
     expect(task.status).toBe("completed");
     const taskMail = (task.result as { message_id: string }).message_id;
@@ -114,7 +120,9 @@ describe("the message log by agent", () => {
   it("a send_email task naming another agent is refused (422) and sends nothing", async () => {
     const spy = vi.spyOn(env.EMAIL, "send");
     const before = await messageCount();
-    const res = await call("/api/v2/agents/iso-a/tasks", { body: { task_type: "send_email", metadata: { to: ["x@example.com"], subject: "s", text: "t", agent_id: "iso-b" } } });
+    const res = await call("/api/v2/agents/iso-a/tasks", {
+      body: { task_type: "send_email", metadata: { to: ["x@example.com"], subject: "s", text: "t", agent_id: "iso-b" } },
+    });
     const doc = await problem(res, 422);
     expect(doc.errors).toEqual([expect.objectContaining({ path: "metadata.agent_id" })]);
     expect(spy).not.toHaveBeenCalled();
@@ -133,10 +141,18 @@ describe("the filtered log is an indexed read", () => {
     ];
     for (const { scope, opts, index } of cases) {
       const { sql, binds } = listMessagesQuery(scope, { limit: 50, ...opts });
-      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...binds).all<{ detail: string }>();
+      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .bind(...binds)
+        .all<{ detail: string }>();
       const details = plan.results.map((r) => r.detail);
-      expect(details.some((d) => d.startsWith("SEARCH email_messages") && d.includes(index)), details.join(" | ")).toBe(true);
-      expect(details.some((d) => d.startsWith("SCAN email_messages")), details.join(" | ")).toBe(false);
+      expect(
+        details.some((d) => d.startsWith("SEARCH email_messages") && d.includes(index)),
+        details.join(" | "),
+      ).toBe(true);
+      expect(
+        details.some((d) => d.startsWith("SCAN email_messages")),
+        details.join(" | "),
+      ).toBe(false);
     }
   });
 });
@@ -145,9 +161,15 @@ describe("sending for an agent", () => {
   it("another agent's id is 403, no agent from a credential limited to several is 422; nothing is sent or logged", async () => {
     const spy = vi.spyOn(env.EMAIL, "send");
     const before = await mailTables();
-    const foreign = await problem(await call("/api/v2/email/send", { token: tokenA, body: { to: ["x@example.com"], subject: "s", text: "t", agent_id: "iso-b" } }), 403);
+    const foreign = await problem(
+      await call("/api/v2/email/send", { token: tokenA, body: { to: ["x@example.com"], subject: "s", text: "t", agent_id: "iso-b" } }),
+      403,
+    );
     expect(foreign.detail).toContain("iso-b");
-    const unnamed = await problem(await call("/api/v2/email/send", { token: tokenAC, body: { to: ["x@example.com"], subject: "s", text: "t" } }), 422);
+    const unnamed = await problem(
+      await call("/api/v2/email/send", { token: tokenAC, body: { to: ["x@example.com"], subject: "s", text: "t" } }),
+      422,
+    );
     expect(unnamed.errors).toEqual([expect.objectContaining({ path: "agent_id" })]);
     expect(spy).not.toHaveBeenCalled();
     expect(await mailTables()).toBe(before);
@@ -188,7 +210,9 @@ describe("templates by agent", () => {
     expect(ids).toContain(global.template_id);
     expect(ids).not.toContain(ofB.template_id);
     expect(ids).not.toContain(onlyB.template_id);
-    expect(await json<Template>(await call("/api/v2/email/templates/t-global", { token: tokenA }))).toMatchObject({ template_id: global.template_id });
+    expect(await json<Template>(await call("/api/v2/email/templates/t-global", { token: tokenA }))).toMatchObject({
+      template_id: global.template_id,
+    });
     // The unrestricted credential lists every one.
     const every = (await json<{ templates: Template[] }>(await call("/api/v2/email/templates"))).templates.map((t) => t.template_id);
     expect(every).toEqual(expect.arrayContaining([global.template_id, ofB.template_id, onlyB.template_id]));
@@ -201,8 +225,16 @@ describe("templates by agent", () => {
     await problem(await call("/api/v2/email/templates", { token: tokenA, body: { name: "t-greet", subject: "again", text: "x" } }), 409);
     await problem(await call("/api/v2/email/templates", { body: { name: "t-greet", subject: "again", text: "x" } }), 409);
 
-    expect(await send(tokenA, { template_id: "t-greet" })).toMatchObject({ subject: "A hello", template_id: ofA.template_id, agent_id: "iso-a" });
-    expect(await send(tokenB, { template_id: "t-greet" })).toMatchObject({ subject: "Global hello", template_id: global.template_id, agent_id: "iso-b" });
+    expect(await send(tokenA, { template_id: "t-greet" })).toMatchObject({
+      subject: "A hello",
+      template_id: ofA.template_id,
+      agent_id: "iso-a",
+    });
+    expect(await send(tokenB, { template_id: "t-greet" })).toMatchObject({
+      subject: "Global hello",
+      template_id: global.template_id,
+      agent_id: "iso-b",
+    });
     expect(await send(undefined, { template_id: "t-greet" })).toMatchObject({ subject: "Global hello", agent_id: null });
     expect(await send(undefined, { template_id: "t-greet", agent_id: "iso-a" })).toMatchObject({ subject: "A hello" });
     // A global message uses global templates only, also by id.
@@ -210,13 +242,23 @@ describe("templates by agent", () => {
 
     // A credential limited to several agents says which one a name is for.
     await problem(await call("/api/v2/email/templates/t-greet", { token: tokenAC }), 422);
-    expect(await json<Template>(await call("/api/v2/email/templates/t-greet?agent_id=iso-a", { token: tokenAC }))).toMatchObject({ template_id: ofA.template_id });
-    expect(await json<Template>(await call("/api/v2/email/templates/t-greet?agent_id=iso-c", { token: tokenAC }))).toMatchObject({ template_id: global.template_id });
+    expect(await json<Template>(await call("/api/v2/email/templates/t-greet?agent_id=iso-a", { token: tokenAC }))).toMatchObject({
+      template_id: ofA.template_id,
+    });
+    expect(await json<Template>(await call("/api/v2/email/templates/t-greet?agent_id=iso-c", { token: tokenAC }))).toMatchObject({
+      template_id: global.template_id,
+    });
 
     // A changes and deletes its own.
-    const put = await call(`/api/v2/email/templates/t-greet`, { token: tokenA, method: "PUT", body: { name: "t-greet", subject: "A hello 2", text: "x" } });
+    const put = await call(`/api/v2/email/templates/t-greet`, {
+      token: tokenA,
+      method: "PUT",
+      body: { name: "t-greet", subject: "A hello 2", text: "x" },
+    });
     expect(await json<Template>(put)).toMatchObject({ template_id: ofA.template_id, agent_id: "iso-a", subject: "A hello 2" });
     expect((await call(`/api/v2/email/templates/${ofA.template_id}`, { token: tokenA, method: "DELETE" })).status).toBe(204);
-    expect(await json<Template>(await call("/api/v2/email/templates/t-greet", { token: tokenA }))).toMatchObject({ template_id: global.template_id });
+    expect(await json<Template>(await call("/api/v2/email/templates/t-greet", { token: tokenA }))).toMatchObject({
+      template_id: global.template_id,
+    });
   });
 });

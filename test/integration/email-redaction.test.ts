@@ -15,8 +15,12 @@ afterEach(() => {
 
 /** Every row of every table of D1, as one string. */
 async function everythingStored(): Promise<string> {
-  const { results } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
-  const dumps = await Promise.all(results.map(async ({ name }) => JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results)));
+  const { results } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+  ).all<{ name: string }>();
+  const dumps = await Promise.all(
+    results.map(async ({ name }) => JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results)),
+  );
   expect(results.map((r) => r.name)).toContain("email_messages");
   return dumps.join("\n");
 }
@@ -76,7 +80,14 @@ describe("the outbox's mask", () => {
     const spy = vi.spyOn(env.EMAIL, "send");
     const secret = `s3cr"t&/+=${crypto.randomUUID()}`;
     const html = `<p><a href="https://x.test/?k=${encodeURIComponent(secret)}">${secret.replace(/&/g, "&amp;").replace(/"/g, "&quot;")}</a></p>`;
-    const record = await sendMessage(env, { agentId: "mask-agent", to: ["a@example.com"], subject: `About ${secret}`, text: `Key: ${secret}`, html, mask: [secret] });
+    const record = await sendMessage(env, {
+      agentId: "mask-agent",
+      to: ["a@example.com"],
+      subject: `About ${secret}`,
+      text: `Key: ${secret}`,
+      html,
+      mask: [secret],
+    });
 
     const sent = spy.mock.calls[0]?.[0] as EmailMessageBuilder;
     expect(sent.subject).toBe(`About ${secret}`);

@@ -37,7 +37,15 @@ describe("POST /api/v2/email/send", () => {
     });
     expect(res.status).toBe(201);
     const sent = await json<Message>(res);
-    expect(sent).toMatchObject({ success: true, status: "sent", provider: "cloudflare", to: ["boss@example.com"], subject: "Hello", related: "approval_x", error: null });
+    expect(sent).toMatchObject({
+      success: true,
+      status: "sent",
+      provider: "cloudflare",
+      to: ["boss@example.com"],
+      subject: "Hello",
+      related: "approval_x",
+      error: null,
+    });
     expect(sent.message_id).toMatch(/^msg_[0-9a-f]{24}$/);
     expect(res.headers.get("location")).toBe(`/api/v2/email/messages/${sent.message_id}`);
     expect(sent.attempts).toEqual([expect.objectContaining({ provider: "cloudflare", ok: true })]);
@@ -53,13 +61,21 @@ describe("POST /api/v2/email/send", () => {
     expect(row).toMatchObject({ status: "sent", provider: "cloudflare", provider_message_id: returned.messageId });
 
     const shown = await json<Message>(await call(`/api/v2/email/messages/${sent.message_id}`));
-    expect(shown).toMatchObject({ message_id: sent.message_id, status: "sent", text: "Plain body", html: "<p>HTML body</p>", from: '"DataMCPServerAgent" <agent@localhost>' });
+    expect(shown).toMatchObject({
+      message_id: sent.message_id,
+      status: "sent",
+      text: "Plain body",
+      html: "<p>HTML body</p>",
+      from: '"DataMCPServerAgent" <agent@localhost>',
+    });
     expect(shown.sent_at).toMatch(/Z$/);
   });
 
   it("accepts one address as a string and derives the text body from HTML", async () => {
     const send = vi.spyOn(env.EMAIL, "send");
-    const res = await call("/api/v2/email/send", { body: { to: "dev@example.com", subject: "Link", html: '<p>Open <a href="https://x.test/a?b=1&amp;c=2">this</a></p>' } });
+    const res = await call("/api/v2/email/send", {
+      body: { to: "dev@example.com", subject: "Link", html: '<p>Open <a href="https://x.test/a?b=1&amp;c=2">this</a></p>' },
+    });
     expect(res.status).toBe(201);
     const builder = send.mock.calls[0]?.[0] as EmailMessageBuilder;
     expect(builder.text).toBe("Open this (https://x.test/a?b=1&c=2)");
@@ -67,7 +83,13 @@ describe("POST /api/v2/email/send", () => {
 
   it("renders a template: variables HTML-escaped in HTML, as they are in text", async () => {
     const send = vi.spyOn(env.EMAIL, "send");
-    const variables = { task_id: "task_1", task_type: "data_analysis", status: "completed", result_summary: "<b>42</b> rows & done", agent_id: "a-1" };
+    const variables = {
+      task_id: "task_1",
+      task_type: "data_analysis",
+      status: "completed",
+      result_summary: "<b>42</b> rows & done",
+      agent_id: "a-1",
+    };
     const res = await call("/api/v2/email/send", { body: { to: ["boss@example.com"], template_id: "task_completion", variables } });
     expect(res.status).toBe(201);
     const sent = await json<Message>(res);
@@ -84,7 +106,11 @@ describe("POST /api/v2/email/send", () => {
     const send = vi.spyOn(env.EMAIL, "send");
     const before = await messageCount();
     const res = await call("/api/v2/email/send", {
-      body: { to: ["boss@example.com"], template_id: "task_completion", variables: { task_id: "t", task_type: "x", status: "failed", agent_id: "a" } },
+      body: {
+        to: ["boss@example.com"],
+        template_id: "task_completion",
+        variables: { task_id: "t", task_type: "x", status: "failed", agent_id: "a" },
+      },
     });
     const doc = await problem(res, 422);
     expect(doc.detail).toContain("result_summary");
@@ -151,11 +177,16 @@ describe("POST /api/v2/email/send", () => {
   it("sends only through the named provider when `provider` is given", async () => {
     const send = vi.spyOn(env.EMAIL, "send");
     fakeProviderApis();
-    const res = await callWith({ SENDGRID_API_KEY: "SG.x" }, "/api/v2/email/send", { body: { to: ["a@example.com"], subject: "s", text: "t", provider: "sendgrid" } });
+    const res = await callWith({ SENDGRID_API_KEY: "SG.x" }, "/api/v2/email/send", {
+      body: { to: ["a@example.com"], subject: "s", text: "t", provider: "sendgrid" },
+    });
     expect(await json(res)).toMatchObject({ provider: "sendgrid", status: "sent" });
     expect(send).not.toHaveBeenCalled();
     // Named but not configured: nothing else is tried.
-    const mg = await problem(await call("/api/v2/email/send", { body: { to: ["a@example.com"], subject: "s", text: "t", provider: "mailgun" } }), 503);
+    const mg = await problem(
+      await call("/api/v2/email/send", { body: { to: ["a@example.com"], subject: "s", text: "t", provider: "mailgun" } }),
+      503,
+    );
     expect(mg.detail).toContain("MAILGUN_API_KEY");
   });
 
@@ -178,7 +209,10 @@ describe("POST /api/v2/email/send", () => {
       ["sendgrid", false],
       ["cloudflare", false],
     ]);
-    const unusable = await problem(await callWith({ EMAIL_PROVIDERS: "postmark" }, "/api/v2/email/send", { body: { to: ["a@example.com"], subject: "s", text: "t" } }), 503);
+    const unusable = await problem(
+      await callWith({ EMAIL_PROVIDERS: "postmark" }, "/api/v2/email/send", { body: { to: ["a@example.com"], subject: "s", text: "t" } }),
+      503,
+    );
     expect(unusable.detail).toContain("postmark");
   });
 
@@ -190,7 +224,9 @@ describe("POST /api/v2/email/send", () => {
     expect(page1.messages.map((m) => m.subject)).toEqual(["three", "two"]);
     expect(page1.messages[0]).not.toHaveProperty("text");
     expect(page1.messages[0]).not.toHaveProperty("html");
-    const page2 = await json<{ messages: Message[]; next_cursor: string | null }>(await call(`/api/v2/email/messages?limit=2&cursor=${page1.next_cursor}`));
+    const page2 = await json<{ messages: Message[]; next_cursor: string | null }>(
+      await call(`/api/v2/email/messages?limit=2&cursor=${page1.next_cursor}`),
+    );
     expect(page2.messages[0]?.subject).toBe("one");
     const sentOnly = await json<{ messages: Message[] }>(await call("/api/v2/email/messages?status=sent&limit=100"));
     expect(sentOnly.messages.map((m) => m.subject)).toEqual(expect.arrayContaining(["one", "two", "three"]));
@@ -203,7 +239,9 @@ describe("POST /api/v2/email/send", () => {
 
   it("health reports email from the configured providers", async () => {
     // The checks need a credential (call sends a super_admin JWT).
-    const health = await json<{ features: { email_integration: boolean }; checks: { email: { ok: boolean; detail: string } } }>(await call("/health"));
+    const health = await json<{ features: { email_integration: boolean }; checks: { email: { ok: boolean; detail: string } } }>(
+      await call("/health"),
+    );
     expect(health.features.email_integration).toBe(true);
     expect(health.checks.email.detail).toContain("cloudflare");
     const none = await json<typeof health>(await callWith({ EMAIL_PROVIDERS: "sendgrid,mailgun" }, "/health"));

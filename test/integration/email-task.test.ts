@@ -25,16 +25,24 @@ describe("send_email tasks", () => {
     expect(send).toHaveBeenCalledTimes(1);
     const row = await messageRow(result.message_id);
     expect(row).toMatchObject({ status: "sent", provider: "cloudflare" });
-    const shown = await json<{ related: string; template_id: string; subject: string }>(await call(`/api/v2/email/messages/${result.message_id}`));
+    const shown = await json<{ related: string; template_id: string; subject: string }>(
+      await call(`/api/v2/email/messages/${result.message_id}`),
+    );
     expect(shown).toMatchObject({ related: id, template_id: "task_completion", subject: "Task completed: noop (task_prev)" });
   });
 
   it("refuses invalid input at creation (422 naming metadata.to); fails at once, without retries, on a missing variable", async () => {
     const send = vi.spyOn(env.EMAIL, "send");
-    const bad = await call("/api/v2/agents/mailer-bad/tasks", { body: { task_type: "send_email", metadata: { to: [], subject: "s", text: "t" }, max_attempts: 3 } });
+    const bad = await call("/api/v2/agents/mailer-bad/tasks", {
+      body: { task_type: "send_email", metadata: { to: [], subject: "s", text: "t" }, max_attempts: 3 },
+    });
     expect(bad.status).toBe(422);
     expect(JSON.stringify((await json<{ errors: unknown[] }>(bad)).errors)).toContain("metadata.to");
-    const missing = await createTask("mailer-bad", { task_type: "send_email", metadata: { to: ["a@example.com"], template_id: "task_completion", variables: {} }, max_attempts: 3 });
+    const missing = await createTask("mailer-bad", {
+      task_type: "send_email",
+      metadata: { to: ["a@example.com"], template_id: "task_completion", variables: {} },
+      max_attempts: 3,
+    });
     // Only the task that passed creation exists.
     expect((await listTasks("mailer-bad")).tasks.map((t) => t.task_id)).toEqual([missing]);
     const missingDone = await waitForStatus(missing, ["completed", "failed"]);
@@ -45,7 +53,11 @@ describe("send_email tasks", () => {
 
   it("a permanent refusal fails the task at once and leaves the message logged as failed", async () => {
     vi.spyOn(env.EMAIL, "send").mockRejectedValue(new Error("email to stranger@example.com not allowed"));
-    const id = await createTask("mailer-refused", { task_type: "send_email", metadata: { to: ["stranger@example.com"], subject: "s", text: "t" }, max_attempts: 3 });
+    const id = await createTask("mailer-refused", {
+      task_type: "send_email",
+      metadata: { to: ["stranger@example.com"], subject: "s", text: "t" },
+      max_attempts: 3,
+    });
     const done = await waitForStatus(id, ["completed", "failed"]);
     expect(done).toMatchObject({ status: "failed", attempts: 1 });
     const messageId = /msg_[0-9a-f]{24}/.exec(done.error_message ?? "")?.[0];

@@ -46,12 +46,26 @@ async function sendVia(provider: "sendgrid" | "mailgun", id: string): Promise<st
   return (await json<{ message_id: string }>(res)).message_id;
 }
 
-async function sendgridHook(events: unknown, opts: { timestamp?: string; tamper?: boolean; overrides?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
+async function sendgridHook(
+  events: unknown,
+  opts: { timestamp?: string; tamper?: boolean; overrides?: Record<string, unknown>; headers?: Record<string, string> } = {},
+) {
   const body = JSON.stringify(events);
   const timestamp = opts.timestamp ?? String(Math.floor(Date.now() / 1000));
-  const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.privateKey, new TextEncoder().encode(timestamp + body)));
-  const headers = opts.headers ?? { "X-Twilio-Email-Event-Webhook-Signature": b64(p1363ToDer(raw)), "X-Twilio-Email-Event-Webhook-Timestamp": timestamp, "content-type": "application/json" };
-  return callWith({ ...settings(), ...opts.overrides }, "/api/v2/email/webhooks/sendgrid", { token: null, method: "POST", rawBody: opts.tamper ? body.replace("delivered", "bounce") : body, headers });
+  const raw = new Uint8Array(
+    await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.privateKey, new TextEncoder().encode(timestamp + body)),
+  );
+  const headers = opts.headers ?? {
+    "X-Twilio-Email-Event-Webhook-Signature": b64(p1363ToDer(raw)),
+    "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
+    "content-type": "application/json",
+  };
+  return callWith({ ...settings(), ...opts.overrides }, "/api/v2/email/webhooks/sendgrid", {
+    token: null,
+    method: "POST",
+    rawBody: opts.tamper ? body.replace("delivered", "bounce") : body,
+    headers,
+  });
 }
 
 async function mailgunSignature(timestamp: string, token: string, key = MAILGUN_KEY): Promise<string> {
@@ -59,11 +73,17 @@ async function mailgunSignature(timestamp: string, token: string, key = MAILGUN_
   return hex(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(timestamp + token)));
 }
 
-async function mailgunHook(eventData: unknown, opts: { timestamp?: number; token?: string; key?: string; overrides?: Record<string, unknown> } = {}) {
+async function mailgunHook(
+  eventData: unknown,
+  opts: { timestamp?: number; token?: string; key?: string; overrides?: Record<string, unknown> } = {},
+) {
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
   const token = opts.token ?? crypto.randomUUID().replace(/-/g, "");
   const signature = { timestamp, token, signature: await mailgunSignature(timestamp, token, opts.key) };
-  return callWith({ ...settings(), ...opts.overrides }, "/api/v2/email/webhooks/mailgun", { token: null, body: { signature, "event-data": eventData } });
+  return callWith({ ...settings(), ...opts.overrides }, "/api/v2/email/webhooks/mailgun", {
+    token: null,
+    body: { signature, "event-data": eventData },
+  });
 }
 
 afterEach(() => {
@@ -73,7 +93,10 @@ afterEach(() => {
 describe("SendGrid event webhook", () => {
   it("moves a message to delivered, then bounced; never back", async () => {
     const id = await sendVia("sendgrid", "sgid-deliver-1");
-    const res = await sendgridHook([{ event: "processed", sg_message_id: "sgid-deliver-1.filter0001.1-0" }, { event: "delivered", sg_message_id: "sgid-deliver-1.filter0001.1-0", email: "x@example.com" }]);
+    const res = await sendgridHook([
+      { event: "processed", sg_message_id: "sgid-deliver-1.filter0001.1-0" },
+      { event: "delivered", sg_message_id: "sgid-deliver-1.filter0001.1-0", email: "x@example.com" },
+    ]);
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ received: 2, updated: 1, unchanged: 0, unknown: 0, ignored: 1 });
     expect((await messageRow(id))?.status).toBe("delivered");
@@ -86,7 +109,14 @@ describe("SendGrid event webhook", () => {
 
   it("dropped is bounced; unknown messages are acknowledged and change nothing", async () => {
     const id = await sendVia("sendgrid", "sgid-drop-1");
-    expect(await json(await sendgridHook([{ event: "dropped", sg_message_id: "sgid-drop-1.f.0" }, { event: "delivered", sg_message_id: "nobody.f.0" }]))).toMatchObject({
+    expect(
+      await json(
+        await sendgridHook([
+          { event: "dropped", sg_message_id: "sgid-drop-1.f.0" },
+          { event: "delivered", sg_message_id: "nobody.f.0" },
+        ]),
+      ),
+    ).toMatchObject({
       updated: 1,
       unknown: 1,
     });
@@ -101,7 +131,12 @@ describe("SendGrid event webhook", () => {
     const otherKey = b64((await crypto.subtle.exportKey("spki", other.publicKey)) as ArrayBuffer);
     await problem(await sendgridHook(events, { overrides: { SENDGRID_WEBHOOK_PUBLIC_KEY: otherKey } }), 401);
     await problem(await sendgridHook(events, { headers: { "content-type": "application/json" } }), 401);
-    await problem(await sendgridHook(events, { headers: { "X-Twilio-Email-Event-Webhook-Signature": "!!!", "X-Twilio-Email-Event-Webhook-Timestamp": "1" } }), 401);
+    await problem(
+      await sendgridHook(events, {
+        headers: { "X-Twilio-Email-Event-Webhook-Signature": "!!!", "X-Twilio-Email-Event-Webhook-Timestamp": "1" },
+      }),
+      401,
+    );
     expect((await messageRow(id))?.status).toBe("sent");
   });
 
@@ -163,7 +198,9 @@ describe("Mailgun webhook", () => {
     const timestamp = Math.floor(Date.now() / 1000);
     const token = "replayed-token-0123456789abcdef0123456789abcdef01";
     const headers = (n: number) => ({ "message-id": `mg-replay-${n}@mg.example.com` });
-    expect(await json(await mailgunHook({ event: "delivered", message: { headers: headers(1) } }, { timestamp, token }))).toMatchObject({ updated: 1 });
+    expect(await json(await mailgunHook({ event: "delivered", message: { headers: headers(1) } }, { timestamp, token }))).toMatchObject({
+      updated: 1,
+    });
     expect((await messageRow(first))?.status).toBe("delivered");
 
     const replays = [
@@ -186,11 +223,17 @@ describe("Mailgun webhook", () => {
   it("remembered tokens are pruned once their window has passed", async () => {
     const past = Date.now() - 1000;
     await env.DB.batch(
-      ["old-1", "old-2"].map((t) => env.DB.prepare("INSERT INTO email_webhook_tokens (provider, token, expires_at) VALUES ('mailgun', ?, ?)").bind(t, past)),
+      ["old-1", "old-2"].map((t) =>
+        env.DB.prepare("INSERT INTO email_webhook_tokens (provider, token, expires_at) VALUES ('mailgun', ?, ?)").bind(t, past),
+      ),
     );
     const token = "fresh-token-0123456789abcdef0123456789abcdef012345";
-    expect((await mailgunHook({ event: "delivered", message: { headers: { "message-id": "nobody-prune@mg.example.com" } } }, { token })).status).toBe(200);
-    const left = await env.DB.prepare("SELECT token FROM email_webhook_tokens WHERE token IN ('old-1', 'old-2', ?)").bind(token).all<{ token: string }>();
+    expect(
+      (await mailgunHook({ event: "delivered", message: { headers: { "message-id": "nobody-prune@mg.example.com" } } }, { token })).status,
+    ).toBe(200);
+    const left = await env.DB.prepare("SELECT token FROM email_webhook_tokens WHERE token IN ('old-1', 'old-2', ?)")
+      .bind(token)
+      .all<{ token: string }>();
     expect(left.results.map((r) => r.token)).toEqual([token]);
   });
 });

@@ -6,7 +6,13 @@ import { describe, expect, it } from "vitest";
 import { ADMIN_KEY, call, callWith, json, mintToken } from "../helpers/api";
 import { linkToken } from "../helpers/tokens";
 
-type Health = { status: string; timestamp: string; version: string; features: Record<string, boolean>; checks?: Record<string, { ok: boolean; detail: string }> };
+type Health = {
+  status: string;
+  timestamp: string;
+  version: string;
+  features: Record<string, boolean>;
+  checks?: Record<string, { ok: boolean; detail: string }>;
+};
 
 const PUBLIC_KEYS = ["features", "status", "timestamp", "version"];
 
@@ -21,7 +27,11 @@ describe("GET /health", () => {
 
   it("with an invalid credential or a purpose token: the same public answer (not the checks)", async () => {
     const link = await linkToken({ approvalId: "approval_000000000000000000000001", action: "approve" });
-    const attempts: Record<string, string>[] = [{ Authorization: "Bearer garbage" }, { "X-API-Key": "dmsa_not_a_key" }, { Authorization: `Bearer ${link}` }];
+    const attempts: Record<string, string>[] = [
+      { Authorization: "Bearer garbage" },
+      { "X-API-Key": "dmsa_not_a_key" },
+      { Authorization: `Bearer ${link}` },
+    ];
     for (const headers of attempts) {
       const res = await call("/health", { token: null, headers });
       expect(res.status).toBe(200);
@@ -30,7 +40,10 @@ describe("GET /health", () => {
   });
 
   it("with a valid credential of any role: the checks too", async () => {
-    for (const opts of [{ token: await mintToken({ role: "guest", agents: ["some-agent"] }) }, { token: null, headers: { "X-API-Key": ADMIN_KEY } }]) {
+    for (const opts of [
+      { token: await mintToken({ role: "guest", agents: ["some-agent"] }) },
+      { token: null, headers: { "X-API-Key": ADMIN_KEY } },
+    ]) {
       const body = await json<Health>(await call("/health", opts));
       expect(body.checks).toMatchObject({ d1: { ok: true }, kv: { ok: true }, auth: { ok: true }, durable_objects: { ok: true } });
     }

@@ -38,13 +38,37 @@ const chance = (p: number) => random() < p;
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join("");
 
 const HOSTILE_STRINGS = [
-  "", " ", "x".repeat(10_000), "ünïcødé ✓", "😀".repeat(40), "\u0000", "\u202eevil", "\ud800", "../../etc/passwd",
-  "<script>alert(1)</script>", "' OR 1=1 --", "${jndi:ldap://127.0.0.1/a}", "%00", "a\r\nX-Injected: 1", "http://127.1/", "http://[::1]:1/",
+  "",
+  " ",
+  "x".repeat(10_000),
+  "ünïcødé ✓",
+  "😀".repeat(40),
+  "\u0000",
+  "\u202eevil",
+  "\ud800",
+  "../../etc/passwd",
+  "<script>alert(1)</script>",
+  "' OR 1=1 --",
+  "${jndi:ldap://127.0.0.1/a}",
+  "%00",
+  "a\r\nX-Injected: 1",
+  "http://127.1/",
+  "http://[::1]:1/",
 ];
 const HOSTILE_NUMBERS = [0, -1, 1.5, 2 ** 53 + 1, 1e308, -1e308, Number.MIN_VALUE, 4294967296];
 /** Path segments, already URL-encoded where they need it. */
 const HOSTILE_SEGMENTS = [
-  "%F0%9F%98%80", "%C3%A4gent", "x".repeat(300), "..%2F..%2Fhealth", "a%2Fb", "%00", "%252e%252e", "%20space", "%E2%80%AE", "task_", "-leading",
+  "%F0%9F%98%80",
+  "%C3%A4gent",
+  "x".repeat(300),
+  "..%2F..%2Fhealth",
+  "a%2Fb",
+  "%00",
+  "%252e%252e",
+  "%20space",
+  "%E2%80%AE",
+  "task_",
+  "-leading",
 ];
 const CONTENT_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"];
 
@@ -63,7 +87,9 @@ function hostileValue(depth = 0): unknown {
     case 3:
       return depth > 2 ? [] : Array.from({ length: 1 + Math.floor(random() * 3) }, () => hostileValue(depth + 1));
     case 4:
-      return depth > 2 ? {} : { [pick(HOSTILE_STRINGS).slice(0, 40) || "k"]: hostileValue(depth + 1), headers: { Authorization: "Bearer x" } };
+      return depth > 2
+        ? {}
+        : { [pick(HOSTILE_STRINGS).slice(0, 40) || "k"]: hostileValue(depth + 1), headers: { Authorization: "Bearer x" } };
     case 5:
       return JSON.parse(deepText(20 + Math.floor(random() * 30)));
     default:
@@ -155,7 +181,15 @@ async function operations(): Promise<Operation[]> {
 function segment(name: string, canary: boolean): string {
   if (name === "agent_id") return canary ? CANARY : chance(0.6) ? pick(["fuzz-a", "fuzz-b"]) : pick(HOSTILE_SEGMENTS);
   if (chance(0.4)) return pick(HOSTILE_SEGMENTS);
-  const prefix: Record<string, string> = { task_id: "task_", approval_id: "approval_", message_id: "msg_", template_id: "tmpl_", call_id: "call_", participant_id: "part_", key_id: "key_" };
+  const prefix: Record<string, string> = {
+    task_id: "task_",
+    approval_id: "approval_",
+    message_id: "msg_",
+    template_id: "tmpl_",
+    call_id: "call_",
+    participant_id: "part_",
+    key_id: "key_",
+  };
   if (name === "version") return pick(["1", "0", "-1", "99999999999999999999", "1.5"]);
   return `${prefix[name] ?? ""}${hex(24)}`;
 }
@@ -178,7 +212,10 @@ describe("a seeded barrage of hostile input", () => {
     // Rate limiting is off here: a 429 would end the barrage's reach, not test anything.
     // Webhooks get real verification keys, so hostile posts meet the signature checks rather than
     // a "not configured" 503; speech and the SFU stay unconfigured (their 503 is the contract).
-    const sendgridKey = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const sendgridKey = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const spki = new Uint8Array((await crypto.subtle.exportKey("spki", sendgridKey.publicKey)) as ArrayBuffer);
     const fuzzEnv = {
       ...env,
@@ -203,13 +240,26 @@ describe("a seeded barrage of hostile input", () => {
       // The canary only receives requests that must be refused (or that cannot write).
       const raw = hasBody ? rawBody(op.schema) : undefined;
       const credential = pick(["admin", "admin", "admin", "limited", "guest", "none", "garbage"] as const);
-      const mustBeRefused = op.method === "GET" || (raw?.alwaysRefused ?? false) || credential === "limited" || credential === "guest" || credential === "none" || credential === "garbage";
+      const mustBeRefused =
+        op.method === "GET" ||
+        (raw?.alwaysRefused ?? false) ||
+        credential === "limited" ||
+        credential === "guest" ||
+        credential === "none" ||
+        credential === "garbage";
       const canary = op.path.includes("{agent_id}") && mustBeRefused && chance(0.5);
       const path = op.path.replace(/\{(\w+)\}/g, (_m, name: string) => segment(name, canary));
-      const query = chance(0.3) ? `?${pick(["limit=-1", "limit=1e9", "cursor=%00", "status=%F0%9F%98%80", "agent_type=worker", "consistency=eventual", "token=x.y.z", "progress=abc", "action=approve&token=a"])}` : "";
+      const query = chance(0.3)
+        ? `?${pick(["limit=-1", "limit=1e9", "cursor=%00", "status=%F0%9F%98%80", "agent_type=worker", "consistency=eventual", "token=x.y.z", "progress=abc", "action=approve&token=a"])}`
+        : "";
       const headers = new Headers();
-      if (credential === "admin" || credential === "limited" || credential === "guest") headers.set("Authorization", `Bearer ${tokens[credential]}`);
-      if (credential === "garbage") headers.set(pick(["Authorization", "X-API-Key"]), pick(["Bearer", "Bearer a.b.c", "dmsa_nope", "Basic Zm9vOmJhcg==", "x".repeat(5000)]));
+      if (credential === "admin" || credential === "limited" || credential === "guest")
+        headers.set("Authorization", `Bearer ${tokens[credential]}`);
+      if (credential === "garbage")
+        headers.set(
+          pick(["Authorization", "X-API-Key"]),
+          pick(["Bearer", "Bearer a.b.c", "dmsa_nope", "Basic Zm9vOmJhcg==", "x".repeat(5000)]),
+        );
       if (raw?.type) headers.set("content-type", raw.type);
       if (chance(0.1)) headers.set("If-Match", pick(['"1"', "*", "garbage", '"99999999999999999999"']));
       const request = new Request(`http://local.test${path}${query}`, { method: op.method, headers, body: raw?.body });
@@ -230,7 +280,11 @@ describe("a seeded barrage of hostile input", () => {
       covered.add(`${op.method} ${op.path}`);
     }
 
-    const serverErrors = sent.filter((s) => s.status >= 500 && !(s.status === 503 && s.code === "service_unavailable" && /speech|transcribe|speak|sfu|ice-servers/.test(s.label)));
+    const serverErrors = sent.filter(
+      (s) =>
+        s.status >= 500 &&
+        !(s.status === 503 && s.code === "service_unavailable" && /speech|transcribe|speak|sfu|ice-servers/.test(s.label)),
+    );
     expect(serverErrors, JSON.stringify(serverErrors.slice(0, 5), null, 2)).toEqual([]);
     expect(covered.size).toBe(ops.length);
     // The barrage reached past the front door: refusals of every kind, and some successes.

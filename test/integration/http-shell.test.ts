@@ -58,7 +58,9 @@ describe("the HTTP shell", () => {
     // The checks are shown to any valid credential; /health is outside /api, so it is sent by hand.
     const auth = { Authorization: `Bearer ${await mintToken({ role: "guest" })}` };
     const health = (overrides: Record<string, unknown>) => fetchWith(overrides, new Request("http://local.test/health", { headers: auth }));
-    const healthy = await json<{ status: string; features: Record<string, boolean>; checks: Record<string, { ok: boolean }> }>(await call("/health"));
+    const healthy = await json<{ status: string; features: Record<string, boolean>; checks: Record<string, { ok: boolean }> }>(
+      await call("/health"),
+    );
     expect(healthy.status).toBe("healthy");
     expect(healthy.features).toEqual({
       persistent_state: true,
@@ -85,7 +87,10 @@ describe("the HTTP shell", () => {
 
     // With no JWT_SECRET nor ADMIN_API_KEY the only credential left is an API key.
     const key = await json<{ key: string }>(await call("/api/v2/auth/api-keys", { body: { name: "health reader", role: "guest" } }));
-    const noAuth = await fetchWith({ JWT_SECRET: "", ADMIN_API_KEY: "" }, new Request("http://local.test/health", { headers: { "X-API-Key": key.key } }));
+    const noAuth = await fetchWith(
+      { JWT_SECRET: "", ADMIN_API_KEY: "" },
+      new Request("http://local.test/health", { headers: { "X-API-Key": key.key } }),
+    );
     expect(noAuth.status).toBe(503);
     expect(await json(noAuth)).toMatchObject({ status: "degraded", checks: { auth: { ok: false } } });
   });
@@ -93,9 +98,16 @@ describe("the HTTP shell", () => {
 
 describe("the OpenAPI document", () => {
   it("is OpenAPI 3.1 and describes every state route with its schemas", async () => {
-    const doc = await json<{ openapi: string; paths: Record<string, Record<string, { operationId: string; parameters: { name: string; in: string }[]; requestBody?: unknown; responses: Record<string, unknown> }>> }>(
-      await call("/openapi.json", { token: null }),
-    );
+    const doc = await json<{
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { operationId: string; parameters: { name: string; in: string }[]; requestBody?: unknown; responses: Record<string, unknown> }
+        >
+      >;
+    }>(await call("/openapi.json", { token: null }));
     expect(doc.openapi).toBe("3.1.0");
     const ops = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((op) => op.operationId));
     expect(ops).toEqual(
@@ -114,9 +126,22 @@ describe("the OpenAPI document", () => {
       ]),
     );
     const save = doc.paths["/api/v2/agents/{agent_id}/state"]!.post!;
-    expect(save.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "agent_id", in: "path" }), expect.objectContaining({ name: "If-Match", in: "header" })]));
+    expect(save.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "agent_id", in: "path" }),
+        expect.objectContaining({ name: "If-Match", in: "header" }),
+      ]),
+    );
     expect(save.requestBody).toMatchObject({
-      content: { "application/json": { schema: { type: "object", required: ["state_data"], properties: { agent_type: { enum: expect.arrayContaining(["analytics", "webrtc"]) } } } } },
+      content: {
+        "application/json": {
+          schema: {
+            type: "object",
+            required: ["state_data"],
+            properties: { agent_type: { enum: expect.arrayContaining(["analytics", "webrtc"]) } },
+          },
+        },
+      },
     });
     expect(Object.keys(save.responses)).toEqual(expect.arrayContaining(["200", "401", "403", "412", "413", "422", "429"]));
     expect(Object.keys(doc.paths["/health"]!.get!.responses)).not.toContain("401");

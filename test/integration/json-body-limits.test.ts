@@ -77,7 +77,11 @@ describe("bodies whose meaning would change when stored", () => {
   it("bytes that are not UTF-8 are a 400, and a number out of float range a 422; the state is unchanged", async () => {
     await save("bytes-agent", { keep: 1 });
     const invalid = new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]);
-    const res = await call("/api/v2/agents/bytes-agent/state", { method: "POST", rawBody: invalid, headers: { "content-type": "application/json" } });
+    const res = await call("/api/v2/agents/bytes-agent/state", {
+      method: "POST",
+      rawBody: invalid,
+      headers: { "content-type": "application/json" },
+    });
     expect((await problem(res, 400)).detail).toContain("UTF-8");
     await problem(await post("/api/v2/agents/bytes-agent/state", `{"state_data":{"n":1e999}}`), 422);
     expect((await load("bytes-agent")).body).toMatchObject({ version: 1, state_data: { keep: 1 } });

@@ -15,7 +15,13 @@ afterEach(() => {
 });
 
 /** The loopback address as clients spell it; the URL parser makes 127.0.0.1 or ::1 of each. */
-const LOOPBACK_SPELLINGS = ["http://127.1:8787/", "http://2130706433:8787/", "http://[::1]:8787/", "http://[::ffff:127.0.0.1]:8787/", "http://localhost:8787/"];
+const LOOPBACK_SPELLINGS = [
+  "http://127.1:8787/",
+  "http://2130706433:8787/",
+  "http://[::1]:8787/",
+  "http://[::ffff:127.0.0.1]:8787/",
+  "http://localhost:8787/",
+];
 
 async function approvalRows(agentId: string): Promise<number> {
   const row = await env.DB.prepare("SELECT count(*) AS n FROM approval_index WHERE agent_id = ?").bind(agentId).first<{ n: number }>();
@@ -25,10 +31,14 @@ async function approvalRows(agentId: string): Promise<number> {
 describe("http_request task creation", () => {
   it.each(LOOPBACK_SPELLINGS)("%s → 422 naming the rule, nothing stored", async (url) => {
     const agent = "ssrf-task";
-    const res = await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "http_request", metadata: { url: `${url}api/v2/agents` } } });
+    const res = await call(`/api/v2/agents/${agent}/tasks`, {
+      body: { task_type: "http_request", metadata: { url: `${url}api/v2/agents` } },
+    });
     const doc = await problem(res, 422);
     expect(doc.code).toBe("validation_failed");
-    expect(doc.errors).toEqual([{ path: "metadata.url", message: expect.stringMatching(/^refused by the outbound policy \(loopback\): /) }]);
+    expect(doc.errors).toEqual([
+      { path: "metadata.url", message: expect.stringMatching(/^refused by the outbound policy \(loopback\): /) },
+    ]);
     expect((await listTasks(agent)).tasks).toEqual([]);
   });
 
@@ -37,7 +47,10 @@ describe("http_request task creation", () => {
       ["http://169.254.169.254/latest/meta-data/", "link_local"],
       ["http://192.168.1.1/admin", "private"],
     ]) {
-      const doc = await problem(await call("/api/v2/agents/ssrf-task-2/tasks", { body: { task_type: "http_request", metadata: { url } } }), 422);
+      const doc = await problem(
+        await call("/api/v2/agents/ssrf-task-2/tasks", { body: { task_type: "http_request", metadata: { url } } }),
+        422,
+      );
       expect(JSON.stringify(doc.errors)).toContain(`refused by the outbound policy (${rule})`);
     }
     expect((await listTasks("ssrf-task-2")).tasks).toEqual([]);
@@ -59,14 +72,21 @@ describe("approval callback_url", () => {
     const res = await call("/api/v2/email/approval", { body: base({ agent_id: agent, callback_url: `${url}hook` }) });
     const doc = await problem(res, 422);
     expect(doc.code).toBe("validation_failed");
-    expect(doc.errors).toEqual([{ path: "callback_url", message: expect.stringMatching(/^refused by the outbound policy \(loopback\): /) }]);
+    expect(doc.errors).toEqual([
+      { path: "callback_url", message: expect.stringMatching(/^refused by the outbound policy \(loopback\): /) },
+    ]);
     expect(await approvalRows(agent)).toBe(0);
     expect(mail).not.toHaveBeenCalled();
   });
 
   it("credentials in the URL are refused (userinfo)", async () => {
     spyMail();
-    const doc = await problem(await call("/api/v2/email/approval", { body: base({ agent_id: "ssrf-approval-2", callback_url: "https://user:secret@hooks.example.com/cb" }) }), 422);
+    const doc = await problem(
+      await call("/api/v2/email/approval", {
+        body: base({ agent_id: "ssrf-approval-2", callback_url: "https://user:secret@hooks.example.com/cb" }),
+      }),
+      422,
+    );
     expect(JSON.stringify(doc.errors)).toContain("refused by the outbound policy (userinfo)");
     expect(await approvalRows("ssrf-approval-2")).toBe(0);
   });
@@ -85,7 +105,9 @@ describe("callback delivery", () => {
   }
 
   async function approve(approvalId: string): Promise<void> {
-    const res = await call(`/api/v2/email/approval/${approvalId}/respond`, { body: { action: "approve", approver_email: "boss@example.com" } });
+    const res = await call(`/api/v2/email/approval/${approvalId}/respond`, {
+      body: { action: "approve", approver_email: "boss@example.com" },
+    });
     expect(res.status).toBe(200);
   }
 
@@ -93,14 +115,20 @@ describe("callback delivery", () => {
     spyMail();
     const agent = "ssrf-cb-allow";
     // Created while the allow-list covered it; the Durable Object delivers under the deployment's (empty) list.
-    const created = await callWith({ OUTBOUND_ALLOW_HOSTS: "127.0.0.1:8787" }, "/api/v2/email/approval", { body: base({ agent_id: agent, callback_url: "http://127.0.0.1:8787/hook" }) });
+    const created = await callWith({ OUTBOUND_ALLOW_HOSTS: "127.0.0.1:8787" }, "/api/v2/email/approval", {
+      body: base({ agent_id: agent, callback_url: "http://127.0.0.1:8787/hook" }),
+    });
     expect(created.status).toBe(201);
     const { approval_id } = await json<{ approval_id: string }>(created);
     const urls = fakeNetwork(() => new Response(null, { status: 204 }));
     await approve(approval_id);
-    await vi.waitFor(async () => expect((await getApproval(approval_id)).callback).toEqual({ url: "http://127.0.0.1:8787/hook", status: "refused", attempts: 1 }), {
-      timeout: 10_000,
-    });
+    await vi.waitFor(
+      async () =>
+        expect((await getApproval(approval_id)).callback).toEqual({ url: "http://127.0.0.1:8787/hook", status: "refused", attempts: 1 }),
+      {
+        timeout: 10_000,
+      },
+    );
     expect(urls.filter((u) => u.startsWith("http://127.0.0.1"))).toEqual([]);
   });
 
@@ -108,13 +136,17 @@ describe("callback delivery", () => {
     spyMail();
     const agent = "ssrf-cb-redirect";
     const urls = fakeNetwork((url) =>
-      url.startsWith("https://hooks.example.com/") ? new Response(null, { status: 307, headers: { location: "http://169.254.169.254/latest/meta-data/" } }) : new Response("secret"),
+      url.startsWith("https://hooks.example.com/")
+        ? new Response(null, { status: 307, headers: { location: "http://169.254.169.254/latest/meta-data/" } })
+        : new Response("secret"),
     );
     const created = await call("/api/v2/email/approval", { body: base({ agent_id: agent, callback_url: "https://hooks.example.com/cb" }) });
     expect(created.status).toBe(201);
     const { approval_id } = await json<{ approval_id: string }>(created);
     await approve(approval_id);
-    await vi.waitFor(async () => expect((await getApproval(approval_id)).callback).toMatchObject({ status: "refused", attempts: 1 }), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await getApproval(approval_id)).callback).toMatchObject({ status: "refused", attempts: 1 }), {
+      timeout: 10_000,
+    });
     expect(urls.filter((u) => !u.startsWith("https://hooks.example.com/"))).toEqual([]);
     expect(urls).toEqual(["https://hooks.example.com/cb"]);
   });

@@ -35,7 +35,8 @@ describe("the client address the rate limiter trusts", { timeout: 30_000 }, () =
     await freshWindow();
     const untrusted = { CLIENT_IP_HEADER: "" };
     const statuses: number[] = [];
-    for (let i = 0; i < LIMIT + 1; i++) statuses.push(await anonymous(untrusted, { "CF-Connecting-IP": address(), "X-Forwarded-For": address() }));
+    for (let i = 0; i < LIMIT + 1; i++)
+      statuses.push(await anonymous(untrusted, { "CF-Connecting-IP": address(), "X-Forwarded-For": address() }));
     expect(statuses.slice(0, LIMIT)).toEqual(Array(LIMIT).fill(401));
     expect(statuses[LIMIT]).toBe(429);
     const last = await callWithEnv(untrusted, statePath("rl-client-ip"), { headers: { "CF-Connecting-IP": address() } });

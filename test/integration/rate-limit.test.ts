@@ -23,7 +23,10 @@ const unique = (name: string) => `${name}-${crypto.randomUUID().slice(0, 8)}`;
 
 /** Seeds state without spending any principal's budget. */
 async function seed(agentId: string): Promise<void> {
-  const res = await callWithEnv(NO_LIMIT, statePath(agentId), { token: await mintToken({ role: "super_admin" }), body: { state_data: { v: 1 } } });
+  const res = await callWithEnv(NO_LIMIT, statePath(agentId), {
+    token: await mintToken({ role: "super_admin" }),
+    body: { state_data: { v: 1 } },
+  });
   expect(res.status).toBe(200);
 }
 

@@ -10,7 +10,14 @@ async function runThree(agent: string, instances: number, seconds = SECONDS): Pr
   expect((await call(`/api/v2/agents/${agent}/scale`, { body: { target_instances: instances } })).status).toBe(200);
   const t0 = Date.now();
   const created = await Promise.all(
-    [0, 1, 2].map(async () => (await json<{ task_id: string }>(await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "delay", metadata: { seconds } } }))).task_id),
+    [0, 1, 2].map(
+      async () =>
+        (
+          await json<{ task_id: string }>(
+            await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "delay", metadata: { seconds } } }),
+          )
+        ).task_id,
+    ),
   );
   let tasks: Task[] = [];
   await expect
@@ -46,7 +53,8 @@ describe("instances are real lanes of parallel work", () => {
     expect(new Set(tasks.map((t) => t.instance_id))).toEqual(new Set(["par-one_instance_0"]));
     // No two ran at the same time.
     const byStart = [...tasks].sort((a, b) => Date.parse(a.started_at!) - Date.parse(b.started_at!));
-    for (let i = 1; i < byStart.length; i++) expect(Date.parse(byStart[i]!.started_at!)).toBeGreaterThanOrEqual(Date.parse(byStart[i - 1]!.completed_at!));
+    for (let i = 1; i < byStart.length; i++)
+      expect(Date.parse(byStart[i]!.started_at!)).toBeGreaterThanOrEqual(Date.parse(byStart[i - 1]!.completed_at!));
     expect(wallMs).toBeGreaterThan(3 * SECONDS * 1000);
   });
 });

@@ -21,7 +21,16 @@ const message: OutgoingEmail = {
 };
 
 function plainConfig(helo: string, extra: Partial<SmtpConfig> = {}): SmtpConfig {
-  return { host: "127.0.0.1", port: smtp.plain, security: "none", username: smtp.username, password: smtp.password, heloName: helo, timeoutMs: 5000, ...extra };
+  return {
+    host: "127.0.0.1",
+    port: smtp.plain,
+    security: "none",
+    username: smtp.username,
+    password: smtp.password,
+    heloName: helo,
+    timeoutMs: 5000,
+    ...extra,
+  };
 }
 
 function expectSmtpError(error: unknown, fields: { stage: string; code?: number; transient: boolean }): SmtpError {
@@ -39,7 +48,12 @@ describe("delivery", () => {
 
     const [got, ...more] = await received("plain", helo);
     expect(more).toEqual([]);
-    expect(got).toMatchObject({ envelope: { from: FROM, to: [TO] }, subject: message.subject, messageId: "<m1@example.com>", secure: false });
+    expect(got).toMatchObject({
+      envelope: { from: FROM, to: [TO] },
+      subject: message.subject,
+      messageId: "<m1@example.com>",
+      secure: false,
+    });
     expect(got!.text.replace(/\n$/, "")).toBe(message.text);
     expect(got!.html).toBe(message.html);
     expect(await authAttempts("plain", helo)).toEqual([{ helo, method: "PLAIN", username: smtp.username, secure: false, ok: true }]);
@@ -73,7 +87,15 @@ describe("delivery", () => {
     requireTestCa();
     const helo = uniqueHelo();
     const result = await sendSmtp(
-      { host: "localhost", port: smtp.starttls, security: "starttls", username: smtp.username, password: smtp.password, heloName: helo, timeoutMs: 5000 },
+      {
+        host: "localhost",
+        port: smtp.starttls,
+        security: "starttls",
+        username: smtp.username,
+        password: smtp.password,
+        heloName: helo,
+        timeoutMs: 5000,
+      },
       { from: FROM, to: [TO] },
       buildMime(message, "<m3@example.com>"),
     );
@@ -87,7 +109,15 @@ describe("delivery", () => {
     requireTestCa();
     const helo = uniqueHelo();
     await sendSmtp(
-      { host: "127.0.0.1", port: smtp.tls, security: "tls", username: smtp.username, password: smtp.password, heloName: helo, timeoutMs: 5000 },
+      {
+        host: "127.0.0.1",
+        port: smtp.tls,
+        security: "tls",
+        username: smtp.username,
+        password: smtp.password,
+        heloName: helo,
+        timeoutMs: 5000,
+      },
       { from: FROM, to: [TO] },
       buildMime(message, "<m4@example.com>"),
     );
@@ -107,14 +137,18 @@ describe("failures", () => {
   });
 
   it("a refused connection is a transient connect error, at once rather than at the timeout", async () => {
-    const { error } = await rejection(sendSmtp(plainConfig(uniqueHelo(), { port: smtp.refused, timeoutMs: 60_000 }), { from: FROM, to: [TO] }, "x"));
+    const { error } = await rejection(
+      sendSmtp(plainConfig(uniqueHelo(), { port: smtp.refused, timeoutMs: 60_000 }), { from: FROM, to: [TO] }, "x"),
+    );
     const e = expectSmtpError(error, { stage: "connect", transient: true });
     // The refusal itself, not the step's timer (which would say "timeout after 60000 ms").
     expect(e.message).not.toContain("timeout");
   });
 
   it("a server that never greets fails at the greeting when the step's timeout is up", async () => {
-    const { error, ms } = await rejection(sendSmtp(plainConfig(uniqueHelo(), { port: smtp.silent, timeoutMs: 500 }), { from: FROM, to: [TO] }, "x"));
+    const { error, ms } = await rejection(
+      sendSmtp(plainConfig(uniqueHelo(), { port: smtp.silent, timeoutMs: 500 }), { from: FROM, to: [TO] }, "x"),
+    );
     const e = expectSmtpError(error, { stage: "greeting", transient: true });
     // The step's own timer ended it, and not before it was due.
     expect(e.message).toContain("timeout after 500 ms");
@@ -135,7 +169,9 @@ describe("failures", () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error("caller gave up")), 200);
     const { error } = await rejection(
-      sendSmtp(plainConfig(uniqueHelo(), { port: smtp.silent, timeoutMs: 60_000 }), { from: FROM, to: [TO] }, "x", { signal: controller.signal }),
+      sendSmtp(plainConfig(uniqueHelo(), { port: smtp.silent, timeoutMs: 60_000 }), { from: FROM, to: [TO] }, "x", {
+        signal: controller.signal,
+      }),
     );
     // "aborted": the signal ended it, not the step's minute-long timer.
     expect(expectSmtpError(error, { stage: "greeting", transient: true }).message).toContain("aborted");
@@ -143,7 +179,11 @@ describe("failures", () => {
 
   it("a server dropping the connection mid-DATA fails at once, not at the timeout, and does not hang", async () => {
     const { error } = await rejection(
-      sendSmtp({ host: "127.0.0.1", port: smtp.drop, security: "none", heloName: uniqueHelo(), timeoutMs: 60_000 }, { from: FROM, to: [TO] }, buildMime(message, "<m5@example.com>")),
+      sendSmtp(
+        { host: "127.0.0.1", port: smtp.drop, security: "none", heloName: uniqueHelo(), timeoutMs: 60_000 },
+        { from: FROM, to: [TO] },
+        buildMime(message, "<m5@example.com>"),
+      ),
     );
     expect(error).toBeInstanceOf(SmtpError);
     const e = error as SmtpError;
@@ -155,21 +195,31 @@ describe("failures", () => {
 
   it("a server going silent mid-DATA fails when the step's timeout is up", async () => {
     const { error } = await rejection(
-      sendSmtp({ host: "127.0.0.1", port: smtp.stall, security: "none", heloName: uniqueHelo(), timeoutMs: 500 }, { from: FROM, to: [TO] }, buildMime(message, "<m6@example.com>")),
+      sendSmtp(
+        { host: "127.0.0.1", port: smtp.stall, security: "none", heloName: uniqueHelo(), timeoutMs: 500 },
+        { from: FROM, to: [TO] },
+        buildMime(message, "<m6@example.com>"),
+      ),
     );
     expect(expectSmtpError(error, { stage: "data-end", transient: true }).message).toContain("timeout after 500 ms");
   });
 
   it("550 at the end of DATA is permanent, with the code", async () => {
     const { error } = await rejection(
-      sendSmtp({ host: "127.0.0.1", port: smtp.reject, security: "none", heloName: uniqueHelo(), timeoutMs: 5000 }, { from: FROM, to: [TO] }, buildMime(message, "<m7@example.com>")),
+      sendSmtp(
+        { host: "127.0.0.1", port: smtp.reject, security: "none", heloName: uniqueHelo(), timeoutMs: 5000 },
+        { from: FROM, to: [TO] },
+        buildMime(message, "<m7@example.com>"),
+      ),
     );
     expect(expectSmtpError(error, { stage: "data-end", code: 550, transient: false }).message).toContain("rejected by policy");
   });
 
   it("STARTTLS required but not offered: refuses, never continuing in clear, never sending AUTH", async () => {
     const helo = uniqueHelo();
-    const { error } = await rejection(sendSmtp(plainConfig(helo, { security: "starttls" }), { from: FROM, to: [TO] }, buildMime(message, "<m8@example.com>")));
+    const { error } = await rejection(
+      sendSmtp(plainConfig(helo, { security: "starttls" }), { from: FROM, to: [TO] }, buildMime(message, "<m8@example.com>")),
+    );
     expect(expectSmtpError(error, { stage: "starttls", transient: false }).message).toContain("does not offer STARTTLS");
     expect(await authAttempts("plain", helo)).toEqual([]);
     expect(await received("plain", helo)).toEqual([]);
@@ -198,7 +248,8 @@ describe("failures", () => {
 describe("helpers", () => {
   it("isLoopbackHost", () => {
     for (const h of ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]"]) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ["128.0.0.1", "127.0.0.256", "localhost.example.com", "10.0.0.1", "example.com", "::2"]) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ["128.0.0.1", "127.0.0.256", "localhost.example.com", "10.0.0.1", "example.com", "::2"])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 
   it("dotStuff leaves U+2028/U+2029 alone and stuffs only real line starts", () => {

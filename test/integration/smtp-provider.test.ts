@@ -40,7 +40,12 @@ describe("smtp provider", () => {
     expect(result.messageId).toMatch(/^<[0-9a-f-]{36}@example\.com>$/);
     expect(result.providerMessageId).toBe(result.messageId);
     const [got] = await received("plain", helo);
-    expect(got).toMatchObject({ messageId: result.messageId, replyTo: "reply+abc@example.com", subject: message.subject, html: message.html });
+    expect(got).toMatchObject({
+      messageId: result.messageId,
+      replyTo: "reply+abc@example.com",
+      subject: message.subject,
+      html: message.html,
+    });
     const lines = got!.headerLines.map((h) => h.line);
     expect(lines).toContain("X-Request-Id: req-123");
     expect(lines).toContain("In-Reply-To: <prev@example.com>");
@@ -62,7 +67,9 @@ describe("smtp provider", () => {
   });
 
   it("a message that cannot be built is a permanent ProviderError (nothing is sent)", async () => {
-    const { error } = await rejection(smtpProvider(config(uniqueHelo())).send({ ...message, headers: { "X-Evil": "a\r\nBcc: x@evil.test" } }));
+    const { error } = await rejection(
+      smtpProvider(config(uniqueHelo())).send({ ...message, headers: { "X-Evil": "a\r\nBcc: x@evil.test" } }),
+    );
     expect(error).toMatchObject({ provider: "smtp", transient: false });
   });
 
@@ -77,7 +84,10 @@ describe("smtp provider", () => {
       password: " p w ",
     });
     expect(smtpConfigFromEnv(asEnv({ SMTP_HOST: "smtp.example.com", SMTP_SECURITY: "TLS" }))).toMatchObject({ port: 465, security: "tls" });
-    expect(smtpConfigFromEnv(asEnv({ SMTP_HOST: "localhost", SMTP_SECURITY: "none", SMTP_PORT: "2525" }))).toMatchObject({ port: 2525, security: "none" });
+    expect(smtpConfigFromEnv(asEnv({ SMTP_HOST: "localhost", SMTP_SECURITY: "none", SMTP_PORT: "2525" }))).toMatchObject({
+      port: 2525,
+      security: "none",
+    });
     expect(smtpProviderFromEnv(asEnv({ SMTP_HOST: "smtp.example.com" }))).toHaveProperty("name", "smtp");
   });
 

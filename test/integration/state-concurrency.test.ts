@@ -5,9 +5,7 @@ import { load, save } from "../helpers/state";
 describe("concurrent conditional saves", () => {
   it("let exactly one of 50 racing If-Match saves win; the rest get 412", async () => {
     await save("race", { writer: "seed" });
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => save("race", { writer: i }, { "If-Match": '"1"' })),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => save("race", { writer: i }, { "If-Match": '"1"' })));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 412)).toHaveLength(49);

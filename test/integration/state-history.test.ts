@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { call, callWith, json, mintToken, problem } from "../helpers/api";
 import { currentVersion, load, save } from "../helpers/state";
 
-type VersionPage = { current_version: number; versions: { version: number; size_bytes: number; restored_from: number | null }[]; next_cursor: string | null };
+type VersionPage = {
+  current_version: number;
+  versions: { version: number; size_bytes: number; restored_from: number | null }[];
+  next_cursor: string | null;
+};
 
 async function saveMany(agent: string, n: number) {
   for (let i = 1; i <= n; i++) expect((await save(agent, { i })).status).toBe(200);

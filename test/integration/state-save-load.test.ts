@@ -15,7 +15,12 @@ describe("saving and loading agent state", () => {
     const { res, body } = await load("alpha");
     expect(res.headers.get("etag")).toBe('"2"');
     expect(res.headers.get("content-type")).toContain("application/json");
-    expect(body).toMatchObject({ agent_id: "alpha", agent_type: "analytics", version: 2, state_data: { step: 2, nested: { list: [1, "two", null], unicode: "ünïcødé ✓" } } });
+    expect(body).toMatchObject({
+      agent_id: "alpha",
+      agent_type: "analytics",
+      version: 2,
+      state_data: { step: 2, nested: { list: [1, "two", null], unicode: "ünïcødé ✓" } },
+    });
     expect(body!.created_at).toBe(v1.created_at);
     expect(body!.updated_at >= v1.updated_at).toBe(true);
     expect(body!.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -32,7 +37,10 @@ describe("saving and loading agent state", () => {
   it("accepts the prototype's form: ?agent_type= with the state itself as body", async () => {
     const res = await call("/api/v2/agents/legacy/state?agent_type=marketplace", { body: { listings: 3, state_data: "not the envelope" } });
     expect(res.status).toBe(200);
-    expect((await load("legacy")).body).toMatchObject({ agent_type: "marketplace", state_data: { listings: 3, state_data: "not the envelope" } });
+    expect((await load("legacy")).body).toMatchObject({
+      agent_type: "marketplace",
+      state_data: { listings: 3, state_data: "not the envelope" },
+    });
     // A raw object without the documented envelope is taken as the state, even without the query.
     await call("/api/v2/agents/legacy/state", { body: { counter: 7 } });
     expect((await load("legacy")).body).toMatchObject({ version: 2, agent_type: "marketplace", state_data: { counter: 7 } });
@@ -95,7 +103,10 @@ describe("bad input changes nothing", () => {
 
   it("malformed JSON is 400", async () => {
     const prior = await before("bad-json");
-    const res = await call("/api/v2/agents/bad-json/state", { rawBody: '{"state_data": {', headers: { "content-type": "application/json" } });
+    const res = await call("/api/v2/agents/bad-json/state", {
+      rawBody: '{"state_data": {',
+      headers: { "content-type": "application/json" },
+    });
     expect((await problem(res, 400)).code).toBe("malformed_request");
     expect((await load("bad-json")).body).toEqual(prior);
   });
@@ -107,14 +118,23 @@ describe("bad input changes nothing", () => {
     expect(doc.errors).toEqual([expect.objectContaining({ path: "agent_type" })]);
     const arr = await problem(await call("/api/v2/agents/bad-types/state", { body: [1, 2, 3] }), 422);
     expect(arr.errors).toEqual([expect.objectContaining({ path: "state_data" })]);
-    const extra = await problem(await call("/api/v2/agents/bad-types/state", { body: { state_data: { a: 1 }, expected_version: -1 } }), 422);
+    const extra = await problem(
+      await call("/api/v2/agents/bad-types/state", { body: { state_data: { a: 1 }, expected_version: -1 } }),
+      422,
+    );
     expect(extra.errors).toEqual([expect.objectContaining({ path: "expected_version" })]);
     expect((await load("bad-types")).body).toEqual(prior);
   });
 
   it("a non-JSON content type is 415 and an empty body 400", async () => {
     const prior = await before("bad-type");
-    await problem(await call("/api/v2/agents/bad-type/state", { rawBody: "state_data=1", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415);
+    await problem(
+      await call("/api/v2/agents/bad-type/state", {
+        rawBody: "state_data=1",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
+      415,
+    );
     await problem(await call("/api/v2/agents/bad-type/state", { method: "POST", rawBody: "" }), 400);
     expect((await load("bad-type")).body).toEqual(prior);
   });
@@ -134,7 +154,10 @@ describe("bad input changes nothing", () => {
 
   it("a body over the body limit is 413 before anything is parsed", async () => {
     const prior = await before("huge");
-    const res = await call("/api/v2/agents/huge/state", { rawBody: `{"state_data":{"b":"${"y".repeat(3 * 1024 * 1024)}"}}`, headers: { "content-type": "application/json" } });
+    const res = await call("/api/v2/agents/huge/state", {
+      rawBody: `{"state_data":{"b":"${"y".repeat(3 * 1024 * 1024)}"}}`,
+      headers: { "content-type": "application/json" },
+    });
     expect((await problem(res, 413)).code).toBe("payload_too_large");
     expect((await load("huge")).body).toEqual(prior);
   });

@@ -123,8 +123,7 @@ describe("task queue consumer", () => {
     expect([...result.explicitAcks].sort()).toEqual(["m-1", "m-2"]);
     await expect
       .poll(
-        async () =>
-          (await env.DB.prepare("SELECT error, task_id FROM dead_letters WHERE body LIKE ?").bind(`%${marker}%`).all()).results,
+        async () => (await env.DB.prepare("SELECT error, task_id FROM dead_letters WHERE body LIKE ?").bind(`%${marker}%`).all()).results,
         { timeout: 10_000, interval: 100 },
       )
       .toEqual([{ error: "malformed task message", task_id: null }]);
@@ -257,9 +256,18 @@ describe("dead-letter queue consumer", () => {
     expect(result.retryMessages).toEqual([]);
     expect(result.retryBatch.retry).toBe(false);
 
-    const { results } = await env.DB.prepare("SELECT message_id, task_id, agent_id, error, attempts, body FROM dead_letters WHERE message_id IN ('dlq-1', 'dlq-2') ORDER BY message_id").all();
+    const { results } = await env.DB.prepare(
+      "SELECT message_id, task_id, agent_id, error, attempts, body FROM dead_letters WHERE message_id IN ('dlq-1', 'dlq-2') ORDER BY message_id",
+    ).all();
     expect(results).toEqual([
-      { message_id: "dlq-1", task_id: taskId, agent_id: "unit-dlq", error: "boom", attempts: 3, body: JSON.stringify({ task_id: taskId, agent_id: "unit-dlq", error: "boom", attempts: 3 }) },
+      {
+        message_id: "dlq-1",
+        task_id: taskId,
+        agent_id: "unit-dlq",
+        error: "boom",
+        attempts: 3,
+        body: JSON.stringify({ task_id: taskId, agent_id: "unit-dlq", error: "boom", attempts: 3 }),
+      },
       { message_id: "dlq-2", task_id: null, agent_id: null, error: null, attempts: null, body: JSON.stringify("something else entirely") },
     ]);
 

@@ -96,7 +96,9 @@ describe("SSE stream caps", () => {
   });
 
   it("the caps default to the configured vars and are documented", async () => {
-    const doc = await json<{ paths: Record<string, { get: { description: string; responses: Record<string, { headers?: Record<string, unknown> }> } }> }>(await call("/openapi.json"));
+    const doc = await json<{
+      paths: Record<string, { get: { description: string; responses: Record<string, { headers?: Record<string, unknown> }> } }>;
+    }>(await call("/openapi.json"));
     const op = doc.paths["/api/v2/tasks/{task_id}/events"]!.get;
     expect(op.description).toContain("SSE_MAX_STREAMS_PER_AGENT");
     expect(op.description).toContain("SSE_MAX_STREAMS_PER_CREDENTIAL");

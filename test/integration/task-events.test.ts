@@ -4,7 +4,17 @@ import { call, json, mintToken, problem } from "../helpers/api";
 import { HEARTBEAT_MS } from "../../durable-objects/agent/event-stream";
 import { SseReader } from "../helpers/sse";
 
-type Ev = { task_id: string; seq: number; type: string; status: string; progress: number; message: string | null; at: string; result?: unknown; error_message?: string | null };
+type Ev = {
+  task_id: string;
+  seq: number;
+  type: string;
+  status: string;
+  progress: number;
+  message: string | null;
+  at: string;
+  result?: unknown;
+  error_message?: string | null;
+};
 
 async function externalTask(agent: string): Promise<string> {
   const res = await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "external_job", metadata: { n: 1 } } });
@@ -38,8 +48,14 @@ describe("GET /api/v2/tasks/{id}/events", () => {
     // Each change arrives before the next one is made: pushed as it happens, not held back for the
     // next heartbeat or the end of the stream.
     const steps: [Record<string, unknown>, Partial<Ev>][] = [
-      [{ progress: 10, message: "starting" }, { seq: 2, type: "status", status: "running", progress: 10, message: "starting" }],
-      [{ progress: 55.5, message: "halfway" }, { seq: 3, type: "progress", status: "running", progress: 55.5, message: "halfway" }],
+      [
+        { progress: 10, message: "starting" },
+        { seq: 2, type: "status", status: "running", progress: 10, message: "starting" },
+      ],
+      [
+        { progress: 55.5, message: "halfway" },
+        { seq: 3, type: "progress", status: "running", progress: 55.5, message: "halfway" },
+      ],
       [{ progress: 250 }, { seq: 4, type: "progress", status: "running", progress: 100 }],
     ];
     for (const [body, expected] of steps) {
@@ -108,7 +124,9 @@ describe("GET /api/v2/tasks/{id}/events", () => {
   });
 
   it("is documented as text/event-stream", async () => {
-    const doc = await json<{ paths: Record<string, { get: { responses: Record<string, { content?: Record<string, unknown> }> } }> }>(await call("/openapi.json"));
+    const doc = await json<{ paths: Record<string, { get: { responses: Record<string, { content?: Record<string, unknown> }> } }> }>(
+      await call("/openapi.json"),
+    );
     expect(Object.keys(doc.paths["/api/v2/tasks/{task_id}/events"]!.get.responses["200"]!.content!)).toEqual(["text/event-stream"]);
   });
 });

@@ -19,7 +19,10 @@ const APPROVER = "boss@example.com";
 async function gatedExternalTask(agent: string): Promise<{ taskId: string; approvalId: string; token: string }> {
   spyMail();
   const token = await mintToken({ role: "developer", sub: "gate-dev" });
-  const res = await call(`/api/v2/agents/${agent}/tasks`, { token, body: { task_type: "render_video", metadata: { frames: 24 }, requires_approval: { approver_email: APPROVER } } });
+  const res = await call(`/api/v2/agents/${agent}/tasks`, {
+    token,
+    body: { task_type: "render_video", metadata: { frames: 24 }, requires_approval: { approver_email: APPROVER } },
+  });
   expect(res.status).toBe(202);
   const { task_id: taskId } = await json<{ task_id: string }>(res);
   const task = await json<Task & Gate>(await call(`/api/v2/tasks/${taskId}`, { token }));
@@ -27,7 +30,8 @@ async function gatedExternalTask(agent: string): Promise<{ taskId: string; appro
   return { taskId, approvalId: task.approval_id!, token };
 }
 
-const progress = (id: string, token: string, body: Record<string, unknown>) => call(`/api/v2/tasks/${id}/progress`, { method: "PUT", token, body });
+const progress = (id: string, token: string, body: Record<string, unknown>) =>
+  call(`/api/v2/tasks/${id}/progress`, { method: "PUT", token, body });
 const complete = (id: string, token: string, body: Record<string, unknown>) => call(`/api/v2/tasks/${id}/complete`, { token, body });
 
 describe("approval gate of an external task", () => {
@@ -59,25 +63,50 @@ describe("approval gate of an external task", () => {
     expect(listed).toMatchObject({ approval_id: approvalId, waiting_for_approval: true });
 
     const sse = new SseReader(await call(`/api/v2/tasks/${taskId}/events`, { token }));
-    expect(JSON.parse((await sse.next())!.data)).toMatchObject({ seq: 1, type: "status", status: "pending", approval_id: approvalId, waiting_for_approval: true });
+    expect(JSON.parse((await sse.next())!.data)).toMatchObject({
+      seq: 1,
+      type: "status",
+      status: "pending",
+      approval_id: approvalId,
+      waiting_for_approval: true,
+    });
 
-    const decided = await call(`/api/v2/email/approval/${approvalId}/respond`, { token, body: { action: "approve", approver_email: APPROVER } });
+    const decided = await call(`/api/v2/email/approval/${approvalId}/respond`, {
+      token,
+      body: { action: "approve", approver_email: APPROVER },
+    });
     expect(decided.status).toBe(200);
     // The stream learns the gate opened without waiting for the worker's first report.
     const opened = await sse.next();
     expect(opened!.event).toBe("approval");
-    expect(JSON.parse(opened!.data)).toMatchObject({ seq: 2, type: "approval", status: "pending", approval_id: approvalId, waiting_for_approval: false });
+    expect(JSON.parse(opened!.data)).toMatchObject({
+      seq: 2,
+      type: "approval",
+      status: "pending",
+      approval_id: approvalId,
+      waiting_for_approval: false,
+    });
     // The approval id stays in the view after the decision.
     expect(await getTask(taskId)).toMatchObject({ status: "pending", approval_id: approvalId, waiting_for_approval: false });
 
     const running = await progress(taskId, token, { progress: 40, message: "encoding" });
     expect(running.status).toBe(200);
-    expect(await json<Task & Gate>(running)).toMatchObject({ status: "running", progress: 40, approval_id: approvalId, waiting_for_approval: false });
+    expect(await json<Task & Gate>(running)).toMatchObject({
+      status: "running",
+      progress: 40,
+      approval_id: approvalId,
+      waiting_for_approval: false,
+    });
     expect(JSON.parse((await sse.next())!.data)).toMatchObject({ seq: 3, type: "status", status: "running", waiting_for_approval: false });
     const done = await complete(taskId, token, { result: { frames: 24 } });
     expect(done.status).toBe(200);
     expect(await json<Task>(done)).toMatchObject({ status: "completed", result: { frames: 24 } });
-    expect(JSON.parse((await sse.next())!.data)).toMatchObject({ seq: 4, status: "completed", approval_id: approvalId, waiting_for_approval: false });
+    expect(JSON.parse((await sse.next())!.data)).toMatchObject({
+      seq: 4,
+      status: "completed",
+      approval_id: approvalId,
+      waiting_for_approval: false,
+    });
     expect(await sse.next()).toBeNull();
   });
 
@@ -87,7 +116,9 @@ describe("approval gate of an external task", () => {
     expect(cancelled.status).toBe(200);
     expect(await json<Task & Gate>(cancelled)).toMatchObject({ status: "cancelled", approval_id: approvalId, waiting_for_approval: false });
 
-    const plain = await json<{ task_id: string }>(await call("/api/v2/agents/gate-cancel/tasks", { token, body: { task_type: "render_video" } }));
+    const plain = await json<{ task_id: string }>(
+      await call("/api/v2/agents/gate-cancel/tasks", { token, body: { task_type: "render_video" } }),
+    );
     expect(await getTask(plain.task_id)).toMatchObject({ approval_id: null, waiting_for_approval: false });
   });
 });

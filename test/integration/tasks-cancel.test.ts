@@ -45,10 +45,15 @@ describe("cancellation mid-run", () => {
     const watch = watchDelayHandler();
     const id = await createTask("canceller", { task_type: "delay", metadata: { seconds: 60 } });
     // Running, with some progress reported.
-    await expect.poll(async () => {
-      const t = await getTask(id);
-      return t.status === "running" && t.progress > 0;
-    }, { timeout: 10_000, interval: 50 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const t = await getTask(id);
+          return t.status === "running" && t.progress > 0;
+        },
+        { timeout: 10_000, interval: 50 },
+      )
+      .toBe(true);
 
     const res = await call(`/api/v2/tasks/${id}/cancel`, { method: "POST" });
     expect(res.status).toBe(200);
@@ -81,7 +86,8 @@ describe("cancellation mid-run", () => {
     expect(await waitForStatus(quick, ["completed", "failed"])).toMatchObject({ status: "completed", attempts: 1 });
     expect(await getTask(ids[0]!)).toMatchObject({ status: "cancelled", attempts: 1 });
     // The two that waited in the backlog were cancelled before any attempt, and never ran.
-    for (const id of ids.slice(1)) expect(await getTask(id)).toMatchObject({ status: "cancelled", attempts: 0, started_at: null, progress: 0 });
+    for (const id of ids.slice(1))
+      expect(await getTask(id)).toMatchObject({ status: "cancelled", attempts: 0, started_at: null, progress: 0 });
   }, 20_000);
 });
 

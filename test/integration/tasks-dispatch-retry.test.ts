@@ -28,7 +28,10 @@ describe("dispatch when the queue send fails", () => {
   it("the create answers 202, the task waits unclaimed, and the alarm dispatches it so it completes", async () => {
     const agent = "dispatch-retry";
     // The agent exists (one instance) before its queue is made to fail.
-    await waitForStatus((await json<{ task_id: string }>(await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "noop" } }))).task_id, ["completed"]);
+    await waitForStatus(
+      (await json<{ task_id: string }>(await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "noop" } }))).task_id,
+      ["completed"],
+    );
     const spy = await failNextSend(agent);
 
     const res = await call(`/api/v2/agents/${agent}/tasks`, { body: { task_type: "noop" } });

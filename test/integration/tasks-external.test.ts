@@ -34,7 +34,10 @@ describe("external tasks", () => {
 
   it("progress that keeps a task pending is accepted and does not start it", async () => {
     const id = await createTask("ext-queued", { task_type: "render_video" });
-    const res = await call(`/api/v2/tasks/${id}/progress`, { method: "PUT", body: { progress: 5, status: "pending", message: "queued upstream" } });
+    const res = await call(`/api/v2/tasks/${id}/progress`, {
+      method: "PUT",
+      body: { progress: 5, status: "pending", message: "queued upstream" },
+    });
     expect(res.status).toBe(200);
     expect(await getTask(id)).toMatchObject({ status: "pending", progress: 5, progress_message: "queued upstream", started_at: null });
   });
@@ -75,7 +78,12 @@ describe("external tasks", () => {
     const res = await call(`/api/v2/tasks/${id}/complete`, { body: { result: { url: "https://cdn.example/v.mp4", frames: 240 } } });
     expect(res.status).toBe(200);
     const done = await json<Task>(res);
-    expect(done).toMatchObject({ status: "completed", progress: 100, result: { url: "https://cdn.example/v.mp4", frames: 240 }, error_message: null });
+    expect(done).toMatchObject({
+      status: "completed",
+      progress: 100,
+      result: { url: "https://cdn.example/v.mp4", frames: 240 },
+      error_message: null,
+    });
     expect(done.completed_at).not.toBeNull();
     expect(await getTask(id)).toEqual(done);
   });

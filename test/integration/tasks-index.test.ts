@@ -16,7 +16,9 @@ const create = (agentId: string, headers: Record<string, string> = {}) =>
   call(`/api/v2/agents/${agentId}/tasks`, { body: { task_type: "render_later" }, headers });
 
 async function prefixesOf(agentId: string): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT prefix FROM task_id_prefixes WHERE agent_id = ?").bind(agentId).all<{ prefix: string }>();
+  const { results } = await env.DB.prepare("SELECT prefix FROM task_id_prefixes WHERE agent_id = ?")
+    .bind(agentId)
+    .all<{ prefix: string }>();
   return results.map((r) => r.prefix);
 }
 

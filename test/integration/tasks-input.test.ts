@@ -28,11 +28,23 @@ describe("built-in task input at creation", () => {
     ["delay without seconds", { task_type: "delay", metadata: {} }, "metadata.seconds"],
     ["delay over 300 s", { task_type: "delay", metadata: { seconds: 301 } }, "metadata.seconds"],
     ["http_request with a non-http URL", { task_type: "http_request", metadata: { url: "ftp://files.example/x" } }, "metadata.url"],
-    ["http_request with a body on GET", { task_type: "http_request", metadata: { url: "https://api.example/x", body: "x" } }, "metadata.body"],
-    ["http_request to a loopback target (the outbound policy)", { task_type: "http_request", metadata: { url: "http://127.0.0.1:9/x" } }, "metadata.url"],
+    [
+      "http_request with a body on GET",
+      { task_type: "http_request", metadata: { url: "https://api.example/x", body: "x" } },
+      "metadata.body",
+    ],
+    [
+      "http_request to a loopback target (the outbound policy)",
+      { task_type: "http_request", metadata: { url: "http://127.0.0.1:9/x" } },
+      "metadata.url",
+    ],
     ["send_email without a recipient", { task_type: "send_email", metadata: { to: [], subject: "s", text: "t" } }, "metadata.to"],
     ["send_email without a body", { task_type: "send_email", metadata: { to: "a@example.com", subject: "s" } }, "metadata.text"],
-    ["send_email as another agent", { task_type: "send_email", metadata: { to: ["a@example.com"], subject: "s", text: "t", agent_id: "someone-else" } }, "metadata.agent_id"],
+    [
+      "send_email as another agent",
+      { task_type: "send_email", metadata: { to: ["a@example.com"], subject: "s", text: "t", agent_id: "someone-else" } },
+      "metadata.agent_id",
+    ],
   ])("%s → 422 naming the field; no task, no D1 row, nothing run", async (_name, body, field) => {
     const agent = `${AGENT}-${field.replace("metadata.", "")}`;
     const send = vi.spyOn(env.EMAIL, "send");
@@ -49,7 +61,10 @@ describe("built-in task input at creation", () => {
   });
 
   it("the prototype's form (?task_type= with the metadata as body) is checked the same way", async () => {
-    const doc = await problem(await call(`/api/v2/agents/${AGENT}-legacy/tasks?task_type=data_analysis`, { body: { values: [1, 2] } }), 422);
+    const doc = await problem(
+      await call(`/api/v2/agents/${AGENT}-legacy/tasks?task_type=data_analysis`, { body: { values: [1, 2] } }),
+      422,
+    );
     expect((doc.errors as { path: string }[]).map((e) => e.path)).toContain("metadata.data");
     expect((await listTasks(`${AGENT}-legacy`)).tasks).toEqual([]);
   });
@@ -60,12 +75,16 @@ describe("built-in task input at creation", () => {
     expect(done).toMatchObject({ status: "completed", metadata: { data: [{ v: 1 }, { v: 3 }], field: " v " } });
     expect(done.result).toMatchObject({ count: 2, mean: 2 });
     // Types without a built-in handler take any metadata.
-    expect((await call(`/api/v2/agents/${AGENT}/tasks`, { body: { task_type: "render_video", metadata: { values: [1, 2] } } })).status).toBe(202);
+    expect(
+      (await call(`/api/v2/agents/${AGENT}/tasks`, { body: { task_type: "render_video", metadata: { values: [1, 2] } } })).status,
+    ).toBe(202);
   });
 
   it("the OpenAPI document publishes each built-in type's input schema and the create operation names them", async () => {
     const doc = await json<{
-      components: { schemas: Record<string, { type?: string; required?: string[]; properties?: Record<string, unknown>; description?: string }> };
+      components: {
+        schemas: Record<string, { type?: string; required?: string[]; properties?: Record<string, unknown>; description?: string }>;
+      };
       paths: Record<string, Record<string, { description?: string }>>;
     }>(await call("/openapi.json"));
     const schemas = doc.components.schemas;

@@ -15,7 +15,9 @@ const SEND = { task_type: "send_email", metadata: { to: ["someone@example.com"],
 const GATED = (taskType: string) => ({ task_type: taskType, requires_approval: { approver_email: "boss@example.com" } });
 
 async function count(sqlText: string, ...args: unknown[]): Promise<number> {
-  return (await env.DB.prepare(sqlText).bind(...args).first<{ n: number }>())!.n;
+  return (await env.DB.prepare(sqlText)
+    .bind(...args)
+    .first<{ n: number }>())!.n;
 }
 
 /** Everything a create could leave behind for `agent`: tasks, its D1 rows, approvals, logged mail. */
@@ -47,20 +49,23 @@ describe("task permissions", () => {
     expect(send).not.toHaveBeenCalled();
   });
 
-  it.each(["noop", "render_video"])("a user's requires_approval %s task is 403 naming email:send: no task, no approval, no mail", async (taskType) => {
-    const agent = `perm-gate-user-${taskType.replace("_", "-")}`;
-    const send = vi.spyOn(env.EMAIL, "send");
-    const before = await traces(agent);
-    const token = await mintToken({ role: "user", sub: "perm-user" });
-    const doc = await problem(await call(`/api/v2/agents/${agent}/tasks`, { token, body: GATED(taskType) }), 403);
-    expect(doc.detail).toContain("email:send");
-    expect(doc.detail).toContain("requires_approval");
-    expect(doc.permission).toBe("email:send");
-    expect(await traces(agent)).toEqual({ ...before, tasks: 0, prefixes: 0, approvals: 0 });
-    expect(send).not.toHaveBeenCalled();
-    // The same user may still create the ungated task: only the gate needed more.
-    expect((await call(`/api/v2/agents/${agent}/tasks`, { token, body: { task_type: taskType } })).status).toBe(202);
-  });
+  it.each(["noop", "render_video"])(
+    "a user's requires_approval %s task is 403 naming email:send: no task, no approval, no mail",
+    async (taskType) => {
+      const agent = `perm-gate-user-${taskType.replace("_", "-")}`;
+      const send = vi.spyOn(env.EMAIL, "send");
+      const before = await traces(agent);
+      const token = await mintToken({ role: "user", sub: "perm-user" });
+      const doc = await problem(await call(`/api/v2/agents/${agent}/tasks`, { token, body: GATED(taskType) }), 403);
+      expect(doc.detail).toContain("email:send");
+      expect(doc.detail).toContain("requires_approval");
+      expect(doc.permission).toBe("email:send");
+      expect(await traces(agent)).toEqual({ ...before, tasks: 0, prefixes: 0, approvals: 0 });
+      expect(send).not.toHaveBeenCalled();
+      // The same user may still create the ungated task: only the gate needed more.
+      expect((await call(`/api/v2/agents/${agent}/tasks`, { token, body: { task_type: taskType } })).status).toBe(202);
+    },
+  );
 
   it("a developer (email:send) may create both", async () => {
     const agent = "perm-developer";

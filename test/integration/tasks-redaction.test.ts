@@ -69,14 +69,21 @@ describe("credential headers in task metadata", () => {
     await call(`/api/v2/tasks/${id}/complete`, { body: { result: { sent: { headers: { Authorization: SECRET, "X-API-Key": KEY } } } } });
     const events = [...(await sse.rest())];
     const last = JSON.parse(events.at(-1)!.data) as { status: string; result: unknown };
-    expect(last).toMatchObject({ status: "completed", result: { sent: { headers: { Authorization: "[redacted]", "X-API-Key": "[redacted]" } } } });
+    expect(last).toMatchObject({
+      status: "completed",
+      result: { sent: { headers: { Authorization: "[redacted]", "X-API-Key": "[redacted]" } } },
+    });
     expectNoSecret(events.map((e) => e.data).join("\n"));
   });
 
   it("are redacted in a gated task's approval data and approval mail", async () => {
     const spy = spyMail();
     const agent = "redact-approval";
-    const id = await createTask(agent, { task_type: "render_video", metadata: metadata(), requires_approval: { approver_email: "boss@example.com" } });
+    const id = await createTask(agent, {
+      task_type: "render_video",
+      metadata: metadata(),
+      requires_approval: { approver_email: "boss@example.com" },
+    });
     const approvalId = (await env.AGENT.getByName(agent).getTask(id))!.approval_id!;
     const approval = await getApproval(approvalId);
     expectNoSecret(JSON.stringify(approval));

@@ -20,7 +20,11 @@ function progress(taskId: string, value: number): Promise<Response> {
 /** As if the task had been silent for `seconds`: its last activity moves that far into the past. */
 async function fallSilent(agent: string, taskId: string, seconds: number): Promise<void> {
   await runInDurableObject(env.AGENT.getByName(agent), (_instance, state) => {
-    const moved = state.storage.sql.exec("UPDATE tasks SET last_activity_at = ? WHERE task_id = ?", Date.now() - seconds * 1000, taskId).rowsWritten;
+    const moved = state.storage.sql.exec(
+      "UPDATE tasks SET last_activity_at = ? WHERE task_id = ?",
+      Date.now() - seconds * 1000,
+      taskId,
+    ).rowsWritten;
     expect(moved).toBe(1);
   });
 }

@@ -11,7 +11,9 @@ let baseline: Task[];
 
 /** D1 rows that name the agent: its one task id prefix, registered by its first create. */
 async function d1Rows(): Promise<number> {
-  const prefixes = (await env.DB.prepare("SELECT count(*) AS n FROM task_id_prefixes WHERE agent_id = ?").bind(AGENT).first<{ n: number }>())!.n;
+  const prefixes = (await env.DB.prepare("SELECT count(*) AS n FROM task_id_prefixes WHERE agent_id = ?")
+    .bind(AGENT)
+    .first<{ n: number }>())!.n;
   const legacy = (await env.DB.prepare("SELECT count(*) AS n FROM task_index WHERE agent_id = ?").bind(AGENT).first<{ n: number }>())!.n;
   return prefixes + legacy;
 }
@@ -29,7 +31,10 @@ beforeAll(async () => {
 });
 
 function create(body: unknown, init: { rawBody?: string; headers?: Record<string, string>; query?: string } = {}) {
-  return call(`/api/v2/agents/${AGENT}/tasks${init.query ?? ""}`, init.rawBody !== undefined ? { method: "POST", rawBody: init.rawBody, headers: init.headers } : { body, headers: init.headers });
+  return call(
+    `/api/v2/agents/${AGENT}/tasks${init.query ?? ""}`,
+    init.rawBody !== undefined ? { method: "POST", rawBody: init.rawBody, headers: init.headers } : { body, headers: init.headers },
+  );
 }
 
 describe("create: bad inputs change nothing", () => {
@@ -59,7 +64,10 @@ describe("create: bad inputs change nothing", () => {
 
   it("no body at all → 422 (task_type missing); a form post → 415", async () => {
     await problem(await call(`/api/v2/agents/${AGENT}/tasks`, { method: "POST" }), 422);
-    await problem(await create(undefined, { rawBody: "task_type=noop", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415);
+    await problem(
+      await create(undefined, { rawBody: "task_type=noop", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      415,
+    );
     await expectUnchanged();
   });
 

@@ -14,7 +14,17 @@ describe("roles → permissions", () => {
     ["developer", ["state:read", "state:write", "tasks:read", "tasks:write", "scaling:write", "email:send", "calls:write"]],
     [
       "admin",
-      ["state:read", "state:write", "tasks:read", "tasks:write", "scaling:write", "email:send", "calls:write", "api_keys:manage", "deploy:generate"],
+      [
+        "state:read",
+        "state:write",
+        "tasks:read",
+        "tasks:write",
+        "scaling:write",
+        "email:send",
+        "calls:write",
+        "api_keys:manage",
+        "deploy:generate",
+      ],
     ],
   ])("%s has exactly its grants", (role, expected) => {
     expect(new Set(granted(role))).toEqual(new Set(expected));

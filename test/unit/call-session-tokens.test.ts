@@ -29,12 +29,22 @@ describe("join tokens", () => {
   });
 
   it("are refused when signed with another secret, expired, absent or without alg (401)", async () => {
-    const forged = await signJoinToken("another-secret-0123456789abcdefghij", { callId: CALL, participantId: PART, expiresAtMs: Date.now() + 60_000 });
+    const forged = await signJoinToken("another-secret-0123456789abcdefghij", {
+      callId: CALL,
+      participantId: PART,
+      expiresAtMs: Date.now() + 60_000,
+    });
     expect(await refusal(verifyJoinToken(SECRET, forged, CALL))).toMatchObject({ status: 401 });
     const expired = await signJoinToken(SECRET, { callId: CALL, participantId: PART, expiresAtMs: Date.now() - 120_000 });
-    expect(await refusal(verifyJoinToken(SECRET, expired, CALL))).toMatchObject({ status: 401, message: expect.stringContaining("expired") });
+    expect(await refusal(verifyJoinToken(SECRET, expired, CALL))).toMatchObject({
+      status: 401,
+      message: expect.stringContaining("expired"),
+    });
     expect(await refusal(verifyJoinToken(SECRET, undefined, CALL))).toMatchObject({ status: 401 });
-    const payload = btoa(JSON.stringify({ cid: CALL, sub: PART, aud: JOIN_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 })).replace(/=+$/, "");
+    const payload = btoa(JSON.stringify({ cid: CALL, sub: PART, aud: JOIN_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 })).replace(
+      /=+$/,
+      "",
+    );
     const unsigned = `${btoa(JSON.stringify({ alg: "none" })).replace(/=+$/, "")}.${payload}.`;
     expect(await refusal(verifyJoinToken(SECRET, unsigned, CALL))).toMatchObject({ status: 401 });
   });

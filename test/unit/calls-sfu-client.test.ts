@@ -64,7 +64,11 @@ describe("SfuClient", () => {
       {
         expect: { method: "POST", url: `${BASE}/sessions/s-1/tracks/new`, body: { sessionDescription: OFFER, tracks } },
         reply: () =>
-          Response.json({ requiresImmediateRenegotiation: false, sessionDescription: ANSWER, tracks: [{ location: "local", mid: "0", trackName: "audio-p1" }] }),
+          Response.json({
+            requiresImmediateRenegotiation: false,
+            sessionDescription: ANSWER,
+            tracks: [{ location: "local", mid: "0", trackName: "audio-p1" }],
+          }),
       },
     ]);
     const res = await client(fetchFn).newTracks("s-1", { sessionDescription: OFFER, tracks });
@@ -101,18 +105,26 @@ describe("SfuClient", () => {
 
   it("renegotiate: PUT with the answer; tracks/close: PUT {tracks:[{mid}], force}; GET session", async () => {
     const { fetchFn, calls } = fakeSfu([
-      { expect: { method: "PUT", url: `${BASE}/sessions/s-2/renegotiate`, body: { sessionDescription: ANSWER } }, reply: () => Response.json({}) },
+      {
+        expect: { method: "PUT", url: `${BASE}/sessions/s-2/renegotiate`, body: { sessionDescription: ANSWER } },
+        reply: () => Response.json({}),
+      },
       {
         expect: { method: "PUT", url: `${BASE}/sessions/s-1/tracks/close`, body: { tracks: [{ mid: "0" }, { mid: "2" }], force: true } },
         reply: () => Response.json({ requiresImmediateRenegotiation: false, tracks: [{ mid: "0" }, { mid: "2", errorCode: "not_found" }] }),
       },
       {
-        expect: { method: "PUT", url: `${BASE}/sessions/s-1/tracks/close`, body: { tracks: [{ mid: "1" }], force: false, sessionDescription: OFFER } },
+        expect: {
+          method: "PUT",
+          url: `${BASE}/sessions/s-1/tracks/close`,
+          body: { tracks: [{ mid: "1" }], force: false, sessionDescription: OFFER },
+        },
         reply: () => Response.json({ tracks: [{ mid: "1" }], sessionDescription: ANSWER }),
       },
       {
         expect: { method: "GET", url: `${BASE}/sessions/s-1` },
-        reply: () => Response.json({ tracks: [{ location: "local", mid: "0", trackName: "audio-p1", status: "active" }], dataChannels: [] }),
+        reply: () =>
+          Response.json({ tracks: [{ location: "local", mid: "0", trackName: "audio-p1", status: "active" }], dataChannels: [] }),
       },
     ]);
     const c = client(fetchFn);
@@ -133,7 +145,9 @@ describe("SfuClient", () => {
         reply: () => Response.json({ errorCode: "unauthorized", errorDescription: "Invalid app secret" }, { status: 401 }),
       },
     ]);
-    const err = await client(fetchFn).newSession().catch((e: unknown) => e);
+    const err = await client(fetchFn)
+      .newSession()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SfuError);
     expect(err).toMatchObject({ status: 401, code: "unauthorized", transient: false });
     expect((err as Error).message).toContain("Invalid app secret");
@@ -174,9 +188,15 @@ describe("SfuClient", () => {
     const failing = (async () => {
       throw new TypeError("Network connection lost.");
     }) as unknown as typeof fetch;
-    await expect(new SfuClient({ appId: APP, appSecret: SECRET, fetch: failing }).newSession()).rejects.toMatchObject({ status: 0, code: "network", transient: true });
+    await expect(new SfuClient({ appId: APP, appSecret: SECRET, fetch: failing }).newSession()).rejects.toMatchObject({
+      status: 0,
+      code: "network",
+      transient: true,
+    });
     const hanging = ((_i: RequestInfo | URL, init?: RequestInit) =>
-      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)))) as typeof fetch;
+      new Promise<Response>((_resolve, reject) =>
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+      )) as typeof fetch;
     const err = await new SfuClient({ appId: APP, appSecret: SECRET, fetch: hanging, timeoutMs: 20 }).newSession().catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 0, code: "timeout", transient: true });
 
@@ -203,7 +223,11 @@ describe("iceServers", () => {
       iceServers: [
         { urls: ["stun:stun.cloudflare.com:3478", "stun:stun.cloudflare.com:53"] },
         {
-          urls: ["turn:turn.cloudflare.com:3478?transport=udp", "turn:turn.cloudflare.com:3478?transport=tcp", "turns:turn.cloudflare.com:443?transport=tcp"],
+          urls: [
+            "turn:turn.cloudflare.com:3478?transport=udp",
+            "turn:turn.cloudflare.com:3478?transport=tcp",
+            "turns:turn.cloudflare.com:443?transport=tcp",
+          ],
           username: "u-123",
           credential: "c-456",
         },
@@ -222,7 +246,12 @@ describe("iceServers", () => {
         reply: () => Response.json(answer, { status: 201 }),
       },
       {
-        expect: { method: "POST", url: "https://rtc.live.cloudflare.com/v1/turn/keys/key-1/credentials/generate-ice-servers", token: "turn-token", body: { ttl: 86400 } },
+        expect: {
+          method: "POST",
+          url: "https://rtc.live.cloudflare.com/v1/turn/keys/key-1/credentials/generate-ice-servers",
+          token: "turn-token",
+          body: { ttl: 86400 },
+        },
         reply: () => Response.json({ error: "bad token" }, { status: 401 }),
       },
     ]);

@@ -53,7 +53,12 @@ describe("OpenAiCompatibleSpeech", () => {
         segments: [{ id: 0, start: 0, end: 3.2, text: "Ship it.", avg_logprob: -0.2, no_speech_prob: 0.01 }],
       });
     });
-    const provider = new OpenAiCompatibleSpeech({ baseUrl: "http://speech.local:8000/", apiKey: "sk-local", sttModel: "Systran/faster-whisper-small", fetch: fetchFn });
+    const provider = new OpenAiCompatibleSpeech({
+      baseUrl: "http://speech.local:8000/",
+      apiKey: "sk-local",
+      sttModel: "Systran/faster-whisper-small",
+      fetch: fetchFn,
+    });
     const result = await provider.transcribe(audio, { contentType: "audio/webm;codecs=opus", language: "en" });
     expect(result).toEqual({ text: "Ship it.", language: "english", confidence: Math.exp(-0.2), duration_seconds: 3.2 });
     expect(seen).toHaveLength(1);
@@ -88,7 +93,9 @@ describe("OpenAiCompatibleSpeech", () => {
       expect(err).toMatchObject({ code: "service_unavailable", status: 503, extensions: { provider: "openai-compatible" } });
     }
     const { fetchFn } = fakeServer(() => Response.json({ error: "oops" }));
-    await expect(checkedSpeech(new OpenAiCompatibleSpeech({ baseUrl: "http://speech.local", fetch: fetchFn })).synthesize("Hi")).rejects.toMatchObject({
+    await expect(
+      checkedSpeech(new OpenAiCompatibleSpeech({ baseUrl: "http://speech.local", fetch: fetchFn })).synthesize("Hi"),
+    ).rejects.toMatchObject({
       code: "service_unavailable",
     });
     const down = fakeServer(() => new Response("busy", { status: 503 }));
@@ -115,7 +122,10 @@ describe("limits (checked before the provider runs)", () => {
       code: "payload_too_large",
       status: 413,
     });
-    await expect(speech.transcribe(new ArrayBuffer(0), { contentType: "audio/ogg" })).rejects.toMatchObject({ code: "validation_failed", status: 422 });
+    await expect(speech.transcribe(new ArrayBuffer(0), { contentType: "audio/ogg" })).rejects.toMatchObject({
+      code: "validation_failed",
+      status: 422,
+    });
   });
 
   it("every listed content type passes (case and parameters ignored)", async () => {
@@ -157,9 +167,10 @@ describe("speechFromEnv", () => {
     const ai = speechFromEnv({ SPEECH_PROVIDER: "Workers-AI", AI: fakeAi }).provider;
     expect(ai).toBeInstanceOf(WorkersAiSpeech);
     expect((ai as WorkersAiSpeech).ttsModel).toBe("@cf/deepgram/aura-1");
-    expect((speechFromEnv({ SPEECH_PROVIDER: "workers-ai", SPEECH_TTS_MODEL: "@cf/myshell-ai/melotts", AI: fakeAi }).provider as WorkersAiSpeech).ttsModel).toBe(
-      "@cf/myshell-ai/melotts",
-    );
+    expect(
+      (speechFromEnv({ SPEECH_PROVIDER: "workers-ai", SPEECH_TTS_MODEL: "@cf/myshell-ai/melotts", AI: fakeAi }).provider as WorkersAiSpeech)
+        .ttsModel,
+    ).toBe("@cf/myshell-ai/melotts");
     expect(speechFromEnv({ SPEECH_PROVIDER: "workers-ai" }).reason).toContain("no AI binding");
     expect(speechFromEnv({ SPEECH_PROVIDER: "workers-ai", SPEECH_TTS_MODEL: "tts-1", AI: fakeAi }).reason).toContain("SPEECH_TTS_MODEL");
     expect(speechFromEnv({ SPEECH_PROVIDER: "whisper" }).reason).toContain('Unknown SPEECH_PROVIDER "whisper"');

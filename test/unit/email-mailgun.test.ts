@@ -63,7 +63,12 @@ describe("mailgun provider", () => {
 
   it("leaves out what is not set; a bare from address", async () => {
     const { fetchFn, forms } = fakeMailgun(queued);
-    await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: fetchFn }).send({ from: { email: "a@mg.example.com" }, to: ["b@example.com"], subject: "s", text: "t" });
+    await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: fetchFn }).send({
+      from: { email: "a@mg.example.com" },
+      to: ["b@example.com"],
+      subject: "s",
+      text: "t",
+    });
     const form = forms[0] as FormData;
     expect([...form.entries()]).toEqual([
       ["from", "a@mg.example.com"],
@@ -87,21 +92,33 @@ describe("mailgun provider", () => {
 
   it("401 (plain-text Forbidden): permanent", async () => {
     const { fetchFn } = fakeMailgun(() => new Response("Forbidden", { status: 401 }));
-    const err = await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: fetchFn }).send(message).catch((e: unknown) => e);
+    const err = await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: fetchFn })
+      .send(message)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ provider: "mailgun", transient: false, status: 401, message: "mailgun: HTTP 401: Forbidden" });
   });
 
   it("400: permanent, with the API's message", async () => {
-    const { fetchFn } = fakeMailgun(() => Response.json({ message: "to parameter is not a valid address. please check documentation" }, { status: 400 }));
-    const err = await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: fetchFn }).send(message).catch((e: unknown) => e);
-    expect(err).toMatchObject({ transient: false, status: 400, message: "mailgun: HTTP 400: to parameter is not a valid address. please check documentation" });
+    const { fetchFn } = fakeMailgun(() =>
+      Response.json({ message: "to parameter is not a valid address. please check documentation" }, { status: 400 }),
+    );
+    const err = await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: fetchFn })
+      .send(message)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      transient: false,
+      status: 400,
+      message: "mailgun: HTTP 400: to parameter is not a valid address. please check documentation",
+    });
   });
 
   it("429 and 503: transient", async () => {
     for (const status of [429, 503]) {
       const { fetchFn } = fakeMailgun(() => Response.json({ message: "try later" }, { status }));
-      const err = await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: fetchFn }).send(message).catch((e: unknown) => e);
+      const err = await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: fetchFn })
+        .send(message)
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ transient: true, status });
     }
   });
@@ -111,7 +128,9 @@ describe("mailgun provider", () => {
       new Promise<Response>((_resolve, reject) => {
         init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
       })) as typeof fetch;
-    const err = await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: hanging, timeoutMs: 20 }).send(message).catch((e: unknown) => e);
+    const err = await mailgunProvider({ apiKey: KEY, domain: DOMAIN, fetch: hanging, timeoutMs: 20 })
+      .send(message)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ transient: true, message: "mailgun: no answer within 20 ms" });
   });
 });

@@ -68,7 +68,12 @@ describe("sendgrid provider", () => {
 
   it("leaves out what is not set: html, reply_to, headers, from.name", async () => {
     const { fetchFn, seen } = fakeSendGrid(accepted);
-    await sendgridProvider({ apiKey: KEY, fetch: fetchFn }).send({ from: { email: "a@example.com" }, to: ["b@example.com"], subject: "s", text: "t" });
+    await sendgridProvider({ apiKey: KEY, fetch: fetchFn }).send({
+      from: { email: "a@example.com" },
+      to: ["b@example.com"],
+      subject: "s",
+      text: "t",
+    });
     expect(seen[0]?.body).toEqual({
       personalizations: [{ to: [{ email: "b@example.com" }] }],
       from: { email: "a@example.com" },
@@ -94,8 +99,12 @@ describe("sendgrid provider", () => {
   });
 
   it("401: permanent, with the API's message", async () => {
-    const { fetchFn } = fakeSendGrid(() => Response.json(errors("The provided authorization grant is invalid, expired, or revoked"), { status: 401 }));
-    const err = await sendgridProvider({ apiKey: KEY, fetch: fetchFn }).send(message).catch((e: unknown) => e);
+    const { fetchFn } = fakeSendGrid(() =>
+      Response.json(errors("The provided authorization grant is invalid, expired, or revoked"), { status: 401 }),
+    );
+    const err = await sendgridProvider({ apiKey: KEY, fetch: fetchFn })
+      .send(message)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ provider: "sendgrid", transient: false, status: 401 });
     expect((err as Error).message).toContain("The provided authorization grant is invalid, expired, or revoked");
@@ -104,20 +113,30 @@ describe("sendgrid provider", () => {
   it("400: permanent, joining every error message", async () => {
     const body = {
       errors: [
-        { message: "Does not contain a valid address.", field: "personalizations.0.to.0.email", help: "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to" },
+        {
+          message: "Does not contain a valid address.",
+          field: "personalizations.0.to.0.email",
+          help: "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to",
+        },
         { message: "The from email does not contain a valid address.", field: "from.email", help: null },
       ],
     };
     const { fetchFn } = fakeSendGrid(() => Response.json(body, { status: 400 }));
-    const err = (await sendgridProvider({ apiKey: KEY, fetch: fetchFn }).send(message).catch((e: unknown) => e)) as ProviderError;
+    const err = (await sendgridProvider({ apiKey: KEY, fetch: fetchFn })
+      .send(message)
+      .catch((e: unknown) => e)) as ProviderError;
     expect(err).toMatchObject({ transient: false, status: 400 });
     expect(err.message).toBe("sendgrid: HTTP 400: Does not contain a valid address.; The from email does not contain a valid address.");
   });
 
   it("429 and 503: transient", async () => {
     for (const status of [429, 503]) {
-      const { fetchFn } = fakeSendGrid(() => Response.json(errors(status === 429 ? "too many requests" : "service unavailable"), { status }));
-      const err = await sendgridProvider({ apiKey: KEY, fetch: fetchFn }).send(message).catch((e: unknown) => e);
+      const { fetchFn } = fakeSendGrid(() =>
+        Response.json(errors(status === 429 ? "too many requests" : "service unavailable"), { status }),
+      );
+      const err = await sendgridProvider({ apiKey: KEY, fetch: fetchFn })
+        .send(message)
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ transient: true, status });
     }
   });
@@ -126,7 +145,9 @@ describe("sendgrid provider", () => {
     const fetchFn = (async () => {
       throw new TypeError("Network connection lost.");
     }) as unknown as typeof fetch;
-    const err = await sendgridProvider({ apiKey: KEY, fetch: fetchFn }).send(message).catch((e: unknown) => e);
+    const err = await sendgridProvider({ apiKey: KEY, fetch: fetchFn })
+      .send(message)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ transient: true, status: undefined });
     expect((err as Error).message).toContain("Network connection lost.");
   });
@@ -137,12 +158,16 @@ describe("sendgrid provider", () => {
         const signal = init?.signal;
         signal?.addEventListener("abort", () => reject(signal.reason));
       })) as typeof fetch;
-    const timedOut = await sendgridProvider({ apiKey: KEY, fetch: hanging, timeoutMs: 20 }).send(message).catch((e: unknown) => e);
+    const timedOut = await sendgridProvider({ apiKey: KEY, fetch: hanging, timeoutMs: 20 })
+      .send(message)
+      .catch((e: unknown) => e);
     expect(timedOut).toMatchObject({ transient: true });
     expect((timedOut as Error).message).toContain("no answer within 20 ms");
 
     const controller = new AbortController();
-    const pending = sendgridProvider({ apiKey: KEY, fetch: hanging }).send(message, controller.signal).catch((e: unknown) => e);
+    const pending = sendgridProvider({ apiKey: KEY, fetch: hanging })
+      .send(message, controller.signal)
+      .catch((e: unknown) => e);
     controller.abort();
     expect(((await pending) as Error).message).toContain("aborted by the caller");
   });

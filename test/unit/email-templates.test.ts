@@ -16,7 +16,10 @@ function renderError(...args: Parameters<typeof renderTemplate>): AppError {
 
 describe("renderTemplate", () => {
   it("fills placeholders in subject, text and html", () => {
-    const out = renderTemplate({ subject: "Hi {name}", text: "Dear {name}, {count} new", html: "<p>{name}: {count}</p>" }, { name: "Ada", count: 3 });
+    const out = renderTemplate(
+      { subject: "Hi {name}", text: "Dear {name}, {count} new", html: "<p>{name}: {count}</p>" },
+      { name: "Ada", count: 3 },
+    );
     expect(out).toEqual({ subject: "Hi Ada", text: "Dear Ada, 3 new", html: "<p>Ada: 3</p>" });
   });
 
@@ -47,7 +50,11 @@ describe("renderTemplate", () => {
 
   it("{{ and }} are literal braces; other braces are left alone", () => {
     const out = renderTemplate(
-      { subject: "{{not_a_var}}", text: "{{{name}}} costs {{5}}", html: "<style>p { margin: 0 }</style><p>{name}</p>{ not a placeholder } {1x}" },
+      {
+        subject: "{{not_a_var}}",
+        text: "{{{name}}} costs {{5}}",
+        html: "<style>p { margin: 0 }</style><p>{name}</p>{ not a placeholder } {1x}",
+      },
       { name: "Ada" },
     );
     expect(out.subject).toBe("{not_a_var}");
@@ -56,7 +63,10 @@ describe("renderTemplate", () => {
   });
 
   it("dotted names read nested objects (own properties only); a literal dotted key wins", () => {
-    const out = renderTemplate({ subject: "{task.title}", text: "{task.meta.n} {a.b}" }, { task: { title: "Deploy", meta: { n: 2 } }, "a.b": "flat", a: { b: "nested" } });
+    const out = renderTemplate(
+      { subject: "{task.title}", text: "{task.meta.n} {a.b}" },
+      { task: { title: "Deploy", meta: { n: 2 } }, "a.b": "flat", a: { b: "nested" } },
+    );
     expect(out).toEqual({ subject: "Deploy", text: "2 flat" });
     const err = renderError({ subject: "{task.constructor}", text: "{toString}" }, { task: {} });
     expect(err.errors?.map((e) => e.path)).toEqual(["variables.task.constructor", "variables.toString"]);
@@ -130,11 +140,21 @@ describe("built-in templates", () => {
     const out = renderTemplate(BUILTIN_TEMPLATES.approval_request, approvalVars);
     expect(out.text).not.toContain("{reply_hint");
     const err = renderError(BUILTIN_TEMPLATES.approval_request, { title: "x" });
-    expect(err.errors?.map((e) => e.path)).toEqual(["variables.agent_id", "variables.description", "variables.approve_url", "variables.reject_url", "variables.expires_at"]);
+    expect(err.errors?.map((e) => e.path)).toEqual([
+      "variables.agent_id",
+      "variables.description",
+      "variables.approve_url",
+      "variables.reject_url",
+      "variables.expires_at",
+    ]);
   });
 
   it("approval_request escapes a hostile title and description in HTML", () => {
-    const out = renderTemplate(BUILTIN_TEMPLATES.approval_request, { ...approvalVars, title: `<img src=x onerror="alert(1)">`, description: "<script>steal()</script>" });
+    const out = renderTemplate(BUILTIN_TEMPLATES.approval_request, {
+      ...approvalVars,
+      title: `<img src=x onerror="alert(1)">`,
+      description: "<script>steal()</script>",
+    });
     expect(out.subject).toBe(`Approval needed: <img src=x onerror="alert(1)">`);
     expect(out.html).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;");
     expect(out.html).toContain("&lt;script&gt;steal()&lt;/script&gt;");
@@ -150,7 +170,9 @@ describe("built-in templates", () => {
       agent_id: "agent-7",
     });
     expect(out.subject).toBe("Task completed: data_analysis (task_123)");
-    expect(out.text).toBe("Task task_123 (data_analysis) of agent agent-7 has finished.\n\nStatus: completed\n\nSummary:\n3 anomalies found\nmean = 4.2\n");
+    expect(out.text).toBe(
+      "Task task_123 (data_analysis) of agent agent-7 has finished.\n\nStatus: completed\n\nSummary:\n3 anomalies found\nmean = 4.2\n",
+    );
     expect(out.html).toContain("<strong>completed</strong>");
     expect(out.html).toContain("3 anomalies found\nmean = 4.2");
   });

@@ -12,7 +12,11 @@ function controlledWrite() {
   return { writes, finish, write };
 }
 
-const settled = (p: Promise<void>) => p.then(() => "written", (e: Error) => `failed: ${e.message}`);
+const settled = (p: Promise<void>) =>
+  p.then(
+    () => "written",
+    (e: Error) => `failed: ${e.message}`,
+  );
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe("GroupCommit", () => {

@@ -23,7 +23,7 @@ function regexChain(html: string): string {
 
 const approvalMail = renderTemplate(BUILTIN_TEMPLATES.approval_request, {
   title: "Deploy <v2> & migrate",
-  description: "Ship it?\n\nData:\n{\"version\": 2}",
+  description: 'Ship it?\n\nData:\n{"version": 2}',
   approve_url: "https://agent.example.com/approve/approval_1?action=approve&token=eyJ.a-b_c.d",
   reject_url: "https://agent.example.com/approve/approval_1?action=reject&token=eyJ.e-f_g.h",
   expires_at: "2030-01-01T00:00:00.000Z",
@@ -59,7 +59,7 @@ const newsletter = `<!DOCTYPE html>
 </body></HTML>`;
 
 const oddities = [
-  'Plain text, no tags at all & <no tag',
+  "Plain text, no tags at all & <no tag",
   '<p>An <a href="https://x.test">unclosed link</p><p>then more',
   "<p>An unclosed <style>p { x: 1 } and text after</p>",
   '<a href="https://one.test">one <a href="https://two.test">two</a> three</a>',

@@ -19,11 +19,16 @@ describe("the shape rules of client JSON", () => {
     expect(jsonShapeViolation(nested(MAX_JSON_DEPTH))).toBeNull();
     expect(jsonShapeViolation(nested(MAX_JSON_DEPTH + 1))).toEqual({ rule: "depth", path: Array(MAX_JSON_DEPTH).fill("0").join(".") });
     const deepObject = `{"a":{"b":[1,2,${nested(MAX_JSON_DEPTH)}]}}`;
-    expect(jsonShapeViolation(deepObject)).toEqual({ rule: "depth", path: `a.b.2.${Array(MAX_JSON_DEPTH - 3).fill("0").join(".")}` });
+    expect(jsonShapeViolation(deepObject)).toEqual({
+      rule: "depth",
+      path: `a.b.2.${Array(MAX_JSON_DEPTH - 3)
+        .fill("0")
+        .join(".")}`,
+    });
   });
 
   it("is not fooled by brackets, braces and quotes inside strings", () => {
-    const text = JSON.stringify({ s: "[[[{{{\"\\\\\"]]]", t: ["{", "[", "\\\"{"] });
+    const text = JSON.stringify({ s: '[[[{{{"\\\\"]]]', t: ["{", "[", '\\"{'] });
     expect(jsonShapeViolation(text, 2)).toBeNull();
     expect(jsonShapeViolation(`{"a":"\\\\"}`)).toBeNull();
   });

@@ -49,7 +49,9 @@ describe("policedFetch", () => {
   });
 
   it("checks a redirect hop before following it, and sends nothing there", async () => {
-    const sent = fakeNetwork((url) => (url.startsWith("https://hooks.example.com/") ? redirect(302, "http://169.254.169.254/latest/meta-data/iam") : new Response("secret")));
+    const sent = fakeNetwork((url) =>
+      url.startsWith("https://hooks.example.com/") ? redirect(302, "http://169.254.169.254/latest/meta-data/iam") : new Response("secret"),
+    );
     const attempt = policedFetch("https://hooks.example.com/cb", { method: "POST", body: "{}" }, DEFAULT_POLICY);
     await expect(attempt).rejects.toMatchObject({
       name: "OutboundRefused",
@@ -62,7 +64,9 @@ describe("policedFetch", () => {
   });
 
   it("an allow-listed host cannot redirect to another loopback spelling", async () => {
-    const sent = fakeNetwork((url) => (url.startsWith("http://localhost:8080/") ? redirect(307, "http://127.0.0.1:8080/admin") : new Response("admin")));
+    const sent = fakeNetwork((url) =>
+      url.startsWith("http://localhost:8080/") ? redirect(307, "http://127.0.0.1:8080/admin") : new Response("admin"),
+    );
     const policy = { allowHosts: [parseAllowEntry("localhost:8080")] };
     await expect(policedFetch("http://localhost:8080/start", {}, policy)).rejects.toMatchObject({ hop: 1, refusal: { rule: "loopback" } });
     expect(sent.map((s) => s.url)).toEqual(["http://localhost:8080/start"]);
@@ -76,7 +80,11 @@ describe("policedFetch", () => {
     });
     const res = await policedFetch("https://example.com/dir/one", {}, DEFAULT_POLICY);
     expect(await res.text()).toBe("done");
-    expect(sent.map((s) => s.url)).toEqual(["https://example.com/dir/one", "https://example.com/dir/two?x=1", "https://api.example.com/three"]);
+    expect(sent.map((s) => s.url)).toEqual([
+      "https://example.com/dir/one",
+      "https://example.com/dir/two?x=1",
+      "https://api.example.com/three",
+    ]);
   });
 
   it("follows 307/308 with the method and body, 303 and a POST's 301/302 as a GET without a body", async () => {
@@ -86,7 +94,11 @@ describe("policedFetch", () => {
       if (step === "/b") return redirect(302, "/c");
       return new Response("end");
     });
-    await policedFetch("https://example.com/a", { method: "POST", body: '{"k":1}', headers: { "content-type": "application/json", "x-keep": "1" } }, DEFAULT_POLICY);
+    await policedFetch(
+      "https://example.com/a",
+      { method: "POST", body: '{"k":1}', headers: { "content-type": "application/json", "x-keep": "1" } },
+      DEFAULT_POLICY,
+    );
     expect(sent.map((s) => [s.method, s.body, s.headers.get("content-type"), s.headers.get("x-keep")])).toEqual([
       ["POST", '{"k":1}', "application/json", "1"],
       ["POST", '{"k":1}', "application/json", "1"],
@@ -134,6 +146,9 @@ describe("policedFetch", () => {
     expect([res.status, await res.text()]).toEqual([302, "moved"]);
     vi.restoreAllMocks();
     fakeNetwork(() => redirect(302, "http://[::1"));
-    await expect(policedFetch("https://example.com/", {}, DEFAULT_POLICY)).rejects.toMatchObject({ hop: 1, refusal: { rule: "invalid_url" } });
+    await expect(policedFetch("https://example.com/", {}, DEFAULT_POLICY)).rejects.toMatchObject({
+      hop: 1,
+      refusal: { rule: "invalid_url" },
+    });
   });
 });

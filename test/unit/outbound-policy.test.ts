@@ -3,7 +3,15 @@
  * sending a request (the URL parser of the runtime under test canonicalises the host first).
  */
 import { describe, expect, it } from "vitest";
-import { describeRefusal, outboundRefusal, parseAllowEntry, parseIPv6, policyFrom, type OutboundPolicy, type OutboundRule } from "../../src/lib/outbound-policy";
+import {
+  describeRefusal,
+  outboundRefusal,
+  parseAllowEntry,
+  parseIPv6,
+  policyFrom,
+  type OutboundPolicy,
+  type OutboundRule,
+} from "../../src/lib/outbound-policy";
 
 const ruleOf = (url: string, policy?: OutboundPolicy) => outboundRefusal(url, policy)?.rule ?? null;
 const allow = (...entries: string[]): OutboundPolicy => ({ allowHosts: entries.map(parseAllowEntry) });
@@ -58,12 +66,27 @@ describe("IPv4", () => {
     expect(ruleOf(`https://${host}:8443/path?q=1`)).toBe(rule);
   });
 
-  it.each(["1.1.1.1", "8.8.8.8", "9.255.255.255", "11.0.0.0", "100.63.255.255", "100.128.0.0", "126.255.255.255", "128.0.0.0", "169.253.255.255", "169.255.0.0", "172.15.255.255", "172.32.0.0", "192.167.255.255", "192.169.0.0", "198.17.255.255", "198.20.0.0", "223.255.255.255"])(
-    "%s (public, next to a refused range) is allowed",
-    (host) => {
-      expect(outboundRefusal(`http://${host}/`)).toBeNull();
-    },
-  );
+  it.each([
+    "1.1.1.1",
+    "8.8.8.8",
+    "9.255.255.255",
+    "11.0.0.0",
+    "100.63.255.255",
+    "100.128.0.0",
+    "126.255.255.255",
+    "128.0.0.0",
+    "169.253.255.255",
+    "169.255.0.0",
+    "172.15.255.255",
+    "172.32.0.0",
+    "192.167.255.255",
+    "192.169.0.0",
+    "198.17.255.255",
+    "198.20.0.0",
+    "223.255.255.255",
+  ])("%s (public, next to a refused range) is allowed", (host) => {
+    expect(outboundRefusal(`http://${host}/`)).toBeNull();
+  });
 
   it.each([
     ["2130706433", "decimal"],
@@ -142,7 +165,8 @@ describe("IPv6", () => {
     expect(parseIPv6("1:2:3:4:5:6:7:8")).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(parseIPv6("::ffff:127.0.0.1")).toEqual([0, 0, 0, 0, 0, 0xffff, 0x7f00, 1]);
     expect(parseIPv6("1:2:3:4:5:6:10.0.0.1")).toEqual([1, 2, 3, 4, 5, 6, 0x0a00, 1]);
-    for (const bad of ["", ":", "1::2::3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "12345::", "::g", "::1.2.3", "1::2:3:4:5:6:7:8", ":1::"]) expect(parseIPv6(bad), bad).toBeNull();
+    for (const bad of ["", ":", "1::2::3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "12345::", "::g", "::1.2.3", "1::2:3:4:5:6:7:8", ":1::"])
+      expect(parseIPv6(bad), bad).toBeNull();
   });
 
   it("names the mapped form and the IPv4 range", () => {
@@ -152,12 +176,16 @@ describe("IPv6", () => {
     });
   });
 
-  it.each(["2606:4700:4700::1111", "2001:4860:4860::8888", "2a00:1450:4001::200e", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"])(
-    "[%s] (public) is allowed",
-    (host) => {
-      expect(outboundRefusal(`http://[${host}]/`)).toBeNull();
-    },
-  );
+  it.each([
+    "2606:4700:4700::1111",
+    "2001:4860:4860::8888",
+    "2a00:1450:4001::200e",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+    "2002:808:808::1",
+  ])("[%s] (public) is allowed", (host) => {
+    expect(outboundRefusal(`http://[${host}]/`)).toBeNull();
+  });
 });
 
 describe("names", () => {
@@ -182,9 +210,12 @@ describe("names", () => {
     expect(ruleOf(`http://${host}:8080/`)).toBe(rule);
   });
 
-  it.each(["example.com", "api.example.com.", "localhost.example.com", "local.example.com", "münchen.de", "hooks.example.test"])("%s is allowed (not resolved)", (host) => {
-    expect(outboundRefusal(`https://${host}/`)).toBeNull();
-  });
+  it.each(["example.com", "api.example.com.", "localhost.example.com", "local.example.com", "münchen.de", "hooks.example.test"])(
+    "%s is allowed (not resolved)",
+    (host) => {
+      expect(outboundRefusal(`https://${host}/`)).toBeNull();
+    },
+  );
 });
 
 describe("the allow-list", () => {
@@ -197,9 +228,12 @@ describe("the allow-list", () => {
     expect(parseAllowEntry("[::1]")).toEqual({ hostname: "[::1]" });
   });
 
-  it.each(["", "http://x.internal", "x.internal/path", "user@x.internal", "a b", "x:0", "x:65536", "x:", "[::1", "::1", "*.internal"])("refuses the entry %j", (entry) => {
-    expect(() => parseAllowEntry(entry)).toThrow(/is not a host, an IP literal or host:port/);
-  });
+  it.each(["", "http://x.internal", "x.internal/path", "user@x.internal", "a b", "x:0", "x:65536", "x:", "[::1", "::1", "*.internal"])(
+    "refuses the entry %j",
+    (entry) => {
+      expect(() => parseAllowEntry(entry)).toThrow(/is not a host, an IP literal or host:port/);
+    },
+  );
 
   it("matches the canonical host exactly, and the port when the entry names one", () => {
     const policy = allow("localhost:8787", "127.0.0.1", "hooks.internal:443", "[::1]:9");

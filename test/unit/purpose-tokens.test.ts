@@ -32,12 +32,20 @@ async function refused(p: Promise<unknown>): Promise<unknown> {
 describe("purpose keys", () => {
   it("are HKDF-SHA256 of the base secret (empty salt, info = the purpose's label), used as an HMAC-SHA256 key", async () => {
     const base = await crypto.subtle.importKey("raw", enc.encode(SECRET), "HKDF", false, ["deriveBits"]);
-    const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: enc.encode(purposeLabel("approval-reply-to")) }, base, 256);
+    const bits = await crypto.subtle.deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: enc.encode(purposeLabel("approval-reply-to")) },
+      base,
+      256,
+    );
     const expected = await crypto.subtle.importKey("raw", bits, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    expect(await purposeMac(SECRET, "approval-reply-to", "reply-to:x")).toBe(hex(await crypto.subtle.sign("HMAC", expected, enc.encode("reply-to:x"))));
+    expect(await purposeMac(SECRET, "approval-reply-to", "reply-to:x")).toBe(
+      hex(await crypto.subtle.sign("HMAC", expected, enc.encode("reply-to:x"))),
+    );
     // …and not the plain secret.
     const plain = await crypto.subtle.importKey("raw", enc.encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    expect(await purposeMac(SECRET, "approval-reply-to", "reply-to:x")).not.toBe(hex(await crypto.subtle.sign("HMAC", plain, enc.encode("reply-to:x"))));
+    expect(await purposeMac(SECRET, "approval-reply-to", "reply-to:x")).not.toBe(
+      hex(await crypto.subtle.sign("HMAC", plain, enc.encode("reply-to:x"))),
+    );
   });
 
   it("are derived once per secret and purpose (cached)", async () => {
@@ -59,9 +67,21 @@ describe("purpose keys", () => {
 
 describe("purpose tokens", () => {
   it("verify only for their own purpose, even with one shared secret", async () => {
-    const link = await signLinkToken(SECRET, { approvalId: "approval_000000000000000000000001", action: "approve", to: "a@example.com", expiresAtMs: Date.now() + 60_000 });
-    const join = await signJoinToken(SECRET, { callId: "call_000000000000000000000001", participantId: "part_000000000000000000000001", expiresAtMs: Date.now() + 60_000 });
-    expect(await verifyLinkToken(SECRET, link, "approval_000000000000000000000001")).toMatchObject({ action: "approve", to: "a@example.com" });
+    const link = await signLinkToken(SECRET, {
+      approvalId: "approval_000000000000000000000001",
+      action: "approve",
+      to: "a@example.com",
+      expiresAtMs: Date.now() + 60_000,
+    });
+    const join = await signJoinToken(SECRET, {
+      callId: "call_000000000000000000000001",
+      participantId: "part_000000000000000000000001",
+      expiresAtMs: Date.now() + 60_000,
+    });
+    expect(await verifyLinkToken(SECRET, link, "approval_000000000000000000000001")).toMatchObject({
+      action: "approve",
+      to: "a@example.com",
+    });
     expect(await verifyJoinToken(SECRET, join, "call_000000000000000000000001")).toBe("part_000000000000000000000001");
     expect(await refused(verifyPurposeToken(SECRET, "call-join", link))).toBeInstanceOf(PurposeTokenRefused);
     expect(await refused(verifyPurposeToken(SECRET, "approval-link", join))).toBeInstanceOf(PurposeTokenRefused);
@@ -75,7 +95,12 @@ describe("purpose tokens", () => {
   });
 
   it("are refused when signed with the plain secret, as the API JWTs are", async () => {
-    const plain = await new SignJWT({ cid: "c" }).setProtectedHeader({ alg: "HS256" }).setSubject("p").setAudience("call-join").setExpirationTime(inFiveMinutes()).sign(enc.encode(SECRET));
+    const plain = await new SignJWT({ cid: "c" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("p")
+      .setAudience("call-join")
+      .setExpirationTime(inFiveMinutes())
+      .sign(enc.encode(SECRET));
     expect(await refused(verifyPurposeToken(SECRET, "call-join", plain))).toMatchObject({ reason: "invalid" });
   });
 

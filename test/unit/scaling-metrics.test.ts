@@ -47,7 +47,15 @@ describe("metrics from task rows", () => {
       p95_duration_ms: 3000,
       requests_per_minute: 4, // started in the last minute: two completed, the failed and the cancelled one
     });
-    expect(m.instances[1]).toMatchObject({ load: 1, pending: 1, running: 1, completed_5m: 0, avg_duration_ms: null, p95_duration_ms: null, requests_per_minute: 0 });
+    expect(m.instances[1]).toMatchObject({
+      load: 1,
+      pending: 1,
+      running: 1,
+      completed_5m: 0,
+      avg_duration_ms: null,
+      p95_duration_ms: null,
+      requests_per_minute: 0,
+    });
     expect(m).toMatchObject({ total_instances: 2, active_instances: 2, total_load: 1, average_load: 0.5, queue_depth: 1 });
     // A backlog: enough instances for the 2 in flight + 1 waiting.
     expect(m).toMatchObject({ scaling_recommendation: "scale_up", recommended_instances: 3 });
@@ -71,7 +79,14 @@ describe("metrics from task rows", () => {
 
   it("no instances and no tasks: zeros, maintain", () => {
     const m = computeMetrics({ ...base, instances: [], tasks: [] });
-    expect(m).toMatchObject({ total_instances: 0, total_load: 0, average_load: 0, queue_depth: 0, scaling_recommendation: "maintain", recommended_instances: 0 });
+    expect(m).toMatchObject({
+      total_instances: 0,
+      total_load: 0,
+      average_load: 0,
+      queue_depth: 0,
+      scaling_recommendation: "maintain",
+      recommended_instances: 0,
+    });
   });
 });
 
@@ -84,16 +99,28 @@ describe("recommendation", () => {
 
   it("scales up for a backlog, to what in-flight + waiting tasks need, capped", () => {
     expect(recommend({ ...f, queueDepth: 5, inFlight: 2, needed: 7 })).toMatchObject({ recommendation: "scale_up", instances: 7 });
-    expect(recommend({ ...f, queueDepth: 50, needed: 52, bounds: { min: 0, max: 32 } })).toMatchObject({ recommendation: "scale_up", instances: 32 });
+    expect(recommend({ ...f, queueDepth: 50, needed: 52, bounds: { min: 0, max: 32 } })).toMatchObject({
+      recommendation: "scale_up",
+      instances: 32,
+    });
     const capped = recommend({ ...f, active: 4, queueDepth: 3, needed: 7, bounds: { min: 1, max: 4 } });
     expect(capped).toMatchObject({ recommendation: "maintain", instances: 4 });
     expect(capped.reason).toContain("bounds 1–4");
   });
 
   it("scales down below 0.3, never below what the tasks in flight need, nor below one", () => {
-    expect(recommend({ ...f, active: 8, averageLoad: 0.25, inFlight: 2, needed: 2 })).toMatchObject({ recommendation: "scale_down", instances: 2 });
-    expect(recommend({ ...f, active: 4, averageLoad: 0, inFlight: 0, needed: 0 })).toMatchObject({ recommendation: "scale_down", instances: 1 });
-    expect(recommend({ ...f, active: 1, averageLoad: 0, inFlight: 0, needed: 0 })).toMatchObject({ recommendation: "maintain", instances: 1 });
+    expect(recommend({ ...f, active: 8, averageLoad: 0.25, inFlight: 2, needed: 2 })).toMatchObject({
+      recommendation: "scale_down",
+      instances: 2,
+    });
+    expect(recommend({ ...f, active: 4, averageLoad: 0, inFlight: 0, needed: 0 })).toMatchObject({
+      recommendation: "scale_down",
+      instances: 1,
+    });
+    expect(recommend({ ...f, active: 1, averageLoad: 0, inFlight: 0, needed: 0 })).toMatchObject({
+      recommendation: "maintain",
+      instances: 1,
+    });
   });
 
   it("maintains between 0.3 and 0.8", () => {
@@ -103,8 +130,17 @@ describe("recommendation", () => {
   });
 
   it("brings the count back within an enabled policy's bounds", () => {
-    expect(recommend({ ...f, active: 1, averageLoad: 0.5, bounds: { min: 3, max: 5 } })).toMatchObject({ recommendation: "scale_up", instances: 3 });
-    expect(recommend({ ...f, active: 9, averageLoad: 0.5, bounds: { min: 1, max: 5 } })).toMatchObject({ recommendation: "scale_down", instances: 5 });
-    expect(recommend({ ...f, active: 3, averageLoad: 0, needed: 0, bounds: { min: 2, max: 5 } })).toMatchObject({ recommendation: "scale_down", instances: 2 });
+    expect(recommend({ ...f, active: 1, averageLoad: 0.5, bounds: { min: 3, max: 5 } })).toMatchObject({
+      recommendation: "scale_up",
+      instances: 3,
+    });
+    expect(recommend({ ...f, active: 9, averageLoad: 0.5, bounds: { min: 1, max: 5 } })).toMatchObject({
+      recommendation: "scale_down",
+      instances: 5,
+    });
+    expect(recommend({ ...f, active: 3, averageLoad: 0, needed: 0, bounds: { min: 2, max: 5 } })).toMatchObject({
+      recommendation: "scale_down",
+      instances: 2,
+    });
   });
 });

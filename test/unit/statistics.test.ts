@@ -48,8 +48,19 @@ describe("StatsAccumulator", () => {
   it("summarizes a single value, with no sample deviation", () => {
     const s = summarize([42]);
     expect(s).toEqual({
-      count: 1, sum: 42, mean: 42, median: 42, min: 42, max: 42, std_dev: 0, variance: 0,
-      sample_std_dev: null, sample_variance: null, p25: 42, p75: 42, p95: 42,
+      count: 1,
+      sum: 42,
+      mean: 42,
+      median: 42,
+      min: 42,
+      max: 42,
+      std_dev: 0,
+      variance: 0,
+      sample_std_dev: null,
+      sample_variance: null,
+      p25: 42,
+      p75: 42,
+      p95: 42,
     });
   });
 

@@ -4,11 +4,20 @@ import { csvColumn, parseCsv } from "../../src/tasks/handlers/csv";
 
 describe("parseCsv", () => {
   it("reads a header and rows, ignoring a trailing line break", () => {
-    expect(parseCsv("a,b\n1,2\n3,4\n")).toEqual([["a", "b"], ["1", "2"], ["3", "4"]]);
+    expect(parseCsv("a,b\n1,2\n3,4\n")).toEqual([
+      ["a", "b"],
+      ["1", "2"],
+      ["3", "4"],
+    ]);
   });
 
   it("handles CRLF, lone CR and blank lines", () => {
-    expect(parseCsv("a,b\r\n1,2\r\n\r\n3,4\r5,6")).toEqual([["a", "b"], ["1", "2"], ["3", "4"], ["5", "6"]]);
+    expect(parseCsv("a,b\r\n1,2\r\n\r\n3,4\r5,6")).toEqual([
+      ["a", "b"],
+      ["1", "2"],
+      ["3", "4"],
+      ["5", "6"],
+    ]);
   });
 
   it("keeps commas, line breaks and doubled quotes inside quoted fields", () => {
@@ -21,7 +30,11 @@ describe("parseCsv", () => {
   });
 
   it("keeps empty fields and drops a byte-order mark", () => {
-    expect(parseCsv("\uFEFFa,b,c\n,,\n1,,3")).toEqual([["a", "b", "c"], ["", "", ""], ["1", "", "3"]]);
+    expect(parseCsv("\uFEFFa,b,c\n,,\n1,,3")).toEqual([
+      ["a", "b", "c"],
+      ["", "", ""],
+      ["1", "", "3"],
+    ]);
   });
 
   it("refuses an unterminated quote or text after a closing quote", () => {

@@ -27,8 +27,19 @@ describe("data_analysis handler", () => {
   it("[1, 2, 3, 4, 5] → mean 3, with the definitions named", async () => {
     const result = await run({ data: [1, 2, 3, 4, 5] });
     expect(result).toMatchObject({
-      count: 5, sum: 15, mean: 3, median: 3, min: 1, max: 5, p25: 2, p75: 4, skipped: 0, total: 5,
-      source: "numbers", std_dev_kind: "population", percentile_method: "linear",
+      count: 5,
+      sum: 15,
+      mean: 3,
+      median: 3,
+      min: 1,
+      max: 5,
+      p25: 2,
+      p75: 4,
+      skipped: 0,
+      total: 5,
+      source: "numbers",
+      std_dev_kind: "population",
+      percentile_method: "linear",
     });
     expect(result.p95).toBeCloseTo(4.8, 12);
     expect(result.std_dev).toBeCloseTo(Math.SQRT2, 12);
@@ -77,7 +88,7 @@ describe("data_analysis handler", () => {
     [{}, /metadata\.data: is required/],
     [{ data: 42 }, /metadata\.data: must be an array of numbers/],
     [{ data: [] }, /metadata\.data: must not be empty/],
-    [{ data: "a,b\n" , field: "a" }, /the CSV has no data rows/],
+    [{ data: "a,b\n", field: "a" }, /the CSV has no data rows/],
     [{ data: [{ v: 1 }] }, /metadata\.field: is required when metadata\.data holds objects/],
     [{ data: "v\n1" }, /metadata\.field: is required when metadata\.data is CSV text/],
     [{ data: [1, 2], field: "v" }, /metadata\.field: applies to objects or CSV/],

@@ -50,7 +50,9 @@ describe("http_request handler", () => {
   });
 
   it("sends the method, headers and a JSON body, and records the response", async () => {
-    const requests = mockFetch(() => new Response('{"id":7}', { status: 201, headers: { "content-type": "application/json", "x-other": "y" } }));
+    const requests = mockFetch(
+      () => new Response('{"id":7}', { status: 201, headers: { "content-type": "application/json", "x-other": "y" } }),
+    );
     const result = await run(
       fakeContext({ url: "https://api.example.com/items", method: "post", headers: { "x-token": "abc" }, body: { name: "a", n: [1, 2] } }),
     );
@@ -62,8 +64,13 @@ describe("http_request handler", () => {
     expect(sent.headers.get("content-type")).toBe("application/json");
     expect(await sent.json()).toEqual({ name: "a", n: [1, 2] });
     expect(result).toMatchObject({
-      url: "https://api.example.com/items", method: "POST", status: 201, ok: true,
-      headers: { "content-type": "application/json" }, body_excerpt: '{"id":7}', truncated: false,
+      url: "https://api.example.com/items",
+      method: "POST",
+      status: 201,
+      ok: true,
+      headers: { "content-type": "application/json" },
+      body_excerpt: '{"id":7}',
+      truncated: false,
     });
     expect(result.duration_ms).toBeGreaterThanOrEqual(0);
   });
@@ -200,7 +207,11 @@ describe("http_request and the outbound policy", () => {
   });
 
   it("fails, without retries, when a redirect leads to a refused address; nothing is sent there", async () => {
-    const requests = mockFetch((req) => (req.url.startsWith("https://api.example.com/") ? new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/?token=x" } }) : new Response("secret")));
+    const requests = mockFetch((req) =>
+      req.url.startsWith("https://api.example.com/")
+        ? new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/?token=x" } })
+        : new Response("secret"),
+    );
     const attempt = run(fakeContext({ url: "https://api.example.com/start" }));
     await expect(attempt).rejects.toBeInstanceOf(NonRetryableError);
     await expect(attempt).rejects.toThrow(
@@ -210,7 +221,9 @@ describe("http_request and the outbound policy", () => {
   });
 
   it("follows a redirect the policy allows and records where the chain ended", async () => {
-    const requests = mockFetch((req) => (req.url.endsWith("/old") ? new Response(null, { status: 301, headers: { location: "/new" } }) : new Response("moved here")));
+    const requests = mockFetch((req) =>
+      req.url.endsWith("/old") ? new Response(null, { status: 301, headers: { location: "/new" } }) : new Response("moved here"),
+    );
     const result = await run(fakeContext({ url: "https://example.com/old" }));
     expect(result).toMatchObject({ url: "https://example.com/old", status: 200, body_excerpt: "moved here" });
     expect(requests.map((r) => r.url)).toEqual(["https://example.com/old", "https://example.com/new"]);
@@ -228,7 +241,11 @@ describe("http_request and the outbound policy", () => {
     const input = HttpRequestInput.parse({ url: "http://[::ffff:127.0.0.1]:9/" });
     const allowing = (hosts: string) => ({ OUTBOUND_ALLOW_HOSTS: hosts }) as unknown as Env;
     expect(checkHttpRequestTarget(input, allowing(""))).toEqual([
-      { path: "metadata.url", message: "refused by the outbound policy (loopback): [::ffff:7f00:1] embeds 127.0.0.1 (IPv4-mapped), which is in 127.0.0.0/8 (loopback)" },
+      {
+        path: "metadata.url",
+        message:
+          "refused by the outbound policy (loopback): [::ffff:7f00:1] embeds 127.0.0.1 (IPv4-mapped), which is in 127.0.0.0/8 (loopback)",
+      },
     ]);
     // Exact entries: the IPv4 address does not cover its IPv4-mapped spelling.
     expect(checkHttpRequestTarget(input, allowing("127.0.0.1:9"))).toHaveLength(1);

@@ -3,7 +3,18 @@ import { isSecretHeader, readRedacted, REDACTED, redactHeadersInPlace } from "..
 
 describe("task metadata redaction", () => {
   it("names credential headers case-insensitively: the listed ones and names with a credential word", () => {
-    for (const name of ["Authorization", "PROXY-AUTHORIZATION", "cookie", "Set-Cookie", "x-api-key", "X-Auth-Token", "X-Upstream-Secret", "X-Session-Id", "api_key", "X-Hub-Signature-256"]) {
+    for (const name of [
+      "Authorization",
+      "PROXY-AUTHORIZATION",
+      "cookie",
+      "Set-Cookie",
+      "x-api-key",
+      "X-Auth-Token",
+      "X-Upstream-Secret",
+      "X-Session-Id",
+      "api_key",
+      "X-Hub-Signature-256",
+    ]) {
       expect(isSecretHeader(name), name).toBe(true);
     }
     for (const name of ["Accept", "Content-Type", "User-Agent", "X-Request-Id", "If-None-Match"]) {
@@ -15,7 +26,15 @@ describe("task metadata redaction", () => {
     const json = JSON.stringify({
       url: "https://api.example/x",
       headers: { Authorization: "Bearer a", Accept: "application/json", "X-API-Key": "k" },
-      steps: [{ request: { HEADERS: { cookie: "c=1", "content-type": "text/plain" } } }, { headers: [["Proxy-Authorization", "Basic p"], ["Accept", "*/*"]] }],
+      steps: [
+        { request: { HEADERS: { cookie: "c=1", "content-type": "text/plain" } } },
+        {
+          headers: [
+            ["Proxy-Authorization", "Basic p"],
+            ["Accept", "*/*"],
+          ],
+        },
+      ],
       // Not in a headers object: an ordinary field that happens to be called authorization.
       authorization: "kept",
       note: "headers are redacted",
@@ -23,7 +42,15 @@ describe("task metadata redaction", () => {
     expect(readRedacted(json)).toEqual({
       url: "https://api.example/x",
       headers: { Authorization: REDACTED, Accept: "application/json", "X-API-Key": REDACTED },
-      steps: [{ request: { HEADERS: { cookie: REDACTED, "content-type": "text/plain" } } }, { headers: [["Proxy-Authorization", REDACTED], ["Accept", "*/*"]] }],
+      steps: [
+        { request: { HEADERS: { cookie: REDACTED, "content-type": "text/plain" } } },
+        {
+          headers: [
+            ["Proxy-Authorization", REDACTED],
+            ["Accept", "*/*"],
+          ],
+        },
+      ],
       authorization: "kept",
       note: "headers are redacted",
     });

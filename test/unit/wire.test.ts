@@ -26,7 +26,15 @@ describe("state wire format", () => {
 
   it("names the version a restore came from", () => {
     const doc = JSON.parse(
-      renderPersistentState({ agent_id: "a", agent_type: "analytics", version: 4, created_at: 0, updated_at: 0, state_json: "{}", restored_from: 1 }),
+      renderPersistentState({
+        agent_id: "a",
+        agent_type: "analytics",
+        version: 4,
+        created_at: 0,
+        updated_at: 0,
+        state_json: "{}",
+        restored_from: 1,
+      }),
     );
     expect(doc.restored_from).toBe(1);
   });

@@ -44,7 +44,8 @@ export function registerCallPageRoutes(app: Hono<AppEnv>): void {
       if (!CallId.safeParse(callId).success) return unknown();
       const call = await callSession(c.env, callId).get();
       if (!call) return unknown();
-      if (FINAL_STATUSES.includes(call.status)) return html(c, 409, callMessagePage("This call has ended", `The call is ${call.status}; there is nothing to join.`));
+      if (FINAL_STATUSES.includes(call.status))
+        return html(c, 409, callMessagePage("This call has ended", `The call is ${call.status}; there is nothing to join.`));
       return html(c, 200, callPageHtml(callId, realtimeCredentials(c.env) ? "sfu" : "p2p"));
     },
   );

@@ -20,7 +20,8 @@ export interface CloudflareEmailOptions {
  * too many recipients, a header it does not accept, a message too large). Anything else (rate or
  * daily limits, internal errors, no answer) is treated as transient.
  */
-const PERMANENT = /not allowed|not verified|unverified|invalid|validation|malformed|missing|required|too many recipients|too large|exceeds|header/i;
+const PERMANENT =
+  /not allowed|not verified|unverified|invalid|validation|malformed|missing|required|too many recipients|too large|exceeds|header/i;
 const TRANSIENT = /rate limit|daily limit|quota|temporar|internal|unavailable|timeout|try again/i;
 
 export function classifyBindingError(err: unknown): { transient: boolean; message: string } {

@@ -56,10 +56,19 @@ export function mailgunProvider(options: MailgunOptions): EmailProvider {
     name: "mailgun",
     async send(message: OutgoingEmail, signal?: AbortSignal): Promise<SendResult> {
       // FormData as the body: fetch sets `multipart/form-data; boundary=…` itself.
-      const res = await providerPost("mailgun", options, url, { headers: { Authorization: authorization }, body: mailgunForm(message) }, signal);
+      const res = await providerPost(
+        "mailgun",
+        options,
+        url,
+        { headers: { Authorization: authorization }, body: mailgunForm(message) },
+        signal,
+      );
       const text = await readBody(res);
       if (!res.ok) {
-        throw new ProviderError("mailgun", `HTTP ${res.status}: ${mailgunErrorMessage(text)}`, { transient: isTransientStatus(res.status), status: res.status });
+        throw new ProviderError("mailgun", `HTTP ${res.status}: ${mailgunErrorMessage(text)}`, {
+          transient: isTransientStatus(res.status),
+          status: res.status,
+        });
       }
       let id: unknown;
       try {

@@ -62,12 +62,18 @@ export function sendgridProvider(options: SendGridOptions): EmailProvider {
         "sendgrid",
         options,
         url,
-        { headers: { Authorization: `Bearer ${options.apiKey}`, "Content-Type": "application/json" }, body: JSON.stringify(sendgridBody(message)) },
+        {
+          headers: { Authorization: `Bearer ${options.apiKey}`, "Content-Type": "application/json" },
+          body: JSON.stringify(sendgridBody(message)),
+        },
         signal,
       );
       if (!res.ok) {
         const detail = sendgridErrorMessage(await readBody(res));
-        throw new ProviderError("sendgrid", `HTTP ${res.status}: ${detail}`, { transient: isTransientStatus(res.status), status: res.status });
+        throw new ProviderError("sendgrid", `HTTP ${res.status}: ${detail}`, {
+          transient: isTransientStatus(res.status),
+          status: res.status,
+        });
       }
       await res.body?.cancel();
       // X-Message-Id is SendGrid's own id, not the Message-ID header of the mail it builds.

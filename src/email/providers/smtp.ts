@@ -78,13 +78,20 @@ export function smtpProvider(config: SmtpConfig): EmailProvider {
       try {
         raw = buildMime(message, messageId);
       } catch (err) {
-        throw new ProviderError("smtp", `cannot build the message: ${err instanceof Error ? err.message : String(err)}`, { transient: false, cause: err });
+        throw new ProviderError("smtp", `cannot build the message: ${err instanceof Error ? err.message : String(err)}`, {
+          transient: false,
+          cause: err,
+        });
       }
       try {
         await sendSmtp(config, { from: message.from.email, to: message.to }, raw, signal ? { signal } : {});
       } catch (err) {
         if (err instanceof SmtpError) {
-          throw new ProviderError("smtp", err.message, { transient: err.transient, ...(err.code !== undefined ? { status: err.code } : {}), cause: err });
+          throw new ProviderError("smtp", err.message, {
+            transient: err.transient,
+            ...(err.code !== undefined ? { status: err.code } : {}),
+            cause: err,
+          });
         }
         throw new ProviderError("smtp", err instanceof Error ? err.message : String(err), { transient: true, cause: err });
       }

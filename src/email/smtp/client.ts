@@ -54,7 +54,10 @@ const encoder = new TextEncoder();
 
 /** 127.0.0.0/8, ::1 and `localhost`: the only hosts `security: "none"` may be used with. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   if (h === "localhost" || h === "localhost.") return true;
   if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
   const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
@@ -102,8 +105,7 @@ export async function sendSmtp(
     if (utf8Addresses && !caps.has("SMTPUTF8")) {
       throw new SmtpError("mail-from", "non-ASCII address but the server does not offer SMTPUTF8", { transient: false });
     }
-    const params =
-      (hasNonAscii(rawMessage) && caps.has("8BITMIME") ? " BODY=8BITMIME" : "") + (utf8Addresses ? " SMTPUTF8" : "");
+    const params = (hasNonAscii(rawMessage) && caps.has("8BITMIME") ? " BODY=8BITMIME" : "") + (utf8Addresses ? " SMTPUTF8" : "");
     await session.command("mail-from", `MAIL FROM:<${envelope.from}>${params}`, [250]);
     // Every recipient must be accepted: a partial delivery would be reported as a success.
     for (const rcpt of envelope.to) await session.command("rcpt-to", `RCPT TO:<${rcpt}>`, [250, 251]);
@@ -255,10 +257,7 @@ class Session {
     }
     if (!socket) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      socket.close().catch(() => {}),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS))),
-    ]);
+    await Promise.race([socket.close().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)))]);
     clearTimeout(timer);
   }
 

@@ -1,15 +1,5 @@
 /** Where in the SMTP conversation a send failed. */
-export type SmtpStage =
-  | "config"
-  | "connect"
-  | "greeting"
-  | "ehlo"
-  | "starttls"
-  | "auth"
-  | "mail-from"
-  | "rcpt-to"
-  | "data"
-  | "data-end";
+export type SmtpStage = "config" | "connect" | "greeting" | "ehlo" | "starttls" | "auth" | "mail-from" | "rcpt-to" | "data" | "data-end";
 
 /**
  * A failed SMTP send. `code` is the server's reply code when there was one. `transient` says

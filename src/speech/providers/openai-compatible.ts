@@ -9,7 +9,15 @@
  * @see https://platform.openai.com/docs/api-reference/audio
  */
 import { z } from "zod";
-import { SpeechError, mediaType, segmentsConfidence, type SpeechProvider, type SynthesizedSpeech, type TranscribeOptions, type Transcription } from "../types";
+import {
+  SpeechError,
+  mediaType,
+  segmentsConfidence,
+  type SpeechProvider,
+  type SynthesizedSpeech,
+  type TranscribeOptions,
+  type Transcription,
+} from "../types";
 
 export const OPENAI_DEFAULT_STT_MODEL = "whisper-1";
 export const OPENAI_DEFAULT_TTS_MODEL = "tts-1";
@@ -64,7 +72,12 @@ export class OpenAiCompatibleSpeech implements SpeechProvider {
     if (contentType) headers["Content-Type"] = contentType;
     let res: Response;
     try {
-      res = await (this.#options.fetch ?? globalThis.fetch)(`${this.#base}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      res = await (this.#options.fetch ?? globalThis.fetch)(`${this.#base}${path}`, {
+        method: "POST",
+        headers,
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     } catch (err) {
       const timedOut = err instanceof Error && err.name === "TimeoutError";
       const message = timedOut ? `no answer within ${timeoutMs} ms` : `request failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -102,7 +115,12 @@ export class OpenAiCompatibleSpeech implements SpeechProvider {
   }
 
   async synthesize(text: string, voice?: string): Promise<SynthesizedSpeech> {
-    const body = { model: this.#options.ttsModel ?? OPENAI_DEFAULT_TTS_MODEL, input: text, voice: voice ?? OPENAI_DEFAULT_VOICE, response_format: "mp3" };
+    const body = {
+      model: this.#options.ttsModel ?? OPENAI_DEFAULT_TTS_MODEL,
+      input: text,
+      voice: voice ?? OPENAI_DEFAULT_VOICE,
+      response_format: "mp3",
+    };
     const res = await this.#post("/v1/audio/speech", JSON.stringify(body), "application/json");
     const contentType = mediaType(res.headers.get("Content-Type") ?? "");
     if (contentType.startsWith("application/json") || contentType.startsWith("text/")) {

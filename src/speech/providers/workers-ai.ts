@@ -34,7 +34,20 @@ export const MELOTTS_MODEL = "@cf/myshell-ai/melotts";
 export type WorkersAiTtsModel = typeof AURA_MODEL | typeof MELOTTS_MODEL;
 export const WORKERS_AI_TTS_MODELS: readonly WorkersAiTtsModel[] = [AURA_MODEL, MELOTTS_MODEL];
 
-export const AURA_SPEAKERS = ["angus", "asteria", "arcas", "orion", "orpheus", "athena", "luna", "zeus", "perseus", "helios", "hera", "stella"] as const;
+export const AURA_SPEAKERS = [
+  "angus",
+  "asteria",
+  "arcas",
+  "orion",
+  "orpheus",
+  "athena",
+  "luna",
+  "zeus",
+  "perseus",
+  "helios",
+  "hera",
+  "stella",
+] as const;
 export const MELOTTS_LANGS = ["en", "es", "fr", "zh", "jp", "kr"] as const;
 
 /** The one method we use, typed loosely: `Ai.run`'s overloads are keyed on the model list. */
@@ -58,10 +71,14 @@ const melottsOutput = z.object({ audio: z.string().min(1) });
 function runError(model: string, err: unknown): SpeechError {
   const message = err instanceof Error ? err.message : String(err);
   if (/needs to be run remotely|not (yet )?supported/i.test(message)) {
-    return new SpeechError(NAME, `${model} cannot run here (Workers AI only runs on Cloudflare; set SPEECH_BASE_URL for a local speech server)`, {
-      transient: false,
-      cause: err,
-    });
+    return new SpeechError(
+      NAME,
+      `${model} cannot run here (Workers AI only runs on Cloudflare; set SPEECH_BASE_URL for a local speech server)`,
+      {
+        transient: false,
+        cause: err,
+      },
+    );
   }
   return new SpeechError(NAME, `${model} failed: ${message}`, { transient: true, cause: err });
 }
@@ -115,7 +132,11 @@ export class WorkersAiSpeech implements SpeechProvider {
       throw runError(AURA_MODEL, err);
     }
     if (!(res instanceof Response)) throw new SpeechError(NAME, `${AURA_MODEL} did not answer with a response`, { transient: false });
-    if (!res.ok) throw new SpeechError(NAME, `${AURA_MODEL} failed: HTTP ${res.status}`, { transient: res.status === 429 || res.status >= 500, status: res.status });
+    if (!res.ok)
+      throw new SpeechError(NAME, `${AURA_MODEL} failed: HTTP ${res.status}`, {
+        transient: res.status === 429 || res.status >= 500,
+        status: res.status,
+      });
     const audio = await res.arrayBuffer();
     if (audio.byteLength === 0) throw new SpeechError(NAME, `${AURA_MODEL} returned no audio`, { transient: false });
     return { audio, contentType: "audio/mpeg" };

@@ -80,9 +80,7 @@ export function csvColumn(text: string, field: string): { cells: (string | undef
   const columns = header.map((name) => name.trim());
   const index = columns.indexOf(field.trim());
   if (index === -1) {
-    throw new NonRetryableError(
-      `metadata.field: "${field}" is not a column of the CSV header (columns: ${columns.join(", ")})`,
-    );
+    throw new NonRetryableError(`metadata.field: "${field}" is not a column of the CSV header (columns: ${columns.join(", ")})`);
   }
   return { cells: rows.map((row) => row[index]), columns };
 }

@@ -68,10 +68,18 @@ export const DataAnalysisInput = z
     }
     const source = dataSource(data);
     if (source !== "numbers" && field === undefined) {
-      ctx.addIssue({ code: "custom", path: ["field"], message: `is required when metadata.data ${source === "csv" ? "is CSV text" : "holds objects"}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["field"],
+        message: `is required when metadata.data ${source === "csv" ? "is CSV text" : "holds objects"}`,
+      });
     }
     if (source === "numbers" && field !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["field"], message: "applies to objects or CSV text, but metadata.data is an array of plain values" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["field"],
+        message: "applies to objects or CSV text, but metadata.data is an array of plain values",
+      });
     }
   });
 export type DataAnalysisInput = z.output<typeof DataAnalysisInput>;

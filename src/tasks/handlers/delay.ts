@@ -28,7 +28,7 @@ export const delay: TaskHandler = async (ctx: TaskContext): Promise<DelayResult>
   const totalMs = Math.round(seconds * 1000);
   const started = Date.now();
   // Counted in planned slices, not wall time, so progress reaches 100 exactly on the last one.
-  for (let done = 0; done < totalMs; ) {
+  for (let done = 0; done < totalMs;) {
     const slice = Math.min(SLICE_MS, totalMs - done);
     try {
       await sleep(slice, ctx.signal);

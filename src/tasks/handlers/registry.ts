@@ -45,7 +45,9 @@ export const BUILT_IN_TASK_TYPES: Record<string, TaskTypeDeclaration> = {
     permissions: ["email:send"],
     // The handler refuses this too (tasks stored before the check); here it is a 422 at creation.
     check: (input, _env, task) =>
-      input.agent_id !== undefined && input.agent_id !== task.agentId ? [{ path: "agent_id", message: `a task sends as its own agent '${task.agentId}', not '${input.agent_id}'` }] : [],
+      input.agent_id !== undefined && input.agent_id !== task.agentId
+        ? [{ path: "agent_id", message: `a task sends as its own agent '${task.agentId}', not '${input.agent_id}'` }]
+        : [],
   }),
 };
 

@@ -27,7 +27,9 @@ import { parseMetadata } from "./common";
 export const sendEmail: TaskHandler = async (ctx) => {
   const body = parseMetadata(SendBody, adaptSendBody(ctx.metadata), ctx.taskType);
   if (body.agent_id !== undefined && body.agent_id !== ctx.agentId) {
-    throw new NonRetryableError(`Invalid send_email input: metadata.agent_id: a task sends as its own agent '${ctx.agentId}', not '${body.agent_id}'`);
+    throw new NonRetryableError(
+      `Invalid send_email input: metadata.agent_id: a task sends as its own agent '${ctx.agentId}', not '${body.agent_id}'`,
+    );
   }
   await ctx.checkpoint();
   try {

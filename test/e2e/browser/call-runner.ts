@@ -31,7 +31,6 @@ async function get(url: string): Promise<Http> {
   return { status: res.status, headers: Object.fromEntries(res.headers), text: await res.text() };
 }
 
-
 /** What a page exposes on `window.__call`, copied out as plain JSON. */
 function snapshot(page: Page): Promise<any> {
   return page.evaluate(async () => {
@@ -45,7 +44,12 @@ function snapshot(page: Page): Promise<any> {
     return {
       phase: c.state.phase,
       me: c.state.me,
-      participants: Object.fromEntries([...c.state.participants].map(([id, p]: [string, any]) => [id, { is_muted: p.is_muted, is_video_enabled: p.is_video_enabled, connected: p.connected }])),
+      participants: Object.fromEntries(
+        [...c.state.participants].map(([id, p]: [string, any]) => [
+          id,
+          { is_muted: p.is_muted, is_video_enabled: p.is_video_enabled, connected: p.connected },
+        ]),
+      ),
       stats: await c.stats(),
       played: c.played,
       errors: c.errors,
@@ -82,22 +86,49 @@ async function main(): Promise<Record<string, unknown>> {
     const script = await get(`${base}/assets/call-page.js`);
     const style = await get(`${base}/assets/call-page.css`);
     report.http = {
-      page: { status: pageHttp.status, headers: pageHttp.headers, hasJoin: pageHttp.text.includes('id="join"'), scriptTag: pageHttp.text.includes('<script type="module" src="/assets/call-page.js">') },
+      page: {
+        status: pageHttp.status,
+        headers: pageHttp.headers,
+        hasJoin: pageHttp.text.includes('id="join"'),
+        scriptTag: pageHttp.text.includes('<script type="module" src="/assets/call-page.js">'),
+      },
       script: { status: script.status, contentType: script.headers["content-type"], bytes: script.text.length },
       style: { status: style.status, contentType: style.headers["content-type"] },
-      unknown: await get(`${base}/calls/call_ffffffffffffffffffffffff`).then((r) => ({ status: r.status, contentType: r.headers["content-type"], csp: r.headers["content-security-policy"], text: r.text })),
-      malformed: await get(`${base}/calls/${encodeURIComponent("<script>x</script>")}`).then((r) => ({ status: r.status, contentType: r.headers["content-type"], echoes: r.text.includes("<script>x") })),
-      ended: await get(`${base}/calls/${ended.call_id}`).then((r) => ({ status: r.status, contentType: r.headers["content-type"], text: r.text })),
+      unknown: await get(`${base}/calls/call_ffffffffffffffffffffffff`).then((r) => ({
+        status: r.status,
+        contentType: r.headers["content-type"],
+        csp: r.headers["content-security-policy"],
+        text: r.text,
+      })),
+      malformed: await get(`${base}/calls/${encodeURIComponent("<script>x</script>")}`).then((r) => ({
+        status: r.status,
+        contentType: r.headers["content-type"],
+        echoes: r.text.includes("<script>x"),
+      })),
+      ended: await get(`${base}/calls/${ended.call_id}`).then((r) => ({
+        status: r.status,
+        contentType: r.headers["content-type"],
+        text: r.text,
+      })),
     };
 
     // ---- the call: an agent participant (never connects), Alice and a "Bob" with an HTML-ish name ----
-    const agent = await call("POST", `/api/v2/calls/${callId}/participants`, { user_id: "agent", display_name: "Agent Smith", is_agent: true });
+    const agent = await call("POST", `/api/v2/calls/${callId}/participants`, {
+      user_id: "agent",
+      display_name: "Agent Smith",
+      is_agent: true,
+    });
     const alice = await call("POST", `/api/v2/calls/${callId}/participants`, { user_id: "alice", display_name: "Alice" });
     const bob = await call("POST", `/api/v2/calls/${callId}/participants`, { user_id: "bob", display_name: XSS_NAME });
     await call("POST", `/api/v2/calls/${callId}/start`);
     // A line spoken before anyone joins: the pages must load it.
     await call("POST", `/api/v2/calls/${callId}/speak`, { text: "Welcome, this line was spoken before you joined." });
-    report.ids = { call: callId, agent: agent.participant.participant_id, alice: alice.participant.participant_id, bob: bob.participant.participant_id };
+    report.ids = {
+      call: callId,
+      agent: agent.participant.participant_id,
+      alice: alice.participant.participant_id,
+      bob: bob.participant.participant_id,
+    };
     mark("call_prepared");
 
     browser = await launchChromium();
@@ -122,14 +153,20 @@ async function main(): Promise<Record<string, unknown>> {
 
     // ---- media flows: inbound audio packets rising, video frames decoded, audio energy ----
     const audioPackets = async (page: Page) => ((await peerState(page))[0]?.audio?.packetsReceived as number | undefined) ?? 0;
-    await until("first inbound audio packets on both pages", MEDIA_TIMEOUT_MS, async () => (await audioPackets(pa)) > 0 && (await audioPackets(pb)) > 0);
+    await until(
+      "first inbound audio packets on both pages",
+      MEDIA_TIMEOUT_MS,
+      async () => (await audioPackets(pa)) > 0 && (await audioPackets(pb)) > 0,
+    );
     const first = { alice: await snapshot(pa), bob: await snapshot(pb) };
     const statsOf = (snap: any) => Object.values(snap.stats)[0] as any;
     await sleep(1_000);
     const before = [statsOf(first.alice)?.audio?.packetsReceived ?? 0, statsOf(first.bob)?.audio?.packetsReceived ?? 0];
     await until("rising audio packets, audio energy and decoded video on both pages", MEDIA_TIMEOUT_MS, async () => {
       const both = await Promise.all([peerState(pa), peerState(pb)]);
-      return both.every((s, i) => s[0]?.audio?.packetsReceived > before[i]! && s[0]?.audio?.totalAudioEnergy > 0 && s[0]?.video?.framesDecoded > 0);
+      return both.every(
+        (s, i) => s[0]?.audio?.packetsReceived > before[i]! && s[0]?.audio?.totalAudioEnergy > 0 && s[0]?.video?.framesDecoded > 0,
+      );
     });
     const second = { alice: await snapshot(pa), bob: await snapshot(pb) };
     mark("media_flowing");
@@ -147,13 +184,19 @@ async function main(): Promise<Record<string, unknown>> {
       bobSeesAliceMuted: true,
       apiSaysMuted: apiView.participants.find((p: any) => p.participant_id === aliceId)?.is_muted,
       aliceButton: await pa.textContent("#mute"),
-      aliceTrackEnabled: await pa.evaluate(() => (globalThis as any).document.getElementById("local-video").srcObject.getAudioTracks()[0].enabled),
+      aliceTrackEnabled: await pa.evaluate(
+        () => (globalThis as any).document.getElementById("local-video").srcObject.getAudioTracks()[0].enabled,
+      ),
     };
 
     // ---- Bob turns his camera off: Alice's page shows it ----
     const bobId = bob.participant.participant_id;
     await pb.click("#camera");
-    await until("Alice's page to show Bob's video off", 10_000, async () => (await snapshot(pa)).participants[bobId]?.is_video_enabled === false);
+    await until(
+      "Alice's page to show Bob's video off",
+      10_000,
+      async () => (await snapshot(pa)).participants[bobId]?.is_video_enabled === false,
+    );
     report.camera = { aliceSeesBobVideoOff: true, bobButton: await pb.textContent("#camera") };
 
     // ---- the agent speaks: both pages decode and play it ----

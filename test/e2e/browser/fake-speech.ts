@@ -61,9 +61,21 @@ export async function startFakeSpeech(options: { durationSeconds: number }): Pro
         res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "body is not JSON" } }));
         return;
       }
-      requests.push({ model: body.model, input: body.input, voice: body.voice, response_format: body.response_format, authorization: req.headers.authorization ?? null });
-      if (!req.headers["content-type"]?.startsWith("application/json") || typeof body.input !== "string" || typeof body.model !== "string") {
-        res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "model and input are required" } }));
+      requests.push({
+        model: body.model,
+        input: body.input,
+        voice: body.voice,
+        response_format: body.response_format,
+        authorization: req.headers.authorization ?? null,
+      });
+      if (
+        !req.headers["content-type"]?.startsWith("application/json") ||
+        typeof body.input !== "string" ||
+        typeof body.model !== "string"
+      ) {
+        res
+          .writeHead(400, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { message: "model and input are required" } }));
         return;
       }
       res.writeHead(200, { "content-type": "audio/wav", "content-length": String(wav.length) }).end(wav);

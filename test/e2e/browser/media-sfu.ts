@@ -68,7 +68,8 @@ interface SessionState {
 type Json = Record<string, any>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const keysWithin = (v: Json, allowed: string[]) => Object.keys(v).every((k) => allowed.includes(k));
-const isSdp = (v: unknown, type: "offer" | "answer") => isObject(v) && keysWithin(v, ["type", "sdp"]) && v.type === type && typeof v.sdp === "string" && v.sdp.startsWith("v=0");
+const isSdp = (v: unknown, type: "offer" | "answer") =>
+  isObject(v) && keysWithin(v, ["type", "sdp"]) && v.type === type && typeof v.sdp === "string" && v.sdp.startsWith("v=0");
 
 class Refusal extends Error {
   readonly status: number;
@@ -244,24 +245,34 @@ export async function startMediaSfu(browser: Browser, options: { appId?: string;
     const local: FakeTrack[] = [];
     const remote: Json[] = [];
     for (const t of b.tracks as unknown[]) {
-      if (!isObject(t) || typeof t.trackName !== "string" || t.trackName === "") refuse(400, "invalid_request", `tracks/new: malformed track ${JSON.stringify(t)}`);
+      if (!isObject(t) || typeof t.trackName !== "string" || t.trackName === "")
+        refuse(400, "invalid_request", `tracks/new: malformed track ${JSON.stringify(t)}`);
       const track = t as Json;
       if (track.location === "local") {
-        if (!keysWithin(track, ["location", "mid", "trackName"]) || typeof track.mid !== "string") refuse(400, "invalid_request", `tracks/new: local track with other fields ${JSON.stringify(t)}`);
+        if (!keysWithin(track, ["location", "mid", "trackName"]) || typeof track.mid !== "string")
+          refuse(400, "invalid_request", `tracks/new: local track with other fields ${JSON.stringify(t)}`);
         local.push({ location: "local", mid: track.mid, trackName: track.trackName });
       } else if (track.location === "remote") {
         if (!keysWithin(track, ["location", "sessionId", "trackName", "mid", "simulcast"]) || typeof track.sessionId !== "string") {
           refuse(400, "invalid_request", `tracks/new: malformed remote track ${JSON.stringify(t)}`);
         }
-        if (track.mid !== undefined) refuse(400, "unsupported_by_fake", "tracks/new: reusing a transceiver (remote track with mid) is not supported by this fake");
+        if (track.mid !== undefined)
+          refuse(400, "unsupported_by_fake", "tracks/new: reusing a transceiver (remote track with mid) is not supported by this fake");
         remote.push(track);
       } else refuse(400, "invalid_request", `tracks/new: location ${String(track.location)}`);
     }
-    if (local.length > 0 && remote.length > 0) refuse(400, "unsupported_by_fake", "tracks/new: publishing and pulling in one request is not supported by this fake");
+    if (local.length > 0 && remote.length > 0)
+      refuse(400, "unsupported_by_fake", "tracks/new: publishing and pulling in one request is not supported by this fake");
     if (local.length > 0) {
       if (!isSdp(b.sessionDescription, "offer")) refuse(400, "invalid_request", "tracks/new: local tracks without the endpoint's offer");
-      if (local.some((t) => s.tracks.some((x) => x.trackName === t.trackName && x.location === "local"))) refuse(400, "invalid_request", "tracks/new: trackName already published in this session");
-      const answer = await relay<{ sdp: string; results: { mid: string; trackName: string; error?: string }[] }>("answerOffer", sid, b.sessionDescription.sdp, local);
+      if (local.some((t) => s.tracks.some((x) => x.trackName === t.trackName && x.location === "local")))
+        refuse(400, "invalid_request", "tracks/new: trackName already published in this session");
+      const answer = await relay<{ sdp: string; results: { mid: string; trackName: string; error?: string }[] }>(
+        "answerOffer",
+        sid,
+        b.sessionDescription.sdp,
+        local,
+      );
       const tracks = answer.results.map((r) => {
         if (r.error) return { location: "local", mid: r.mid, trackName: r.trackName, errorCode: "invalid_mid", errorDescription: r.error };
         s.tracks.push({ location: "local", mid: r.mid, trackName: r.trackName });
@@ -269,7 +280,8 @@ export async function startMediaSfu(browser: Browser, options: { appId?: string;
       });
       return [200, { requiresImmediateRenegotiation: false, sessionDescription: { type: "answer", sdp: answer.sdp }, tracks }];
     }
-    if (b.sessionDescription !== undefined) refuse(400, "unsupported_by_fake", "tracks/new: pulling with an endpoint offer is not supported by this fake");
+    if (b.sessionDescription !== undefined)
+      refuse(400, "unsupported_by_fake", "tracks/new: pulling with an endpoint offer is not supported by this fake");
     const pulled = await relay<{ sdp: string | null; results: { sessionId: string; trackName: string; mid?: string; error?: string }[] }>(
       "pull",
       sid,
@@ -277,7 +289,14 @@ export async function startMediaSfu(browser: Browser, options: { appId?: string;
     );
     const tracks = pulled.results.map((r) => {
       const published = sessions.get(r.sessionId)?.tracks.some((t) => t.location === "local" && t.trackName === r.trackName);
-      if (r.error || !r.mid || !published) return { location: "remote", sessionId: r.sessionId, trackName: r.trackName, errorCode: "not_found", errorDescription: "Track not found" };
+      if (r.error || !r.mid || !published)
+        return {
+          location: "remote",
+          sessionId: r.sessionId,
+          trackName: r.trackName,
+          errorCode: "not_found",
+          errorDescription: "Track not found",
+        };
       s.tracks.push({ location: "remote", mid: r.mid, trackName: r.trackName, sessionId: r.sessionId });
       return { location: "remote", sessionId: r.sessionId, trackName: r.trackName, mid: r.mid };
     });
@@ -288,7 +307,8 @@ export async function startMediaSfu(browser: Browser, options: { appId?: string;
 
   async function renegotiate(sid: string, body: unknown): Promise<[number, Json]> {
     const s = session(sid);
-    if (!isObject(body) || !keysWithin(body, ["sessionDescription"]) || !isSdp(body.sessionDescription, "answer")) refuse(400, "invalid_request", "renegotiate: the body is not {sessionDescription: answer}");
+    if (!isObject(body) || !keysWithin(body, ["sessionDescription"]) || !isSdp(body.sessionDescription, "answer"))
+      refuse(400, "invalid_request", "renegotiate: the body is not {sessionDescription: answer}");
     if (!s.awaitingAnswer) refuse(400, "invalid_request", "renegotiate: the SFU has no offer waiting for an answer");
     await relay("renegotiate", sid, (body as Json).sessionDescription.sdp);
     s.awaitingAnswer = false;
@@ -297,14 +317,24 @@ export async function startMediaSfu(browser: Browser, options: { appId?: string;
 
   async function closeTracks(sid: string, body: unknown): Promise<[number, Json]> {
     const s = session(sid);
-    if (!isObject(body) || !keysWithin(body, ["tracks", "force", "sessionDescription"]) || !Array.isArray(body.tracks) || body.tracks.length === 0 || typeof body.force !== "boolean") {
+    if (
+      !isObject(body) ||
+      !keysWithin(body, ["tracks", "force", "sessionDescription"]) ||
+      !Array.isArray(body.tracks) ||
+      body.tracks.length === 0 ||
+      typeof body.force !== "boolean"
+    ) {
       refuse(400, "invalid_request", "tracks/close: the body is not {tracks: [{mid}], force, sessionDescription?}");
     }
     const b = body as Json;
     notAwaiting(s, "tracks/close");
-    for (const t of b.tracks as unknown[]) if (!isObject(t) || !keysWithin(t, ["mid"]) || typeof t.mid !== "string") refuse(400, "invalid_request", `tracks/close: malformed ${JSON.stringify(t)}`);
-    if (!b.force && !isSdp(b.sessionDescription, "offer")) refuse(400, "invalid_request", "tracks/close: force false without the endpoint's offer");
-    if (b.force && b.sessionDescription !== undefined) refuse(400, "invalid_request", "tracks/close: force true with a session description");
+    for (const t of b.tracks as unknown[])
+      if (!isObject(t) || !keysWithin(t, ["mid"]) || typeof t.mid !== "string")
+        refuse(400, "invalid_request", `tracks/close: malformed ${JSON.stringify(t)}`);
+    if (!b.force && !isSdp(b.sessionDescription, "offer"))
+      refuse(400, "invalid_request", "tracks/close: force false without the endpoint's offer");
+    if (b.force && b.sessionDescription !== undefined)
+      refuse(400, "invalid_request", "tracks/close: force true with a session description");
     const mids = (b.tracks as { mid: string }[]).map((t) => t.mid);
     const known = mids.filter((mid) => s.tracks.some((t) => t.mid === mid));
     const sdp = await relay<string | null>("close", sid, known, b.force ? null : b.sessionDescription.sdp);
@@ -341,7 +371,8 @@ export async function startMediaSfu(browser: Browser, options: { appId?: string;
     if (!isObject(body)) return "";
     const parts: string[] = [];
     if (isObject(body.sessionDescription)) parts.push(`sdp:${body.sessionDescription.type}`);
-    if (Array.isArray(body.tracks)) parts.push(...body.tracks.map((t: Json) => (t.location ? `${t.location}:${t.trackName}` : `mid:${t.mid}`)));
+    if (Array.isArray(body.tracks))
+      parts.push(...body.tracks.map((t: Json) => (t.location ? `${t.location}:${t.trackName}` : `mid:${t.mid}`)));
     if (typeof body.force === "boolean") parts.push(`force:${body.force}`);
     return parts.join(" ");
   }
@@ -361,13 +392,15 @@ export async function startMediaSfu(browser: Browser, options: { appId?: string;
     try {
       if (!url.startsWith(`${prefix}/`)) throw new Refusal(404, "app_not_found", `unexpected URL ${url} (expected ${prefix}/…)`);
       const path = url.slice(prefix.length);
-      if (req.headers.authorization !== `Bearer ${secret}`) throw new Refusal(401, "unauthorized", `${path}: Authorization is not "Bearer <app secret>"`);
+      if (req.headers.authorization !== `Bearer ${secret}`)
+        throw new Refusal(401, "unauthorized", `${path}: Authorization is not "Bearer <app secret>"`);
       try {
         body = text === "" ? undefined : JSON.parse(text);
       } catch {
         throw new Refusal(400, "invalid_json", `${path}: the body is not JSON`);
       }
-      if (body !== undefined && !req.headers["content-type"]?.startsWith("application/json")) throw new Refusal(400, "invalid_request", `${path}: a JSON body without Content-Type: application/json`);
+      if (body !== undefined && !req.headers["content-type"]?.startsWith("application/json"))
+        throw new Refusal(400, "invalid_request", `${path}: a JSON body without Content-Type: application/json`);
       const [status, payload] = await serial(async () => {
         try {
           return await route(req.method ?? "", path, body);

@@ -24,7 +24,12 @@ export function progress(runner: string): { timings: Record<string, number>; mar
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it gives a truthy value; throws naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>, intervalMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined | null | false>,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -72,7 +77,12 @@ export function launchChromium(): Promise<Browser> {
  * page errors, console errors and any 4xx/5xx answer (tokens masked) in `errors`. `init` runs in
  * the page before its scripts.
  */
-export async function openCallPage(browser: Browser, url: string, errors: string[], init?: () => void): Promise<{ page: Page; context: BrowserContext }> {
+export async function openCallPage(
+  browser: Browser,
+  url: string,
+  errors: string[],
+  init?: () => void,
+): Promise<{ page: Page; context: BrowserContext }> {
   const context = await browser.newContext();
   if (init) await context.addInitScript(init);
   const page = await context.newPage();
@@ -122,4 +132,3 @@ export async function runAndPrint(main: () => Promise<Record<string, unknown>>):
   const report = await main();
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
-

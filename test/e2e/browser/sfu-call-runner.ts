@@ -19,7 +19,6 @@ const MEDIA_TIMEOUT_MS = 20_000;
 
 const { timings, mark } = progress("sfu-call-runner");
 
-
 /** Counts every RTCPeerConnection the page creates (before any of its scripts run). */
 function countPeerConnections(): void {
   const g = globalThis as any;
@@ -76,7 +75,9 @@ async function main(): Promise<Record<string, unknown>> {
     mark("browser_launched");
     sfu = await startMediaSfu(browser);
     mark("fake_sfu_ready");
-    server = await startLocalServer({ vars: { REALTIME_APP_ID: sfu.appId, REALTIME_APP_SECRET: sfu.secret, REALTIME_API_BASE_URL: sfu.apiBaseUrl } });
+    server = await startLocalServer({
+      vars: { REALTIME_APP_ID: sfu.appId, REALTIME_APP_SECRET: sfu.secret, REALTIME_API_BASE_URL: sfu.apiBaseUrl },
+    });
     mark("wrangler_ready");
     const call = api(server);
     const base = server.baseUrl;
@@ -93,7 +94,12 @@ async function main(): Promise<Record<string, unknown>> {
 
     const pageErrors: string[] = [];
     const open = async (token: string) => {
-      const { page, context } = await openCallPage(browser!, `${base}/calls/${callId}?token=${encodeURIComponent(token)}`, pageErrors, countPeerConnections);
+      const { page, context } = await openCallPage(
+        browser!,
+        `${base}/calls/${callId}?token=${encodeURIComponent(token)}`,
+        pageErrors,
+        countPeerConnections,
+      );
       contexts.push(context);
       pages.push(page);
       return page;
@@ -103,7 +109,11 @@ async function main(): Promise<Record<string, unknown>> {
     // Alice first: once she has published, Bob joins and finds her tracks in the roster (and she
     // learns of his from track_published), so both ways of discovering a track are exercised.
     await pa.click("#join");
-    await until("Alice's page to publish its microphone and camera", MEDIA_TIMEOUT_MS, async () => (await snapshot(pa)).sfu?.published.length === 2);
+    await until(
+      "Alice's page to publish its microphone and camera",
+      MEDIA_TIMEOUT_MS,
+      async () => (await snapshot(pa)).sfu?.published.length === 2,
+    );
     mark("alice_published");
     await pb.click("#join");
     mark("bob_joined_clicked");
@@ -145,15 +155,20 @@ async function main(): Promise<Record<string, unknown>> {
     const aliceSession = second.alice.sfu.sessionId;
     const bobSession = second.bob.sfu.sessionId;
     const media: MediaSfu = sfu;
-    await until("Alice's page to say she left, Bob's page to stop pulling her tracks, and the SFU and API to show both", 10_000, async () => {
-      const [a, b] = await Promise.all([snapshot(pa), snapshot(pb)]);
-      if (!(a.phase === "left" && b.sfu?.pulled.length === 0 && !b.tiles.some((t: any) => t.peer === aliceId))) return false;
-      const closed = (session: string) => media.requests.filter((r: any) => r.path === `/sessions/${session}/tracks/close` && r.status === 200).length;
-      if (closed(aliceSession) < 1 || closed(bobSession) < 2 || (media.sessions()[aliceSession]?.tracks.length ?? 0) > 0) return false;
-      const view = await call("GET", `/api/v2/calls/${callId}`);
-      const alice = view.participants.find((p: any) => p.participant_id === aliceId);
-      return alice?.left_at != null && alice.media_streams.length === 0;
-    });
+    await until(
+      "Alice's page to say she left, Bob's page to stop pulling her tracks, and the SFU and API to show both",
+      10_000,
+      async () => {
+        const [a, b] = await Promise.all([snapshot(pa), snapshot(pb)]);
+        if (!(a.phase === "left" && b.sfu?.pulled.length === 0 && !b.tiles.some((t: any) => t.peer === aliceId))) return false;
+        const closed = (session: string) =>
+          media.requests.filter((r: any) => r.path === `/sessions/${session}/tracks/close` && r.status === 200).length;
+        if (closed(aliceSession) < 1 || closed(bobSession) < 2 || (media.sessions()[aliceSession]?.tracks.length ?? 0) > 0) return false;
+        const view = await call("GET", `/api/v2/calls/${callId}`);
+        const alice = view.participants.find((p: any) => p.participant_id === aliceId);
+        return alice?.left_at != null && alice.media_streams.length === 0;
+      },
+    );
     mark("left");
     report.afterLeave = {
       alice: await snapshot(pa),

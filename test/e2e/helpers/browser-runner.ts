@@ -14,7 +14,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
 /** `unshare` arguments that give a loopback-only network namespace here, or why there is none. */
 export function namespaceArgs(): { args: string[] } | { missing: string } {
-  const probe = (args: string[]) => spawnSync("unshare", [...args, "bash", "-c", "ip link set lo up"], { encoding: "utf8", timeout: 10_000 });
+  const probe = (args: string[]) =>
+    spawnSync("unshare", [...args, "bash", "-c", "ip link set lo up"], { encoding: "utf8", timeout: 10_000 });
   const tried: string[] = [];
   for (const args of [["-rn"], ["-n"]]) {
     const r = probe(args);
@@ -29,7 +30,11 @@ export function namespaceArgs(): { args: string[] } | { missing: string } {
   };
 }
 
-export function runInNamespace(unshareArgs: string[], runner: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runInNamespace(
+  unshareArgs: string[],
+  runner: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn("unshare", [...unshareArgs, "bash", "-c", 'ip link set lo up && exec "$0" "$1"', nodeBinary(), runner], {
       cwd: PROJECT_ROOT,
@@ -60,7 +65,9 @@ export function runInNamespace(unshareArgs: string[], runner: string, timeoutMs:
  */
 export async function runBrowserRunner(runner: string, timeoutMs: number): Promise<any> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (Debian/Ubuntu), or set CHROMIUM_PATH.`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (Debian/Ubuntu), or set CHROMIUM_PATH.`,
+    );
   }
   const ns = namespaceArgs();
   if ("missing" in ns) throw new Error(ns.missing);

@@ -26,7 +26,15 @@ export interface CallState {
   videoOn: boolean;
 }
 
-export const state: CallState = { phase: "idle", me: null, callStatus: null, participants: new Map(), transcript: [], muted: false, videoOn: false };
+export const state: CallState = {
+  phase: "idle",
+  me: null,
+  callStatus: null,
+  participants: new Map(),
+  transcript: [],
+  muted: false,
+  videoOn: false,
+};
 
 /** The page's connection: its media, its socket, its transport and the credentials they use. */
 export const session: {

@@ -24,7 +24,8 @@ export async function handle(msg: ServerFrame): Promise<void> {
       setStatus(`In the call (${msg.status}).`);
       syncOwnState();
       if (transport) {
-        for (const p of msg.participants) if (p.participant_id !== state.me && p.connected && p.left_at === null) transport.addPeer(p.participant_id);
+        for (const p of msg.participants)
+          if (p.participant_id !== state.me && p.connected && p.left_at === null) transport.addPeer(p.participant_id);
       }
       renderParticipants();
       void loadTranscript();

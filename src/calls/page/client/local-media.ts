@@ -12,7 +12,9 @@ export async function getMedia(withVideo: boolean): Promise<MediaStream> {
     notice("This browser offers no microphone here (pages need https or localhost); you join to listen only.");
     return new MediaStream();
   }
-  const video: MediaTrackConstraints | false = withVideo ? { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } } : false;
+  const video: MediaTrackConstraints | false = withVideo
+    ? { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } }
+    : false;
   try {
     return await md.getUserMedia({ audio: true, video });
   } catch (err) {

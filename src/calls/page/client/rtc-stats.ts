@@ -62,7 +62,8 @@ export function readStats(report: RTCStatsReport): ConnectionStats {
         framesDecoded: r.framesDecoded || 0,
       };
       out.inbound.push(s);
-      if (r.kind === "audio" && !out.audio) out.audio = { packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived, totalAudioEnergy: r.totalAudioEnergy || 0 };
+      if (r.kind === "audio" && !out.audio)
+        out.audio = { packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived, totalAudioEnergy: r.totalAudioEnergy || 0 };
       if (r.kind === "video" && !out.video) out.video = { packetsReceived: r.packetsReceived, framesDecoded: r.framesDecoded || 0 };
     }
     if (r.type === "transport" && r.selectedCandidatePairId) {

@@ -125,7 +125,12 @@ export function createSfuTransport(iceServers: RTCIceServer[]): Transport {
     if (!stream || tracks.length === 0) return;
     const added = tracks.map((t) => ({ track: t, transceiver: pc.addTransceiver(t, { direction: "sendonly", streams: [stream] }) }));
     await pc.setLocalDescription(await pc.createOffer());
-    const wanted = added.map((a) => ({ location: "local", mid: a.transceiver.mid, trackName: `${state.me}-${a.track.kind}`, media_type: a.track.kind }));
+    const wanted = added.map((a) => ({
+      location: "local",
+      mid: a.transceiver.mid,
+      trackName: `${state.me}-${a.track.kind}`,
+      media_type: a.track.kind,
+    }));
     const resp = await api("POST", sessionPath("/tracks"), { sessionDescription: localOffer(), tracks: wanted });
     await applySfuDescription(resp);
     for (const w of wanted) {
@@ -133,7 +138,10 @@ export function createSfuTransport(iceServers: RTCIceServer[]): Transport {
       if (r && r.errorCode) fail(new Error(`The SFU refused your ${w.media_type}: ${r.errorDescription || r.errorCode}`));
       else if (w.mid !== null) sfu.published.push({ mid: w.mid, trackName: w.trackName, kind: w.media_type });
     }
-    event("sfu_published", sfu.published.map((p) => p.trackName));
+    event(
+      "sfu_published",
+      sfu.published.map((p) => p.trackName),
+    );
   });
 
   function pull(peer: string, sessionId: string | null, trackName: string | null, kind: string, via: PulledTrack["via"]): void {
@@ -199,7 +207,10 @@ export function createSfuTransport(iceServers: RTCIceServer[]): Transport {
         sessionDescription: localOffer(),
       });
       await applySfuDescription(resp);
-      event("sfu_closed", open.map((e) => e.trackName));
+      event(
+        "sfu_closed",
+        open.map((e) => e.trackName),
+      );
     });
   }
 
@@ -222,7 +233,13 @@ export function createSfuTransport(iceServers: RTCIceServer[]): Transport {
 
   function signal(msg: SignalFrame): Promise<void> | void {
     if (msg.type === "track_published") {
-      return pull(msg.participant_id, msg.sfu_session_id, msg.stream.track_name || msg.stream.stream_id, msg.stream.media_type, "track_published");
+      return pull(
+        msg.participant_id,
+        msg.sfu_session_id,
+        msg.stream.track_name || msg.stream.stream_id,
+        msg.stream.media_type,
+        "track_published",
+      );
     }
     if (msg.type === "track_closed") return closePulled((e) => e.sessionId === msg.sfu_session_id && e.trackName === msg.stream_id);
     event("p2p_frame_in_sfu_mode", msg.type);
@@ -243,7 +260,13 @@ export function createSfuTransport(iceServers: RTCIceServer[]): Transport {
         iceConnectionState: pc.iceConnectionState,
         signalingState: pc.signalingState,
         published: sfu.published.slice(),
-        pulled: Array.from(sfu.pulled.values()).map((e) => ({ peer: e.peer, trackName: e.trackName, mid: e.mid, state: e.state, via: e.via })),
+        pulled: Array.from(sfu.pulled.values()).map((e) => ({
+          peer: e.peer,
+          trackName: e.trackName,
+          mid: e.mid,
+          state: e.state,
+          via: e.via,
+        })),
       }),
     };
   }

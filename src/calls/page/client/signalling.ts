@@ -75,7 +75,9 @@ export function connect(): void {
     } else {
       state.phase = "disconnected";
       setStatus(
-        state.callStatus ? `Disconnected (${ev.code}). Press Join to reconnect.` : "The server refused the connection (the call may have ended, or you left it).",
+        state.callStatus
+          ? `Disconnected (${ev.code}). Press Join to reconnect.`
+          : "The server refused the connection (the call may have ended, or you left it).",
       );
       byId("join-panel", HTMLElement).hidden = false;
       byId("join", HTMLButtonElement).disabled = false;
