@@ -41,7 +41,7 @@ export interface ResolvedTemplate {
 }
 
 /** Brace groups that look like an attempt at a placeholder: an identifier-ish word, maybe padded. */
-const SUSPECT = /\{\s*[A-Za-z0-9_][\w.-]*\??\s*\}/g;
+const PLACEHOLDER_LIKE = /\{\s*[A-Za-z0-9_][\w.-]*\??\s*\}/g;
 const VALID = /^\{[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\??\}$/;
 
 /** 422 listing every malformed placeholder; `{{` and `}}` (literal braces) are skipped. */
@@ -49,7 +49,7 @@ export function checkPlaceholders(t: { subject: string; text?: string; html?: st
   const errors: FieldError[] = [];
   for (const part of ["subject", "text", "html"] as const) {
     const source = (t[part] ?? "").replace(/\{\{|\}\}/g, "  ");
-    for (const m of source.matchAll(SUSPECT)) {
+    for (const m of source.matchAll(PLACEHOLDER_LIKE)) {
       if (!VALID.test(m[0])) {
         errors.push({
           path: part,
