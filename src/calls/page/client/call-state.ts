@@ -4,8 +4,7 @@
  */
 import { byId, errorMessage } from "./dom";
 import type { CallStatus, ClientFrame, RosterParticipant, TranscriptLine } from "./protocol";
-import type { SfuView } from "./sfu-transport";
-import type { Transport, TransportStats } from "./transport";
+import type { SfuView, Transport, TransportStats } from "./media-types";
 
 const app = byId("app", HTMLElement);
 /** The call's id, validated by the server before it rendered the page. */

@@ -7,7 +7,7 @@ import { event, fail, hooks, send, session, state } from "./call-state";
 import { attachRemote, removeTile } from "./media-tiles";
 import type { SignalFrame } from "./protocol";
 import { readStats, type ConnectionStats } from "./rtc-stats";
-import type { Transport } from "./transport";
+import type { Transport } from "./media-types";
 
 interface IceCounts {
   sent: number;

@@ -4,6 +4,7 @@
  * `detail` (or `title`) becomes the error's message.
  */
 import { session } from "./call-state";
+import type { Negotiation } from "./media-types";
 
 /** One track in the SFU's answer. */
 export interface SfuTrackAnswer {
@@ -24,12 +25,6 @@ export interface SfuAnswer {
 }
 
 /** One call to the proxy as the tests see it (the session id in the path is masked). */
-export interface Negotiation {
-  method: string;
-  path: string;
-  status: number;
-}
-
 export class ProxyError extends Error {
   constructor(
     message: string,

@@ -18,35 +18,8 @@ import { errorMessage, notice } from "./dom";
 import { attachRemote, removeAllTiles, removeTile } from "./media-tiles";
 import type { SignalFrame } from "./protocol";
 import { readStats, type ConnectionStats } from "./rtc-stats";
-import { sfuProxyClient, type Negotiation, type SfuAnswer } from "./sfu-proxy-client";
-import type { Transport } from "./transport";
-
-/** A track of another participant: `pending` until the SFU gave it a mid, `open-closing` when closed in flight. */
-interface PulledTrack {
-  peer: string;
-  sessionId: string;
-  trackName: string;
-  kind: string;
-  via: "roster" | "track_published";
-  mid: string | null;
-  state: "pending" | "open" | "open-closing" | "closed";
-}
-
-interface PublishedTrack {
-  mid: string;
-  trackName: string;
-  kind: string;
-}
-
-/** `window.__call.sfu`: the session and every track and negotiation, for the tests. */
-export interface SfuView {
-  sessionId: string | null;
-  published: PublishedTrack[];
-  /** By "sessionId|trackName". */
-  pulled: Map<string, PulledTrack>;
-  closed: boolean;
-  negotiations: Negotiation[];
-}
+import { sfuProxyClient, type SfuAnswer } from "./sfu-proxy-client";
+import type { PublishedTrack, PulledTrack, SfuView, Transport } from "./media-types";
 
 export type SfuStats = ConnectionStats & {
   sessionId: string | null;
