@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
-import { ADMIN_KEY, JWT_SECRET } from "./test/secrets";
+import { ADMIN_KEY, JWT_SECRET } from "./test/secrets.mjs";
 
 /** Rate-limit tests need a limit they can reach; they run alone with this one (see below). */
 const RATE_LIMIT_TESTS = "test/integration/rate-limit*.test.ts";

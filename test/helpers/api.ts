@@ -4,7 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { mintDevToken } from "../../scripts/lib/dev-token.mjs";
 import type { Role } from "../../src/auth/principal";
 import worker from "../../src/index";
-import { ADMIN_KEY, JWT_SECRET } from "../secrets";
+import { ADMIN_KEY, JWT_SECRET } from "../secrets.mjs";
 
 export { ADMIN_KEY, JWT_SECRET };
 
