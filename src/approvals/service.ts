@@ -13,6 +13,9 @@ import type { ApprovalRecord, Decision, DecisionRefusal, NewApproval, OnExpire }
 import { checkCallbackUrl } from "./schemas";
 import { requireSecret } from "./signing";
 
+/** 503 unless approvals can sign their links (callers check before storing anything gated). */
+export { requireSecret as requireApprovalSigning };
+
 export interface ApprovalRequest {
   agentId: string;
   taskId: string | null;

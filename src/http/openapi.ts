@@ -5,11 +5,11 @@
  */
 import { z } from "zod";
 import { PROBLEMS } from "../lib/problem";
-import { BUILT_IN_TASK_TYPES } from "../tasks/handlers/registry";
 import { VERSION } from "../version";
 import type { ResponseSpec, RouteSpec } from "./route";
 
 type JsonSchema = Record<string, unknown>;
+type AnyRoute = RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>, z.ZodType>;
 
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
@@ -53,16 +53,12 @@ function parameters(spec: RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.Zo
   return out;
 }
 
-/** Each built-in task type's `metadata` schema, as checked when such a task is created. */
-function taskInputSchemas(): Record<string, JsonSchema> {
+/** The named schemas routes declare (e.g. each built-in task type's `metadata`). */
+function declaredComponents(routes: readonly AnyRoute[]): Record<string, JsonSchema> {
   return Object.fromEntries(
-    Object.entries(BUILT_IN_TASK_TYPES).map(([type, d]) => [
-      `TaskInput_${type}`,
-      {
-        ...jsonSchema(d.input, "input"),
-        description: `\`metadata\` of a \`${type}\` task${d.permissions.length ? `; creating one needs ${d.permissions.join(", ")}` : ""}.`,
-      },
-    ]),
+    routes.flatMap((spec) =>
+      Object.entries(spec.components ?? {}).map(([name, c]) => [name, { ...jsonSchema(c.schema, "input"), description: c.description }]),
+    ),
   );
 }
 
@@ -72,10 +68,7 @@ const AUTH_RESPONSES: Record<number, ResponseSpec> = {
   429: { description: "Rate limited; see Retry-After." },
 };
 
-export function buildOpenApiDocument(
-  routes: readonly RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>, z.ZodType>[],
-  serverUrl: string,
-): JsonSchema {
+export function buildOpenApiDocument(routes: readonly AnyRoute[], serverUrl: string): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const spec of routes) {
     const path = spec.path.replace(/:(\w+)/g, "{$1}");
@@ -126,7 +119,7 @@ export function buildOpenApiDocument(
         bearer: { type: "http", scheme: "bearer", description: "A JWT (HS256, or ES256/RS256 via JWKS) or an API key (`dmsa_…`)." },
         apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
       },
-      schemas: { Problem: ProblemSchema, ...taskInputSchemas() },
+      schemas: { Problem: ProblemSchema, ...declaredComponents(routes) },
     },
     paths,
   };

@@ -42,6 +42,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
    */
   legacyBody?: (raw: unknown, query: Record<string, string>) => unknown;
   responses: Record<number, ResponseSpec>;
+  /** Named schemas the route's description refers to, published under `#/components/schemas`. */
+  components?: Record<string, { schema: z.ZodType; description: string }>;
 }
 
 export interface RouteInput<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {

@@ -46,6 +46,17 @@ const BUILT_IN_TYPES_NOTE = Object.entries(BUILT_IN_TASK_TYPES)
   )
   .join(", ");
 
+/** Each built-in type's `metadata` schema, as checked when such a task is created. */
+const TASK_INPUT_COMPONENTS = Object.fromEntries(
+  Object.entries(BUILT_IN_TASK_TYPES).map(([type, d]) => [
+    `TaskInput_${type}`,
+    {
+      schema: d.input,
+      description: `\`metadata\` of a \`${type}\` task${d.permissions.length ? `; creating one needs ${d.permissions.join(", ")}` : ""}.`,
+    },
+  ]),
+);
+
 export function registerTaskRoutes(app: Hono<AppEnv>): void {
   defineRoute(
     app,
@@ -65,6 +76,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       headers: { "Idempotency-Key": "Retrying a create with the same key (per agent, 24 h) returns the first task." },
       body: CreateTaskBody,
       bodyRequired: false,
+      components: TASK_INPUT_COMPONENTS,
       legacyBody: (raw, query) => adaptLegacyCreateBody(raw ?? (query.task_type ? {} : undefined), query),
       responses: {
         202: { description: "Accepted.", schema: CreateTaskResponse, headers: { Location: "The task's URL." } },

@@ -9,8 +9,7 @@ import { newId, taskIdPrefix } from "../lib/ids";
 import { log, logError } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { unwrap } from "../lib/result";
-import { createApproval } from "../approvals/service";
-import { requireSecret } from "../approvals/signing";
+import { createApproval, requireApprovalSigning } from "../approvals/service";
 import { admitTask } from "./admission";
 import { handlerFor } from "./handlers/registry";
 import type { TaskRecord, TaskResult, TaskStatus } from "./model";
@@ -42,7 +41,7 @@ export async function createTask(
   await admitTask(env, req.principal, req.agentId, req.body);
   const gate = req.body.requires_approval;
   // Refuse before anything is stored when approvals cannot sign their links (503).
-  if (gate) requireSecret(env);
+  if (gate) requireApprovalSigning(env);
   const metadataJson = JSON.stringify(req.body.metadata);
   // Bytes of UTF-8, not string units: "é" is one unit but two bytes (cheap bound first).
   if (metadataJson.length * 3 > MAX_METADATA_BYTES && new TextEncoder().encode(metadataJson).byteLength > MAX_METADATA_BYTES) {
