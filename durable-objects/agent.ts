@@ -7,8 +7,10 @@ import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../src/lib/config";
 import {
   DEFAULT_AGENT_TYPE,
+  type CopyIntervals,
   type RestoreInput,
   type SaveInput,
+  type StateSummary,
   type StateVersionRecord,
   type VersionSummary,
   type WriteResult,
@@ -51,7 +53,10 @@ export class AgentDO extends DurableObject<Env> {
     super(ctx, env);
     const config = getConfig(env); // also applies LOG_LEVEL to this isolate's log lines
     this.#timers = new Timers(ctx.storage);
-    this.#sync = new DerivedSync(ctx.storage, env, this.#timers);
+    this.#sync = new DerivedSync(ctx.storage, env, this.#timers, {
+      snapshotMs: config.stateSnapshotIntervalMs,
+      indexRefreshMs: config.agentIndexRefreshMs,
+    });
     this.#tasks = new TaskEngine(
       ctx.storage,
       env.TASK_QUEUE,
@@ -89,6 +94,12 @@ export class AgentDO extends DurableObject<Env> {
     return readCurrent(this.ctx.storage.sql);
   }
 
+  /** The listing's live fields (GET /api/v2/agents reads them for the agents of its page), or null: no state. */
+  getSummary(): StateSummary | null {
+    const meta = readMeta(this.ctx.storage.sql);
+    return meta && { agent_type: meta.agent_type, version: meta.version, updated_at: meta.updated_at };
+  }
+
   getVersion(version: number): StateVersionRecord | null {
     const sql = this.ctx.storage.sql;
     const meta = readMeta(sql);
@@ -107,13 +118,11 @@ export class AgentDO extends DurableObject<Env> {
   async deleteState(agentId: string): Promise<boolean> {
     const existed = this.ctx.storage.transactionSync(() => {
       const had = eraseState(this.ctx.storage.sql);
-      if (had) this.#sync.markDirty(agentId);
+      if (had) this.#sync.noteErased(agentId);
       return had;
     });
-    if (existed) {
-      await this.#sync.armBackstop(Date.now());
-      await this.#sync.run(true);
-    }
+    // A delete does not wait for the backoff of an earlier failed copy: someone waits for it.
+    if (existed && (await this.#sync.schedule(undefined, true))) await this.#sync.run(true);
     return existed;
   }
 
@@ -243,8 +252,8 @@ export class AgentDO extends DurableObject<Env> {
     const due = this.#timers.takeDue(now);
     // Both checks are cheap scans that act only on what is really due, so any alarm runs them.
     await this.#tasks.watchdog(now);
-    // Any alarm is a chance to repair: the sync is a no-op when the derived stores are current,
-    // and running it early (a retry timer not yet due) only shortens the wait.
+    // Any alarm is a chance to repair: the sync writes only the copies that are due, and a failed
+    // copy retried early (its retry timer not yet due) only shortens the wait.
     await this.#sync.run(true);
     if (due.includes(AUTOSCALE_TIMER)) await this.#scaling.tick(now);
     if (due.includes(DISPATCH_RETRY_TIMER)) await this.#tasks.dispatch(now);
@@ -255,11 +264,11 @@ export class AgentDO extends DurableObject<Env> {
 
   /**
    * Appends a version in one transaction: precondition, the new row (from `content`, which may
-   * refuse with a result), history pruning and the derived-store marker. Then the derived stores
-   * are brought up to date in the background.
+   * refuse with a result) and history pruning. Then the derived stores' timer is made sure of,
+   * and a copy that is due at once runs in the background.
    */
   async #write(
-    input: { agentId: string; expectedVersion?: number | "*"; nowMs: number; historyLimit: number },
+    input: { agentId: string; expectedVersion?: number | "*"; nowMs: number; historyLimit: number; copyIntervals: CopyIntervals },
     content: (meta: ReturnType<typeof readMeta>) => NewContent | Extract<WriteResult, { ok: false }>,
   ): Promise<WriteResult> {
     const sql = this.ctx.storage.sql;
@@ -271,13 +280,10 @@ export class AgentDO extends DurableObject<Env> {
       const next = content(meta);
       if ("ok" in next) return next;
       const row = appendVersion(sql, meta, { agentId: input.agentId, nowMs: input.nowMs, historyLimit: input.historyLimit, ...next });
-      this.#sync.markDirty(input.agentId);
+      if (!meta) this.#sync.noteCreated(input.agentId);
       return { ok: true, version: row.version, created_at: row.created_at, updated_at: row.updated_at };
     });
-    if (result.ok) {
-      await this.#sync.armBackstop(input.nowMs);
-      this.ctx.waitUntil(this.#sync.run());
-    }
+    if (result.ok && (await this.#sync.schedule(input.copyIntervals))) this.ctx.waitUntil(this.#sync.run());
     return result;
   }
 }

@@ -236,4 +236,35 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 11,
+    name: "derived copies keep markers of what each store holds (derived-plan.ts), so a save writes nothing for them",
+    // The generation counters are replaced by what KV and D1 hold: (life, version), plus when each
+    // was last written. An object whose copies were current keeps them as current; one whose copy
+    // was pending gets empty markers, so its next sync (its repair timer is still set) copies all.
+    sql: `
+      CREATE TABLE derived_sync_v11 (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        agent_id TEXT NOT NULL,
+        life INTEGER NOT NULL DEFAULT 0,
+        snapshot_life INTEGER,
+        snapshot_version INTEGER,
+        snapshot_at INTEGER NOT NULL DEFAULT 0,
+        index_life INTEGER,
+        index_version INTEGER,
+        index_type TEXT,
+        index_at INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        retry_at INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO derived_sync_v11 (id, agent_id, snapshot_life, snapshot_version, index_life, index_version, index_type)
+        SELECT 1, d.agent_id, 0, m.version, 0, m.version, m.agent_type
+        FROM derived_sync d LEFT JOIN state_meta m ON m.id = 1
+        WHERE d.synced_generation >= d.wanted_generation;
+      INSERT INTO derived_sync_v11 (id, agent_id)
+        SELECT 1, agent_id FROM derived_sync WHERE synced_generation < wanted_generation;
+      DROP TABLE derived_sync;
+      ALTER TABLE derived_sync_v11 RENAME TO derived_sync;
+    `,
+  },
 ];

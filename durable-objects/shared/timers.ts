@@ -29,6 +29,11 @@ export class Timers {
     }
   }
 
+  /** When the named deadline is due, or null: a read, so a caller can skip a write that changes nothing. */
+  dueAt(name: string): number | null {
+    return this.#storage.sql.exec<{ due_at: number }>("SELECT due_at FROM timers WHERE name = ?", name).toArray()[0]?.due_at ?? null;
+  }
+
   cancel(name: string): void {
     this.#storage.sql.exec("DELETE FROM timers WHERE name = ?", name);
   }

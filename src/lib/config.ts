@@ -43,6 +43,8 @@ const ConfigSchema = z.object({
     .transform((v) => !["off", "0", "false"].includes((v ?? "on").trim().toLowerCase())),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().default("info"),
   STATE_HISTORY_LIMIT: positiveInt(100),
+  STATE_SNAPSHOT_INTERVAL_SECONDS: positiveInt(10),
+  AGENT_INDEX_REFRESH_SECONDS: positiveInt(300),
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
   MAX_INSTANCES: positiveInt(32),
   TASK_CONCURRENCY_PER_INSTANCE: positiveInt(1),
@@ -64,6 +66,10 @@ export type Config = {
   rateLimitEnabled: boolean;
   logLevel: LogLevel;
   stateHistoryLimit: number;
+  /** Least time between two KV snapshot writes of one agent (the snapshot's lag behind a busy agent). */
+  stateSnapshotIntervalMs: number;
+  /** Least time between two refreshes of an agent's version and updated_at in the D1 index. */
+  agentIndexRefreshMs: number;
   maxBodyBytes: number;
   maxInstances: number;
   taskConcurrencyPerInstance: number;
@@ -99,6 +105,8 @@ export function getConfig(env: Env): Config {
     rateLimitEnabled: v.RATE_LIMIT,
     logLevel: v.LOG_LEVEL,
     stateHistoryLimit: v.STATE_HISTORY_LIMIT,
+    stateSnapshotIntervalMs: v.STATE_SNAPSHOT_INTERVAL_SECONDS * 1000,
+    agentIndexRefreshMs: v.AGENT_INDEX_REFRESH_SECONDS * 1000,
     maxBodyBytes: v.MAX_BODY_BYTES,
     maxInstances: v.MAX_INSTANCES,
     taskConcurrencyPerInstance: v.TASK_CONCURRENCY_PER_INSTANCE,

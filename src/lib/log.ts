@@ -13,6 +13,7 @@ export type LogEvent =
   | { event: "state.restored"; request_id?: string; agent_id: string; version: number; from_version: number }
   | { event: "state.deleted"; request_id?: string; agent_id: string }
   | { event: "state.derived_sync_failed"; agent_id: string; attempt: number; error: string; retry_in_ms: number }
+  | { event: "state.list_live_read_failed"; agent_id: string; error: string }
   | { event: "task.created"; request_id?: string; agent_id: string; task_id: string; task_type: string }
   | { event: "task.dispatch_failed"; agent_id: string; tasks: number; error: string; retry_in_ms?: number }
   | { event: "task.index_failed"; request_id?: string; agent_id: string; error: string }

@@ -19,12 +19,30 @@ export interface StateVersionRecord {
   restored_from: number | null;
 }
 
+/** The fields of an agent that change with every save, as the agent's Durable Object holds them now. */
+export interface StateSummary {
+  agent_type: AgentType;
+  version: number;
+  updated_at: number;
+}
+
 export interface VersionSummary {
   version: number;
   agent_type: AgentType;
   updated_at: number;
   size_bytes: number;
   restored_from: number | null;
+}
+
+/**
+ * How often an agent's derived copies may be written. The Worker passes its settings with each
+ * write, as it does the history limit, so the Durable Object follows the configuration it serves.
+ */
+export interface CopyIntervals {
+  /** Least time between two writes of the KV snapshot (`STATE_SNAPSHOT_INTERVAL_SECONDS`). */
+  snapshotMs: number;
+  /** Least time between two refreshes of `version`/`updated_at` in the D1 index (`AGENT_INDEX_REFRESH_SECONDS`). */
+  indexRefreshMs: number;
 }
 
 export interface SaveInput {
@@ -35,6 +53,7 @@ export interface SaveInput {
   expectedVersion?: number | "*";
   nowMs: number;
   historyLimit: number;
+  copyIntervals: CopyIntervals;
 }
 
 export interface RestoreInput {
@@ -43,6 +62,7 @@ export interface RestoreInput {
   expectedVersion?: number | "*";
   nowMs: number;
   historyLimit: number;
+  copyIntervals: CopyIntervals;
 }
 
 export type WriteResult =

@@ -4,10 +4,10 @@
  * into problems.
  */
 import { getConfig } from "../lib/config";
-import { log } from "../lib/log";
+import { log, warn } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
-import { AGENT_TYPES, type AgentType, type StateVersionRecord, type WriteResult } from "./model";
+import { AGENT_TYPES, type AgentType, type CopyIntervals, type StateSummary, type StateVersionRecord, type WriteResult } from "./model";
 import { parseIfMatch, renderPersistentState, snapshotKey } from "./wire";
 
 /** `state_data` above 1 MiB of JSON is refused with 413. */
@@ -15,6 +15,11 @@ export const MAX_STATE_BYTES = 1024 * 1024;
 
 function stub(env: Env, agentId: string) {
   return env.AGENT.getByName(agentId);
+}
+
+function copyIntervals(env: Env): CopyIntervals {
+  const config = getConfig(env);
+  return { snapshotMs: config.stateSnapshotIntervalMs, indexRefreshMs: config.agentIndexRefreshMs };
 }
 
 function utf8Length(text: string): number {
@@ -76,6 +81,7 @@ export async function saveState(env: Env, req: SaveRequest): Promise<{ version: 
     expectedVersion: expectedVersion(req.ifMatch, req.expectedVersion),
     nowMs: Date.now(),
     historyLimit: getConfig(env).stateHistoryLimit,
+    copyIntervals: copyIntervals(env),
   });
   throwOnFailure(req.agentId, result);
   log({ event: "state.saved", request_id: req.requestId, agent_id: req.agentId, version: result.version, bytes });
@@ -128,6 +134,7 @@ export async function restoreState(
     expectedVersion: expectedVersion(req.ifMatch, req.expectedVersion),
     nowMs: Date.now(),
     historyLimit: getConfig(env).stateHistoryLimit,
+    copyIntervals: copyIntervals(env),
   });
   throwOnFailure(req.agentId, result, req.version);
   log({ event: "state.restored", request_id: req.requestId, agent_id: req.agentId, version: result.version, from_version: req.version });
@@ -148,7 +155,24 @@ interface AgentRow {
   instances: number;
 }
 
-/** Lists agents from the D1 index (derived from each AgentDO; may trail a save by moments). */
+/** An agent's live summary; undefined when its Durable Object did not answer (the index's values stand in). */
+async function liveSummary(env: Env, agentId: string): Promise<StateSummary | null | undefined> {
+  try {
+    return await stub(env, agentId).getSummary();
+  } catch (err) {
+    warn({ event: "state.list_live_read_failed", agent_id: agentId, error: err instanceof Error ? err.message : String(err) });
+    return undefined;
+  }
+}
+
+/**
+ * Lists agents. Which agents exist, and their type, come from the D1 index: a keyset page in
+ * agent_id order, a row written when an agent appears, changes type or is deleted. `version` and
+ * `updated_at` are read live from each listed agent's Durable Object (one RPC each, in parallel,
+ * at most 100 per page), so the index needs no write per save and the list does not lag. An
+ * agent whose object does not answer keeps the index's values (refreshed every
+ * AGENT_INDEX_REFRESH_SECONDS); one whose state is gone is left out.
+ */
 export async function listAgents(
   env: Env,
   opts: { limit: number; cursor?: string; agentType?: AgentType; onlyAgents?: readonly string[] },
@@ -169,14 +193,24 @@ export async function listAgents(
     .bind(...binds, opts.limit + 1)
     .all<AgentRow>();
   const page = results.slice(0, opts.limit);
+  const live = await Promise.all(page.map((r) => liveSummary(env, r.agent_id)));
+  const agents = page.flatMap((r, i) => {
+    const now = live[i];
+    if (now === null) return [];
+    const agentType = now?.agent_type ?? r.agent_type;
+    return [
+      {
+        agent_id: r.agent_id,
+        agent_type: (AGENT_TYPES as readonly string[]).includes(agentType) ? (agentType as AgentType) : "analytics",
+        version: now?.version ?? r.version,
+        updated_at: iso(now?.updated_at ?? r.updated_at),
+        instances: r.instances,
+      },
+    ];
+  });
   return {
-    agents: page.map((r) => ({
-      agent_id: r.agent_id,
-      agent_type: (AGENT_TYPES as readonly string[]).includes(r.agent_type) ? (r.agent_type as AgentType) : "analytics",
-      version: r.version,
-      updated_at: iso(r.updated_at),
-      instances: r.instances,
-    })),
+    agents,
+    // The cursor is the last row of the index page, listed or not, so the next page starts after it.
     next_cursor: results.length > opts.limit ? page[page.length - 1]!.agent_id : null,
   };
 }

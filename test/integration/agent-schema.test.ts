@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { planCopies, type CopyMarkers } from "../../durable-objects/agent/derived-plan";
 import { AGENT_MIGRATIONS } from "../../durable-objects/agent/schema";
 import { migrate } from "../../durable-objects/shared/migrate";
 
@@ -127,5 +128,57 @@ describe("AgentDO schema migrations", () => {
         sql.exec<{ gate_approval_id: string }>("SELECT gate_approval_id FROM tasks WHERE task_id = 'gated'").one().gate_approval_id,
       ).toBe("approval_1");
     });
+  });
+  it("v11 turns the derived-copy generations into markers: copies that were current stay current, a pending one is copied again", async () => {
+    /** A v10 database holding version 4 of an agent, its copies at `synced` of 7 generations. */
+    const upgraded = (name: string, synced: number) =>
+      runInDurableObject(env.AGENT.getByName(name), (_instance, state) => {
+        const sql = state.storage.sql;
+        for (const { name: table } of sql
+          .exec<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+          )
+          .toArray()) {
+          sql.exec(`DROP TABLE "${table}"`);
+        }
+        migrate(
+          state.storage,
+          AGENT_MIGRATIONS.filter((m) => m.version <= 10),
+        );
+        sql.exec(
+          "INSERT INTO state_meta (id, agent_id, agent_type, version, created_at, updated_at) VALUES (1, ?, 'worker', 4, 10, 40)",
+          name,
+        );
+        sql.exec(
+          "INSERT INTO derived_sync (id, agent_id, wanted_generation, synced_generation, failures) VALUES (1, ?, 7, ?, 0)",
+          name,
+          synced,
+        );
+        migrate(state.storage, AGENT_MIGRATIONS);
+        const markers = sql.exec<CopyMarkers & { agent_id: string; [k: string]: SqlStorageValue }>("SELECT * FROM derived_sync").one();
+        return {
+          markers,
+          plan: planCopies(markers, { version: 4, agentType: "worker" }, { snapshotMs: 10_000, indexRefreshMs: 300_000 }, false),
+        };
+      });
+    const current = await upgraded("schema-v11-current", 7);
+    expect(current.markers).toMatchObject({
+      agent_id: "schema-v11-current",
+      life: 0,
+      snapshot_version: 4,
+      index_version: 4,
+      index_type: "worker",
+    });
+    expect(current.plan).toEqual({ snapshot: null, index: null });
+    const pending = await upgraded("schema-v11-pending", 6);
+    expect(pending.markers).toMatchObject({
+      agent_id: "schema-v11-pending",
+      life: 0,
+      snapshot_version: null,
+      index_version: null,
+      index_type: null,
+    });
+    expect(pending.plan.index).toEqual({ action: "put", dueAt: 0 });
+    expect(pending.plan.snapshot?.action).toBe("put");
   });
 });

@@ -7,7 +7,8 @@ import { currentVersion, indexRow, load, save } from "../helpers/state";
 describe("deleting state", () => {
   it("erases the state, its history, the KV snapshot and the index row for good", async () => {
     for (let i = 1; i <= 3; i++) await save("doomed", { i });
-    await expect.poll(async () => (await indexRow("doomed"))?.version, { timeout: 10_000 }).toBe(3);
+    // Both copies exist (the first save writes them at once; later versions follow on their intervals).
+    await expect.poll(() => indexRow("doomed")).not.toBeNull();
     await expect.poll(() => env.STATE_SNAPSHOTS.get("agent_state:doomed")).not.toBeNull();
 
     const res = await call("/api/v2/agents/doomed/state", { method: "DELETE" });
