@@ -1,5 +1,4 @@
 /** Shortcuts for agent-state tests. */
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { call, callWith, json } from "./api";
 
@@ -44,22 +43,4 @@ export async function saveWith(
   extra: Record<string, unknown> = {},
 ) {
   return callWith(settings, `/api/v2/agents/${agentId}/state`, { body: { state_data: stateData, ...extra } });
-}
-
-/** Whether the KV snapshot and the D1 index row both hold what the agent's Durable Object holds now. */
-export async function copiesCurrent(agentId: string): Promise<boolean> {
-  return runInDurableObject(env.AGENT.getByName(agentId), (_instance, state) => {
-    const sql = state.storage.sql;
-    const m = sql
-      .exec<{
-        life: number;
-        snapshot_life: number | null;
-        snapshot_version: number | null;
-        index_life: number | null;
-        index_version: number | null;
-      }>("SELECT life, snapshot_life, snapshot_version, index_life, index_version FROM derived_sync")
-      .toArray()[0];
-    const version = sql.exec<{ version: number }>("SELECT version FROM state_meta").toArray()[0]?.version ?? null;
-    return !!m && m.snapshot_life === m.life && m.snapshot_version === version && m.index_life === m.life && m.index_version === version;
-  });
 }

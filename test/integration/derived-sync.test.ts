@@ -8,7 +8,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { call, json } from "../helpers/api";
-import { copiesCurrent, indexRow, save, saveWith } from "../helpers/state";
+import { indexRow, save, saveWith } from "../helpers/state";
 
 const AGENTS_DDL =
   "CREATE TABLE agents (agent_id TEXT PRIMARY KEY, agent_type TEXT NOT NULL, version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, instances INTEGER NOT NULL DEFAULT 1)";
@@ -44,6 +44,11 @@ async function snapshotVersion(agentId: string): Promise<number | undefined> {
   return (await env.STATE_SNAPSHOTS.getWithMetadata<{ version: number }>(`agent_state:${agentId}`)).metadata?.version;
 }
 
+/** Whether both copies show `version`, what the agent's Durable Object holds after its last save. */
+async function copiesShow(agentId: string, version: number): Promise<boolean> {
+  return (await indexRow(agentId))?.version === version && (await snapshotVersion(agentId)) === version;
+}
+
 function syncRow(agentId: string) {
   return runInDurableObject(env.AGENT.getByName(agentId), (_instance, state) =>
     state.storage.sql.exec<{ failures: number; retry_at: number; index_version: number | null }>("SELECT * FROM derived_sync").one(),
@@ -72,13 +77,31 @@ describe("derived copies of a new agent", () => {
 });
 
 describe("derived copies of an existing agent", () => {
+  it("saving once a second with the default settings: at most 0.2 KV writes and no D1 write per save", async () => {
+    await save("paced", { n: 0 });
+    await expect.poll(() => copiesShow("paced", 1)).toBe(true);
+    const puts = countSnapshotPuts();
+    const d1Before = await indexWrites("paced");
+
+    const SAVES = 15;
+    const started = Date.now();
+    for (let n = 1; n <= SAVES; n++) {
+      expect((await save("paced", { n })).status).toBe(200);
+      if (n < SAVES) await pause(Math.max(0, started + n * 1000 - Date.now()));
+    }
+    // The last version reaches KV within the 10 s interval, from the alarm.
+    await expect.poll(() => snapshotVersion("paced"), { timeout: 15_000 }).toBe(SAVES + 1);
+    expect(puts("paced") / SAVES).toBeLessThanOrEqual(0.2);
+    expect(((await indexWrites("paced")) - d1Before) / SAVES).toBe(0);
+  }, 60_000);
+
   it("cost at most 0.2 KV writes and 0.01 D1 writes per save, counted over sixty saves", async () => {
     // The defaults scaled by ten: an agent saving once a second with the default 10 s snapshot
     // interval makes as many KV writes per save as one saving ten times a second with 1 s. The
     // index refresh keeps its default (300 s): an existing agent's saves write nothing to D1.
     const settings = { STATE_SNAPSHOT_INTERVAL_SECONDS: "1" };
     await saveWith(settings, "steady", { n: 0 });
-    await expect.poll(() => copiesCurrent("steady")).toBe(true);
+    await expect.poll(() => copiesShow("steady", 1)).toBe(true);
     const puts = countSnapshotPuts();
     const d1Before = await indexWrites("steady");
 
@@ -106,7 +129,7 @@ describe("derived copies of an existing agent", () => {
 
   it("refresh the index row's version once per refresh interval, and not at all when nothing changed", async () => {
     await saveWith(QUICK, "refresh", { n: 1 });
-    await expect.poll(() => copiesCurrent("refresh")).toBe(true);
+    await expect.poll(() => copiesShow("refresh", 1)).toBe(true);
     const before = await indexWrites("refresh");
     const started = Date.now();
     for (let n = 2; n <= 6; n++) await saveWith(QUICK, "refresh", { n });
@@ -125,7 +148,7 @@ describe("derived copies of an existing agent", () => {
   it("write the index row at once when the agent changes type", async () => {
     // Default settings: waiting for the refresh would take 300 s.
     await save("retyped", { n: 1 });
-    await expect.poll(() => copiesCurrent("retyped")).toBe(true);
+    await expect.poll(() => copiesShow("retyped", 1)).toBe(true);
     await save("retyped", { n: 2 }, {}, { agent_type: "email" });
     await expect.poll(() => indexRow("retyped")).toEqual({ agent_id: "retyped", agent_type: "email", version: 2 });
     const emails = await json<{ agents: { agent_id: string }[] }>(await call("/api/v2/agents?agent_type=email"));
@@ -178,7 +201,7 @@ describe("GET /api/v2/agents", () => {
 describe("after a failed write", () => {
   it("the copies repair themselves from the alarm", async () => {
     await save("repair", { n: 1 });
-    await expect.poll(() => copiesCurrent("repair")).toBe(true);
+    await expect.poll(() => copiesShow("repair", 1)).toBe(true);
 
     // Break the index, then change the type: that index write is due at once, fails, is counted,
     // and a retry is scheduled.
