@@ -1,6 +1,6 @@
-// `npm run bench`: the product against the bare baseline Worker (bench/baseline/), both on
-// wrangler's local dev server (the engine of `wrangler dev --local`) on the same workerd binary,
-// measured alternately in one run. The DevTools inspector that the `wrangler dev` CLI always
+// `npm run bench`: the product against the bare baseline Worker (bench/baseline/) (and, for state,
+// the Agents SDK peer of bench/agents-sdk/), all on wrangler's local dev server (the engine of
+// `wrangler dev --local`) on the same workerd binary, measured in turn in one run. The DevTools inspector that the `wrangler dev` CLI always
 // attaches is off (it costs ~1.4 ms of CPU per console line; bench/lib/dev-server.mjs); with
 // `--inspector` it is on, as under the CLI, and the isolate profiles are taken.
 // This file parses the options and runs the groups; each group is a module in bench/groups/
@@ -15,14 +15,21 @@ import { createHarness, log } from "./lib/harness.mjs";
 import { logTail } from "./lib/servers.mjs";
 
 const USAGE = `npm run bench [-- options]: the product ÷ a bare baseline Worker, on the same workerd.
-Groups (--only state,tasks,signalling; default all three, ~7 min):
-  state       versioned save and load: req/s, p50, p99 (5 rounds × 2 s per side and scenario, ~2.5 min)
+Groups (--only state,tasks,signalling; default all three, ~12 min):
+  state       versioned save and load against the baseline and the Agents SDK peer at 1, 64 and 1,000
+              agents (5 rounds × 2 s per side and scenario), operations per save and their cost,
+              growth with history and with the number of agents (~7 min; --quick ~2 min)
   tasks       noop tasks through the Queue: tasks/s, create→complete p50/p95 (~2.5 min)
   signalling  WebRTC signalling frames through the call's Durable Object: msgs/s, p50/p99 (~1.5 min)
 Each writes bench/results/runs/<group>-<date>.json (git-ignored) and bench/results/latest-<group>.md.
 
-  npm run bench -- --quick            1 round × 1 s, no profile (smoke test, ~40 s per group)
-  npm run bench -- --rounds 5 --duration 2000 --warmup 300 --concurrency 16 --agents 8
+  npm run bench -- --quick            1 round × 1 s, short counting windows, no profile (smoke test)
+  npm run bench -- --rounds 5 --duration 2000 --warmup 300 --concurrency 16
+  npm run bench -- --only state --spreads 1,64,1000 --load-spreads 64,1 [--no-sdk]
+  npm run bench -- --only state --ops-window 10000 --ops-paced 20000 --ops-quiet 2000 [--no-ops] [--no-throughput]
+  npm run bench -- --only state --history 10000 --list-sizes 10000,100000 [--no-growth]
+  npm run bench -- --only state --product-config /path/to/other/checkout/wrangler.toml
+  npm run bench -- --only state --save-reference "before the change"   keep this run's figures to compare with
   npm run bench -- --no-profile --disk --keep-temp
   npm run bench -- --fail-on-miss     exit 2 when a target is missed (exit 1 = the run itself failed)
   npm run bench -- --product-var LOG_LEVEL:warn   an extra --var for the product (recorded)
@@ -41,7 +48,20 @@ const { values: args } = parseArgs({
     duration: { type: "string", default: "2000" },
     warmup: { type: "string", default: "300" },
     concurrency: { type: "string", default: "16" },
-    agents: { type: "string", default: "8" },
+    spreads: { type: "string", default: "1,64,1000" },
+    "load-spreads": { type: "string", default: "64,1" },
+    "no-sdk": { type: "boolean", default: false },
+    "no-ops": { type: "boolean", default: false },
+    "no-throughput": { type: "boolean", default: false },
+    "ops-window": { type: "string", default: "10000" },
+    "ops-paced": { type: "string", default: "20000" },
+    "ops-quiet": { type: "string", default: "2000" },
+    "ops-max-settle": { type: "string", default: "40000" },
+    "no-growth": { type: "boolean", default: false },
+    history: { type: "string", default: "10000" },
+    "list-sizes": { type: "string", default: "10000,100000" },
+    "product-config": { type: "string", default: "wrangler.toml" },
+    "save-reference": { type: "string", default: "" },
     quick: { type: "boolean", default: false },
     disk: { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
@@ -72,12 +92,37 @@ const int = (name, v, max) => {
   if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1–${max}`);
   return n;
 };
+const intList = (name, v, max) => v.split(",").map((x) => int(name, x.trim(), max));
 const config = {
   rounds: args.quick ? 1 : int("rounds", args.rounds, 20),
   durationMs: args.quick ? 1000 : int("duration", args.duration, 60_000),
   warmupMs: args.quick ? 300 : int("warmup", args.warmup, 10_000),
   concurrency: int("concurrency", args.concurrency, 256),
-  agents: int("agents", args.agents, 256),
+  // State: agents per save scenario and per load scenario (each agent saves about rps ÷ agents per second).
+  spreads: intList("spreads", args.spreads, 100_000),
+  loadSpreads: intList("load-spreads", args["load-spreads"], 100_000),
+  sdk: !args["no-sdk"],
+  productConfig: args["product-config"],
+  saveReference: args["save-reference"],
+  // Operations per save (bench/lib/ops.mjs): counting windows, and how long the counters must stay
+  // still afterwards before they are read (copies trail the last save).
+  ops: !args["no-ops"],
+  // --no-throughput: only the operations and growth parts (no product/baseline/SDK windows).
+  throughput: !args["no-throughput"],
+  opsSpreads: intList("spreads", args.spreads, 100_000),
+  opsPacedAgents: 64,
+  // New agents whose first save is counted (default: as many as the largest spread).
+  opsNewAgents: args.quick ? 200 : undefined,
+  opsWindowMs: args.quick ? 3000 : int("ops-window", args["ops-window"], 600_000),
+  opsPacedMs: args.quick ? 5000 : int("ops-paced", args["ops-paced"], 600_000),
+  opsQuietMs: args.quick ? 1500 : int("ops-quiet", args["ops-quiet"], 600_000),
+  opsMaxSettleMs: args.quick ? 8000 : int("ops-max-settle", args["ops-max-settle"], 600_000),
+  // Growth (bench/lib/growth.mjs): saves behind one agent, and agents in the list index.
+  growth: !args["no-growth"],
+  historySaves: args.quick ? 1000 : int("history", args.history, 1_000_000),
+  historySamples: args.quick ? 60 : 200,
+  listSizes: args.quick ? [1000, 10_000] : intList("list-sizes", args["list-sizes"], 10_000_000),
+  pageSamples: args.quick ? 10 : 30,
   stageRounds: args.quick ? 1 : 3,
   stageDurationMs: args.quick ? 700 : 1200,
   // Profiles need the DevTools inspector, which is off unless --inspector (see bench/lib/dev-server.mjs).

@@ -11,6 +11,8 @@ import { runtimeBinary, startWranglerDev, stopGroup, waitReady } from "./servers
 
 /** The tasks group's scratch wrangler configs (git-ignored; removed by `cleanup`). */
 export const SCRATCH_DIR = "bench/.scratch-tasks";
+/** The Agents SDK peer Worker (bench/agents-sdk/), measured beside the product by the state group. */
+export const SDK_CONFIG = "bench/agents-sdk/wrangler.toml";
 // Every run's full JSON (timestamped) goes here, git-ignored; only the latest-*.md summaries are committed.
 const RUNS_DIR = "bench/results/runs";
 
@@ -22,11 +24,11 @@ export function compatibilityDate(file) {
   return m[1];
 }
 
-/** wrangler.toml's compatibility_date, after checking that the baseline uses the same one. */
+/** wrangler.toml's compatibility_date, after checking that the baseline and the SDK peer use the same one. */
 export function checkedCompatibilityDate() {
   const compatDate = compatibilityDate("wrangler.toml");
-  if (compatibilityDate("bench/baseline/wrangler.toml") !== compatDate)
-    throw new Error("bench/baseline/wrangler.toml must use the compatibility_date of wrangler.toml");
+  for (const peer of ["bench/baseline/wrangler.toml", SDK_CONFIG])
+    if (compatibilityDate(peer) !== compatDate) throw new Error(`${peer} must use the compatibility_date of wrangler.toml`);
   return compatDate;
 }
 
@@ -70,6 +72,11 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
       return tempDir;
     },
 
+    /** The run's temporary folder (stores, logs, scratch configs), created on first use. */
+    ensureTempDir() {
+      return (tempDir ??= mkdtempSync(path.join(storeRoot, "dmsa-bench-")));
+    },
+
     async stopServers() {
       await Promise.all(servers.map((s) => stopGroup(s)));
       servers.length = 0;
@@ -81,32 +88,84 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
       rmSync(SCRATCH_DIR, { recursive: true, force: true });
     },
 
-    /** Starts product and baseline; `tag` names this pair's stores and logs (one pair per config). */
-    async startServers({ productConfig = "wrangler.toml", baselineConfig = "bench/baseline/wrangler.toml", tag = "state" } = {}) {
-      tempDir ??= mkdtempSync(path.join(storeRoot, "dmsa-bench-"));
+    /**
+     * Starts product and baseline (and, with `sdk: true`, the Agents SDK peer of bench/agents-sdk/);
+     * `tag` names this set's stores and logs (one set per config).
+     */
+    async startServers({
+      productConfig = "wrangler.toml",
+      baselineConfig = "bench/baseline/wrangler.toml",
+      sdk = false,
+      tag = "state",
+    } = {}) {
+      const t0 = Date.now();
       const taken = [];
-      const pickPort = async () => {
-        const port = await freePort(taken);
-        taken.push(port);
-        return port;
-      };
+      const baselinePort = await freePort(taken);
+      taken.push(baselinePort);
+      const sdkPort = sdk ? await freePort(taken) : null;
+      if (sdkPort) taken.push(sdkPort);
+      const productStart = harness.startProduct({ config: productConfig, tag, exclude: taken, announce: false });
+      const baseline = startWranglerDev({
+        name: "baseline",
+        port: baselinePort,
+        inspectorPort: inspector ? await freePort([...taken, baselinePort]) : null,
+        args: ["-c", baselineConfig, "--persist-to", path.join(tempDir, `baseline-state-${tag}`)],
+        logPath: path.join(tempDir, `baseline-${tag}.log`),
+      });
+      servers.push(baseline);
+      const peer = sdkPort
+        ? startWranglerDev({
+            name: "sdk",
+            port: sdkPort,
+            inspectorPort: null,
+            args: ["-c", SDK_CONFIG, "--persist-to", path.join(tempDir, `sdk-state-${tag}`)],
+            logPath: path.join(tempDir, `sdk-${tag}.log`),
+          })
+        : null;
+      if (peer) servers.push(peer);
+      const { product, jwtSecret } = await productStart;
+      log(
+        `Starting product (:${product.port}), baseline (:${baseline.port})${peer ? ` and the Agents SDK peer (:${peer.port})` : ""} ` +
+          `with wrangler's local dev server (workerd), ${inspector ? "inspector attached" : "no inspector"}…`,
+      );
+      await Promise.all([
+        product.ready,
+        waitReady(baseline, "/", (res) => res.status === 200),
+        peer ? waitReady(peer, "/", (res) => res.status === 200) : null,
+      ]);
+      log(`All ready after ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
+      const bin = runtimeBinary(product);
+      for (const other of [baseline, peer].filter(Boolean)) {
+        if (!bin || bin !== runtimeBinary(other))
+          throw new Error(`not the same workerd: product ${bin}, ${other.name} ${runtimeBinary(other)}`);
+      }
+      return { product, baseline, sdk: peer, jwtSecret, storeRoot, workerdBinary: bin };
+    },
+
+    /**
+     * Starts one product dev server on `config` (D1 migrations applied to a fresh store first,
+     * rate limiting off, secrets from a fresh env file). Resolves when its process is spawned;
+     * `product.ready` resolves when /health answers. `name` tells it apart in logs and CPU tables.
+     */
+    async startProduct({ config = "wrangler.toml", tag = "state", name = "product", exclude = [], announce = true }) {
+      harness.ensureTempDir();
       const jwtSecret = randomBytes(32).toString("base64url");
       // An env file replaces .dev.vars, so the run never reads a developer's secrets. ADMIN_API_KEY
       // is set as `npm run dev` sets it: checking for it is part of every request's auth cost.
-      const envFile = path.join(tempDir, `product-${tag}.env`);
+      const envFile = path.join(tempDir, `${name}-${tag}.env`);
       const adminApiKey = `dmsa_bench_${randomBytes(18).toString("base64url")}`;
       writeFileSync(envFile, `JWT_SECRET="${jwtSecret}"\nADMIN_API_KEY="${adminApiKey}"\n`, { mode: 0o600 });
-      const productState = path.join(tempDir, `product-state-${tag}`);
-
-      log(`Applying D1 migrations to a temporary store (${tempDir})…`);
-      applyMigrations(productState, { config: productConfig });
+      const productState = path.join(tempDir, `${name}-state-${tag}`);
+      log(`Applying D1 migrations to a temporary store (${productState})…`);
+      applyMigrations(productState, { config });
+      const port = await freePort(exclude);
       const product = startWranglerDev({
-        name: "product",
-        port: await pickPort(),
-        inspectorPort: inspector ? await pickPort() : null,
+        name,
+        port,
+        inspectorPort: inspector ? await freePort([...exclude, port]) : null,
         args: [
           "-c",
-          productConfig,
+          config,
           "--persist-to",
           productState,
           "--env-file",
@@ -115,36 +174,30 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
           "RATE_LIMIT:off",
           ...productVars.flatMap((v) => ["--var", v]),
         ],
-        logPath: path.join(tempDir, `product-${tag}.log`),
+        logPath: path.join(tempDir, `${name}-${tag}.log`),
       });
       servers.push(product);
-      const baseline = startWranglerDev({
-        name: "baseline",
-        port: await pickPort(),
-        inspectorPort: inspector ? await pickPort() : null,
-        args: ["-c", baselineConfig, "--persist-to", path.join(tempDir, `baseline-state-${tag}`)],
-        logPath: path.join(tempDir, `baseline-${tag}.log`),
-      });
-      servers.push(baseline);
-      log(
-        `Starting product (:${product.port}) and baseline (:${baseline.port}) with wrangler's local dev server (workerd), ${inspector ? "inspector attached" : "no inspector"}…`,
-      );
-      const t0 = Date.now();
-      let health;
-      await Promise.all([
+      if (announce) log(`Starting ${name} (:${product.port}) on ${config}…`);
+      product.persistDir = productState;
+      product.ready = (async () => {
+        let health;
         // /health shows its checks (rate_limit among them) only to a valid credential.
-        waitReady(product, "/health", (res, text) => res.status === 200 && (health = JSON.parse(text)) !== undefined, {
+        await waitReady(product, "/health", (res, text) => res.status === 200 && (health = JSON.parse(text)) !== undefined, {
           "x-api-key": adminApiKey,
-        }),
-        waitReady(baseline, "/", (res) => res.status === 200),
-      ]);
-      if (!/disabled/.test(health.checks?.rate_limit?.detail ?? ""))
-        throw new Error(`product rate limiting is not off: ${JSON.stringify(health.checks?.rate_limit)}`);
-      log(`Both ready after ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
-      const bin = runtimeBinary(product);
-      if (!bin || bin !== runtimeBinary(baseline))
-        throw new Error(`not the same workerd: product ${bin}, baseline ${runtimeBinary(baseline)}`);
-      return { product, baseline, jwtSecret, storeRoot, workerdBinary: bin };
+        });
+        if (!/disabled/.test(health.checks?.rate_limit?.detail ?? ""))
+          throw new Error(`${name} rate limiting is not off: ${JSON.stringify(health.checks?.rate_limit)}`);
+      })();
+      return { product, jwtSecret };
+    },
+
+    /** Stops the given servers (and forgets them). */
+    async stop(...which) {
+      await Promise.all(which.filter(Boolean).map((s) => stopGroup(s)));
+      for (const s of which) {
+        const i = servers.indexOf(s);
+        if (i >= 0) servers.splice(i, 1);
+      }
     },
 
     /** What every result file records about the run: when, which build, which runtime, which machine. */
@@ -171,15 +224,8 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
       };
     },
 
-    /**
-     * Writes the run's full JSON (run.meta.resultsFile) and `bench/results/latest-<group><variant>.md`.
-     * A run with --product-var or --inspector writes its own summary (e.g. latest-state-log-warn.md),
-     * so it never replaces the default one.
-     */
-    saveRun(group, run, markdown) {
-      const resultsFile = run.meta.resultsFile;
-      mkdirSync(RUNS_DIR, { recursive: true });
-      writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
+    /** `-log-warn`, `-inspector`, …: names a run's files after its --product-var and --inspector. */
+    variantSuffix() {
       const vars = productVars
         .map(
           (v) =>
@@ -189,7 +235,19 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
               .toLowerCase()}`,
         )
         .join("");
-      const summary = `bench/results/latest-${group}${vars}${inspector ? "-inspector" : ""}.md`;
+      return `${vars}${inspector ? "-inspector" : ""}`;
+    },
+
+    /**
+     * Writes the run's full JSON (run.meta.resultsFile) and `bench/results/latest-<group><variant>.md`.
+     * A run with --product-var or --inspector writes its own summary (e.g. latest-state-log-warn.md),
+     * so it never replaces the default one.
+     */
+    saveRun(group, run, markdown) {
+      const resultsFile = run.meta.resultsFile;
+      mkdirSync(RUNS_DIR, { recursive: true });
+      writeFileSync(resultsFile, `${JSON.stringify(run, null, 2)}\n`);
+      const summary = `bench/results/latest-${group}${harness.variantSuffix()}.md`;
       writeFileSync(summary, markdown);
       log(`\nWrote ${resultsFile} and ${summary}`);
     },

@@ -1,4 +1,5 @@
-// Medians, ratios and the printed/markdown tables of a benchmark run.
+// Medians, ratios and the table helpers the groups' reports share (the state group's own report is
+// bench/lib/state-report.mjs).
 
 export function median(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -43,35 +44,6 @@ export function mdTable(rows) {
   ].join("\n");
 }
 
-export function mainTable(scenarios) {
-  const lines = [];
-  lines.push(
-    `${padEnd("scenario", 16)} │ ${pad("baseline req/s", 14)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} │ ${pad("product req/s", 13)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} │ ${pad("req/s ratio", 11)} ${pad("p50 ratio", 9)} ${pad("p99 ratio", 9)} │ target`,
-  );
-  lines.push("─".repeat(lines[0].length + 8));
-  for (const s of scenarios) {
-    const b = s.baseline.summary;
-    const p = s.product.summary;
-    const verdict = s.target ? `≥${s.target.toFixed(2)}× ${s.ratios.rps >= s.target ? "met" : "MISSED"}` : "";
-    lines.push(
-      `${padEnd(s.label, 16)} │ ${pad(fmt(b.rps), 14)} ${pad(fmt(b.p50, 2), 7)} ${pad(fmt(b.p99, 2), 7)} │ ${pad(fmt(p.rps), 13)} ${pad(fmt(p.p50, 2), 7)} ${pad(fmt(p.p99, 2), 7)} │ ${pad(ratio(s.ratios.rps), 11)} ${pad(ratio(s.ratios.p50), 9)} ${pad(ratio(s.ratios.p99), 9)} │ ${verdict}`,
-    );
-  }
-  return lines.join("\n");
-}
-
-export function spreadTable(scenarios) {
-  return scenarios
-    .map((s) => {
-      const pairs = s.product.rounds.map((p, i) => ratio(p.rps / s.baseline.rounds[i].rps)).join(" ");
-      return (
-        `  ${padEnd(s.label, 16)} baseline ${s.baseline.rounds.map((r) => fmt(r.rps, 0)).join(" / ")};  product ${s.product.rounds.map((r) => fmt(r.rps, 0)).join(" / ")};  ` +
-        `ratio per round ${pairs} (median ${ratio(s.ratios.pairedRps)}); server-CPU ratio ${ratio(s.ratios.serverCpu)}`
-      );
-    })
-    .join("\n");
-}
-
 const ROLE_LABELS = {
   workerd_runtime: "runtime workerd",
   workerd_proxy: "proxy workerd",
@@ -81,11 +53,11 @@ const ROLE_LABELS = {
 
 export function cpuTable(rows) {
   const roles = Object.keys(ROLE_LABELS);
-  const lines = [`${padEnd("", 30)} ${roles.map((r) => pad(ROLE_LABELS[r], 16)).join(" ")} ${pad("server total", 13)}`];
+  const lines = [`${padEnd("", 38)} ${roles.map((r) => pad(ROLE_LABELS[r], 16)).join(" ")} ${pad("server total", 13)}`];
   for (const row of rows) {
     const c = row.cpu;
     const total = c.workerd_runtime + c.workerd_proxy + c.wrangler_node + (c.other ?? 0);
-    lines.push(`${padEnd(row.label, 30)} ${roles.map((r) => pad(fmt(c[r], 3), 16)).join(" ")} ${pad(fmt(total, 3), 13)}`);
+    lines.push(`${padEnd(row.label, 38)} ${roles.map((r) => pad(fmt(c[r], 3), 16)).join(" ")} ${pad(fmt(total, 3), 13)}`);
   }
   return lines.join("\n");
 }
@@ -136,78 +108,4 @@ export function profileTable(label, baseline, product) {
   lines.push("  product's top functions (self time):");
   for (const f of product.topFunctions.slice(0, 10)) lines.push(`    ${pad(pct(f.share), 6)}  ${f.function}`);
   return lines.join("\n");
-}
-
-/** The whole printed report of a run. */
-export function renderText(run) {
-  const { config, meta, scenarios, stages, profiles } = run;
-  const out = [
-    `\nState save/load — product ÷ baseline (median of ${config.rounds} interleaved round(s) × ${config.durationMs / 1000} s, ${config.concurrency} clients, ${meta.payloadBytes}-byte body)`,
-    `${meta.workerd.version} (${meta.workerd.binary}), wrangler ${meta.wrangler}, Node ${meta.node}, ${meta.cpus} CPUs, stores on ${meta.stores}, ` +
-      `product commit ${meta.git.commit}${meta.git.dirty ? "+changes" : ""}${config.productVars.length ? ` with --var ${config.productVars.join(" ")}` : ""}, ` +
-      `load avg ${fmt(meta.loadAverage1m.start, 2)} → ${fmt(meta.loadAverage1m.end, 2)}\n`,
-    mainTable(scenarios),
-    `\nreq/s per round:\n${spreadTable(scenarios)}`,
-    "\nCPU ms per request by process (median of rounds):",
-    cpuTable(
-      scenarios.flatMap((s) => [
-        { label: `${s.label} · baseline`, cpu: s.baseline.summary.cpuMsPerRequest },
-        { label: `${s.label} · product`, cpu: s.product.summary.cpuMsPerRequest },
-      ]),
-    ),
-    `\nStages of the save path (${config.agents} agents; median of ${config.stageRounds} interleaved × ${config.stageDurationMs / 1000} s):`,
-    stageTable(stages),
-    `\nSave gap, ${config.agents} agents, split by stage (server CPU per request, from the stage windows):\n${budgetTable(run.saveBudget)}`,
-  ];
-  for (const op of ["save", "load"])
-    if (profiles[op]?.product) out.push(`\n${profileTable(`${op}, ${config.agents} agents`, profiles[op].baseline, profiles[op].product)}`);
-  out.push(`\nVerdict: ${run.verdict}`);
-  for (const x of run.findings) out.push(`  • ${x}`);
-  for (const w of run.warnings) out.push(`  ! ${w}`);
-  return out.join("\n");
-}
-
-export function markdownSummary(run, extra = {}) {
-  const md = [];
-  md.push(`# State save/load benchmark — ${run.meta.date}`);
-  md.push("");
-  md.push(
-    `Product (\`POST/GET /api/v2/agents/{id}/state\`, JWT, rate limit off) against the bare baseline (\`bench/baseline/\`: Hono → DO RPC → one SQLite statement), ` +
-      `both on ${run.meta.server ?? "`wrangler dev --local`"}, the same workerd (${run.meta.workerd.version}), measured alternately: ` +
-      `${run.config.rounds} rounds × ${run.config.durationMs / 1000} s per side and scenario, ${run.config.concurrency} keep-alive clients, ` +
-      `${run.meta.cpus} CPUs shared with the load generator. Medians of rounds. Stores on ${run.meta.stores}. Commit ${run.meta.git.commit}${run.meta.git.dirty ? " with uncommitted changes to the product" : ""}.`,
-  );
-  md.push("");
-  md.push(
-    "| scenario | baseline req/s | p50 ms | p99 ms | product req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio | target |",
-  );
-  md.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-  for (const s of run.scenarios) {
-    const b = s.baseline.summary;
-    const p = s.product.summary;
-    const verdict = s.target ? `≥ ${s.target}× ${s.ratios.rps >= s.target ? "met" : "**missed**"}` : "";
-    md.push(
-      `| ${s.label} | ${fmt(b.rps)} | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} | ${fmt(p.rps)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${ratio(s.ratios.rps)} | ${ratio(s.ratios.p50)} | ${ratio(s.ratios.p99)} | ${verdict} |`,
-    );
-  }
-  md.push("");
-  md.push(
-    `Cross-checks (less exposed to other load on the machine): median of per-round ratios ${run.scenarios.map((s) => `${s.label} ${ratio(s.ratios.pairedRps)}`).join(", ")}; ` +
-      `baseline ÷ product server CPU per request ${run.scenarios.map((s) => `${s.label} ${ratio(s.ratios.serverCpu)}`).join(", ")}.`,
-  );
-  md.push("");
-  md.push(`Verdict: ${run.verdict}`);
-  if (run.findings.length) {
-    md.push("");
-    md.push("## Where the product's time goes");
-    md.push("");
-    if (extra.budget) md.push("```", extra.budget, "```", "");
-    for (const f of run.findings) md.push(`- ${f}`);
-  }
-  md.push("");
-  md.push(
-    `Full numbers (per round, CPU per process, profiles), kept on the machine that ran it (git-ignored): \`${run.meta.resultsFile}\`. Warnings: ${run.warnings.length ? run.warnings.join("; ") : "none"}.`,
-  );
-  md.push("");
-  return md.join("\n");
 }
