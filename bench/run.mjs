@@ -100,7 +100,7 @@ const config = {
   concurrency: int("concurrency", args.concurrency, 256),
   // State: agents per save scenario and per load scenario (each agent saves about rps ÷ agents per second).
   spreads: intList("spreads", args.spreads, 100_000),
-  loadSpreads: intList("load-spreads", args["load-spreads"], 100_000),
+  loadSpreads: args.quick ? [64] : intList("load-spreads", args["load-spreads"], 100_000),
   sdk: !args["no-sdk"],
   productConfig: args["product-config"],
   saveReference: args["save-reference"],
@@ -116,13 +116,14 @@ const config = {
   opsWindowMs: args.quick ? 3000 : int("ops-window", args["ops-window"], 600_000),
   opsPacedMs: args.quick ? 5000 : int("ops-paced", args["ops-paced"], 600_000),
   opsQuietMs: args.quick ? 1500 : int("ops-quiet", args["ops-quiet"], 600_000),
-  opsMaxSettleMs: args.quick ? 8000 : int("ops-max-settle", args["ops-max-settle"], 600_000),
+  opsMaxSettleMs: args.quick ? 6000 : int("ops-max-settle", args["ops-max-settle"], 600_000),
   // Growth (bench/lib/growth.mjs): saves behind one agent, and agents in the list index.
   growth: !args["no-growth"],
-  historySaves: args.quick ? 1000 : int("history", args.history, 1_000_000),
+  historySaves: args.quick ? 500 : int("history", args.history, 1_000_000),
   historySamples: args.quick ? 60 : 200,
   listSizes: args.quick ? [1000, 10_000] : intList("list-sizes", args["list-sizes"], 10_000_000),
   pageSamples: args.quick ? 10 : 30,
+  walkPages: args.quick ? 3 : 10,
   stageRounds: args.quick ? 1 : 3,
   stageDurationMs: args.quick ? 700 : 1200,
   // Profiles need the DevTools inspector, which is off unless --inspector (see bench/lib/dev-server.mjs).

@@ -352,6 +352,7 @@ export async function runStateGroup(harness, config) {
         listSizes: config.listSizes,
         pageLimit: 100,
         pageSamples: config.pageSamples,
+        walkPages: config.walkPages,
         concurrency: config.concurrency,
       });
     }

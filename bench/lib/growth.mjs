@@ -1,10 +1,12 @@
 // Growth: does a save or a load get slower as an agent's history grows, and does a page of the
 // agents list get slower as the number of agents grows? Run on the counting server of the state
 // group (bench/lib/ops.mjs), whose /__bench/seed-agents writes synthetic rows straight into the
-// local D1 agents index, so 100,000 agents do not take 100,000 HTTP saves.
+// local D1 agents index, so 100,000 agents do not take 100,000 HTTP saves (only the agents on the
+// pages read are saved for real).
 import { performance } from "node:perf_hooks";
 import { log } from "./harness.mjs";
 import { keepAliveAgent, percentile, runWindow } from "./load.mjs";
+import { countingClient } from "./ops.mjs";
 import { median } from "./report.mjs";
 
 const SEED_PREFIX = "list-";
@@ -78,24 +80,47 @@ async function seedAgents(server, count) {
 /**
  * Pages of `GET /api/v2/agents?limit=` at several depths (first page, and cursors at 50 % and 99 %
  * of the seeded ids), for each size in `sizes`: constant time per page means the same p50 at every
- * depth and every size.
+ * depth and every size. The index rows are synthetic (seeded straight into D1), but the agents on
+ * the measured pages are made real with one save each, so a list that reads each listed agent
+ * (its Durable Object) sees what it would see in use. The operations a page causes are counted
+ * too (all groups of the counting wrapper, summed).
  */
-async function listPaging({ server, auth, sizes, pageLimit, samples }) {
+async function listPaging({ server, build, auth, sizes, pageLimit, samples, walkPages, concurrency }) {
   const base = `http://127.0.0.1:${server.port}`;
   const id = (n) => `${SEED_PREFIX}${String(n).padStart(9, "0")}`;
+  const ops = countingClient(server);
+  const WALK = walkPages;
   const rows = [];
   for (const size of sizes) {
     const t0 = performance.now();
     const written = await seedAgents(server, size);
     const seedMs = performance.now() - t0;
     const depths = [
-      { label: "first page", cursor: null },
-      { label: "at 50 %", cursor: id(Math.floor(size / 2)) },
-      { label: "at 99 %", cursor: id(Math.floor(size * 0.99)) },
+      { label: "first page", start: null },
+      { label: "at 50 %", start: Math.floor(size / 2), pages: WALK + 1 },
+      { label: "at 99 %", start: Math.floor(size * 0.99) },
     ];
-    const row = { size, seeded: written, seedMs, depths: [] };
+    // One save for every agent on the pages read below (the cursor row itself is not listed).
+    const real = [];
     for (const d of depths) {
-      const path = `/api/v2/agents?limit=${pageLimit}${d.cursor ? `&cursor=${encodeURIComponent(d.cursor)}` : ""}`;
+      const from = d.start === null ? 0 : d.start + 1;
+      for (let n = from; n < Math.min(size, from + pageLimit * (d.pages ?? 1)); n++) real.push(id(n));
+    }
+    const agent = keepAliveAgent(concurrency);
+    const made = await runWindow({
+      agent,
+      port: server.port,
+      concurrency,
+      durationMs: 600_000,
+      maxRequests: real.length,
+      nextRequest: (i) => build.save(real[i]),
+    });
+    agent.destroy();
+    if (made.errors) throw new Error(`saving the listed agents: ${made.errors} failed (first: ${made.firstError})`);
+    const row = { size, seeded: written, seedMs, realAgents: real.length, depths: [] };
+    for (const d of depths) {
+      const cursor = d.start === null ? null : id(d.start);
+      const path = `/api/v2/agents?limit=${pageLimit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
       const ms = [];
       let page;
       for (let i = 0; i < samples; i++) {
@@ -105,40 +130,74 @@ async function listPaging({ server, auth, sizes, pageLimit, samples }) {
       }
       const agents = page.agents ?? [];
       if (agents.length === 0) throw new Error(`GET ${path}: an empty page at ${size} agents`);
-      if (d.cursor && !(agents[0].agent_id > d.cursor)) throw new Error(`GET ${path}: the page does not start after the cursor`);
-      row.depths.push({ ...d, ...stats(ms), returned: agents.length });
+      if (cursor && !(agents[0].agent_id > cursor)) throw new Error(`GET ${path}: the page does not start after the cursor`);
+      row.depths.push({ label: d.label, cursor, ...stats(ms), returned: agents.length });
     }
-    // A walk: 20 consecutive pages by next_cursor from the middle, the way a client pages.
-    let cursor = id(Math.floor(size / 2));
-    const walk = [];
-    for (let i = 0; i < 20 && cursor; i++) {
-      const r = await timed(base, {
-        method: "GET",
-        path: `/api/v2/agents?limit=${pageLimit}&cursor=${encodeURIComponent(cursor)}`,
-        headers: auth,
-      });
-      walk.push(r.ms);
-      cursor = JSON.parse(r.text).next_cursor;
-    }
-    row.walkP50 = median(walk);
+    // Operations per page, at 50 %.
+    await ops.reset();
+    const mid = `/api/v2/agents?limit=${pageLimit}&cursor=${encodeURIComponent(id(depths[1].start))}`;
+    for (let i = 0; i < samples; i++) await timed(base, { method: "GET", path: mid, headers: auth });
+    const snap = await ops.snapshot();
+    const total = {};
+    for (const counts of Object.values(snap.counts)) for (const [k, v] of Object.entries(counts)) total[k] = (total[k] ?? 0) + v;
+    row.opsPerPage = {
+      do_requests: (total.do_requests ?? 0) / samples,
+      d1_rows_read: (total.d1_rows_read ?? 0) / samples,
+      d1_statements: (total.d1_statements ?? 0) / samples,
+      kv_reads: (total.kv_reads ?? 0) / samples,
+    };
+    // A walk: consecutive pages by next_cursor from the middle, the way a client pages; twice,
+    // because the first pass meets agents whose objects are not in memory yet (cold), the second
+    // does not (warm).
+    const walk = async () => {
+      let next = id(depths[1].start);
+      const ms = [];
+      for (let i = 0; i < WALK && next; i++) {
+        const r = await timed(base, {
+          method: "GET",
+          path: `/api/v2/agents?limit=${pageLimit}&cursor=${encodeURIComponent(next)}`,
+          headers: auth,
+        });
+        ms.push(r.ms);
+        next = JSON.parse(r.text).next_cursor;
+      }
+      return ms;
+    };
+    const cold = await walk();
+    const warm = await walk();
+    row.walkPages = cold.length;
+    row.walkColdP50 = median(cold);
+    row.walkP50 = median(warm);
     rows.push(row);
     log(
-      `  ${size} agents in the index (seeded in ${(seedMs / 1000).toFixed(1)} s): page of ${pageLimit} p50 ` +
+      `  ${size} agents in the index (seeded in ${(seedMs / 1000).toFixed(1)} s, ${real.length} of them saved): page of ${pageLimit} p50 ` +
         row.depths.map((d) => `${d.label} ${d.p50.toFixed(2)} ms`).join(", ") +
-        `; 20 pages walked from the middle, p50 ${row.walkP50.toFixed(2)} ms`,
+        `; ${row.walkPages} pages walked from the middle, p50 ${row.walkColdP50.toFixed(2)} ms the first time, ${row.walkP50.toFixed(2)} ms the second; per page: ${row.opsPerPage.do_requests.toFixed(1)} DO requests, ` +
+        `${row.opsPerPage.d1_rows_read.toFixed(0)} D1 rows read`,
     );
   }
   return rows;
 }
 
-export async function measureGrowth({ server, build, auth, historySaves, historySamples, listSizes, pageLimit, pageSamples, concurrency }) {
+export async function measureGrowth({
+  server,
+  build,
+  auth,
+  historySaves,
+  historySamples,
+  listSizes,
+  pageLimit,
+  pageSamples,
+  walkPages,
+  concurrency,
+}) {
   log(`Growth: an agent with ${historySaves} saves behind it vs a new one…`);
   const history = await historyGrowth({ server, build, historySaves, samples: historySamples, concurrency });
   log(`Growth: the agents list at ${listSizes.join(", ")} agents…`);
   let list = null;
   let listError = null;
   try {
-    list = await listPaging({ server, auth, sizes: listSizes, pageLimit, samples: pageSamples });
+    list = await listPaging({ server, build, auth, sizes: listSizes, pageLimit, samples: pageSamples, walkPages, concurrency });
   } catch (err) {
     listError = err.message;
     log(`  list paging not measured: ${listError}`);

@@ -81,7 +81,8 @@ export function costPerMillion(ops, prices) {
   return { items, total: items.reduce((s, x) => s + x.dollars, 0) };
 }
 
-function client(server) {
+/** The counting wrapper's /__bench/ops routes on `server`. */
+export function countingClient(server) {
   const base = `http://127.0.0.1:${server.port}`;
   return {
     /** { counts: { [group]: { [counter]: n } }, alarms: { [group]: [ms until due, …] } } */
@@ -170,7 +171,7 @@ const agentsLabel = (n) => (n === 1 ? "1 agent" : `${n.toLocaleString("en-US")} 
  *   windowMs: number, pacedMs: number, quietMs: number, maxSettleMs: number, concurrency: number }} o
  */
 export async function measureOps(o) {
-  const ops = client(o.server);
+  const ops = countingClient(o.server);
   const agent = keepAliveAgent(o.concurrency);
   const closedLoop = async (ids, { maxRequests, durationMs }) => {
     const r = await runWindow({

@@ -130,8 +130,23 @@ function growthRows(growth) {
 function listRows(growth) {
   if (!growth.list) return null;
   const depths = growth.list[0].depths.map((d) => d.label);
-  const head = ["agents in the index", ...depths.map((d) => `page ${d}, p50 ms`), "20-page walk p50 ms"];
-  return [head, ...growth.list.map((r) => [r.size.toLocaleString("en-US"), ...r.depths.map((d) => fmt(d.p50, 2)), fmt(r.walkP50, 2)])];
+  const head = [
+    "agents in the index",
+    ...depths.map((d) => `page ${d}, p50 ms`),
+    "walk by next_cursor, p50 ms: first pass (cold) / second",
+    "DO requests per page",
+    "D1 rows read per page",
+  ];
+  return [
+    head,
+    ...growth.list.map((r) => [
+      r.size.toLocaleString("en-US"),
+      ...r.depths.map((d) => fmt(d.p50, 2)),
+      r.walkColdP50 !== undefined ? `${fmt(r.walkColdP50, 2)} / ${fmt(r.walkP50, 2)} (${r.walkPages} pages)` : fmt(r.walkP50, 2),
+      r.opsPerPage ? fmt(r.opsPerPage.do_requests, 1) : "–",
+      r.opsPerPage ? fmt(r.opsPerPage.d1_rows_read, 0) : "–",
+    ]),
+  ];
 }
 
 function opsNote(run) {
