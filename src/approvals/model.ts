@@ -10,6 +10,7 @@
  */
 import type { Result } from "../lib/result";
 import { iso } from "../lib/time";
+import type { MailOutcome } from "./mail";
 
 export const APPROVAL_STATUSES = ["pending", "approved", "rejected", "expired"] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
@@ -127,6 +128,21 @@ export function callbackBody(a: ApprovalRecord): string {
     rejection_reason: a.rejection_reason,
     task_id: a.task_id,
   });
+}
+
+/** The answer to a create (`CreateApprovalResponse`), for the route and the MCP tool alike. */
+export function renderCreatedApproval(approval: ApprovalRecord, email: MailOutcome) {
+  return {
+    success: true as const,
+    approval_id: approval.approval_id,
+    status: "pending" as const,
+    expires_at: iso(approval.expires_at),
+    message:
+      email.status === "sent"
+        ? `Approval request sent to ${approval.approver_email}`
+        : `Approval created, but the mail to ${approval.approver_email} could not be sent`,
+    email: { message_id: email.message_id, status: email.status, ...(email.error ? { error: email.error } : {}) },
+  };
 }
 
 /** The approval's shape, plus what the decision and the mail left behind. */

@@ -17,7 +17,7 @@ import { defineRoute } from "../http/route";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { escapeHtml } from "../lib/html";
-import { renderApproval, type ApprovalRecord, type Decision } from "./model";
+import { renderApproval, renderCreatedApproval, type ApprovalRecord, type Decision } from "./model";
 import {
   ApprovalParams,
   ApprovalSummary,
@@ -57,38 +57,9 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
       },
     },
     async (c, { body }) => {
-      requireAgent(c.var.principal, body.agent_id);
-      const { approval, email } = await approvals.createApproval(
-        c.env,
-        {
-          agentId: body.agent_id,
-          taskId: body.task_id ?? null,
-          title: body.title,
-          description: body.description,
-          approverEmail: body.approver_email,
-          expiresInHours: body.expires_in_hours,
-          data: body.data,
-          onExpire: body.on_expire,
-          escalateTo: body.escalate_to,
-          callbackUrl: body.callback_url,
-        },
-        c.var.requestId,
-      );
+      const { approval, email } = await approvals.requestApproval(c.env, c.var.principal, body, c.var.requestId);
       c.header("Location", `/api/v2/email/approval/${approval.approval_id}`);
-      return c.json(
-        {
-          success: true,
-          approval_id: approval.approval_id,
-          status: "pending",
-          expires_at: iso(approval.expires_at),
-          message:
-            email.status === "sent"
-              ? `Approval request sent to ${approval.approver_email}`
-              : `Approval created, but the mail to ${approval.approver_email} could not be sent`,
-          email: { message_id: email.message_id, status: email.status, ...(email.error ? { error: email.error } : {}) },
-        },
-        201,
-      );
+      return c.json(renderCreatedApproval(approval, email), 201);
     },
   );
 

@@ -10,7 +10,7 @@ import { unwrap } from "../lib/result";
 import { iso } from "../lib/time";
 import { sendApprovalMail, type MailOutcome } from "./mail";
 import type { ApprovalRecord, Decision, DecisionRefusal, NewApproval, OnExpire } from "./model";
-import { checkCallbackUrl } from "./schemas";
+import { checkCallbackUrl, type CreateApprovalBody } from "./schemas";
 import { requireSecret } from "./signing";
 
 /** 503 unless approvals can sign their links (callers check before storing anything gated). */
@@ -72,6 +72,35 @@ export async function createApproval(
     email_status: email.status,
   });
   return { approval, email };
+}
+
+/**
+ * An approval a caller asks for (the create route and the MCP tool): 403 when `agent_id` is
+ * outside the caller's agents, then {@link createApproval}.
+ */
+export async function requestApproval(
+  env: Env,
+  principal: Principal,
+  body: CreateApprovalBody,
+  requestId: string,
+): Promise<{ approval: ApprovalRecord; email: MailOutcome }> {
+  requireAgent(principal, body.agent_id);
+  return createApproval(
+    env,
+    {
+      agentId: body.agent_id,
+      taskId: body.task_id ?? null,
+      title: body.title,
+      description: body.description,
+      approverEmail: body.approver_email,
+      expiresInHours: body.expires_in_hours,
+      data: body.data,
+      onExpire: body.on_expire,
+      escalateTo: body.escalate_to,
+      callbackUrl: body.callback_url,
+    },
+    requestId,
+  );
 }
 
 /** The agent holding an approval (404 when unknown). */

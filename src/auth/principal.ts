@@ -70,13 +70,19 @@ export function mayTouchAgent(principal: Principal, agentId: string): boolean {
 /** The `WWW-Authenticate` challenge of every 401 (RFC 6750). */
 export const WWW_AUTHENTICATE = 'Bearer realm="datamcpserveragent"';
 
-/** The principal when it holds `permission`: 401 without one (for routes that also take other proof), 403 without the permission. */
-export function requirePermission(principal: Principal | undefined, permission: Permission): Principal {
+/** The principal, or 401 with the challenge when the request presented no credentials. */
+export function requirePrincipal(principal: Principal | undefined): Principal {
   if (!principal) {
     throw new AppError("unauthenticated", "This route needs a bearer token or an API key.", {
       headers: { "WWW-Authenticate": WWW_AUTHENTICATE },
     });
   }
+  return principal;
+}
+
+/** The principal when it holds `permission`: 401 without one (for routes that also take other proof), 403 without the permission. */
+export function requirePermission(given: Principal | undefined, permission: Permission): Principal {
+  const principal = requirePrincipal(given);
   if (!can(principal, permission)) {
     throw new AppError("forbidden", `The role '${principal.role}' lacks the permission '${permission}'.`);
   }

@@ -5,7 +5,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import * as calls from "./service";
-import { CallParams, ParticipantId, TranscriptLine } from "./schemas";
+import { CallParams, ParticipantId, SpeakResult } from "./schemas";
 import { AUDIO_CONTENT_TYPES } from "../speech/service";
 import { SpeechBody } from "../speech/schemas";
 import type { AppEnv } from "../http/app-env";
@@ -30,8 +30,6 @@ const VoiceToTextResult = z.object({
   participant_id: z.string(),
   created_at: z.string(),
 });
-
-const SpeakResult = z.object({ success: z.literal(true), transcript_line: TranscriptLine, bytes: z.number(), content_type: z.string() });
 
 const IceServersResult = z.object({
   call_id: z.string(),

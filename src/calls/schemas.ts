@@ -75,6 +75,14 @@ export const TranscriptLine = z.object({
   source: z.enum(TRANSCRIPT_SOURCES),
 });
 
+/** What the agent said into a call (`POST …/speak`, MCP `speak_in_call`). */
+export const SpeakResult = z.object({
+  success: z.literal(true),
+  transcript_line: TranscriptLine,
+  bytes: z.number().describe("Size of the synthesized audio sent to the call's sockets."),
+  content_type: z.string().describe("The audio's media type."),
+});
+
 export const CallSession = z.object({
   call_id: z.string(),
   agent_id: z.string(),

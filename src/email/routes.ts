@@ -5,8 +5,8 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { ownerFor } from "./mail-scope";
-import { getMessage, listMessages, sendInputFromBody, sendMessage } from "./outbox";
+import { sendAsCaller } from "./caller-send";
+import { getMessage, listMessages } from "./outbox";
 import {
   adaptSendBody,
   EmailMessage,
@@ -79,8 +79,7 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
       },
     },
     async (c, { body }) => {
-      const agentId = ownerFor(c.var.principal, body.agent_id);
-      const record = await sendMessage(c.env, sendInputFromBody(body, { agentId, requestId: c.var.requestId }));
+      const record = await sendAsCaller(c.env, c.var.principal, body, c.var.requestId);
       c.header("Location", `/api/v2/email/messages/${record.message_id}`);
       return c.json({ success: true as const, ...record }, 201);
     },

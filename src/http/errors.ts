@@ -15,7 +15,8 @@ function codeForStatus(status: number): ProblemCode {
   return hit ?? (status >= 500 ? "internal_error" : "malformed_request");
 }
 
-function toAppError(err: Error): AppError {
+/** Any thrown value as the problem it is answered with (MCP tool errors use the same mapping). */
+export function toAppError(err: Error): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof HTTPException)
     return new AppError(codeForStatus(err.status), err.message || PROBLEMS[codeForStatus(err.status)].title);

@@ -92,7 +92,11 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], serverUrl: str
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: spec.tags,
-      ...(spec.permission === "public" ? { security: [] } : { "x-required-permission": spec.permission }),
+      ...(spec.permission === "public"
+        ? { security: [] }
+        : spec.permission === "authenticated"
+          ? {}
+          : { "x-required-permission": spec.permission }),
       parameters: parameters(spec),
       ...(spec.body
         ? {

@@ -5,7 +5,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { Permission } from "../auth/principal";
-import { requireAgent, requirePermission } from "../auth/principal";
+import { requireAgent, requirePermission, requirePrincipal } from "../auth/principal";
 import type { AppEnv } from "./app-env";
 import { parseOrThrow, readJsonBody } from "./validation";
 
@@ -28,8 +28,11 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   summary: string;
   description?: string;
   tags: string[];
-  /** The permission the caller needs; `"public"` routes skip authentication. */
-  permission: Permission | "public";
+  /**
+   * The permission the caller needs; `"authenticated"`: any valid credential (the operation checks
+   * the rest itself, e.g. each MCP tool its own); `"public"` routes skip authentication.
+   */
+  permission: Permission | "authenticated" | "public";
   params?: P;
   query?: Q;
   /** Header parameters, documented only (handlers read them themselves). */
@@ -78,7 +81,8 @@ export function defineRoute<P extends AnyObject = typeof empty, Q extends AnyObj
   if (!routes) registries.set(app, (routes = []));
   routes.push(spec as unknown as AnyRouteSpec);
   app.on(spec.method.toUpperCase(), spec.path, async function validatedRoute(c) {
-    if (spec.permission !== "public") authorize(c, spec.permission);
+    if (spec.permission === "authenticated") requirePrincipal(c.var.principal);
+    else if (spec.permission !== "public") authorize(c, spec.permission);
     const params = parseOrThrow(spec.params ?? empty, c.req.param(), "path") as z.output<P>;
     const agentId = (params as Record<string, unknown>).agent_id;
     if (typeof agentId === "string") requireAgent(c.var.principal, agentId);

@@ -18,7 +18,7 @@ import {
   adaptLegacySaveBody,
 } from "./schemas";
 import * as state from "./service";
-import { etag, renderPersistentState } from "./wire";
+import { etag, renderPersistentState, savedState } from "./wire";
 
 const TAGS = ["state"];
 const IF_MATCH = { "If-Match": 'Save only if the current version is this one (`"3"`), or `*` for "any existing state".' };
@@ -66,7 +66,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
         requestId: c.var.requestId,
       });
       c.header("ETag", etag(version));
-      return c.json({ success: true, agent_id: params.agent_id, version, message: "State saved successfully" });
+      return c.json(savedState(params.agent_id, version));
     },
   );
 
@@ -183,13 +183,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
         requestId: c.var.requestId,
       });
       c.header("ETag", etag(version));
-      return c.json({
-        success: true,
-        agent_id: params.agent_id,
-        version,
-        restored_from: body.version,
-        message: `Version ${body.version} restored as version ${version}`,
-      });
+      return c.json(savedState(params.agent_id, version, body.version));
     },
   );
 

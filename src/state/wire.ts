@@ -19,6 +19,19 @@ export function renderPersistentState(r: StateVersionRecord): string {
   );
 }
 
+/** The answer to a save, or with `restoredFrom` to a restore, for the route and the MCP tool alike (`SaveStateResponse`). */
+export function savedState(agentId: string, version: number, restoredFrom?: number) {
+  return restoredFrom === undefined
+    ? { success: true as const, agent_id: agentId, version, message: "State saved successfully" }
+    : {
+        success: true as const,
+        agent_id: agentId,
+        version,
+        restored_from: restoredFrom,
+        message: `Version ${restoredFrom} restored as version ${version}`,
+      };
+}
+
 export function etag(version: number): string {
   return `"${version}"`;
 }

@@ -1,6 +1,5 @@
 /** Routes for long-running tasks: parse, call the task service, shape. */
 import type { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 import { AgentParams } from "../state/schemas";
@@ -10,6 +9,7 @@ import {
   CreateTaskResponse,
   LongRunningTask,
   ProgressBody,
+  TaskList,
   TaskParams,
   TasksQuery,
   adaptLegacyCreateBody,
@@ -17,7 +17,7 @@ import {
 } from "./schemas";
 import * as tasks from "./service";
 import { BUILT_IN_TASK_TYPES } from "./handlers/registry";
-import { renderTask } from "./wire";
+import { renderCreatedTask, renderTask, renderTaskPage } from "./wire";
 
 const TAGS = ["tasks"];
 /** Every route that finds a task by id alone reads its agent from D1 (once per agent and isolate). */
@@ -106,10 +106,7 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
         requestId: c.var.requestId,
       });
       c.header("Location", `/api/v2/tasks/${task.task_id}`);
-      return c.json(
-        { success: true, task_id: task.task_id, agent_id: task.agent_id, task_type: task.task_type, status: task.status },
-        created ? 202 : 200,
-      );
+      return c.json(renderCreatedTask(task), created ? 202 : 200);
     },
   );
 
@@ -125,13 +122,10 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       params: AgentParams,
       query: TasksQuery,
       responses: {
-        200: { description: "A page of tasks.", schema: z.object({ tasks: z.array(LongRunningTask), next_cursor: z.string().nullable() }) },
+        200: { description: "A page of tasks.", schema: TaskList },
       },
     },
-    async (c, { params, query }) => {
-      const page = await tasks.listTasks(c.env, params.agent_id, query);
-      return c.json({ tasks: page.tasks.map(renderTask), next_cursor: page.next_cursor });
-    },
+    async (c, { params, query }) => c.json(renderTaskPage(await tasks.listTasks(c.env, params.agent_id, query))),
   );
 
   defineRoute(

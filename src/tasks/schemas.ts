@@ -117,6 +117,8 @@ export const LongRunningTask = z.object({
     ),
 });
 
+export const TaskList = z.object({ tasks: z.array(LongRunningTask), next_cursor: z.string().nullable() });
+
 export const CreateTaskResponse = z.object({
   success: z.literal(true),
   task_id: z.string(),

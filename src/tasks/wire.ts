@@ -28,6 +28,16 @@ export function renderTask(t: TaskRecord) {
   };
 }
 
+/** The answer to a create (`CreateTaskResponse`), for the route and the MCP tool alike. */
+export function renderCreatedTask(t: TaskRecord) {
+  return { success: true as const, task_id: t.task_id, agent_id: t.agent_id, task_type: t.task_type, status: t.status };
+}
+
+/** A page of tasks (`TaskList`). */
+export function renderTaskPage(page: { tasks: TaskRecord[]; next_cursor: string | null }) {
+  return { tasks: page.tasks.map(renderTask), next_cursor: page.next_cursor };
+}
+
 /** The approval a task was created behind (kept after the decision) and whether it still waits for it. */
 export function approvalGate(t: Pick<TaskRecord, "approval_id" | "gate_approval_id" | "status">): {
   approval_id: string | null;
