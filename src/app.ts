@@ -1,6 +1,6 @@
 /**
  * The HTTP application: middleware order matters and is the whole point of this file.
- * request id → CORS → body limit → authentication (/api) → rate limit (/api) → routes.
+ * request id → CORS → body limit → Origin check (/mcp) → authentication (/api, /mcp) → rate limit (/api, /mcp) → routes.
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -10,6 +10,7 @@ import { authenticate } from "./auth/authenticate";
 import { rateLimit } from "./auth/rate-limit";
 import { getConfig, type Config } from "./lib/config";
 import type { AppEnv } from "./http/app-env";
+import { originAllowed } from "./http/origin";
 import { renderError, renderNotFound } from "./http/errors";
 import { MAX_AUDIO_BYTES } from "./speech/types";
 import { AppError } from "./lib/problem";
@@ -22,6 +23,8 @@ import { SFU_PROXY_BEARER, registerCallSfuRoutes } from "./calls/sfu-routes";
 import { registerEmailRoutes } from "./email/routes";
 import { registerHealthRoutes } from "./meta/health";
 import { registerMetaRoutes } from "./meta/routes";
+import { registerMcpRoutes } from "./mcp/routes";
+import { requireAllowedOrigin } from "./mcp/origin-guard";
 import { registerScalingRoutes } from "./scaling/routes";
 import { registerCallMediaRoutes } from "./calls/media-routes";
 import { registerSpeechRoutes } from "./speech/routes";
@@ -39,8 +42,17 @@ function corsFor(config: Config): MiddlewareHandler {
   if (!handler) {
     const allowed = config.corsAllowedOrigins;
     handler = cors({
-      origin: (origin) => (allowed.includes("*") || allowed.includes(origin) ? origin : null),
-      allowHeaders: ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-API-Key", "X-Request-Id"],
+      origin: (origin) => (originAllowed(allowed, origin) ? origin : null),
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "If-Match",
+        "If-None-Match",
+        "Idempotency-Key",
+        "Mcp-Protocol-Version",
+        "X-API-Key",
+        "X-Request-Id",
+      ],
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id", "WWW-Authenticate"],
       maxAge: 600,
@@ -105,6 +117,10 @@ export function createApp(): Hono<AppEnv> {
   // Purpose tokens are never API credentials; only the SFU proxy takes the join token as its bearer.
   app.use("/api/*", authenticate([SFU_PROXY_BEARER]));
   app.use("/api/*", rateLimit());
+  // MCP: a page from another origin is refused before anything runs, then the API's credentials and limit.
+  app.use("/mcp", requireAllowedOrigin);
+  app.use("/mcp", authenticate());
+  app.use("/mcp", rateLimit());
 
   registerHealthRoutes(app);
   registerMetaRoutes(app);
@@ -120,6 +136,7 @@ export function createApp(): Hono<AppEnv> {
   registerCallMediaRoutes(app);
   registerSpeechRoutes(app);
   registerCallPageRoutes(app);
+  registerMcpRoutes(app);
 
   app.onError(renderError);
   app.notFound(renderNotFound);
