@@ -25,6 +25,7 @@ import { DISPATCH_RETRY_TIMER, TaskEngine } from "./agent/task-engine";
 import { TaskIds } from "./agent/task-ids";
 import { eventsAfter, listTasks, taskStatuses } from "./agent/task-store";
 import { DerivedSync } from "./agent/derived-sync";
+import { ROLLUP_TIMER, TaskRollup } from "./agent/task-rollup";
 import { Approvals } from "./agent/approvals";
 import type { ApprovalRecord, Decision, DecisionResult, NewApproval } from "../src/approvals/model";
 import type { MailOutcome } from "../src/approvals/mail";
@@ -47,6 +48,7 @@ export class AgentDO extends DurableObject<Env> {
   readonly #tasks: TaskEngine;
   readonly #scaling: Scaling;
   readonly #approvals: Approvals;
+  readonly #rollup: TaskRollup;
   readonly #streams = new EventStreams();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -57,12 +59,15 @@ export class AgentDO extends DurableObject<Env> {
       snapshotMs: config.stateSnapshotIntervalMs,
       indexRefreshMs: config.agentIndexRefreshMs,
     });
+    this.#rollup = new TaskRollup(ctx.storage, env.DB, this.#timers, config.metricsRollupIntervalMs);
+    const rollup = this.#rollup;
     this.#tasks = new TaskEngine(
       ctx.storage,
       env.TASK_QUEUE,
       this.#timers,
       () => config.taskConcurrencyPerInstance,
       new TaskIds(ctx.storage, env.DB),
+      () => rollup.noteChange(),
     );
     this.#scaling = new Scaling(ctx.storage, this.#timers, this.#tasks, env.DB, () => ({
       concurrency: config.taskConcurrencyPerInstance,
@@ -72,6 +77,8 @@ export class AgentDO extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, AGENT_MIGRATIONS);
       await this.#timers.load();
+      // Figures left unpublished (a failed publish, an upgraded object) get their timer.
+      await this.#rollup.schedule(Date.now());
     });
   }
 
@@ -133,7 +140,7 @@ export class AgentDO extends DurableObject<Env> {
     input: CreateTaskInput,
     gate?: { approvalId: string },
   ): Promise<{ task: TaskRecord; created: boolean } | { indexError: string }> {
-    return this.#tasks.create(input, gate);
+    return this.#counted(this.#tasks.create(input, gate));
   }
 
   getTask(taskId: string): TaskRecord | null {
@@ -149,30 +156,32 @@ export class AgentDO extends DurableObject<Env> {
     return listTasks(this.ctx.storage.sql, opts);
   }
 
+  /** `requestId`: the request reporting it, for the transition's log line. */
   updateTaskProgress(
     taskId: string,
     update: { progress?: number; status?: TaskStatus; message?: string },
+    requestId?: string,
   ): Promise<TaskResult<TaskRecord>> {
-    return this.#tasks.progress(taskId, update, Date.now());
+    return this.#counted(this.#tasks.progress(taskId, update, Date.now(), requestId));
   }
 
   /** An outcome reported through the API (refused while the task waits for its approval). */
-  completeTask(taskId: string, outcome: { result?: unknown; error_message?: string }): Promise<TaskResult<TaskRecord>> {
-    return this.#tasks.completeReported(taskId, outcome, Date.now());
+  completeTask(taskId: string, outcome: { result?: unknown; error_message?: string }, requestId?: string): Promise<TaskResult<TaskRecord>> {
+    return this.#counted(this.#tasks.completeReported(taskId, outcome, Date.now(), requestId));
   }
 
-  cancelTask(taskId: string): Promise<TaskResult<TaskRecord>> {
-    return this.#tasks.cancel(taskId, Date.now());
+  cancelTask(taskId: string, requestId?: string): Promise<TaskResult<TaskRecord>> {
+    return this.#counted(this.#tasks.cancel(taskId, Date.now(), undefined, requestId));
   }
 
   /** One call per agent and queue batch: the consumer asks for all its messages of this agent at once. */
   beginTaskAttempts(taskIds: string[]): Promise<AttemptStart[]> {
-    return this.#tasks.beginAttempts(taskIds, Date.now());
+    return this.#counted(this.#tasks.beginAttempts(taskIds, Date.now()));
   }
 
   /** Outcomes of several attempts (a queue batch's tasks that finished together). */
   completeTasks(outcomes: { taskId: string; result?: unknown; error_message?: string }[]): Promise<TaskResult<TaskRecord>[]> {
-    return this.#tasks.completeMany(outcomes, Date.now());
+    return this.#counted(this.#tasks.completeMany(outcomes, Date.now()));
   }
 
   taskAttemptFailed(
@@ -180,7 +189,7 @@ export class AgentDO extends DurableObject<Env> {
     error: string,
     retryable: boolean,
   ): Promise<{ retry: boolean; delaySeconds: number; attempts: number }> {
-    return this.#tasks.attemptFailed(taskId, error, retryable, Date.now());
+    return this.#counted(this.#tasks.attemptFailed(taskId, error, retryable, Date.now()));
   }
 
   taskEventsAfter(taskId: string, afterSeq: number): TaskEvent[] {
@@ -213,8 +222,8 @@ export class AgentDO extends DurableObject<Env> {
 
   // ── scaling: the rules live in Scaling, lanes and metrics ──
 
-  scale(agentId: string, target: number): Promise<ScaleSnapshot> {
-    return this.#scaling.scale(agentId, target, Date.now());
+  scale(agentId: string, target: number, requestId?: string): Promise<ScaleSnapshot> {
+    return this.#scaling.scale(agentId, target, Date.now(), "requested", requestId);
   }
 
   metrics(agentId: string): AgentMetrics & { autoscale: AutoscalePolicy } {
@@ -244,12 +253,13 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   decideApproval(approvalId: string, decision: Decision): Promise<DecisionResult> {
-    return this.#approvals.decide(approvalId, decision, Date.now());
+    return this.#counted(this.#approvals.decide(approvalId, decision, Date.now()));
   }
 
   override async alarm(): Promise<void> {
     const now = Date.now();
     const due = this.#timers.takeDue(now);
+    if (due.includes(ROLLUP_TIMER)) await this.#rollup.run(now);
     // Both checks are cheap scans that act only on what is really due, so any alarm runs them.
     await this.#tasks.watchdog(now);
     // Any alarm is a chance to repair: the sync writes only the copies that are due, and a failed
@@ -259,7 +269,16 @@ export class AgentDO extends DurableObject<Env> {
     if (due.includes(DISPATCH_RETRY_TIMER)) await this.#tasks.dispatch(now);
     // Expiries, callbacks and index repair are all scans of what is really due.
     await this.#approvals.run(now);
+    // Timeouts and expiries above may have finished tasks.
+    await this.#rollup.schedule(now);
     await this.#timers.rearm();
+  }
+
+  /** A task operation's result, once the task roll-up for /metrics knows to publish what it changed. */
+  async #counted<T>(work: Promise<T>): Promise<T> {
+    const result = await work;
+    await this.#rollup.schedule(Date.now());
+    return result;
   }
 
   /**

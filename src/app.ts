@@ -1,6 +1,6 @@
 /**
  * The HTTP application: middleware order matters and is the whole point of this file.
- * request id → CORS → body limit → Origin check (/mcp) → authentication (/api, /mcp) → rate limit (/api, /mcp) → routes.
+ * request metrics → request id → CORS → body limit → Origin check (/mcp) → authentication (/api, /mcp) → rate limit (/api, /mcp) → routes.
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -23,6 +23,8 @@ import { SFU_PROXY_BEARER, registerCallSfuRoutes } from "./calls/sfu-routes";
 import { registerEmailRoutes } from "./email/routes";
 import { registerHealthRoutes } from "./meta/health";
 import { registerMetaRoutes } from "./meta/routes";
+import { recordRequests } from "./metrics/record-requests";
+import { registerMetricsRoutes } from "./metrics/routes";
 import { registerMcpRoutes } from "./mcp/routes";
 import { requireAllowedOrigin } from "./mcp/origin-guard";
 import { registerScalingRoutes } from "./scaling/routes";
@@ -88,6 +90,8 @@ function bodyLimitFor(config: Config): MiddlewareHandler {
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // First, so its time and count cover every answer, refusals by the middleware below included.
+  app.use(recordRequests());
   app.use(
     requestId({
       // Echo a client's id only when it is safe to put in logs and headers.
@@ -124,6 +128,7 @@ export function createApp(): Hono<AppEnv> {
 
   registerHealthRoutes(app);
   registerMetaRoutes(app);
+  registerMetricsRoutes(app);
   registerApiKeyRoutes(app);
   registerAgentRoutes(app);
   registerTaskRoutes(app);

@@ -107,8 +107,15 @@ export class Approvals {
       return { ok: true, value: this.#finish(a, status, nowMs, d.by, d.via, reason) };
     });
     if (result.ok) {
-      log({ event: "approval.decided", agent_id: result.value.agent_id, approval_id: approvalId, status: result.value.status, via: d.via });
-      await this.#applyToTask(result.value, nowMs);
+      log({
+        event: "approval.decided",
+        request_id: d.requestId,
+        agent_id: result.value.agent_id,
+        approval_id: approvalId,
+        status: result.value.status,
+        via: d.via,
+      });
+      await this.#applyToTask(result.value, nowMs, d.requestId);
       await this.#settle(nowMs);
     }
     return result;
@@ -214,10 +221,10 @@ export class Approvals {
     return done;
   }
 
-  async #applyToTask(a: ApprovalRecord, nowMs: number): Promise<void> {
+  async #applyToTask(a: ApprovalRecord, nowMs: number, requestId?: string): Promise<void> {
     if (!a.task_id) return;
     if (a.status === "approved") await this.#tasks.releaseApproval(a.task_id, a.approval_id, nowMs);
-    else await this.#tasks.cancel(a.task_id, nowMs, `Approval ${a.approval_id} ${a.status}: ${a.rejection_reason ?? ""}`.trim());
+    else await this.#tasks.cancel(a.task_id, nowMs, `Approval ${a.approval_id} ${a.status}: ${a.rejection_reason ?? ""}`.trim(), requestId);
   }
 
   async #deliverCallbacks(nowMs: number): Promise<void> {

@@ -97,7 +97,7 @@ export class Scaling {
   }
 
   /** Sets the number of active instances (the caller validated 0..MAX_INSTANCES). */
-  async scale(agentId: string, target: number, nowMs: number, reason = "requested"): Promise<ScaleSnapshot> {
+  async scale(agentId: string, target: number, nowMs: number, reason = "requested", requestId?: string): Promise<ScaleSnapshot> {
     const sql = this.#sql;
     const { maxInstances } = this.#config();
     const before = snapshot(sql).current_instances;
@@ -116,7 +116,14 @@ export class Scaling {
     // New lanes take the backlog at once; drained lanes hand their waiting tasks back to it.
     await this.#tasks.dispatch(nowMs);
     if (after.current_instances !== before) {
-      log({ event: "scaling.changed", agent_id: agentId, target_instances: target, reason });
+      log({
+        event: "agent.scaled",
+        request_id: requestId,
+        agent_id: agentId,
+        from_instances: before,
+        to_instances: after.current_instances,
+        reason,
+      });
       await this.#indexInstances(agentId, after.current_instances);
     }
     return after;

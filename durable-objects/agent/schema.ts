@@ -267,4 +267,70 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE derived_sync_v11 RENAME TO derived_sync;
     `,
   },
+  {
+    version: 12,
+    name: "task counts by status and task durations kept by triggers, published to D1 by task-rollup.ts; the request that created a task",
+    // Counted in the statement that changes a task, so the counts are exact and cost no read. Types
+    // without a built-in handler (executor 'external') share the label 'external': users name
+    // those freely, and a metric's label values must stay few.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN request_id TEXT;
+      CREATE TABLE task_status_counts (
+        status TEXT PRIMARY KEY,
+        n INTEGER NOT NULL DEFAULT 0,
+        published INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      INSERT INTO task_status_counts (status) VALUES ('pending'), ('running'), ('completed'), ('failed'), ('cancelled');
+      UPDATE task_status_counts SET n = (SELECT count(*) FROM tasks WHERE tasks.status = task_status_counts.status);
+      CREATE TABLE task_durations (
+        task_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 0,
+        sum REAL NOT NULL DEFAULT 0,
+        le_0_1 INTEGER NOT NULL DEFAULT 0,
+        le_0_5 INTEGER NOT NULL DEFAULT 0,
+        le_1 INTEGER NOT NULL DEFAULT 0,
+        le_5 INTEGER NOT NULL DEFAULT 0,
+        le_10 INTEGER NOT NULL DEFAULT 0,
+        le_30 INTEGER NOT NULL DEFAULT 0,
+        le_60 INTEGER NOT NULL DEFAULT 0,
+        le_300 INTEGER NOT NULL DEFAULT 0,
+        le_900 INTEGER NOT NULL DEFAULT 0,
+        le_3600 INTEGER NOT NULL DEFAULT 0,
+        le_14400 INTEGER NOT NULL DEFAULT 0,
+        le_86400 INTEGER NOT NULL DEFAULT 0,
+        published_count INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (task_type, status)
+      ) WITHOUT ROWID;
+      INSERT INTO task_durations (task_type, status, count, sum, le_0_1, le_0_5, le_1, le_5, le_10, le_30, le_60, le_300, le_900, le_3600, le_14400, le_86400)
+        SELECT task_type, status, count(*), sum(d), sum(d <= 0.1), sum(d <= 0.5), sum(d <= 1), sum(d <= 5), sum(d <= 10), sum(d <= 30), sum(d <= 60), sum(d <= 300), sum(d <= 900), sum(d <= 3600), sum(d <= 14400), sum(d <= 86400)
+        FROM (SELECT CASE WHEN executor = 'queue' THEN task_type ELSE 'external' END AS task_type, status,
+                max(0, coalesce(completed_at, last_activity_at) - created_at) / 1000.0 AS d
+              FROM tasks WHERE status IN ('completed', 'failed', 'cancelled'))
+        GROUP BY task_type, status;
+      CREATE TABLE task_rollup (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        attempted_at INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO task_rollup (id) VALUES (1);
+      CREATE TRIGGER task_counted AFTER INSERT ON tasks BEGIN
+        UPDATE task_status_counts SET n = n + 1 WHERE status = NEW.status;
+      END;
+      CREATE TRIGGER task_recounted AFTER UPDATE OF status ON tasks WHEN NEW.status IS NOT OLD.status BEGIN
+        UPDATE task_status_counts SET n = n + (status = NEW.status) - (status = OLD.status) WHERE status IN (OLD.status, NEW.status);
+      END;
+      CREATE TRIGGER task_uncounted AFTER DELETE ON tasks BEGIN
+        UPDATE task_status_counts SET n = n - 1 WHERE status = OLD.status;
+      END;
+      CREATE TRIGGER task_duration_observed AFTER UPDATE OF status ON tasks
+        WHEN NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status NOT IN ('completed', 'failed', 'cancelled') BEGIN
+        INSERT INTO task_durations (task_type, status, count, sum, le_0_1, le_0_5, le_1, le_5, le_10, le_30, le_60, le_300, le_900, le_3600, le_14400, le_86400)
+          SELECT CASE WHEN NEW.executor = 'queue' THEN NEW.task_type ELSE 'external' END, NEW.status, 1, d, d <= 0.1, d <= 0.5, d <= 1, d <= 5, d <= 10, d <= 30, d <= 60, d <= 300, d <= 900, d <= 3600, d <= 14400, d <= 86400
+          FROM (SELECT max(0, coalesce(NEW.completed_at, NEW.last_activity_at) - NEW.created_at) / 1000.0 AS d) WHERE true
+          ON CONFLICT (task_type, status) DO UPDATE SET count = count + 1, sum = sum + excluded.sum,
+            le_0_1 = le_0_1 + excluded.le_0_1, le_0_5 = le_0_5 + excluded.le_0_5, le_1 = le_1 + excluded.le_1, le_5 = le_5 + excluded.le_5, le_10 = le_10 + excluded.le_10, le_30 = le_30 + excluded.le_30, le_60 = le_60 + excluded.le_60, le_300 = le_300 + excluded.le_300, le_900 = le_900 + excluded.le_900, le_3600 = le_3600 + excluded.le_3600, le_14400 = le_14400 + excluded.le_14400, le_86400 = le_86400 + excluded.le_86400;
+      END;
+    `,
+  },
 ];

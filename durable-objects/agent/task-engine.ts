@@ -16,7 +16,7 @@ import {
   type TaskResult,
   type TaskStatus,
 } from "../../src/tasks/model";
-import { logError, warn } from "../../src/lib/log";
+import { log, logEnabled, logError, warn, type LogEvent } from "../../src/lib/log";
 import { GroupCommit } from "../shared/group-commit";
 import type { Timers } from "../shared/timers";
 import { LaneBook, ensureInstances, externalTaskInstance, holdsLane, removeIdleDraining } from "./lanes";
@@ -24,6 +24,7 @@ import { PrefixUnavailable, type TaskIds } from "./task-ids";
 import {
   insertTask,
   latestEvent,
+  readStatus,
   startAttempt,
   updateTaskFrom,
   readTask,
@@ -64,10 +65,23 @@ export class TaskEngine {
   #instancesEnsured = false;
   /** SSE subscribers by task id; in memory, since a stream lives only as long as this instance. */
   readonly #listeners = new Map<string, Set<Listener>>();
+  /** Told of every task created or changing status (the task roll-up for /metrics). */
+  readonly #onStatusChange: () => void;
+  /** Transition log lines of the transaction in progress, written once it commits. */
+  #pendingLogs: LogEvent[] = [];
+  #depth = 0;
 
-  constructor(storage: DurableObjectStorage, queue: Queue<TaskMessage>, timers: Timers, concurrency: () => number, ids: TaskIds) {
+  constructor(
+    storage: DurableObjectStorage,
+    queue: Queue<TaskMessage>,
+    timers: Timers,
+    concurrency: () => number,
+    ids: TaskIds,
+    onStatusChange: () => void = () => {},
+  ) {
     this.#storage = storage;
     this.#ids = ids;
+    this.#onStatusChange = onStatusChange;
     this.#sends = new GroupCommit(
       (messages) => queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const }))),
       MAX_MESSAGES_PER_SEND,
@@ -134,7 +148,9 @@ export class TaskEngine {
         last_activity_at: input.nowMs,
         approval_id: gate?.approvalId ?? null,
         executor: input.executor,
+        request_id: input.requestId ?? null,
       });
+      this.#onStatusChange();
       if (input.idempotencyKey) rememberIdempotencyKey(sql, input.idempotencyKey, task.task_id, input.nowMs);
       this.#notify(task.task_id);
       if (lane) return { task, created: true, messages: [{ task_id: task.task_id, agent_id: task.agent_id }] };
@@ -158,8 +174,9 @@ export class TaskEngine {
     taskId: string,
     update: { progress?: number; status?: TaskStatus; message?: string },
     nowMs: number,
+    requestId?: string,
   ): Promise<TaskResult<Stored>> {
-    const result = this.#change(taskId, nowMs, (task) => {
+    const result = this.#change(taskId, nowMs, requestId, (task) => {
       const gated = gateRefusal(task);
       if (gated) return gated;
       const status = update.status ?? (task.status === "pending" ? "running" : task.status);
@@ -176,8 +193,13 @@ export class TaskEngine {
     return result;
   }
 
-  async complete(taskId: string, outcome: { result?: unknown; error_message?: string }, nowMs: number): Promise<TaskResult<Stored>> {
-    const [result] = await this.completeMany([{ taskId, ...outcome }], nowMs);
+  async complete(
+    taskId: string,
+    outcome: { result?: unknown; error_message?: string },
+    nowMs: number,
+    requestId?: string,
+  ): Promise<TaskResult<Stored>> {
+    const [result] = await this.completeMany([{ taskId, ...outcome }], nowMs, requestId);
     return result!;
   }
 
@@ -189,15 +211,16 @@ export class TaskEngine {
     taskId: string,
     outcome: { result?: unknown; error_message?: string },
     nowMs: number,
+    requestId?: string,
   ): Promise<TaskResult<Stored>> {
     // Checked and finished in the same turn: nothing can release or gate the task in between.
-    return gateRefusal(this.get(taskId)) ?? this.complete(taskId, outcome, nowMs);
+    return gateRefusal(this.get(taskId)) ?? this.complete(taskId, outcome, nowMs, requestId);
   }
 
   /** Cancelled; the lane it frees goes to the next backlog task in the same transaction. */
-  async cancel(taskId: string, nowMs: number, reason?: string): Promise<TaskResult<Stored>> {
+  async cancel(taskId: string, nowMs: number, reason?: string, requestId?: string): Promise<TaskResult<Stored>> {
     const { result, messages } = this.#transaction(() => {
-      const result = this.#change(taskId, nowMs, () => ({
+      const result = this.#change(taskId, nowMs, requestId, () => ({
         status: "cancelled",
         completed_at: nowMs,
         last_activity_at: nowMs,
@@ -229,6 +252,7 @@ export class TaskEngine {
       taskIds.map((taskId): AttemptStart => {
         const started = startAttempt(sql, taskId, nowMs);
         if (started) {
+          this.#transitioned(started, "pending");
           this.#notify(taskId);
           return { run: true, task: started, attempt: started.attempts, deadline: nowMs + started.timeout_seconds * 1000 };
         }
@@ -250,12 +274,16 @@ export class TaskEngine {
   async completeMany(
     outcomes: readonly { taskId: string; result?: unknown; error_message?: string }[],
     nowMs: number,
+    requestId?: string,
   ): Promise<TaskResult<Stored>[]> {
     const { results, messages } = this.#transaction(() => {
       const results = outcomes.map((o): TaskResult<Stored> => {
+        // The status it leaves, for its log line only (read only when info lines are written).
+        const from = logEnabled("info") ? readStatus(this.#sql, o.taskId) : null;
         // One statement when the task may still finish; otherwise #change says why not (409/404).
         const done = updateTaskFrom(this.#sql, o.taskId, FINISHABLE, finishPatch(o, nowMs));
-        if (!done) return this.#change(o.taskId, nowMs, () => finishPatch(o, nowMs));
+        if (!done) return this.#change(o.taskId, nowMs, requestId, () => finishPatch(o, nowMs));
+        this.#transitioned(done, from, requestId);
         // It was pending or running, on the same instance: if that was a lane, it is free now.
         if (done.executor === "queue" && done.instance_id !== null) this.#lanes.release(done.instance_id);
         this.#notify(o.taskId);
@@ -280,7 +308,7 @@ export class TaskEngine {
     const task = readTask(this.#sql, taskId);
     if (!task || isTerminal(task.status)) return { retry: false, delaySeconds: 0, attempts: task?.attempts ?? 0 };
     if (retryable && task.attempts < task.max_attempts) {
-      this.#change(taskId, nowMs, () => ({ status: "pending", error_message: error, last_activity_at: nowMs }));
+      this.#change(taskId, nowMs, undefined, () => ({ status: "pending", error_message: error, last_activity_at: nowMs }));
       return { retry: true, delaySeconds: Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** (task.attempts - 1)), attempts: task.attempts };
     }
     await this.complete(taskId, { error_message: error }, nowMs);
@@ -387,7 +415,12 @@ export class TaskEngine {
   }
 
   /** One checked transition: `decide` returns the patch, or a refusal (409): a string explaining it, or the failure itself. */
-  #change(taskId: string, nowMs: number, decide: (task: Stored) => TaskPatch | string | TaskFailure): TaskResult<Stored> {
+  #change(
+    taskId: string,
+    nowMs: number,
+    requestId: string | undefined,
+    decide: (task: Stored) => TaskPatch | string | TaskFailure,
+  ): TaskResult<Stored> {
     const sql = this.#sql;
     return this.#transaction((): TaskResult<Stored> => {
       const task = readTask(sql, taskId);
@@ -401,20 +434,56 @@ export class TaskEngine {
       }
       updateTask(sql, taskId, patch);
       const updated = { ...task, ...patch };
+      if (to !== task.status) this.#transitioned(updated, task.status, requestId);
       if (holdsLane(task) && !holdsLane(updated)) this.#lanes.release(task.instance_id);
       this.#notify(taskId);
       return { ok: true, value: updated };
     });
   }
 
-  /** One synchronous transaction; if it rolls back, what the engine remembers about lanes may be wrong. */
+  /**
+   * One synchronous transaction; if it rolls back, what the engine remembers about lanes may be
+   * wrong, and the transitions it would have logged did not happen. Nested calls join the outer one.
+   */
   #transaction<T>(fn: () => T): T {
+    this.#depth++;
+    let out: T;
     try {
-      return this.#storage.transactionSync(fn);
+      out = this.#storage.transactionSync(fn);
     } catch (err) {
       this.#forgetLanes();
+      if (this.#depth === 1) this.#pendingLogs = [];
       throw err;
+    } finally {
+      this.#depth--;
     }
+    if (this.#depth === 0 && this.#pendingLogs.length > 0) {
+      const lines = this.#pendingLogs;
+      this.#pendingLogs = [];
+      for (const line of lines) log(line);
+    }
+    return out;
+  }
+
+  /**
+   * A task changed status (`from` null: not read, because info lines are not written). The line
+   * carries the request that made the change, else the one that created the task.
+   */
+  #transitioned(task: Stored, from: TaskStatus | null, requestId?: string): void {
+    this.#onStatusChange();
+    if (from === null || from === task.status) return;
+    const line: LogEvent = {
+      event: "task.transition",
+      request_id: requestId ?? task.request_id ?? undefined,
+      agent_id: task.agent_id,
+      task_id: task.task_id,
+      task_type: task.task_type,
+      from,
+      to: task.status,
+      attempt: task.attempts,
+    };
+    if (this.#depth > 0) this.#pendingLogs.push(line);
+    else log(line);
   }
 
   /** Lanes and backlog are read from the tables again at the next dispatch. */

@@ -9,7 +9,7 @@ type StoredTask = TaskRecord & { seq: number };
 /** Columns as TaskRecord names them: JSON columns carry a `_json` suffix in the record. */
 const TASK_COLUMNS = `seq, task_id, agent_id, task_type, status, progress, progress_message, result AS result_json,
   error_message, created_at, started_at, completed_at, metadata AS metadata_json, attempts, max_attempts, timeout_seconds,
-  instance_id, last_activity_at, approval_id, gate_approval_id, executor`;
+  instance_id, last_activity_at, approval_id, gate_approval_id, executor, request_id`;
 const SELECT_TASK = `SELECT ${TASK_COLUMNS} FROM tasks`;
 
 /** Inserts a new task and returns it as `readTask` would (without reading it back). */
@@ -20,8 +20,8 @@ export function insertTask(
   const { seq } = sql
     .exec<{ seq: number }>(
       `INSERT INTO tasks (task_id, agent_id, task_type, status, progress, progress_message, created_at, metadata, attempts,
-       max_attempts, timeout_seconds, instance_id, last_activity_at, approval_id, gate_approval_id, executor)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+       max_attempts, timeout_seconds, instance_id, last_activity_at, approval_id, gate_approval_id, executor, request_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
       t.task_id,
       t.agent_id,
       t.task_type,
@@ -39,6 +39,7 @@ export function insertTask(
       // The gate, kept for the view after the approval clears approval_id.
       t.approval_id,
       t.executor,
+      t.request_id ?? null,
     )
     .one();
   return { ...t, seq, result_json: null, error_message: null, started_at: null, completed_at: null, gate_approval_id: t.approval_id };
@@ -46,6 +47,11 @@ export function insertTask(
 
 export function readTask(sql: SqlStorage, taskId: string): StoredTask | null {
   return sql.exec<StoredTask & Record<string, SqlStorageValue>>(`${SELECT_TASK} WHERE task_id = ?`, taskId).toArray()[0] ?? null;
+}
+
+/** A task's status alone (null: no such task). */
+export function readStatus(sql: SqlStorage, taskId: string): TaskStatus | null {
+  return sql.exec<{ status: TaskStatus }>("SELECT status FROM tasks WHERE task_id = ?", taskId).toArray()[0]?.status ?? null;
 }
 
 /** Each task's status, in the order asked (null for an unknown id). */

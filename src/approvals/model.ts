@@ -79,6 +79,8 @@ export interface Decision {
   jti?: string;
   /** When true, `by` (an address) must be the approver (or an escalation recipient once escalated). */
   checkResponder: boolean;
+  /** The request that decided, for the decision's log line (none for a reply by mail). */
+  requestId?: string;
 }
 
 export type DecisionResult = Result<ApprovalRecord, DecisionRefusal>;

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { principalLabel, requireAgent, requirePermission } from "../auth/principal";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
+import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { escapeHtml } from "../lib/html";
@@ -128,16 +129,31 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
       // Credentials first: an unauthenticated caller learns nothing about the id.
       let decision: Decision;
       if (token) {
-        const claims = await verifyLink(c.env, token, params.approval_id);
+        const claims = await verifyLink(c.env, token, params.approval_id, c.var.requestId);
         if (claims.action !== body.action)
           throw new AppError("forbidden", `This link token is for '${claims.action}', not '${body.action}'.`);
         if (body.approver_email !== undefined && body.approver_email.toLowerCase() !== claims.to.toLowerCase()) {
           throw new AppError("forbidden", "This link was mailed to another address than approver_email.");
         }
-        decision = { action: body.action, by: claims.to, via: "link", reason: body.reason, jti: claims.jti, checkResponder: true };
+        decision = {
+          action: body.action,
+          by: claims.to,
+          via: "link",
+          reason: body.reason,
+          jti: claims.jti,
+          checkResponder: true,
+          requestId: c.var.requestId,
+        };
       } else {
         const principal = requirePermission(c.var.principal, "email:send");
-        decision = { action: body.action, by: principalLabel(principal), via: "api", reason: body.reason, checkResponder: false };
+        decision = {
+          action: body.action,
+          by: principalLabel(principal),
+          via: "api",
+          reason: body.reason,
+          checkResponder: false,
+          requestId: c.var.requestId,
+        };
       }
       const agentId = await approvals.agentOfApproval(c.env, params.approval_id);
       if (!token) requireAgent(c.var.principal!, agentId);
@@ -149,11 +165,12 @@ export function registerApprovalRoutes(app: Hono<AppEnv>): void {
   app.post("/approve/:approval_id", (c) => landing(c, true));
 }
 
-async function verifyLink(env: Env, token: string, approvalId: string) {
+async function verifyLink(env: Env, token: string, approvalId: string, requestId: string) {
   try {
     return await verifyLinkToken(requireSecret(env), token, approvalId);
   } catch (err) {
     if (!(err instanceof LinkRefused)) throw err;
+    log({ event: "auth.refused", request_id: requestId, reason: `approval link: ${err.message}` });
     throw new AppError("forbidden", err.message);
   }
 }
@@ -210,6 +227,7 @@ async function landing(c: Context<AppEnv>, decide: boolean): Promise<Response> {
     claims = await verifyLinkToken(secret, token, approvalId);
   } catch (err) {
     if (!(err instanceof LinkRefused)) throw err;
+    log({ event: "auth.refused", request_id: c.var.requestId, reason: `approval link: ${err.message}` });
     return page(c, err.status, err.status === 410 ? "Link expired" : "Invalid link", p(err.message) + p("Nothing was recorded."));
   }
   let approval: ApprovalRecord;
@@ -244,6 +262,7 @@ ${claims.action === "reject" ? `<p><label>Reason (optional)<br><textarea name="r
       reason,
       jti: claims.jti,
       checkResponder: false,
+      requestId: c.var.requestId,
     });
     return page(
       c,

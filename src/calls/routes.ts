@@ -46,7 +46,7 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       },
     },
     async (c, { body }) => {
-      const call = await calls.createCall(c.env, body, c.var.principal);
+      const call = await calls.createCall(c.env, body, c.var.principal, c.var.requestId);
       c.header("Location", `/api/v2/calls/${call.call_id}`);
       return c.json(call, 201);
     },
@@ -104,7 +104,7 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
         params: CallParams,
         responses: { 200: { description: "The call after the transition.", schema: CallSession }, ...writeErrors },
       },
-      async (c, { params }) => c.json(await calls.transition(c.env, params.call_id, c.var.principal, action)),
+      async (c, { params }) => c.json(await calls.transition(c.env, params.call_id, c.var.principal, action, c.var.requestId)),
     );
   }
 

@@ -82,7 +82,7 @@ export async function authorizeCall(env: Env, callId: string, principal: Princip
   return call;
 }
 
-export async function createCall(env: Env, body: CreateCallBody, principal: Principal): Promise<CallSession> {
+export async function createCall(env: Env, body: CreateCallBody, principal: Principal, requestId?: string): Promise<CallSession> {
   requireAgent(principal, body.agent_id);
   const callId = newId("call");
   const nowMs = Date.now();
@@ -102,7 +102,7 @@ export async function createCall(env: Env, body: CreateCallBody, principal: Prin
       nowMs,
     }),
   );
-  log({ event: "call.created", agent_id: call.agent_id, call_id: callId });
+  log({ event: "call.created", request_id: requestId, agent_id: call.agent_id, call_id: callId });
   return call;
 }
 
@@ -131,11 +131,26 @@ export async function listCalls(
   return calls.filter((c): c is CallSession => c !== null);
 }
 
-export async function transition(env: Env, callId: string, principal: Principal, action: CallAction): Promise<CallSession> {
+export async function transition(
+  env: Env,
+  callId: string,
+  principal: Principal,
+  action: CallAction,
+  requestId?: string,
+): Promise<CallSession> {
   await authorizeCall(env, callId, principal);
   const call = callValue(await stub(env, callId).transition(action, Date.now()));
-  await env.DB.prepare("UPDATE call_index SET status = ? WHERE call_id = ?").bind(call.status, callId).run();
-  log({ event: "call.status_changed", agent_id: call.agent_id, call_id: callId, status: call.status });
+  // The duration of a call that started rides along with the status that ends it: D1's triggers
+  // count calls by status and observe the duration for /metrics in this same statement.
+  const ended = FINAL_STATUSES.includes(call.status);
+  const duration = ended && call.started_at !== null ? call.duration_seconds : null;
+  await env.DB.prepare("UPDATE call_index SET status = ?, duration_seconds = ? WHERE call_id = ?")
+    .bind(call.status, duration, callId)
+    .run();
+  const ids = { request_id: requestId, agent_id: call.agent_id, call_id: callId };
+  if (ended) log({ event: "call.ended", ...ids, status: call.status, duration_seconds: duration });
+  else if (action === "start") log({ event: "call.started", ...ids });
+  else log({ event: "call.status_changed", ...ids, status: call.status });
   return call;
 }
 

@@ -354,7 +354,8 @@ export async function sendMessage(env: Env, input: SendMessageInput): Promise<Me
       event: "email.failed",
       request_id: input.requestId,
       message_id: row.message_id,
-      error: failure.message,
+      // Masked like the stored error: a provider's error text may quote what it was given.
+      error: mask(failure.message),
       attempts: err.attempts.length,
     });
     throw failure;

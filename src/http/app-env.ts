@@ -1,4 +1,5 @@
 import type { Principal } from "../auth/principal";
+import type { ProblemCode } from "../lib/problem";
 
 /** Hono's environment for every route: the Worker bindings and per-request variables. */
 export interface AppEnv {
@@ -7,5 +8,7 @@ export interface AppEnv {
     requestId: string;
     /** Set by the authentication middleware on every `/api/*` request that passed it. */
     principal: Principal;
+    /** Set when the answer is a problem document: its code (counted by /metrics as agent_errors_total). */
+    problemCode?: ProblemCode;
   };
 }

@@ -47,6 +47,7 @@ export const renderNotFound: NotFoundHandler<AppEnv> = (c: Context<AppEnv>) =>
  * CORS) stay on the problem response.
  */
 function problem(c: Context<AppEnv>, err: AppError): Response {
+  c.set("problemCode", err.code);
   const body = JSON.stringify(problemDocument(err, c.req.path, c.var.requestId));
   return c.newResponse(body, err.status as ContentfulStatusCode, { ...err.headers, "Content-Type": "application/problem+json" });
 }

@@ -45,6 +45,7 @@ const ConfigSchema = z.object({
   STATE_HISTORY_LIMIT: positiveInt(100),
   STATE_SNAPSHOT_INTERVAL_SECONDS: positiveInt(10),
   AGENT_INDEX_REFRESH_SECONDS: positiveInt(300),
+  METRICS_ROLLUP_INTERVAL_SECONDS: positiveInt(60),
   MAX_BODY_BYTES: positiveInt(2 * 1024 * 1024),
   MAX_INSTANCES: positiveInt(32),
   TASK_CONCURRENCY_PER_INSTANCE: positiveInt(1),
@@ -70,6 +71,8 @@ export type Config = {
   stateSnapshotIntervalMs: number;
   /** Least time between two refreshes of an agent's version and updated_at in the D1 index. */
   agentIndexRefreshMs: number;
+  /** Least time between two publishes of an agent's task counts to D1 (the lag of /metrics' task figures). */
+  metricsRollupIntervalMs: number;
   maxBodyBytes: number;
   maxInstances: number;
   taskConcurrencyPerInstance: number;
@@ -107,6 +110,7 @@ export function getConfig(env: Env): Config {
     stateHistoryLimit: v.STATE_HISTORY_LIMIT,
     stateSnapshotIntervalMs: v.STATE_SNAPSHOT_INTERVAL_SECONDS * 1000,
     agentIndexRefreshMs: v.AGENT_INDEX_REFRESH_SECONDS * 1000,
+    metricsRollupIntervalMs: v.METRICS_ROLLUP_INTERVAL_SECONDS * 1000,
     maxBodyBytes: v.MAX_BODY_BYTES,
     maxInstances: v.MAX_INSTANCES,
     taskConcurrencyPerInstance: v.TASK_CONCURRENCY_PER_INSTANCE,

@@ -17,10 +17,19 @@ export type LogEvent =
   | { event: "task.created"; request_id?: string; agent_id: string; task_id: string; task_type: string }
   | { event: "task.dispatch_failed"; agent_id: string; tasks: number; error: string; retry_in_ms?: number }
   | { event: "task.index_failed"; request_id?: string; agent_id: string; error: string }
-  | { event: "task.finished"; agent_id: string; task_id: string; status: string }
+  | {
+      event: "task.transition";
+      request_id?: string;
+      agent_id: string;
+      task_id: string;
+      task_type: string;
+      from: string;
+      to: string;
+      attempt: number;
+    }
   | { event: "task.attempt_failed"; agent_id: string; task_id: string; attempt: number; error: string; retry_in_s?: number }
   | { event: "task.dead_lettered"; agent_id?: string; task_id?: string; error: string }
-  | { event: "scaling.changed"; request_id?: string; agent_id: string; target_instances: number; reason: string }
+  | { event: "agent.scaled"; request_id?: string; agent_id: string; from_instances: number; to_instances: number; reason: string }
   | { event: "scaling.index_failed"; agent_id: string; instances: number; error: string }
   | { event: "approval.created"; request_id?: string; agent_id: string; approval_id: string; task_id?: string; email_status: string }
   | { event: "approval.decided"; request_id?: string; agent_id: string; approval_id: string; status: string; via: string }
@@ -32,8 +41,10 @@ export type LogEvent =
   | { event: "email.failed"; request_id?: string; message_id: string; error: string; attempts: number }
   | { event: "email.status_changed"; message_id: string; provider: string; status: string; provider_event: string }
   | { event: "email.webhook_refused"; request_id?: string; provider: string; reason: string }
-  | { event: "call.created"; agent_id: string; call_id: string }
-  | { event: "call.status_changed"; agent_id: string; call_id: string; status: string }
+  | { event: "call.created"; request_id?: string; agent_id: string; call_id: string }
+  | { event: "call.started"; request_id?: string; agent_id: string; call_id: string }
+  | { event: "call.status_changed"; request_id?: string; agent_id: string; call_id: string; status: string }
+  | { event: "call.ended"; request_id?: string; agent_id: string; call_id: string; status: string; duration_seconds: number | null }
   | { event: "call.transcript_cleared"; call_id: string; lines: number }
   | { event: "call.transcribed"; call_id: string; participant_id: string; chars: number }
   | { event: "call.spoke"; call_id: string; chars: number; audio_bytes: number }
@@ -44,7 +55,10 @@ export type LogEvent =
       op: string;
       outcome: "ok" | "refused" | "upstream_error";
       detail?: string;
-    };
+    }
+  | { event: "metrics.record_failed"; request_id?: string; error: string }
+  | { event: "metrics.store_read_failed"; request_id?: string; error: string }
+  | { event: "metrics.rollup_failed"; agent_id: string; attempt: number; error: string; retry_in_ms: number };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -54,6 +68,11 @@ let threshold = LOG_LEVELS.indexOf("info");
 
 export function setLogLevel(level: LogLevel): void {
   threshold = LOG_LEVELS.indexOf(level);
+}
+
+/** Whether lines of `level` are written: lets a caller skip work done only for a line. */
+export function logEnabled(level: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) >= threshold;
 }
 
 function emit(level: LogLevel, entry: LogEvent): void {

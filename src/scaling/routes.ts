@@ -32,7 +32,7 @@ export function registerScalingRoutes(app: Hono<AppEnv>): void {
         422: { description: "target_instances is not an integer in 0–MAX_INSTANCES." },
       },
     },
-    async (c, { params, body }) => c.json(await scaling.scale(c.env, params.agent_id, body.target_instances)),
+    async (c, { params, body }) => c.json(await scaling.scale(c.env, params.agent_id, body.target_instances, c.var.requestId)),
   );
 
   defineRoute(

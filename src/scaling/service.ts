@@ -18,10 +18,10 @@ function tooMany(path: string, value: number, max: number): AppError {
   });
 }
 
-export async function scale(env: Env, agentId: string, target: number) {
+export async function scale(env: Env, agentId: string, target: number, requestId?: string) {
   const max = getConfig(env).maxInstances;
   if (target > max) throw tooMany("target_instances", target, max);
-  const snap = await stub(env, agentId).scale(agentId, target);
+  const snap = await stub(env, agentId).scale(agentId, target, requestId);
   return { success: true as const, agent_id: agentId, target_instances: target, ...snap };
 }
 

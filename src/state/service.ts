@@ -5,6 +5,7 @@
  */
 import { getConfig } from "../lib/config";
 import { log, warn } from "../lib/log";
+import { stateSavesTotal } from "../metrics/isolate-metrics";
 import { AppError } from "../lib/problem";
 import { iso } from "../lib/time";
 import { AGENT_TYPES, type AgentType, type CopyIntervals, type StateSummary, type StateVersionRecord, type WriteResult } from "./model";
@@ -84,6 +85,7 @@ export async function saveState(env: Env, req: SaveRequest): Promise<{ version: 
     copyIntervals: copyIntervals(env),
   });
   throwOnFailure(req.agentId, result);
+  stateSavesTotal.inc();
   log({ event: "state.saved", request_id: req.requestId, agent_id: req.agentId, version: result.version, bytes });
   return { version: result.version };
 }

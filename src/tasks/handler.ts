@@ -9,6 +9,8 @@ export interface TaskContext {
   taskType: string;
   /** 1 for the first attempt. */
   attempt: number;
+  /** The request that created the task, for log lines about what the handler does. */
+  requestId?: string;
   metadata: Record<string, unknown>;
   /** Aborted when the task is cancelled or times out; pass it to fetch and long waits. */
   signal: AbortSignal;

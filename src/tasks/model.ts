@@ -57,6 +57,8 @@ export interface TaskRecord {
   gate_approval_id: string | null;
   /** Whether a built-in handler runs it through the queue (else an external worker reports). */
   executor: "queue" | "external";
+  /** The request that created it: log lines about changes no request made (queue, timers) carry it. */
+  request_id?: string | null;
 }
 
 /**
@@ -84,6 +86,7 @@ export interface CreateTaskInput {
   executor: "queue" | "external";
   idempotencyKey?: string;
   nowMs: number;
+  requestId?: string;
 }
 
 export type TaskRefusal = { reason: "not_found" } | { reason: "conflict"; status: TaskStatus; detail: string; approvalId?: string };

@@ -161,7 +161,8 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       legacyBody: adaptLegacyProgressBody,
       responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...reportErrors },
     },
-    async (c, { params, body }) => c.json(renderTask(await tasks.reportProgress(c.env, params.task_id, c.var.principal, body))),
+    async (c, { params, body }) =>
+      c.json(renderTask(await tasks.reportProgress(c.env, params.task_id, c.var.principal, body, c.var.requestId))),
   );
 
   defineRoute(
@@ -182,7 +183,8 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       legacyBody: (raw) => raw ?? {},
       responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...reportErrors },
     },
-    async (c, { params, body }) => c.json(renderTask(await tasks.completeTask(c.env, params.task_id, c.var.principal, body))),
+    async (c, { params, body }) =>
+      c.json(renderTask(await tasks.completeTask(c.env, params.task_id, c.var.principal, body, c.var.requestId))),
   );
 
   defineRoute(
@@ -197,6 +199,6 @@ export function registerTaskRoutes(app: Hono<AppEnv>): void {
       params: TaskParams,
       responses: { 200: { description: "The task as stored.", schema: LongRunningTask }, ...transitionErrors },
     },
-    async (c, { params }) => c.json(renderTask(await tasks.cancelTask(c.env, params.task_id, c.var.principal))),
+    async (c, { params }) => c.json(renderTask(await tasks.cancelTask(c.env, params.task_id, c.var.principal, c.var.requestId))),
   );
 }

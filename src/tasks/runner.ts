@@ -13,7 +13,7 @@
  *   every second aborts `ctx.signal` (for handlers waiting on I/O) once the task is cancelled
  *   or timed out: one call per agent and batch for all its running attempts (`CancelWatch`).
  */
-import { log, warn } from "../lib/log";
+import { warn } from "../lib/log";
 import { NonRetryableError, TaskCancelled, type TaskContext } from "./handler";
 import { handlerFor } from "./handlers/registry";
 import { isTerminal, type AttemptStart, type TaskRecord, type TaskResult, type TaskStatus } from "./model";
@@ -141,6 +141,7 @@ async function runAttempt(
     agentId,
     taskType: start.task.task_type,
     attempt: start.attempt,
+    requestId: start.task.request_id ?? undefined,
     metadata: JSON.parse(start.task.metadata_json) as Record<string, unknown>,
     signal: controller.signal,
     async progress(percent, msg) {
@@ -161,7 +162,6 @@ async function runAttempt(
     const result = await handler(ctx);
     if (stopped) throw controller.signal.reason as TaskCancelled;
     await completions.complete(taskId, { result: result ?? null });
-    log({ event: "task.finished", agent_id: agentId, task_id: taskId, status: "completed" });
     return ACK;
   } catch (err) {
     if (stopped || err instanceof TaskCancelled) return ACK;

@@ -60,6 +60,7 @@ export async function createTask(
       executor: handlerFor(req.body.task_type) ? "queue" : "external",
       idempotencyKey: req.idempotencyKey,
       nowMs,
+      requestId: req.requestId,
     },
     approvalId ? { approvalId } : undefined,
   );
@@ -103,7 +104,7 @@ async function createTaskApproval(
       approvalId,
     );
   } catch (err) {
-    await stub(env, req.agentId).cancelTask(taskId);
+    await stub(env, req.agentId).cancelTask(taskId, req.requestId);
     throw err;
   }
 }
@@ -170,8 +171,9 @@ export async function reportProgress(
   taskId: string,
   principal: Principal,
   update: { progress: number; status?: "pending" | "running"; message?: string },
+  requestId?: string,
 ): Promise<TaskRecord> {
-  return taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).updateTaskProgress(taskId, update));
+  return taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).updateTaskProgress(taskId, update, requestId));
 }
 
 export async function completeTask(
@@ -179,14 +181,12 @@ export async function completeTask(
   taskId: string,
   principal: Principal,
   outcome: { result?: unknown; error_message?: string },
+  requestId?: string,
 ): Promise<TaskRecord> {
-  const task = taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).completeTask(taskId, outcome));
-  log({ event: "task.finished", agent_id: task.agent_id, task_id: taskId, status: task.status });
-  return task;
+  // The agent's Durable Object logs the transition (task.transition), with this request's id.
+  return taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).completeTask(taskId, outcome, requestId));
 }
 
-export async function cancelTask(env: Env, taskId: string, principal: Principal): Promise<TaskRecord> {
-  const task = taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).cancelTask(taskId));
-  log({ event: "task.finished", agent_id: task.agent_id, task_id: taskId, status: task.status });
-  return task;
+export async function cancelTask(env: Env, taskId: string, principal: Principal, requestId?: string): Promise<TaskRecord> {
+  return taskValue(taskId, await stub(env, await agentOfTask(env, taskId, principal)).cancelTask(taskId, requestId));
 }

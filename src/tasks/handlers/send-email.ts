@@ -33,7 +33,7 @@ export const sendEmail: TaskHandler = async (ctx) => {
   }
   await ctx.checkpoint();
   try {
-    const record = await sendMessage(env, sendInputFromBody(body, { agentId: ctx.agentId, related: ctx.taskId }));
+    const record = await sendMessage(env, sendInputFromBody(body, { agentId: ctx.agentId, related: ctx.taskId, requestId: ctx.requestId }));
     return { message_id: record.message_id, status: record.status, provider: record.provider };
   } catch (err) {
     if (err instanceof MessageFailedError) {
