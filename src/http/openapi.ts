@@ -92,11 +92,13 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], serverUrl: str
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: spec.tags,
-      ...(spec.permission === "public"
-        ? { security: [] }
-        : spec.permission === "authenticated"
-          ? {}
-          : { "x-required-permission": spec.permission }),
+      ...(spec.security
+        ? { security: spec.security }
+        : spec.permission === "public"
+          ? { security: [] }
+          : spec.permission === "authenticated"
+            ? {}
+            : { "x-required-permission": spec.permission }),
       parameters: parameters(spec),
       ...(spec.body
         ? {
@@ -122,6 +124,7 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], serverUrl: str
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "A JWT (HS256, or ES256/RS256 via JWKS) or an API key (`dmsa_…`)." },
         apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+        metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN: accepted by GET /metrics, and only there." },
       },
       schemas: { Problem: ProblemSchema, ...declaredComponents(routes) },
     },

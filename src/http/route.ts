@@ -45,6 +45,11 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
    */
   legacyBody?: (raw: unknown, query: Record<string, string>) => unknown;
   responses: Record<number, ResponseSpec>;
+  /**
+   * The credentials a route outside the API's authentication checks itself, as OpenAPI `security`
+   * (e.g. `/metrics`: its own token, or an admin credential); replaces what `permission` implies.
+   */
+  security?: Record<string, string[]>[];
   /** Named schemas the route's description refers to, published under `#/components/schemas`. */
   components?: Record<string, { schema: z.ZodType; description: string }>;
 }

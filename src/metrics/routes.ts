@@ -23,8 +23,9 @@ export function registerMetricsRoutes(app: Hono<AppEnv>): void {
         "calls, email) and durations come from the stores and are the same whichever isolate answers; request, response-time, " +
         "error and save counters are this isolate's. See docs/monitoring.md for every family, its labels, source and lag.",
       tags: ["meta"],
+      // Outside /api: the route checks its credentials itself (./access.ts).
       permission: "public",
-      headers: { Authorization: "`Bearer <METRICS_TOKEN>`, or an admin credential when METRICS_TOKEN is not set." },
+      security: [{ metricsToken: [] }, { bearer: [] }, { apiKey: [] }],
       responses: {
         200: { description: "The metrics.", contentType: EXPOSITION_CONTENT_TYPE },
         401: { description: "No token, a wrong token, or (with METRICS_TOKEN set) any other credential." },

@@ -58,6 +58,20 @@ describe("who may scrape /metrics", () => {
   });
 });
 
+describe("the OpenAPI document", () => {
+  it("declares /metrics with its own token scheme (or an admin credential) and the exposition content type", async () => {
+    const doc = await json<{
+      paths: Record<string, Record<string, { security: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>>;
+      components: { securitySchemes: Record<string, { type: string; scheme?: string }> };
+    }>(await call("/openapi.json", { token: null }));
+    const op = doc.paths["/metrics"]!.get!;
+    expect(op.security).toEqual([{ metricsToken: [] }, { bearer: [] }, { apiKey: [] }]);
+    expect(doc.components.securitySchemes.metricsToken).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(Object.keys(op.responses["200"]!.content!)).toEqual([EXPOSITION_CONTENT_TYPE]);
+    expect(Object.keys(op.responses).sort()).toEqual(["200", "401", "403", "429", "503"]);
+  });
+});
+
 describe("the exposition", () => {
   it("has HELP and TYPE for every family the docs list, as the parser reads them", async () => {
     const { text } = await scrape();
