@@ -16,7 +16,7 @@ export const CALL_TOOLS: readonly McpTool[] = [
     input: CreateCallBody,
     output: CallSession,
     annotations: WRITES,
-    run: (ctx, input) => createCall(ctx.env, input, ctx.principal),
+    run: (ctx, input) => createCall(ctx.env, input, ctx.principal, ctx.requestId),
   }),
   defineTool({
     name: "speak_in_call",

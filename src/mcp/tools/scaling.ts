@@ -17,7 +17,7 @@ export const SCALING_TOOLS: readonly McpTool[] = [
     input: AgentParams.extend(ScaleBody.shape).strict(),
     output: ScaleResponse,
     annotations: { ...WRITES, idempotentHint: true },
-    run: (ctx, input) => scale(ctx.env, input.agent_id, input.target_instances),
+    run: (ctx, input) => scale(ctx.env, input.agent_id, input.target_instances, ctx.requestId),
   }),
   defineTool({
     name: "get_agent_metrics",

@@ -72,7 +72,8 @@ export const TASK_TOOLS: readonly McpTool[] = [
     input: TaskParams.extend(ProgressBody.shape).strict(),
     output: LongRunningTask,
     annotations: WRITES,
-    run: async (ctx, { task_id: taskId, ...update }) => renderTask(await reportProgress(ctx.env, taskId, ctx.principal, update)),
+    run: async (ctx, { task_id: taskId, ...update }) =>
+      renderTask(await reportProgress(ctx.env, taskId, ctx.principal, update, ctx.requestId)),
   }),
   defineTool({
     name: "cancel_task",
@@ -85,7 +86,7 @@ export const TASK_TOOLS: readonly McpTool[] = [
     input: TaskParams.strict(),
     output: LongRunningTask,
     annotations: { ...WRITES, destructiveHint: true },
-    run: async (ctx, input) => renderTask(await cancelTask(ctx.env, input.task_id, ctx.principal)),
+    run: async (ctx, input) => renderTask(await cancelTask(ctx.env, input.task_id, ctx.principal, ctx.requestId)),
   }),
   defineTool({
     name: "list_tasks",
