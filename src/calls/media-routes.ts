@@ -70,12 +70,18 @@ export function registerCallMediaRoutes(app: Hono<AppEnv>): void {
     },
     async (c, { params, query }) =>
       c.json(
-        await calls.transcribeAudio(c.env, params.call_id, c.var.principal, {
-          participantId: query.participant_id,
-          language: query.language,
-          contentType: c.req.header("content-type") ?? null,
-          audio: () => c.req.raw.arrayBuffer(),
-        }),
+        await calls.transcribeAudio(
+          c.env,
+          params.call_id,
+          c.var.principal,
+          {
+            participantId: query.participant_id,
+            language: query.language,
+            contentType: c.req.header("content-type") ?? null,
+            audio: () => c.req.raw.arrayBuffer(),
+          },
+          c.var.requestId,
+        ),
       ),
   );
 
@@ -92,7 +98,7 @@ export function registerCallMediaRoutes(app: Hono<AppEnv>): void {
       body: SpeechBody,
       responses: { 200: { description: "What was spoken.", schema: SpeakResult }, ...callErrors },
     },
-    async (c, { params, body }) => c.json(await calls.speakInCall(c.env, params.call_id, c.var.principal, body)),
+    async (c, { params, body }) => c.json(await calls.speakInCall(c.env, params.call_id, c.var.principal, body, c.var.requestId)),
   );
 
   defineRoute(

@@ -206,7 +206,7 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       },
     },
     async (c, { params }) =>
-      c.json({ call_id: params.call_id, deleted: await calls.clearTranscript(c.env, params.call_id, c.var.principal) }),
+      c.json({ call_id: params.call_id, deleted: await calls.clearTranscript(c.env, params.call_id, c.var.principal, c.var.requestId) }),
   );
 
   defineRoute(

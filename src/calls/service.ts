@@ -207,10 +207,10 @@ export async function getTranscript(env: Env, callId: string, principal: Princip
 }
 
 /** Erases the call's transcript (privacy: the lines are the only copy of what was said). */
-export async function clearTranscript(env: Env, callId: string, principal: Principal): Promise<number> {
+export async function clearTranscript(env: Env, callId: string, principal: Principal, requestId?: string): Promise<number> {
   await authorizeCall(env, callId, principal);
   const { deleted } = callValue(await stub(env, callId).clearTranscript());
-  log({ event: "call.transcript_cleared", call_id: callId, lines: deleted });
+  log({ event: "call.transcript_cleared", request_id: requestId, call_id: callId, lines: deleted });
   return deleted;
 }
 
@@ -276,6 +276,7 @@ export async function transcribeAudio(
   callId: string,
   principal: Principal,
   input: { participantId: string; language?: string; audio: () => Promise<ArrayBuffer>; contentType: string | null },
+  requestId?: string,
 ): Promise<VoiceToTextResult> {
   const call = await liveCall(env, callId, principal);
   const participant = call.participants.find((p) => p.participant_id === input.participantId);
@@ -292,7 +293,7 @@ export async function transcribeAudio(
     }),
   );
   // Sizes only: transcripts may be private (never log their text).
-  log({ event: "call.transcribed", call_id: callId, participant_id: input.participantId, chars: heard.text.length });
+  log({ event: "call.transcribed", request_id: requestId, call_id: callId, participant_id: input.participantId, chars: heard.text.length });
   return { ...heard, participant_id: input.participantId, created_at: line.at };
 }
 
@@ -305,6 +306,7 @@ export async function speakInCall(
   callId: string,
   principal: Principal,
   body: { text: string; voice?: string },
+  requestId?: string,
 ): Promise<{ success: true; transcript_line: TranscriptLine; bytes: number; content_type: string }> {
   const call = await liveCall(env, callId, principal);
   const speech = checkedSpeech(requireSpeech(env));
@@ -316,7 +318,7 @@ export async function speakInCall(
       { audioBase64: bytesToBase64(new Uint8Array(spoken.audio)), contentType: spoken.contentType },
     ),
   );
-  log({ event: "call.spoke", call_id: callId, chars: body.text.length, audio_bytes: spoken.audio.byteLength });
+  log({ event: "call.spoke", request_id: requestId, call_id: callId, chars: body.text.length, audio_bytes: spoken.audio.byteLength });
   return { success: true, transcript_line: line, bytes: spoken.audio.byteLength, content_type: spoken.contentType };
 }
 

@@ -106,11 +106,20 @@ interface Op {
   callId: string;
   participantId: string;
   name: string;
+  requestId?: string;
 }
 
 function allow(op: Op, verdict: OwnershipResult): void {
   if (verdict.ok) return;
-  log({ event: "call.sfu", call_id: op.callId, participant_id: op.participantId, op: op.name, outcome: "refused", detail: verdict.reason });
+  log({
+    event: "call.sfu",
+    request_id: op.requestId,
+    call_id: op.callId,
+    participant_id: op.participantId,
+    op: op.name,
+    outcome: "refused",
+    detail: verdict.reason,
+  });
   throw new AppError("forbidden", verdict.reason);
 }
 
@@ -118,12 +127,13 @@ function allow(op: Op, verdict: OwnershipResult): void {
 async function upstream<T>(op: Op, run: () => Promise<T>): Promise<T> {
   try {
     const value = await run();
-    log({ event: "call.sfu", call_id: op.callId, participant_id: op.participantId, op: op.name, outcome: "ok" });
+    log({ event: "call.sfu", request_id: op.requestId, call_id: op.callId, participant_id: op.participantId, op: op.name, outcome: "ok" });
     return value;
   } catch (err) {
     if (!(err instanceof SfuError)) throw err;
     log({
       event: "call.sfu",
+      request_id: op.requestId,
       call_id: op.callId,
       participant_id: op.participantId,
       op: op.name,
@@ -151,8 +161,9 @@ export async function createSfuSession(
   callId: string,
   participantId: string,
   sessionDescription?: SessionDescription,
+  requestId?: string,
 ): Promise<NewSessionResponse> {
-  const op = { env, callId, participantId, name: "sessions/new" };
+  const op = { env, callId, participantId, name: "sessions/new", requestId };
   const { sfu } = await prepare(op);
   const created = await upstream(op, () => sfu.newSession(sessionDescription));
   callValue(await callSession(env, callId).recordSfuSession(participantId, created.sessionId));
@@ -186,8 +197,9 @@ export async function newSfuTracks(
   participantId: string,
   sessionId: string,
   body: { sessionDescription?: SessionDescription; tracks: (LocalTrackInput | RemoteTrackInput)[] },
+  requestId?: string,
 ): Promise<TracksResponse> {
-  const op = { env, callId, participantId, name: "tracks/new" };
+  const op = { env, callId, participantId, name: "tracks/new", requestId };
   const { sfu, record, callSessions } = await prepare(op);
   allow(op, checkNewTracks(record, { sessionId, tracks: body.tracks }, callSessions));
   if (record.mids.length + body.tracks.length > MAX_SFU_TRACKS)
@@ -218,8 +230,9 @@ export async function renegotiateSfu(
   participantId: string,
   sessionId: string,
   answerSdp: string,
+  requestId?: string,
 ): Promise<Record<string, never>> {
-  const op = { env, callId, participantId, name: "renegotiate" };
+  const op = { env, callId, participantId, name: "renegotiate", requestId };
   const { sfu, record } = await prepare(op);
   allow(op, checkSessionOwner(record, sessionId));
   await upstream(op, () => sfu.renegotiate(sessionId, answerSdp));
@@ -233,8 +246,9 @@ export async function closeSfuTracks(
   participantId: string,
   sessionId: string,
   body: { mids: string[]; force: boolean; sessionDescription?: SessionDescription },
+  requestId?: string,
 ): Promise<CloseTracksResponse> {
-  const op = { env, callId, participantId, name: "tracks/close" };
+  const op = { env, callId, participantId, name: "tracks/close", requestId };
   const { sfu, record } = await prepare(op);
   allow(op, checkCloseTracks(record, { sessionId, mids: body.mids }));
   const answer = await upstream(op, () => sfu.closeTracks(sessionId, body));
@@ -245,8 +259,14 @@ export async function closeSfuTracks(
 }
 
 /** GET sessions/{id}: the SFU's view of the participant's own session. */
-export async function sfuSessionState(env: Env, callId: string, participantId: string, sessionId: string): Promise<SessionState> {
-  const op = { env, callId, participantId, name: "get session" };
+export async function sfuSessionState(
+  env: Env,
+  callId: string,
+  participantId: string,
+  sessionId: string,
+  requestId?: string,
+): Promise<SessionState> {
+  const op = { env, callId, participantId, name: "get session", requestId };
   const { sfu, record } = await prepare(op);
   allow(op, checkSessionOwner(record, sessionId));
   return upstream(op, () => sfu.getSession(sessionId));

@@ -152,7 +152,7 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
     },
     async (c, { params, query, body }) => {
       const participantId = await acting(c, params.call_id, query.participant_id);
-      return c.json(await sfu.createSfuSession(c.env, params.call_id, participantId, body?.sessionDescription), 201);
+      return c.json(await sfu.createSfuSession(c.env, params.call_id, participantId, body?.sessionDescription, c.var.requestId), 201);
     },
   );
 
@@ -175,7 +175,7 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
     },
     async (c, { params, query, body }) => {
       const participantId = await acting(c, params.call_id, query.participant_id);
-      return c.json(await sfu.newSfuTracks(c.env, params.call_id, participantId, params.session_id, body));
+      return c.json(await sfu.newSfuTracks(c.env, params.call_id, participantId, params.session_id, body, c.var.requestId));
     },
   );
 
@@ -193,7 +193,9 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
     },
     async (c, { params, query, body }) => {
       const participantId = await acting(c, params.call_id, query.participant_id);
-      return c.json(await sfu.renegotiateSfu(c.env, params.call_id, participantId, params.session_id, body.sessionDescription.sdp));
+      return c.json(
+        await sfu.renegotiateSfu(c.env, params.call_id, participantId, params.session_id, body.sessionDescription.sdp, c.var.requestId),
+      );
     },
   );
 
@@ -213,7 +215,7 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
     async (c, { params, query, body }) => {
       const participantId = await acting(c, params.call_id, query.participant_id);
       const request = { mids: body.tracks.map((t) => t.mid), force: body.force, sessionDescription: body.sessionDescription };
-      return c.json(await sfu.closeSfuTracks(c.env, params.call_id, participantId, params.session_id, request));
+      return c.json(await sfu.closeSfuTracks(c.env, params.call_id, participantId, params.session_id, request, c.var.requestId));
     },
   );
 
@@ -230,7 +232,7 @@ export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
     },
     async (c, { params, query }) => {
       const participantId = await acting(c, params.call_id, query.participant_id);
-      return c.json(await sfu.sfuSessionState(c.env, params.call_id, participantId, params.session_id));
+      return c.json(await sfu.sfuSessionState(c.env, params.call_id, participantId, params.session_id, c.var.requestId));
     },
   );
 }

@@ -434,6 +434,7 @@ export async function advanceStatus(
   match: { provider: ProviderName; providerMessageId?: string; rfcMessageId?: string },
   status: "delivered" | "bounced",
   providerEvent: string,
+  requestId?: string,
 ): Promise<string | "unchanged" | null> {
   const row = await env.DB.prepare(
     "SELECT message_id, status FROM email_messages WHERE provider = ? AND (provider_message_id = ? OR rfc_message_id = ?) ORDER BY created_at DESC LIMIT 1",
@@ -449,6 +450,13 @@ export async function advanceStatus(
     .bind(status, Date.now(), row.message_id, ...from)
     .run();
   if (result.meta.changes === 0) return "unchanged";
-  log({ event: "email.status_changed", message_id: row.message_id, provider: match.provider, status, provider_event: providerEvent });
+  log({
+    event: "email.status_changed",
+    request_id: requestId,
+    message_id: row.message_id,
+    provider: match.provider,
+    status,
+    provider_event: providerEvent,
+  });
   return row.message_id;
 }

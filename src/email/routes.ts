@@ -260,7 +260,7 @@ export function registerEmailRoutes(app: Hono<AppEnv>): void {
     },
     async (c) => {
       const raw = await verifySendGrid(c.env, c.req.raw, c.var.requestId);
-      return c.json(await handleSendGridEvents(c.env, raw));
+      return c.json(await handleSendGridEvents(c.env, raw, c.var.requestId));
     },
   );
 

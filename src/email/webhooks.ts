@@ -136,7 +136,7 @@ function malformed(detail: string): AppError {
 
 const SENDGRID_STATUS: Record<string, "delivered" | "bounced"> = { delivered: "delivered", bounce: "bounced", dropped: "bounced" };
 
-export async function handleSendGridEvents(env: Env, rawBody: string): Promise<WebhookOutcome> {
+export async function handleSendGridEvents(env: Env, rawBody: string, requestId?: string): Promise<WebhookOutcome> {
   let events: unknown;
   try {
     events = JSON.parse(rawBody);
@@ -155,7 +155,10 @@ export async function handleSendGridEvents(env: Env, rawBody: string): Promise<W
       continue;
     }
     const smtpId = typeof e["smtp-id"] === "string" ? e["smtp-id"] : undefined;
-    tally(outcome, await advanceStatus(env, { provider: "sendgrid", providerMessageId, rfcMessageId: smtpId }, status, e.event as string));
+    tally(
+      outcome,
+      await advanceStatus(env, { provider: "sendgrid", providerMessageId, rfcMessageId: smtpId }, status, e.event as string, requestId),
+    );
   }
   return outcome;
 }
@@ -199,7 +202,7 @@ export async function handleMailgunWebhook(env: Env, req: Request, requestId?: s
   const forget = await rememberToken(env, "mailgun", token, (Number(timestamp) + WEBHOOK_MAX_AGE_SECONDS) * 1000, nowMs);
   if (!forget) throw refused("mailgun", "replayed (this token was already used)", requestId);
   try {
-    return await applyMailgunEvent(env, b);
+    return await applyMailgunEvent(env, b, requestId);
   } catch (err) {
     // Not applied: the provider's retry of this very request must not be taken for a replay.
     await forget().catch(() => undefined);
@@ -231,7 +234,7 @@ async function rememberToken(
   return () => env.DB.prepare("DELETE FROM email_webhook_tokens WHERE provider = ? AND token = ?").bind(provider, token).run();
 }
 
-async function applyMailgunEvent(env: Env, b: Record<string, unknown>): Promise<WebhookOutcome> {
+async function applyMailgunEvent(env: Env, b: Record<string, unknown>, requestId?: string): Promise<WebhookOutcome> {
   const outcome: WebhookOutcome = { received: 1, updated: 0, unchanged: 0, unknown: 0, ignored: 0 };
   const data = (typeof b["event-data"] === "object" && b["event-data"] !== null ? b["event-data"] : {}) as Record<string, unknown>;
   const event = typeof data.event === "string" ? data.event : "";
@@ -246,7 +249,13 @@ async function applyMailgunEvent(env: Env, b: Record<string, unknown>): Promise<
   // We store Mailgun's id as returned (`<…>`) in both provider_message_id and rfc_message_id.
   tally(
     outcome,
-    await advanceStatus(env, { provider: "mailgun", providerMessageId: `<${messageId}>`, rfcMessageId: `<${messageId}>` }, status, event),
+    await advanceStatus(
+      env,
+      { provider: "mailgun", providerMessageId: `<${messageId}>`, rfcMessageId: `<${messageId}>` },
+      status,
+      event,
+      requestId,
+    ),
   );
   return outcome;
 }

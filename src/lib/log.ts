@@ -39,17 +39,18 @@ export type LogEvent =
   | { event: "approval.index_failed"; approvals: number; error: string }
   | { event: "email.sent"; request_id?: string; message_id: string; provider: string; recipients: number; template_id?: string }
   | { event: "email.failed"; request_id?: string; message_id: string; error: string; attempts: number }
-  | { event: "email.status_changed"; message_id: string; provider: string; status: string; provider_event: string }
+  | { event: "email.status_changed"; request_id?: string; message_id: string; provider: string; status: string; provider_event: string }
   | { event: "email.webhook_refused"; request_id?: string; provider: string; reason: string }
   | { event: "call.created"; request_id?: string; agent_id: string; call_id: string }
   | { event: "call.started"; request_id?: string; agent_id: string; call_id: string }
   | { event: "call.status_changed"; request_id?: string; agent_id: string; call_id: string; status: string }
   | { event: "call.ended"; request_id?: string; agent_id: string; call_id: string; status: string; duration_seconds: number | null }
-  | { event: "call.transcript_cleared"; call_id: string; lines: number }
-  | { event: "call.transcribed"; call_id: string; participant_id: string; chars: number }
-  | { event: "call.spoke"; call_id: string; chars: number; audio_bytes: number }
+  | { event: "call.transcript_cleared"; request_id?: string; call_id: string; lines: number }
+  | { event: "call.transcribed"; request_id?: string; call_id: string; participant_id: string; chars: number }
+  | { event: "call.spoke"; request_id?: string; call_id: string; chars: number; audio_bytes: number }
   | {
       event: "call.sfu";
+      request_id?: string;
       call_id: string;
       participant_id: string;
       op: string;

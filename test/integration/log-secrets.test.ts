@@ -144,6 +144,10 @@ async function driveEveryRouteFamily(): Promise<void> {
     200,
   );
   await expectStatus(call(`/api/v2/calls/${session.call_id}/end`, { method: "POST", headers: { "x-request-id": "req-call-end" } }), 200);
+  await expectStatus(
+    call(`/api/v2/calls/${session.call_id}/transcript`, { method: "DELETE", headers: { "x-request-id": "req-clear" } }),
+    200,
+  );
 
   // Speech without a provider: 503, and the text goes nowhere.
   await expectStatus(call("/api/v2/speech", { body: { text: `say ${MAIL_MARKER}` } }), 503);
@@ -218,6 +222,7 @@ describe("log lines", () => {
       "call.created",
       "call.started",
       "call.ended",
+      "call.transcript_cleared",
       "auth.refused",
       "auth.api_key_created",
       "auth.api_key_revoked",
@@ -257,6 +262,7 @@ describe("log lines", () => {
     expect(all.find((e) => e.event === "approval.decided" && e.via === "link")?.request_id).toBe("req-approve-link");
     expect(all.find((e) => e.event === "call.started")?.request_id).toBe("req-call-start");
     expect(all.find((e) => e.event === "call.ended")).toMatchObject({ request_id: "req-call-end", status: "ended" });
+    expect(all.find((e) => e.event === "call.transcript_cleared")?.request_id).toBe("req-clear");
     expect(all.filter((e) => e.event === "auth.refused" && e.request_id === "req-refused").length).toBeGreaterThanOrEqual(5);
   });
 });
