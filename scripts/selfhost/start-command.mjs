@@ -31,7 +31,14 @@ export const START_ENV = {
 export const RUNTIME_VAR = { RUNTIME: "selfhost" };
 
 /** Paths (relative to the project folder) the server needs at run time; a folder ends in "/". */
-export const RUNTIME_FILES = ["package.json", "scripts/selfhost/", "dist/selfhost/", "dist/client/", "node_modules/workerd/", "node_modules/@cloudflare/"];
+export const RUNTIME_FILES = [
+  "package.json",
+  "scripts/selfhost/",
+  "dist/selfhost/",
+  "dist/client/",
+  "node_modules/workerd/",
+  "node_modules/@cloudflare/",
+];
 
 /**
  * Settings that are not in wrangler.toml's `[vars]` but are read from the environment when set

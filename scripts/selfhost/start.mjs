@@ -1,0 +1,176 @@
+// The self-hosted server (`npm start`, and the container's command): the same Worker as on
+// Cloudflare, run by workerd in its wrangler-config mode, with every store on local disk under
+// DATA_DIR. Built first by build.mjs (dist/selfhost/); needs no network, no Cloudflare account and
+// neither wrangler nor esbuild.
+// 1. Start-up pass: workerd on a private loopback port applies the D1 migrations through the
+//    Worker (POST /__selfhost/migrate with a one-time token), then stops. A failed migration ends
+//    the server with exit code 1 before the public port ever opens.
+// 2. Serve: workerd on HOST:PORT. SIGTERM/SIGINT are passed on; workerd stops accepting, lets
+//    in-flight requests finish and exits 0, and this process exits with its code.
+// Vars: wrangler.toml's [vars], each overridden by an environment variable of the same name;
+// secrets (start-command.mjs SECRET_NAMES) from the environment only; RUNTIME=selfhost always.
+// workerd reads them from a config file in DATA_DIR/.runtime (mode 0600) that is deleted as soon
+// as the server is ready.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { connect, createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { RUNTIME_VAR, START_ENV } from "./start-command.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const BUILT = join(ROOT, "dist/selfhost");
+const MIGRATE_PATH = "/__selfhost/migrate";
+const started = Date.now();
+
+/** @param {string} event @param {Record<string, unknown>} [fields] */
+function log(event, fields = {}) {
+  const level = event.endsWith("failed") ? "error" : "info";
+  console.log(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }));
+}
+
+/** @param {string} message */
+function fail(message) {
+  log("selfhost.start_failed", { error: message });
+  process.exit(1);
+}
+
+/** @param {string} name */
+function readBuilt(name) {
+  const path = join(BUILT, name);
+  if (!existsSync(path)) fail(`${path} is missing: run \`npm run build:selfhost\` first (\`npm start\` does)`);
+  return JSON.parse(readFileSync(path, "utf8"));
+}
+
+function workerdBinary() {
+  const require = createRequire(join(ROOT, "package.json"));
+  const { version } = require("workerd/package.json");
+  const [, build = "0"] = String(version).split(".");
+  // The wrangler-config mode has KV, D1, queues and assets from this build on.
+  if (Number(build) < 20261117) fail(`workerd ${version} is too old for the self-hosted server (needs 1.20261117.1 or newer)`);
+  return /** @type {string} */ (require("workerd").default);
+}
+
+const env = process.env;
+const dataDir = resolve(env.DATA_DIR || START_ENV.DATA_DIR);
+const port = Number(env.PORT || START_ENV.PORT);
+const host = env.HOST || START_ENV.HOST;
+if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a TCP port number, not "${env.PORT}"`);
+
+const built = readBuilt("config.json");
+const migrations = readBuilt("migrations.json");
+const workerd = workerdBinary();
+
+/** @type {Record<string, string>} */
+const vars = { ...built.worker.vars };
+for (const name of [...built.varNames, ...built.secretNames]) if (env[name] !== undefined) vars[name] = env[name];
+Object.assign(vars, RUNTIME_VAR, { SELFHOST_RATE_LIMIT: JSON.stringify(built.rateLimit) });
+
+const storage = { do: "do", kv: "kv", "kv-blobs": "kv/blobs", queues: "queues", d1: "d1" };
+for (const dir of [...Object.values(storage), ".runtime"]) mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
+const configPath = join(dataDir, ".runtime/wrangler.json");
+
+/** @param {Record<string, string>} extraVars */
+function writeConfig(extraVars) {
+  const config = {
+    ...built.worker,
+    main: join(BUILT, built.worker.main),
+    vars: { ...vars, ...extraVars },
+    ...(built.assets ? { assets: { directory: join(ROOT, built.assets.directory), binding: built.assets.binding } } : {}),
+  };
+  writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
+}
+
+/** @param {string} address host:port @returns {import("node:child_process").ChildProcess} */
+function startWorkerd(address) {
+  const dirs = Object.entries(storage).flatMap(([store, dir]) => ["-d", `${built.worker.name}-${store}-storage=${join(dataDir, dir)}`]);
+  // workerd names the blob store "<name>-kv-blobs", not "-kv-blobs-storage".
+  const args = dirs.map((arg) => arg.replace("-kv-blobs-storage=", "-kv-blobs="));
+  return spawn(workerd, ["serve", "--experimental", configPath, `--socket-addr=http=${address}`, ...args], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+/** @returns {Promise<number>} */
+function freeLoopbackPort() {
+  return new Promise((done, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => done(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** @param {import("node:child_process").ChildProcess} child @returns {Promise<number>} */
+function exitOf(child) {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((done) => child.once("exit", (code, signal) => done(code ?? (signal ? 128 : 1))));
+}
+
+/** @param {number} probePort @param {() => boolean} alive */
+async function waitForPort(probePort, alive) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && alive()) {
+    const open = await new Promise((done) => {
+      const socket = connect({ port: probePort, host: "127.0.0.1" });
+      socket.once("connect", () => (socket.destroy(), done(true)));
+      socket.once("error", () => done(false));
+    });
+    if (open) return true;
+    await sleep(25);
+  }
+  return false;
+}
+
+/** @type {import("node:child_process").ChildProcess | null} */
+let current = null;
+let stopping = false;
+for (const signal of /** @type {const} */ (["SIGTERM", "SIGINT"])) {
+  process.on(signal, () => {
+    stopping = true;
+    log("selfhost.stopping", { signal });
+    if (current && current.exitCode === null) current.kill("SIGTERM");
+    else process.exit(0);
+  });
+}
+
+async function migrate() {
+  const token = randomBytes(24).toString("base64url");
+  const probePort = await freeLoopbackPort();
+  writeConfig({ SELFHOST_MIGRATE_TOKEN: token, SELFHOST_MIGRATIONS: JSON.stringify(migrations) });
+  const child = (current = startWorkerd(`127.0.0.1:${probePort}`));
+  const ended = exitOf(child);
+  if (!(await waitForPort(probePort, () => child.exitCode === null)))
+    fail(`the start-up pass did not open its port (workerd exit ${child.exitCode})`);
+  /** @type {{ applied?: string[], error?: string }} */
+  let body;
+  try {
+    const res = await fetch(`http://127.0.0.1:${probePort}${MIGRATE_PATH}`, { method: "POST", headers: { "x-migrate-token": token } });
+    body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+  } catch (err) {
+    body = { error: String(/** @type {Error} */ (err).cause ?? err) };
+  }
+  child.kill("SIGTERM");
+  await ended;
+  if (!body.applied) fail(`D1 migrations failed: ${body.error}`);
+  log("selfhost.migrated", { applied: body.applied, total: migrations.length });
+}
+
+await migrate();
+if (stopping) process.exit(0);
+writeConfig({});
+const server = (current = startWorkerd(`${host}:${port}`));
+const serverExit = exitOf(server);
+if (await waitForPort(port, () => server.exitCode === null)) {
+  rmSync(configPath, { force: true });
+  log("selfhost.ready", { port, host, data_dir: dataDir, start_ms: Date.now() - started, pid: server.pid });
+}
+const code = await serverExit;
+rmSync(configPath, { force: true });
+log("selfhost.stopped", { exit_code: code });
+process.exit(code);
