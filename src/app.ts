@@ -20,6 +20,8 @@ import { registerApprovalRoutes } from "./approvals/routes";
 import { registerCallPageRoutes } from "./calls/page/routes";
 import { registerCallRoutes } from "./calls/routes";
 import { SFU_PROXY_BEARER, registerCallSfuRoutes } from "./calls/sfu-routes";
+import { INBOUND_MAIL_BEARER } from "./approvals/inbound-mail";
+import { registerInboundMailRoutes } from "./approvals/inbound-routes";
 import { registerEmailRoutes } from "./email/routes";
 import { registerHealthRoutes } from "./meta/health";
 import { registerMetaRoutes } from "./meta/routes";
@@ -118,8 +120,9 @@ export function createApp(): Hono<AppEnv> {
     if (TRANSCRIBE_PATH.test(c.req.path)) return audioBodyLimit(c, next);
     return bodyLimitFor(getConfig(c.env))(c, next);
   });
-  // Purpose tokens are never API credentials; only the SFU proxy takes the join token as its bearer.
-  app.use("/api/*", authenticate([SFU_PROXY_BEARER]));
+  // Purpose tokens are never API credentials; only the SFU proxy takes the join token as its bearer,
+  // and the inbound mail route its own INBOUND_MAIL_TOKEN.
+  app.use("/api/*", authenticate([SFU_PROXY_BEARER, INBOUND_MAIL_BEARER]));
   app.use("/api/*", rateLimit());
   // MCP: a page from another origin is refused before anything runs, then the API's credentials and limit.
   app.use("/mcp", requireAllowedOrigin);
@@ -135,6 +138,7 @@ export function createApp(): Hono<AppEnv> {
   registerTaskEventRoutes(app);
   registerScalingRoutes(app);
   registerApprovalRoutes(app);
+  registerInboundMailRoutes(app);
   registerEmailRoutes(app);
   registerCallRoutes(app);
   registerCallSfuRoutes(app);

@@ -15,9 +15,10 @@
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { getConfig, type Config } from "../lib/config";
+import { getConfig, optionalSetting, type Config } from "../lib/config";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
+import { sameSecret } from "../lib/secret-compare";
 import type { AppEnv } from "../http/app-env";
 import { API_KEY_PREFIX, principalForApiKey, sha256Hex } from "./api-key-store";
 import { JwksUnavailable, JwtRefused, verifyJwt } from "./jwt";
@@ -25,11 +26,13 @@ import { WWW_AUTHENTICATE, type Principal } from "./principal";
 import { claimedPurpose, type TokenPurpose } from "./purpose-tokens";
 import { clientBucket, overLimit, rateLimitedError } from "./rate-limit";
 
-/** Routes (by path) that take a token of `purpose` as their own bearer credential and verify it themselves. */
-export interface OwnBearerRoutes {
-  path: RegExp;
-  purpose: TokenPurpose;
-}
+/**
+ * Routes (by path) that take a bearer token of their own and verify it themselves: a purpose
+ * token of `purpose`, or exactly the secret configured in the setting named `setting` (a token
+ * that opens that route only, e.g. INBOUND_MAIL_TOKEN). Any other credential on those paths is
+ * resolved as usual.
+ */
+export type OwnBearerRoutes = { path: RegExp; purpose: TokenPurpose } | { path: RegExp; setting: string };
 
 /**
  * Verified JWTs: verifying HMAC/ECDSA on every request is the auth hot path. Keyed by the
@@ -146,15 +149,24 @@ export async function principalOf(
   }
 }
 
-/** True when the route takes this token as its own credential (decoded only on those routes' paths). */
-function takesOwnBearer(routes: readonly OwnBearerRoutes[], path: string, token: string): boolean {
-  return routes.some((r) => r.path.test(path) && claimedPurpose(token) === r.purpose);
+/** True when the route takes this token as its own credential (decoded or compared only on those routes' paths). */
+async function takesOwnBearer(routes: readonly OwnBearerRoutes[], env: Env, path: string, token: string): Promise<boolean> {
+  for (const route of routes) {
+    if (!route.path.test(path)) continue;
+    if ("purpose" in route) {
+      if (claimedPurpose(token) === route.purpose) return true;
+      continue;
+    }
+    const expected = optionalSetting(env, route.setting);
+    if (expected && (await sameSecret(token, expected))) return true;
+  }
+  return false;
 }
 
 export function authenticate(ownBearer: readonly OwnBearerRoutes[] = []): MiddlewareHandler<AppEnv> {
   return async function authenticateRequest(c, next) {
     const token = credentialsFrom(c.req.raw);
-    if (token && !takesOwnBearer(ownBearer, c.req.path, token)) {
+    if (token && !(await takesOwnBearer(ownBearer, c.env, c.req.path, token))) {
       const principal = await principalOf(c, "reject", token);
       if (principal) c.set("principal", principal);
     }

@@ -107,7 +107,15 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], serverUrl: str
               content: { "application/json": { schema: jsonSchema(spec.body, "input") } },
             },
           }
-        : {}),
+        : spec.rawBody
+          ? {
+              requestBody: {
+                required: true,
+                description: spec.rawBody.description,
+                content: { [spec.rawBody.contentType]: { schema: { type: "string", format: "binary" } } },
+              },
+            }
+          : {}),
       responses,
     };
   }
@@ -125,6 +133,11 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], serverUrl: str
         bearer: { type: "http", scheme: "bearer", description: "A JWT (HS256, or ES256/RS256 via JWKS) or an API key (`dmsa_…`)." },
         apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
         metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN: accepted by GET /metrics, and only there." },
+        inboundMailToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "INBOUND_MAIL_TOKEN: accepted by POST /api/v2/email/inbound, and only there.",
+        },
       },
       schemas: { Problem: ProblemSchema, ...declaredComponents(routes) },
     },

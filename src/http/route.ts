@@ -39,6 +39,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   headers?: Record<string, string>;
   body?: B;
   bodyRequired?: boolean;
+  /** A body that is not JSON, read by the handler itself: its media type and description, for OpenAPI. */
+  rawBody?: { contentType: string; description: string };
   /**
    * Adapts an older wire form before validation (the prototype sent inputs as query
    * parameters with a raw JSON object as body). Receives the parsed JSON and the raw query.

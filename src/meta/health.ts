@@ -1,6 +1,6 @@
 /**
  * `GET /health`: each feature reports true only when what it needs is bound, configured and (for
- * stores) answering. Features not built yet say so instead of pretending.
+ * stores) answering. `self_hosting` is true on the self-hosted server (RUNTIME=selfhost) only.
  *
  * Anyone (a load balancer, an uptime probe) gets the status, time, version and features. The
  * `checks`, which tell how the deployment is configured, need a valid credential of any role,
@@ -12,7 +12,7 @@ import { z } from "zod";
 import { principalOf } from "../auth/authenticate";
 import { realtimeCredentials, turnCredentials } from "../calls/settings";
 import { speechFromEnv } from "../speech/service";
-import { getConfig } from "../lib/config";
+import { getConfig, optionalSetting } from "../lib/config";
 import { providersFromEnv, UnconfiguredProvider } from "../email/failover";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
@@ -32,7 +32,7 @@ const HealthResponse = z.object({
     horizontal_scaling: z.boolean(),
     email_integration: z.boolean(),
     webrtc_integration: z.boolean(),
-    self_hosting: z.boolean(),
+    self_hosting: z.boolean().describe("True on the self-hosted server (`npm start`, RUNTIME=selfhost) with its stores answering."),
   }),
   checks: z.record(z.string(), Check).optional().describe("Only with a valid credential (any role): what each feature rests on."),
 });
@@ -73,6 +73,25 @@ function emailCheck(env: Env): Check {
   } catch (err) {
     return { ok: false, detail: (err as Error).message };
   }
+}
+
+/**
+ * Where this Worker runs. The self-hosted server (scripts/selfhost/start.mjs) sets RUNTIME=selfhost;
+ * there the platform's send_email binding, Workers AI and Email Routing do not exist, and the
+ * detail names what stands in for each.
+ */
+function runtimeCheck(env: Env): Check & { selfHosted: boolean } {
+  if (optionalSetting(env, "RUNTIME") === "selfhost") {
+    return {
+      ok: true,
+      selfHosted: true,
+      detail:
+        "self-hosted (workerd, every store under DATA_DIR, one process); not available off Cloudflare: the send_email binding " +
+        "(send through smtp, sendgrid or mailgun in EMAIL_PROVIDERS), Workers AI (set SPEECH_BASE_URL), Email Routing " +
+        "(post mail to POST /api/v2/email/inbound)",
+    };
+  }
+  return { ok: true, selfHosted: false, detail: "Cloudflare Workers (or its local simulator, wrangler dev)" };
 }
 
 export function registerHealthRoutes(app: Hono<AppEnv>): void {
@@ -119,7 +138,9 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         typeof env.TASK_QUEUE?.send === "function" && typeof env.TASK_DLQ?.send === "function"
           ? { ok: true, detail: "TASK_QUEUE (agent-tasks) and TASK_DLQ (agent-tasks-dlq) bound" }
           : { ok: false, detail: "the TASK_QUEUE or TASK_DLQ queue binding is missing" };
+      const { selfHosted, ...runtime } = runtimeCheck(env);
       const checks = {
+        runtime,
         durable_objects: durableObjects,
         d1,
         kv,
@@ -142,7 +163,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
             horizontal_scaling: persistent && queues.ok,
             email_integration: persistent && checks.email.ok,
             webrtc_integration: persistent && checks.calls.ok,
-            self_hosting: false,
+            self_hosting: persistent && selfHosted,
           },
           ...(viewer ? { checks } : {}),
         },

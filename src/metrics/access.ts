@@ -11,26 +11,10 @@ import { principalOf } from "../auth/authenticate";
 import { WWW_AUTHENTICATE, roleRank } from "../auth/principal";
 import { clientBucket, overLimit, rateLimitedError } from "../auth/rate-limit";
 import { optionalSetting } from "../lib/config";
+import { bearerToken, sameSecret } from "../lib/secret-compare";
 import { log } from "../lib/log";
 import { AppError } from "../lib/problem";
 import type { AppEnv } from "../http/app-env";
-
-const encoder = new TextEncoder();
-
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-}
-
-/** Constant-time: both sides are hashed to the same length first, so neither length nor content leaks through timing. */
-export async function sameSecret(presented: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(presented), digest(expected)]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
-
-function bearerToken(req: Request): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
-  return match?.[1];
-}
 
 export async function authorizeScrape(c: Context<AppEnv>): Promise<void> {
   const expected = optionalSetting(c.env, "METRICS_TOKEN");
