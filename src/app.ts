@@ -31,6 +31,7 @@ import { registerMcpRoutes } from "./mcp/routes";
 import { requireAllowedOrigin } from "./mcp/origin-guard";
 import { registerScalingRoutes } from "./scaling/routes";
 import { registerCallMediaRoutes } from "./calls/media-routes";
+import { registerDeployRoutes } from "./deploy/routes";
 import { registerSpeechRoutes } from "./speech/routes";
 import { registerTaskEventRoutes } from "./tasks/event-routes";
 import { registerTaskRoutes } from "./tasks/routes";
@@ -145,6 +146,7 @@ export function createApp(): Hono<AppEnv> {
   registerCallMediaRoutes(app);
   registerSpeechRoutes(app);
   registerCallPageRoutes(app);
+  registerDeployRoutes(app);
   registerMcpRoutes(app);
 
   app.onError(renderError);

@@ -44,6 +44,10 @@ export async function renderSections() {
     write: false,
     logLevel: "warning",
     plugins: [workersStubs],
+    // CommonJS dependencies (yaml, for the deployment tool) require Node built-ins; an ES module has no `require`.
+    banner: {
+      js: `import { createRequire } from "node:module"; const require = createRequire(${JSON.stringify(join(ROOT, "package.json"))});`,
+    },
   });
   const code = result.outputFiles[0]?.text ?? "";
   /** @type {{ renderMcpDocSections(): Record<string, string> }} */

@@ -5,6 +5,7 @@
 import type { McpTool } from "./tool";
 import { APPROVAL_TOOLS } from "./tools/approvals";
 import { CALL_TOOLS } from "./tools/calls";
+import { DEPLOY_TOOLS } from "./tools/deploy";
 import { EMAIL_TOOLS } from "./tools/email";
 import { SCALING_TOOLS } from "./tools/scaling";
 import { STATE_TOOLS } from "./tools/state";
@@ -17,4 +18,5 @@ export const MCP_TOOLS: readonly McpTool[] = [
   ...APPROVAL_TOOLS,
   ...EMAIL_TOOLS,
   ...CALL_TOOLS,
+  ...DEPLOY_TOOLS,
 ];

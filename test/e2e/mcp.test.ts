@@ -37,6 +37,7 @@ const TOOLS = [
   "send_email",
   "create_call",
   "speak_in_call",
+  "generate_deployment",
 ];
 const ALLOWED_ORIGIN = "http://allowed.example";
 const AGENT = "mcp-main";
@@ -308,6 +309,20 @@ describe("every tool, its effect read back over HTTP", () => {
     expect(speech!.requests.map((r) => r.input)).toContain("Hello from the agent.");
     const transcript = (await http.get(`/api/v2/calls/${call.call_id}`)).body.transcript as { text: string }[];
     expect(transcript.map((l) => l.text)).toContain("Hello from the agent.");
+  });
+
+  it("generate_deployment: an admin gets the route's files; a developer is refused", async () => {
+    const adminToken = await mintJwt(server!.jwtSecret, { sub: "mcp-admin", role: "admin" });
+    const { client: admin } = await connect(adminToken, "admin");
+    const options = { domain: "agents.acme.test", storage_size: "8Gi" };
+    const bundle = await ok(admin, "generate_deployment", { env: "staging", ...options });
+    const viaHttp = await httpClient(server!.baseUrl, adminToken).get("/api/v2/deploy/staging?domain=agents.acme.test&storage_size=8Gi");
+    expect(viaHttp.status).toBe(200);
+    expect(bundle).toEqual(viaHttp.body);
+    expect(bundle.files.map((f: { path: string }) => f.path)).toContain("kubernetes/statefulset.yaml");
+    await badArguments(admin, "generate_deployment", { env: "staging", storage_size: "10GB" });
+    await badArguments(admin, "generate_deployment", { env: "qa" });
+    expect((await refused(mcp, "generate_deployment", { env: "staging" })).code).toBe("forbidden");
   });
 
   it("reads the resources agent://{agent_id}/state and task://{task_id} as the HTTP API shows them", async () => {

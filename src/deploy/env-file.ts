@@ -1,0 +1,25 @@
+/**
+ * `.env.<env>`: every setting with this environment's value and a comment. Secrets are placeholders
+ * (`change-me-…`) or empty; nothing generated here is ever a usable secret.
+ */
+import type { Environment } from "./environments";
+import type { GeneratedFile } from "./files";
+import { VARIABLES } from "./variables";
+
+/** A value as a dotenv line reads it: quoted, with `"` and `\` escaped. */
+const quoted = (value: string) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+export function envFile(env: Environment): GeneratedFile {
+  const lines = [
+    `# ${env.name} settings for the self-hosted server (docs/configuration.md lists each one).`,
+    "# Replace every change-me-… value with a real secret before the first start, and keep this file",
+    '# out of version control. An empty value means "not configured".',
+    "",
+  ];
+  for (const secret of [false, true]) {
+    lines.push(secret ? "# --- Secrets ---" : "# --- Settings ---");
+    for (const v of VARIABLES.filter((x) => x.secret === secret)) lines.push(`# ${v.comment}`, `${v.name}=${quoted(v.value(env))}`);
+    lines.push("");
+  }
+  return { path: `.env.${env.name}`, content: lines.join("\n") };
+}
