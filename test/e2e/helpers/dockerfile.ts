@@ -34,9 +34,10 @@ export function execForm(instruction: Instruction): string[] {
 
 /** `COPY [--from=stage] [--chown=…] src… dst`: its sources, destination and source stage. */
 export function copyOf(instruction: Instruction): { from: string | null; sources: string[]; dest: string } {
-  const args = instruction.getArguments().map((a) => a.getValue());
-  const from = args.find((a) => a.startsWith("--from="))?.slice("--from=".length) ?? null;
-  const paths = args.filter((a) => !a.startsWith("--"));
+  // Flags (--from, --chown) are not arguments for dockerfile-ast.
+  const flags = (instruction as unknown as { getFlags(): { getName(): string; getValue(): string | null }[] }).getFlags();
+  const from = flags.find((f) => f.getName() === "from")?.getValue() ?? null;
+  const paths = instruction.getArguments().map((a) => a.getValue());
   return { from, sources: paths.slice(0, -1), dest: paths.at(-1)! };
 }
 
