@@ -9,12 +9,13 @@
  *   copies from the build stage's folder, which is moved aside first, so a file the image does not
  *   copy is not there.
  * - Then CMD runs with the image's ENV (a temporary DATA_DIR, a free port, loopback), /health must
- *   answer, the HEALTHCHECK command must pass, and SIGTERM must end it cleanly.
+ *   answer, the HEALTHCHECK command must pass, SIGTERM must end it cleanly, and the image's files
+ *   must be as they were (the StatefulSet mounts them read-only: readOnlyRootFilesystem).
  * Any instruction this test does not know fails it, so a changed Dockerfile cannot pass unread.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,7 +119,18 @@ function carryOut(stage: Stage, name: "build" | "runtime") {
   }
 }
 
+/** Every path under `dir` with its size and modification time, to show nothing was written there. */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .map((path) => {
+      const stat = lstatSync(join(dir, path));
+      return `${path} ${stat.size} ${stat.mtimeMs}`;
+    })
+    .sort();
+}
+
 let server: ChildProcess | undefined;
+let imageFiles: string[] = [];
 let port = 0;
 let output = "";
 const adminKey = `dmsa_${randomBytes(16).toString("hex")}`;
@@ -131,6 +143,7 @@ beforeAll(async () => {
   carryOut(buildStage, "build");
   renameSync(app, buildDir);
   carryOut(runtimeStage, "runtime");
+  imageFiles = snapshot(app);
   port = await freePort();
   const [command, ...args] = withKeyword(runtimeStage, "CMD").map(execForm).at(-1)!;
   server = spawn(command!, args, {
@@ -199,7 +212,8 @@ describe("the image, run as its Dockerfile says", () => {
     server!.kill("SIGTERM");
     expect(await stopped).toBe(0);
     expect(healthcheck()).not.toBe(0);
-    // The data stayed on the volume.
+    // Everything was written to the volume, nothing next to the image's files.
     expect(readdirSync(dataDir).length).toBeGreaterThan(0);
+    expect(snapshot(app)).toEqual(imageFiles);
   });
 });
