@@ -17,7 +17,8 @@ export function countingConfig({ productConfig, dir, root }) {
   const toml = readFileSync(configPath, "utf8");
   const m = /^main\s*=\s*"([^"]+)"/m.exec(toml);
   if (!m) throw new Error(`${productConfig} has no main`);
-  const classes = [...toml.matchAll(/^class_name\s*=\s*"([^"]+)"/gm)].map((x) => x[1]);
+  // Each class once: the [env.*] sections repeat the bindings (wrangler inherits none).
+  const classes = [...new Set([...toml.matchAll(/^class_name\s*=\s*"([^"]+)"/gm)].map((x) => x[1]))];
   const entry = path.join(dir, "ops-entry.mjs");
   const abs = (p) => JSON.stringify(path.resolve(productRoot, p));
   writeFileSync(
