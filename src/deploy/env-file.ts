@@ -1,6 +1,6 @@
 /**
- * `.env.<env>`: every setting with this environment's value and a comment. Secrets are placeholders
- * (`change-me-…`) or empty; nothing generated here is ever a usable secret.
+ * `.env.<env>`: every setting with this environment's value and a comment. Secrets are empty, each
+ * with how to make one; nothing generated here is ever a usable secret.
  */
 import type { Environment } from "./environments";
 import type { GeneratedFile } from "./files";
@@ -12,8 +12,8 @@ const quoted = (value: string) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"
 export function envFile(env: Environment): GeneratedFile {
   const lines = [
     `# ${env.name} settings for the self-hosted server (docs/configuration.md lists each one).`,
-    "# Replace every change-me-… value with a real secret before the first start, and keep this file",
-    '# out of version control. An empty value means "not configured".',
+    "# Fill in the REQUIRED secrets before the first start (the server reports itself degraded without",
+    '# them), and keep this file out of version control. An empty value means "not configured".',
     "",
   ];
   for (const secret of [false, true]) {

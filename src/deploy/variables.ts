@@ -1,7 +1,9 @@
 /**
  * Every setting the server reads, with what each environment's generated files give it: the
- * `.env.<env>` file, the Kubernetes ConfigMap (settings) and Secret (secrets). Secrets are only ever
- * placeholders or empty (an empty setting means "not configured"); the files say how to make real ones.
+ * `.env.<env>` file, the Kubernetes ConfigMap (settings) and Secret (secrets). Every secret is left
+ * empty ("not configured"), with a comment saying how to make one: a placeholder such as `change-me`
+ * would be a working, guessable credential on a server whose operator forgot it. Without JWT_SECRET
+ * and ADMIN_API_KEY the server reports itself degraded (/health 503) instead.
  */
 import type { Environment } from "./environments";
 import { DATA_DIR, IMAGE_ENV } from "./runtime";
@@ -15,9 +17,7 @@ export interface Variable {
 }
 
 const fixed = (value: string) => () => value;
-/** A secret the server needs: a placeholder the operator must replace. */
-const required = (how: string) => ({ secret: true, value: fixed(`change-me-${how}`) });
-const optional = { secret: true, value: fixed("") };
+const secret = { secret: true, value: fixed("") };
 /** Development mail goes to the catcher, which listens on the app's own loopback (see compose.ts). */
 const devMail = (dev: string, other: string) => (env: Environment) => (env.mailCatcher ? dev : other);
 
@@ -124,27 +124,27 @@ export const VARIABLES: readonly Variable[] = [
   { name: "SPEECH_PROVIDER", secret: false, comment: "Leave empty off Cloudflare (workers-ai needs Cloudflare).", value: fixed("") },
   { name: "SPEECH_STT_MODEL", secret: false, comment: "The speech server's transcription model (empty: whisper-1).", value: fixed("") },
   { name: "SPEECH_TTS_MODEL", secret: false, comment: "The speech server's speech model (empty: tts-1).", value: fixed("") },
-  { name: "JWT_SECRET", comment: "HS256 key for JWTs: openssl rand -base64 32.", ...required("32-random-bytes") },
-  { name: "ADMIN_API_KEY", comment: "The bootstrap super_admin key: openssl rand -hex 24.", ...required("admin-key") },
+  { name: "JWT_SECRET", comment: "REQUIRED. HS256 key for JWTs: openssl rand -base64 32", ...secret },
+  { name: "ADMIN_API_KEY", comment: "REQUIRED. The bootstrap super_admin key: echo dmsa_$(openssl rand -hex 24)", ...secret },
   {
     name: "METRICS_TOKEN",
-    comment: "The bearer token Prometheus sends to /metrics: openssl rand -base64 32.",
-    ...required("metrics-token"),
+    comment: "REQUIRED for the Prometheus scrape. The bearer token it sends to /metrics: openssl rand -base64 32",
+    ...secret,
   },
   {
     name: "INBOUND_MAIL_TOKEN",
-    comment: "The token an MTA or webhook sends with raw inbound mail (approval replies).",
-    ...required("inbound-mail-token"),
+    comment: "The token an MTA or webhook sends with raw inbound mail (approval replies): openssl rand -base64 32",
+    ...secret,
   },
-  { name: "APPROVAL_SIGNING_SECRET", comment: "Approval link and reply keys (empty: derived from JWT_SECRET).", ...optional },
-  { name: "CALL_SIGNING_SECRET", comment: "Call join token key (empty: derived from JWT_SECRET).", ...optional },
-  { name: "SENDGRID_API_KEY", comment: "SendGrid v3 key (optional).", ...optional },
-  { name: "SENDGRID_WEBHOOK_PUBLIC_KEY", comment: "SendGrid signed event webhook key (optional).", ...optional },
-  { name: "MAILGUN_API_KEY", comment: "Mailgun key (optional).", ...optional },
-  { name: "MAILGUN_WEBHOOK_SIGNING_KEY", comment: "Mailgun webhook signing key (optional).", ...optional },
-  { name: "SMTP_PASSWORD", comment: "SMTP AUTH password (with SMTP_USERNAME), or empty.", ...optional },
-  { name: "REALTIME_APP_SECRET", comment: "Realtime SFU app secret (optional).", ...optional },
-  { name: "TURN_KEY_ID", comment: "Cloudflare TURN key id (optional).", ...optional },
-  { name: "TURN_KEY_API_TOKEN", comment: "Cloudflare TURN key token (optional).", ...optional },
-  { name: "SPEECH_API_KEY", comment: "The speech server's key, if it needs one.", ...optional },
+  { name: "APPROVAL_SIGNING_SECRET", comment: "Approval link and reply keys (empty: derived from JWT_SECRET).", ...secret },
+  { name: "CALL_SIGNING_SECRET", comment: "Call join token key (empty: derived from JWT_SECRET).", ...secret },
+  { name: "SENDGRID_API_KEY", comment: "SendGrid v3 key (optional).", ...secret },
+  { name: "SENDGRID_WEBHOOK_PUBLIC_KEY", comment: "SendGrid signed event webhook key (optional).", ...secret },
+  { name: "MAILGUN_API_KEY", comment: "Mailgun key (optional).", ...secret },
+  { name: "MAILGUN_WEBHOOK_SIGNING_KEY", comment: "Mailgun webhook signing key (optional).", ...secret },
+  { name: "SMTP_PASSWORD", comment: "SMTP AUTH password (with SMTP_USERNAME), or empty.", ...secret },
+  { name: "REALTIME_APP_SECRET", comment: "Realtime SFU app secret (optional).", ...secret },
+  { name: "TURN_KEY_ID", comment: "Cloudflare TURN key id (optional).", ...secret },
+  { name: "TURN_KEY_API_TOKEN", comment: "Cloudflare TURN key token (optional).", ...secret },
+  { name: "SPEECH_API_KEY", comment: "The speech server's key, if it needs one.", ...secret },
 ];

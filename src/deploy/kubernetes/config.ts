@@ -1,4 +1,4 @@
-/** Namespace, ConfigMap (settings) and Secret (secrets, placeholders only). */
+/** Namespace, ConfigMap (settings) and Secret (secrets, left empty to fill in). */
 import type { Environment } from "../environments";
 import { type GeneratedFile, yamlFile } from "../files";
 import { VARIABLES } from "../variables";
@@ -38,7 +38,7 @@ export function secret(env: Environment): GeneratedFile {
   return yamlFile(
     "kubernetes/secret.yaml",
     { apiVersion: "v1", kind: "Secret", metadata: metadata(env, SECRET_NAME), type: "Opaque", stringData },
-    "PLACEHOLDERS ONLY: replace every change-me-… value (or create the Secret from your secret store) before applying.\n" +
-      "Empty values are optional features left off.",
+    "EMPTY ON PURPOSE: fill in JWT_SECRET, ADMIN_API_KEY and METRICS_TOKEN (or create this Secret from your secret store)\n" +
+      "before applying; .env.<env> says how to make each. The other values are optional features left off.",
   );
 }
