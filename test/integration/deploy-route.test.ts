@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { generateDeployment } from "../../src/deploy/generate";
 import { DASHBOARD_PANELS } from "../../src/deploy/grafana-dashboard";
-import { ADMIN_KEY, call, json, mintToken, problem } from "../helpers/api";
+import { ADMIN_KEY, JWT_SECRET, call, callWith, json, mintToken, problem } from "../helpers/api";
 import { scrape } from "../helpers/metrics";
 import { exposedSampleNames, metricNames } from "../helpers/promql";
 
@@ -34,6 +34,16 @@ describe("GET /api/v2/deploy/{env}", () => {
       generateDeployment("production", { domain: "agents.acme.test", image: "registry.acme.test/agents:2.0.0", storage_size: "50Gi" }),
     );
     expect(bundle.files.find((f) => f.path === "kubernetes/ingress.yaml")!.content).toContain("host: agents.acme.test");
+  });
+
+  it("shows nothing of the server's own settings: its secrets appear nowhere, every secret in the files is empty", async () => {
+    const serverSecrets = { METRICS_TOKEN: "metrics-token-of-this-server-0123456789", SMTP_PASSWORD: "smtp-password-of-this-server" };
+    const res = await callWith(serverSecrets, "/api/v2/deploy/production", { token: ADMIN_KEY });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    for (const secret of [...Object.values(serverSecrets), JWT_SECRET, ADMIN_KEY]) expect(text).not.toContain(secret);
+    const env = (JSON.parse(text) as Bundle).files.find((f) => f.path === ".env.production")!.content;
+    for (const name of ["JWT_SECRET", "ADMIN_API_KEY", "METRICS_TOKEN", "SMTP_PASSWORD"]) expect(env).toContain(`\n${name}=""\n`);
   });
 
   it("no credential: 401 with the challenge", async () => {
