@@ -68,5 +68,13 @@ export const SECRET_NAMES = [
   "SPEECH_API_KEY",
 ];
 
+/**
+ * Outbound connections from the Worker under this server (fetch, SMTP sockets) reach public
+ * addresses only: workerd's wrangler-config mode refuses loopback and private ones (measured:
+ * "connecting to 127.0.0.1:… is not allowed"). An SMTP relay, mail catcher or speech server must
+ * therefore be reachable at a public address; one on a private container network is not.
+ */
+export const OUTBOUND_PRIVATE_ADDRESSES_ALLOWED = false;
+
 /** `/health` answers 200 here once the server is ready (a container HEALTHCHECK or probe). */
 export const HEALTH_PATH = "/health";
