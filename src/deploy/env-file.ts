@@ -6,8 +6,15 @@ import type { Environment } from "./environments";
 import type { GeneratedFile } from "./files";
 import { VARIABLES } from "./variables";
 
-/** A value as a dotenv line reads it: quoted, with `"` and `\` escaped. */
-const quoted = (value: string) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+/**
+ * Values are written bare: `docker run --env-file` takes everything after `=` literally (quotes
+ * included) while Compose strips them, so only bare values mean the same to both. None of ours
+ * needs quoting; one that would is a bug here, not something to escape.
+ */
+function bare(name: string, value: string): string {
+  if (!/^[\w.:/@,+-]*$/.test(value)) throw new Error(`${name}: ${JSON.stringify(value)} cannot be written bare in an env file`);
+  return value;
+}
 
 export function envFile(env: Environment): GeneratedFile {
   const lines = [
@@ -18,7 +25,7 @@ export function envFile(env: Environment): GeneratedFile {
   ];
   for (const secret of [false, true]) {
     lines.push(secret ? "# --- Secrets ---" : "# --- Settings ---");
-    for (const v of VARIABLES.filter((x) => x.secret === secret)) lines.push(`# ${v.comment}`, `${v.name}=${quoted(v.value(env))}`);
+    for (const v of VARIABLES.filter((x) => x.secret === secret)) lines.push(`# ${v.comment}`, `${v.name}=${bare(v.name, v.value(env))}`);
     lines.push("");
   }
   return { path: `.env.${env.name}`, content: lines.join("\n") };
