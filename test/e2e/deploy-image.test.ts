@@ -8,7 +8,8 @@
  *   becomes a copy of exactly the production packages package-lock.json lists; `COPY --from=build`
  *   copies from the build stage's folder, which is moved aside first, so a file the image does not
  *   copy is not there.
- * - Then CMD runs with the image's ENV (a temporary DATA_DIR, a free port, loopback), /health must
+ * - Then CMD runs with the generated .env.production and the image's ENV (a temporary DATA_DIR, a
+ *   free port, loopback), /health must
  *   answer, the HEALTHCHECK command must pass, SIGTERM must end it cleanly, and the image's files
  *   must be as they were (the StatefulSet mounts them read-only: readOnlyRootFilesystem).
  * Any instruction this test does not know fails it, so a changed Dockerfile cannot pass unread.
@@ -135,6 +136,15 @@ let port = 0;
 let output = "";
 const adminKey = `dmsa_${randomBytes(16).toString("hex")}`;
 
+/** The generated `.env.production`, read as `docker run --env-file` reads it (everything after the first `=`). */
+function envFileValues(): Record<string, string> {
+  const lines = files
+    .get(".env.production")!
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
 function imageEnv(): Record<string, string> {
   return { PATH: process.env.PATH ?? "", ...envOf(runtimeStage), DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" };
 }
@@ -148,7 +158,8 @@ beforeAll(async () => {
   const [command, ...args] = withKeyword(runtimeStage, "CMD").map(execForm).at(-1)!;
   server = spawn(command!, args, {
     cwd: app,
-    env: { ...imageEnv(), JWT_SECRET: randomBytes(32).toString("base64"), ADMIN_API_KEY: adminKey },
+    // As `docker run --env-file .env.production` gives it: the generated settings, the required secrets filled in.
+    env: { ...envFileValues(), ...imageEnv(), JWT_SECRET: randomBytes(32).toString("hex"), ADMIN_API_KEY: adminKey },
     stdio: ["ignore", "pipe", "pipe"],
   });
   server.stdout!.on("data", (d: Buffer) => (output += d.toString()));
@@ -200,10 +211,12 @@ describe("the image, run as its Dockerfile says", () => {
     expect(ready, output).toMatchObject({ ready: true });
     const health = (await (await fetch(`http://127.0.0.1:${port}/health`, { headers: { "X-API-Key": adminKey } })).json()) as {
       status: string;
+      features: Record<string, boolean>;
       checks: Record<string, { ok: boolean }>;
     };
     expect(health.status, JSON.stringify(health)).toBe("healthy");
     expect(health.checks.d1!.ok).toBe(true);
+    expect(health.features.self_hosting).toBe(true);
     expect(healthcheck()).toBe(0);
     // The call page's assets come from the copied dist/client.
     expect((await fetch(`http://127.0.0.1:${port}/assets/call-page.js`)).status).toBe(200);
