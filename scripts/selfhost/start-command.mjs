@@ -25,6 +25,8 @@ export const START_ENV = {
   PORT: "8787",
   /** The listening address: all interfaces. */
   HOST: "0.0.0.0",
+  /** How long a stop waits for open requests (event streams, WebSockets) before it kills them; keep it below the container's stop grace period. */
+  SHUTDOWN_GRACE_SECONDS: "20",
 };
 
 /** The Worker sees `RUNTIME=selfhost` under this server (`/health` reports it); the server sets it, the environment cannot change it. */

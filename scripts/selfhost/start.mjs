@@ -58,7 +58,14 @@ const env = process.env;
 const dataDir = resolve(env.DATA_DIR || START_ENV.DATA_DIR);
 const port = Number(env.PORT || START_ENV.PORT);
 const host = env.HOST || START_ENV.HOST;
+/**
+ * How long a stop waits for requests in flight. An open task event stream or call WebSocket is
+ * one, and workerd would wait for it forever; after this the server is killed (committed data is
+ * safe), below the 30 s a container runtime gives before it kills everything itself.
+ */
+const graceSeconds = Number(env.SHUTDOWN_GRACE_SECONDS || START_ENV.SHUTDOWN_GRACE_SECONDS);
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a TCP port number, not "${env.PORT}"`);
+if (!(graceSeconds > 0)) fail(`SHUTDOWN_GRACE_SECONDS must be a positive number, not "${env.SHUTDOWN_GRACE_SECONDS}"`);
 
 const built = readBuilt("config.json");
 const migrations = readBuilt("migrations.json");
@@ -132,10 +139,17 @@ let current = null;
 let stopping = false;
 for (const signal of /** @type {const} */ (["SIGTERM", "SIGINT"])) {
   process.on(signal, () => {
+    if (stopping) return;
     stopping = true;
-    log("selfhost.stopping", { signal });
-    if (current && current.exitCode === null) current.kill("SIGTERM");
-    else process.exit(0);
+    log("selfhost.stopping", { signal, grace_seconds: graceSeconds });
+    const child = current;
+    if (!child || child.exitCode !== null) process.exit(0);
+    child.kill("SIGTERM");
+    setTimeout(() => {
+      if (child.exitCode !== null) return;
+      log("selfhost.stop_forced", { reason: `requests still open after ${graceSeconds} s (event streams, WebSockets)` });
+      child.kill("SIGKILL");
+    }, graceSeconds * 1000).unref();
   });
 }
 
@@ -157,6 +171,7 @@ async function migrate() {
   }
   child.kill("SIGTERM");
   await ended;
+  if (stopping) process.exit(0);
   if (!body.applied) fail(`D1 migrations failed: ${body.error}`);
   log("selfhost.migrated", { applied: body.applied, total: migrations.length });
 }
@@ -172,5 +187,7 @@ if (await waitForPort(port, () => server.exitCode === null)) {
 }
 const code = await serverExit;
 rmSync(configPath, { force: true });
-log("selfhost.stopped", { exit_code: code });
-process.exit(code);
+// A stop that had to kill the streams still open is a requested stop, not a failure.
+const exitCode = stopping && server.signalCode === "SIGKILL" ? 0 : code;
+log("selfhost.stopped", { exit_code: exitCode });
+process.exit(exitCode);

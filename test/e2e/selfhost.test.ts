@@ -9,7 +9,8 @@
  *    uploading when SIGTERM arrives: the request finishes, the server exits 0.
  * 2. after SIGTERM: everything reads back, the task accepted before the stop completes; more writes
  *    and a task accepted right before a SIGKILL of the whole process group.
- * 3. after SIGKILL: the acknowledged writes read back and that task completes too.
+ * 3. after SIGKILL: the acknowledged writes read back and that task completes too; a stop with an
+ *    event stream still open ends after SHUTDOWN_GRACE_SECONDS, exit 0.
  */
 import { request } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -41,6 +42,7 @@ function settings(): Record<string, string> {
     SMTP_PORT: String(smtpPort),
     SMTP_SECURITY: "none",
     LOG_LEVEL: "warn",
+    SHUTDOWN_GRACE_SECONDS: "3",
   };
 }
 
@@ -229,7 +231,21 @@ describe("the self-hosted server keeps everything across restarts", () => {
     await expectHolderTimedOutAndQueuedCompleted(holder, queued);
     expect((await api.get(`/api/v2/tasks/${ids.beforeTerm}`)).body.status).toBe("completed");
     expect((await api.get(`/api/v2/email/approval/${ids.pending}`)).body.status).toBe("pending");
+  });
+
+  it("a stop does not wait for an open event stream longer than SHUTDOWN_GRACE_SECONDS", async () => {
+    // An external task (run by a worker outside the server) stays pending: its stream stays open.
+    const external = await api.post(`/api/v2/agents/${AGENT}/tasks`, { task_type: "render_video" });
+    expect(external.status, external.text).toBe(202);
+    const stream = await fetch(`${server!.baseUrl}/api/v2/tasks/${external.body.task_id}/events`, {
+      headers: { Authorization: `Bearer ${adminKey}` },
+    });
+    expect(stream.headers.get("content-type")).toContain("text/event-stream");
+    const reader = stream.body!.getReader();
+    await reader.read();
     expect(await server!.terminate()).toBe(0);
+    expect(server!.output()).toContain('"selfhost.stop_forced"');
+    await reader.cancel().catch(() => undefined);
     server = undefined;
   });
 });
