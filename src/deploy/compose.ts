@@ -7,7 +7,7 @@
 import type { Environment } from "./environments";
 import { type GeneratedFile, yamlFile } from "./files";
 import { DASHBOARD_FILE, PROMETHEUS_TOKEN_FILE } from "./monitoring";
-import { DATA_DIR, HEALTH_CHECK_ARGV, PORT } from "./runtime";
+import { DATA_DIR, HEALTH_CHECK_ARGV, PORT, STOP_GRACE_SECONDS } from "./runtime";
 import { MAIL_CATCHER_SMTP_PORT } from "./variables";
 
 export const IMAGES = {
@@ -35,7 +35,7 @@ export function composeFile(env: Environment): GeneratedFile {
       volumes: [`app-data:${DATA_DIR}`],
       // One writer per data directory: never scale this service.
       deploy: { replicas: 1 },
-      stop_grace_period: "30s",
+      stop_grace_period: `${STOP_GRACE_SECONDS}s`,
       healthcheck: { test: ["CMD", ...HEALTH_CHECK_ARGV], interval: "30s", timeout: "5s", retries: 3, start_period: "30s" },
     },
     prometheus: {

@@ -13,6 +13,13 @@ export const APP_DIR = "/app";
 export const DATA_DIR = "/data";
 export const PORT = Number(START_ENV.PORT);
 
+/**
+ * How long the container runtime waits after SIGTERM before killing (Compose stop_grace_period,
+ * Kubernetes terminationGracePeriodSeconds): longer than the server's own drain, so it always ends
+ * its stop itself.
+ */
+export const STOP_GRACE_SECONDS = Number(START_ENV.SHUTDOWN_GRACE_SECONDS) + 10;
+
 /** The environment the image sets: the server's defaults, with the data directory on the volume. */
 export const IMAGE_ENV: Record<string, string> = { ...START_ENV, DATA_DIR, NODE_ENV: "production" };
 

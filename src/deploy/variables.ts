@@ -28,6 +28,12 @@ export const VARIABLES: readonly Variable[] = [
   { name: "HOST", secret: false, comment: "Set by the image: all interfaces.", value: fixed(IMAGE_ENV.HOST!) },
   { name: "DATA_DIR", secret: false, comment: "Set by the image: every store lives here, on the data volume.", value: fixed(DATA_DIR) },
   {
+    name: "SHUTDOWN_GRACE_SECONDS",
+    secret: false,
+    comment: "Set by the image: how long a stop waits for open requests; keep it below the container's stop grace period.",
+    value: fixed(IMAGE_ENV.SHUTDOWN_GRACE_SECONDS!),
+  },
+  {
     name: "PUBLIC_BASE_URL",
     secret: false,
     comment: "The public URL (links in mail, OpenAPI servers).",

@@ -122,6 +122,12 @@ describe.each(DEPLOY_ENVIRONMENTS)("%s", (env) => {
       capabilities: { drop: ["ALL"] },
       seccompProfile: { type: "RuntimeDefault" },
     });
+    // The runtime's kill comes after the server's own drain has ended.
+    const drain = Number(
+      kubernetesObjects(all).find((o) => o.kind === "ConfigMap" && !o.metadata.labels.grafana_dashboard)!.data.SHUTDOWN_GRACE_SECONDS,
+    );
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(drain);
+    expect(Number(/^(\d+)s$/.exec(yaml(all.get("docker-compose.yml")!).services.app.stop_grace_period)![1])).toBeGreaterThan(drain);
     const mounts = Object.fromEntries(container.volumeMounts.map((m: Obj) => [m.mountPath, m.name]));
     expect(mounts).toEqual({ "/data": "data", "/tmp": "tmp" });
     expect(pod.volumes).toContainEqual(expect.objectContaining({ name: "tmp", emptyDir: expect.any(Object) }));

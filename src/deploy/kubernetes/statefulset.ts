@@ -7,7 +7,7 @@
  */
 import type { Environment } from "../environments";
 import { type GeneratedFile, yamlFile } from "../files";
-import { DATA_DIR, HEALTH_PATH, PORT } from "../runtime";
+import { DATA_DIR, HEALTH_PATH, PORT, STOP_GRACE_SECONDS } from "../runtime";
 import { APP, CONFIG_NAME, HEADLESS_SERVICE_NAME, HTTP_PORT_NAME, SECRET_NAME, labels, metadata, selectorLabels } from "./common";
 
 /** The image's `node` user. */
@@ -42,8 +42,8 @@ export function statefulSet(env: Environment): GeneratedFile {
           metadata: { labels: labels(env) },
           spec: {
             automountServiceAccountToken: false,
-            // The server drains in-flight requests on SIGTERM.
-            terminationGracePeriodSeconds: 30,
+            // The server drains in-flight requests on SIGTERM for up to SHUTDOWN_GRACE_SECONDS; this is longer.
+            terminationGracePeriodSeconds: STOP_GRACE_SECONDS,
             securityContext: {
               runAsNonRoot: true,
               runAsUser: UID,
