@@ -17,6 +17,7 @@ import { providersFromEnv, UnconfiguredProvider } from "../email/failover";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 import { warn } from "../lib/log";
+import { PUBLIC_ONLY, unreachableServers, type Unreachable } from "../selfhost/reach";
 import { VERSION } from "../version";
 
 const Check = z.object({ ok: z.boolean(), detail: z.string() });
@@ -48,23 +49,36 @@ async function probe(what: string, fn: () => Promise<unknown>, requestId: string
 }
 
 /** Calls need only the CALL_SESSION binding (peer-to-peer signalling); SFU, TURN and speech are reported as extras. */
-function callsCheck(env: Env): Check {
+function callsCheck(env: Env, unreachable: readonly Unreachable[]): Check {
   if (typeof env.CALL_SESSION?.getByName !== "function") return { ok: false, detail: "the CALL_SESSION Durable Object binding is missing" };
   const media = realtimeCredentials(env)
     ? "media through the Realtime SFU (REALTIME_APP_ID + REALTIME_APP_SECRET)"
     : "peer-to-peer media (no REALTIME_APP_ID + REALTIME_APP_SECRET for SFU mode)";
   const ice = turnCredentials(env) ? "TURN credentials (TURN_KEY_ID)" : "STUN only";
   const speech = speechFromEnv(env);
-  const speechDetail = speech.provider ? `speech through ${speech.provider.name}` : `speech not configured (${speech.reason})`;
+  const speechServer = unreachable.find((u) => u.setting === "SPEECH_BASE_URL");
+  const speechDetail = speechServer
+    ? `speech server not reachable here (${speechServer.why}; ${PUBLIC_ONLY})`
+    : speech.provider
+      ? `speech through ${speech.provider.name}`
+      : `speech not configured (${speech.reason})`;
   return { ok: true, detail: `CallSessionDO bound; ${media}; ${ice}; ${speechDetail}` };
 }
 
-/** Ready when at least one provider of EMAIL_PROVIDERS is configured; the others are listed with why not. */
-function emailCheck(env: Env): Check {
+/**
+ * Ready when at least one provider of EMAIL_PROVIDERS is configured (and, self-hosted, names a
+ * server this runtime can reach); the others are listed with why not.
+ */
+function emailCheck(env: Env, unreachable: readonly Unreachable[]): Check {
   try {
     const providers = providersFromEnv(env);
-    const ready = providers.filter((p) => !(p instanceof UnconfiguredProvider)).map((p) => p.name);
-    const skipped = providers.flatMap((p) => (p instanceof UnconfiguredProvider ? [`${p.name} not configured (${p.reason})`] : []));
+    const blocked = (name: string) => unreachable.find((u) => u.provider === name);
+    const ready = providers.filter((p) => !(p instanceof UnconfiguredProvider) && !blocked(p.name)).map((p) => p.name);
+    const skipped = providers.flatMap((p) => {
+      if (p instanceof UnconfiguredProvider) return [`${p.name} not configured (${p.reason})`];
+      const server = blocked(p.name);
+      return server ? [`${p.name} not reachable here (${server.why}; ${PUBLIC_ONLY})`] : [];
+    });
     const detail = [
       ready.length > 0 ? `sends through ${ready.join(", ")}` : "no provider of EMAIL_PROVIDERS is configured",
       ...skipped,
@@ -80,18 +94,20 @@ function emailCheck(env: Env): Check {
  * there the platform's send_email binding, Workers AI and Email Routing do not exist, and the
  * detail names what stands in for each.
  */
-function runtimeCheck(env: Env): Check & { selfHosted: boolean } {
+function runtimeCheck(env: Env): Check & { unreachable: Unreachable[] } {
   if (optionalSetting(env, "RUNTIME") === "selfhost") {
+    const unreachable = unreachableServers(env);
     return {
-      ok: true,
-      selfHosted: true,
+      ok: unreachable.length === 0,
+      unreachable,
       detail:
         "self-hosted (workerd, every store under DATA_DIR, one process); not available off Cloudflare: the send_email binding " +
         "(send through smtp, sendgrid or mailgun in EMAIL_PROVIDERS), Workers AI (set SPEECH_BASE_URL), Email Routing " +
-        "(post mail to POST /api/v2/email/inbound)",
+        `(post mail to POST /api/v2/email/inbound); ${PUBLIC_ONLY}` +
+        (unreachable.length > 0 ? `, so these cannot be reached: ${unreachable.map((u) => u.why).join("; ")}` : ""),
     };
   }
-  return { ok: true, selfHosted: false, detail: "Cloudflare Workers (or its local simulator, wrangler dev)" };
+  return { ok: true, unreachable: [], detail: "Cloudflare Workers (or its local simulator, wrangler dev)" };
 }
 
 export function registerHealthRoutes(app: Hono<AppEnv>): void {
@@ -138,7 +154,8 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         typeof env.TASK_QUEUE?.send === "function" && typeof env.TASK_DLQ?.send === "function"
           ? { ok: true, detail: "TASK_QUEUE (agent-tasks) and TASK_DLQ (agent-tasks-dlq) bound" }
           : { ok: false, detail: "the TASK_QUEUE or TASK_DLQ queue binding is missing" };
-      const { selfHosted, ...runtime } = runtimeCheck(env);
+      const selfHosted = optionalSetting(env, "RUNTIME") === "selfhost";
+      const { unreachable, ...runtime } = runtimeCheck(env);
       const checks = {
         runtime,
         durable_objects: durableObjects,
@@ -147,8 +164,8 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         auth,
         rate_limit: rateLimit,
         queues,
-        email: emailCheck(env),
-        calls: callsCheck(env),
+        email: emailCheck(env, unreachable),
+        calls: callsCheck(env, unreachable),
       };
       const persistent = durableObjects.ok && d1.ok && kv.ok;
       const healthy = persistent && auth.ok && rateLimit.ok;
