@@ -24,8 +24,6 @@ export interface Environment {
   certIssuer?: string;
   /** Development only: a local SMTP catcher the app sends every mail to. */
   mailCatcher: boolean;
-  /** The header the app trusts for a client's address (empty: none, anonymous callers share a bucket). */
-  clientIpHeader: string;
 }
 
 interface Profile {
@@ -35,7 +33,6 @@ interface Profile {
   resources: Resources;
   certIssuer?: string;
   mailCatcher: boolean;
-  clientIpHeader: string;
 }
 
 const PROFILES: Record<DeployEnvironment, Profile> = {
@@ -45,7 +42,6 @@ const PROFILES: Record<DeployEnvironment, Profile> = {
     logLevel: "debug",
     resources: { requests: { cpu: "100m", memory: "192Mi" }, limits: { memory: "512Mi" } },
     mailCatcher: true,
-    clientIpHeader: "",
   },
   staging: {
     domain: "staging.agents.example.com",
@@ -54,7 +50,6 @@ const PROFILES: Record<DeployEnvironment, Profile> = {
     resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "768Mi" } },
     certIssuer: "letsencrypt-staging",
     mailCatcher: false,
-    clientIpHeader: "X-Real-IP",
   },
   production: {
     domain: "agents.example.com",
@@ -63,7 +58,6 @@ const PROFILES: Record<DeployEnvironment, Profile> = {
     resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1536Mi" } },
     certIssuer: "letsencrypt-prod",
     mailCatcher: false,
-    clientIpHeader: "X-Real-IP",
   },
 };
 
@@ -82,6 +76,5 @@ export function environmentFor(name: DeployEnvironment, options: DeployOptions):
     resources: profile.resources,
     ...(profile.certIssuer ? { certIssuer: profile.certIssuer } : {}),
     mailCatcher: profile.mailCatcher,
-    clientIpHeader: profile.clientIpHeader,
   };
 }

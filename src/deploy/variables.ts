@@ -13,7 +13,10 @@ export interface Variable {
   secret: boolean;
   /** Why it is set this way (a comment in the `.env` file). */
   comment: string;
+  /** The value in `.env.<env>` (Docker, Compose: clients reach the app directly). */
   value(env: Environment): string;
+  /** The value in the Kubernetes ConfigMap, when it differs (behind the Ingress). */
+  inCluster?(env: Environment): string;
 }
 
 const fixed = (value: string) => () => value;
@@ -53,8 +56,10 @@ export const VARIABLES: readonly Variable[] = [
     name: "CLIENT_IP_HEADER",
     secret: false,
     comment:
-      "The header your reverse proxy overwrites with the client address (ingress-nginx: X-Real-IP); empty when nothing in front sets it.",
-    value: (env) => env.clientIpHeader,
+      "The header a reverse proxy in front overwrites with the client's address (nginx: X-Real-IP); empty when clients reach the app directly.",
+    value: fixed(""),
+    // In the cluster every request comes through ingress-nginx, which overwrites X-Real-IP.
+    inCluster: fixed("X-Real-IP"),
   },
   { name: "LOG_LEVEL", secret: false, comment: "debug, info, warn or error.", value: (env) => env.logLevel },
   { name: "STATE_HISTORY_LIMIT", secret: false, comment: "State versions kept per agent.", value: fixed("100") },

@@ -241,6 +241,13 @@ describe("what differs between environments", () => {
     expect(Object.keys(composeOf("production").services)).not.toContain("mail-catcher");
   });
 
+  it("CLIENT_IP_HEADER: none trusted where clients reach the app directly (.env), X-Real-IP behind the Ingress (ConfigMap)", () => {
+    for (const env of DEPLOY_ENVIRONMENTS) {
+      expect(dotenv(files(env).get(`.env.${env}`)!).get("CLIENT_IP_HEADER"), env).toBe("");
+      expect(find(objectsOf(env), "ConfigMap").data.CLIENT_IP_HEADER, env).toBe("X-Real-IP");
+    }
+  });
+
   it("development mail goes over SMTP to the catcher on the app's loopback", () => {
     const values = dotenv(files("development").get(".env.development")!);
     expect(Object.fromEntries(["EMAIL_PROVIDERS", "SMTP_HOST", "SMTP_SECURITY", "SMTP_PORT"].map((k) => [k, values.get(k)]))).toEqual({

@@ -25,7 +25,7 @@ export function namespace(env: Environment): GeneratedFile {
 }
 
 export function configMap(env: Environment): GeneratedFile {
-  const data = Object.fromEntries(VARIABLES.filter((v) => !v.secret).map((v) => [v.name, v.value(env)]));
+  const data = Object.fromEntries(VARIABLES.filter((v) => !v.secret).map((v) => [v.name, (v.inCluster ?? v.value)(env)]));
   return yamlFile(
     "kubernetes/configmap.yaml",
     { apiVersion: "v1", kind: "ConfigMap", metadata: metadata(env, CONFIG_NAME), data },
