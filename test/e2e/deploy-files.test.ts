@@ -13,7 +13,7 @@ import { StatefulSet } from "kubernetes-models/apps/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { describe, expect, it } from "vitest";
-import { parseDocument } from "yaml";
+import { parseDocument, visit } from "yaml";
 import { generateDeployment } from "../../src/deploy/generate";
 import { DEPLOY_ENVIRONMENTS, type DeployEnvironment } from "../../src/deploy/options";
 import { RUNTIME_VAR, SECRET_NAMES, START_ARGV, START_ENV } from "../../scripts/selfhost/start-command.mjs";
@@ -37,11 +37,14 @@ function files(env: DeployEnvironment, options = {}) {
   return new Map(generateDeployment(env, options).map((f) => [f.path, f.content]));
 }
 
-/** Parses YAML strictly: one document, no errors or warnings, no duplicate keys. */
+/** Parses YAML strictly: one document, no errors or warnings, no duplicate keys, no anchors or aliases. */
 function yaml(content: string): Obj {
   const doc = parseDocument(content, { uniqueKeys: true, strict: true });
   expect(doc.errors, String(doc.errors)).toEqual([]);
   expect(doc.warnings).toEqual([]);
+  let aliases = 0;
+  visit(doc, { Alias: () => void aliases++ });
+  expect(aliases, "a YAML alias (a shared object in the generator)").toBe(0);
   return doc.toJS() as Obj;
 }
 
