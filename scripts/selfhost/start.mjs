@@ -76,8 +76,15 @@ const vars = { ...built.worker.vars };
 for (const name of [...built.varNames, ...built.secretNames]) if (env[name] !== undefined) vars[name] = env[name];
 Object.assign(vars, RUNTIME_VAR, { SELFHOST_RATE_LIMIT: JSON.stringify(built.rateLimit) });
 
-const storage = { do: "do", kv: "kv", "kv-blobs": "kv/blobs", queues: "queues", d1: "d1" };
-for (const dir of [...Object.values(storage), ".runtime"]) mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
+/** workerd's disk services (`<name>-<service>`, found in its compiled config) and their folders under DATA_DIR; they must exist before it starts. */
+const storage = [
+  ["do-storage", "do"],
+  ["kv-storage", "kv"],
+  ["kv-blobs", "kv/blobs"],
+  ["queues-storage", "queues"],
+  ["d1-storage", "d1"],
+];
+for (const dir of [...storage.map(([, dir]) => dir), ".runtime"]) mkdirSync(join(dataDir, dir ?? ""), { recursive: true, mode: 0o700 });
 const configPath = join(dataDir, ".runtime/wrangler.json");
 
 /** @param {Record<string, string>} extraVars */
@@ -93,10 +100,8 @@ function writeConfig(extraVars) {
 
 /** @param {string} address host:port @returns {import("node:child_process").ChildProcess} */
 function startWorkerd(address) {
-  const dirs = Object.entries(storage).flatMap(([store, dir]) => ["-d", `${built.worker.name}-${store}-storage=${join(dataDir, dir)}`]);
-  // workerd names the blob store "<name>-kv-blobs", not "-kv-blobs-storage".
-  const args = dirs.map((arg) => arg.replace("-kv-blobs-storage=", "-kv-blobs="));
-  return spawn(workerd, ["serve", "--experimental", configPath, `--socket-addr=http=${address}`, ...args], {
+  const dirs = storage.flatMap(([service, dir]) => ["-d", `${built.worker.name}-${service}=${join(dataDir, dir ?? "")}`]);
+  return spawn(workerd, ["serve", "--experimental", configPath, `--socket-addr=http=${address}`, ...dirs], {
     stdio: ["ignore", "inherit", "inherit"],
   });
 }
@@ -119,12 +124,12 @@ function exitOf(child) {
   return new Promise((done) => child.once("exit", (code, signal) => done(code ?? (signal ? 128 : 1))));
 }
 
-/** @param {number} probePort @param {() => boolean} alive */
-async function waitForPort(probePort, alive) {
+/** @param {number} probePort @param {() => boolean} alive @param {string} [probeHost] */
+async function waitForPort(probePort, alive, probeHost = "127.0.0.1") {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && alive()) {
     const open = await new Promise((done) => {
-      const socket = connect({ port: probePort, host: "127.0.0.1" });
+      const socket = connect({ port: probePort, host: probeHost });
       socket.once("connect", () => (socket.destroy(), done(true)));
       socket.once("error", () => done(false));
     });
@@ -181,7 +186,9 @@ if (stopping) process.exit(0);
 writeConfig({});
 const server = (current = startWorkerd(`${host}:${port}`));
 const serverExit = exitOf(server);
-if (await waitForPort(port, () => server.exitCode === null)) {
+// A wildcard address is reached on loopback; a specific one only on itself.
+const probeHost = ["0.0.0.0", "::", "[::]"].includes(host) ? "127.0.0.1" : host.replace(/^\[|\]$/g, "");
+if (await waitForPort(port, () => server.exitCode === null, probeHost)) {
   rmSync(configPath, { force: true });
   log("selfhost.ready", { port, host, data_dir: dataDir, start_ms: Date.now() - started, pid: server.pid });
 }
