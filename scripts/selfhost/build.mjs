@@ -72,8 +72,15 @@ function runtimeConfig(config, main) {
   const limiter = config.ratelimits.find((r) => r.name === "RATE_LIMITER");
   return {
     worker: { ...worker, main, no_bundle: true },
+    // The asset settings workerd's mode shares with wrangler (run_worker_first keeps API paths off the asset lookup).
     assets: assets
-      ? { directory: relative(PROJECT_ROOT, resolve(PROJECT_ROOT, assets.directory ?? "dist/client")), binding: assets.binding }
+      ? {
+          directory: relative(PROJECT_ROOT, resolve(PROJECT_ROOT, assets.directory ?? "dist/client")),
+          binding: assets.binding,
+          html_handling: assets.html_handling,
+          not_found_handling: assets.not_found_handling,
+          run_worker_first: assets.run_worker_first,
+        }
       : undefined,
     varNames: Object.keys(config.vars),
     secretNames: SECRET_NAMES,

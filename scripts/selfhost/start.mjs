@@ -93,7 +93,7 @@ function writeConfig(extraVars) {
     ...built.worker,
     main: join(BUILT, built.worker.main),
     vars: { ...vars, ...extraVars },
-    ...(built.assets ? { assets: { directory: join(ROOT, built.assets.directory), binding: built.assets.binding } } : {}),
+    ...(built.assets ? { assets: { ...built.assets, directory: join(ROOT, built.assets.directory) } } : {}),
   };
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
 }

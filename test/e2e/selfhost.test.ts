@@ -160,6 +160,10 @@ describe("the self-hosted server keeps everything across restarts", () => {
     expect(health.body.checks.email.detail).toContain("smtp not reachable here (SMTP_HOST: 127.0.0.1");
     expect(health.body.checks.email.detail).toContain("cloudflare not configured (the EMAIL send_email binding is missing)");
     expect(health.body.checks.rate_limit.ok).toBe(true);
+    // The static assets (dist/client/) are served, and only /assets/* is looked up among them.
+    const asset = await fetch(`${s.baseUrl}/assets/call-page.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-type")).toContain("javascript");
     // The one-time migration route of the start-up pass does not exist on the public port.
     expect((await fetch(`${s.baseUrl}/__selfhost/migrate`, { method: "POST" })).status).toBe(404);
   });
