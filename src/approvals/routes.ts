@@ -176,15 +176,17 @@ async function verifyLink(env: Env, token: string, approvalId: string, requestId
 }
 
 // ── the landing pages ──
+// Readable on a 375 px phone: long ids, titles and data wrap (overflow-wrap), the reason box
+// counts its border in its width (box-sizing), so nothing scrolls sideways.
 
 function page(c: Context<AppEnv>, status: number, heading: string, body: string): Response {
   const html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(heading)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:640px;margin:40px auto;padding:0 16px;color:#1f2328}
-pre,.d{background:#f6f8fa;padding:12px;border-radius:6px;white-space:pre-wrap;overflow-wrap:anywhere}
+<style>body{font-family:system-ui,sans-serif;max-width:640px;margin:40px auto;padding:0 16px;color:#1f2328;overflow-wrap:anywhere;word-break:break-word}
+pre,.d{background:#f6f8fa;padding:12px;border-radius:6px;white-space:pre-wrap;max-width:100%;box-sizing:border-box}
 button{font-size:16px;padding:10px 22px;border:0;border-radius:6px;color:#fff;cursor:pointer}
-.approve{background:#1a7f37}.reject{background:#cf222e}textarea{width:100%;min-height:70px}</style></head>
+.approve{background:#1a7f37}.reject{background:#cf222e}textarea{width:100%;max-width:100%;box-sizing:border-box;min-height:70px}</style></head>
 <body><h1>${escapeHtml(heading)}</h1>
 ${body}
 </body></html>`;

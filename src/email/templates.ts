@@ -123,20 +123,30 @@ export type BuiltinTemplateId = "approval_request" | "task_completion";
 
 const FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
 
-/** The shared frame: one centred card, inline styles only, no images or external assets. */
+/**
+ * Long words (ids, URLs, tokens) wrap instead of widening the card: `overflow-wrap:anywhere` where
+ * supported, the older `word-break:break-word` for the rest (Outlook.com, older WebKit).
+ */
+const WRAP = "overflow-wrap:anywhere;word-break:break-word";
+
+/**
+ * The shared frame: one centred card, inline styles only, no images or external assets. The
+ * tables are `table-layout:fixed`, so their width comes from the screen (up to 600 px), never from
+ * the longest word in them: on a 375 px phone the card fits and its text wraps.
+ */
 function frame(heading: string, body: string, footer: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${heading}</title></head>
 <body style="margin:0;padding:0;background-color:#f4f5f7;${FONT};color:#1f2328;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f4f5f7;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;table-layout:fixed;background-color:#f4f5f7;">
 <tr><td align="center" style="padding:24px 12px;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;background-color:#ffffff;border:1px solid #d8dee4;border-radius:8px;">
-<tr><td style="padding:24px 28px;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:600px;table-layout:fixed;background-color:#ffffff;border:1px solid #d8dee4;border-radius:8px;">
+<tr><td style="padding:24px 28px;${WRAP};">
 <h1 style="margin:0 0 16px 0;font-size:20px;line-height:1.3;font-weight:600;color:#1f2328;">${heading}</h1>
 ${body}
 </td></tr>
-<tr><td style="padding:16px 28px;border-top:1px solid #d8dee4;font-size:12px;line-height:1.5;color:#656d76;">${footer}</td></tr>
+<tr><td style="padding:16px 28px;border-top:1px solid #d8dee4;font-size:12px;line-height:1.5;color:#656d76;${WRAP};">${footer}</td></tr>
 </table>
 </td></tr>
 </table>
@@ -144,6 +154,8 @@ ${body}
 </html>
 `;
 }
+
+const RAW_LINK = "color:#0969da;word-break:break-all;overflow-wrap:anywhere";
 
 const APPROVAL_REQUEST: BuiltinTemplate = {
   id: "approval_request",
@@ -184,7 +196,8 @@ This request expires at {expires_at}.
 </table>
 <p style="margin:0 0 8px 0;font-size:14px;line-height:1.5;">{reply_hint?}</p>
 <p style="margin:0;font-size:13px;line-height:1.5;color:#656d76;">Each button opens a confirmation page; nothing is recorded until you confirm there.</p>`,
-    'This request expires at {expires_at}. If the buttons do not work, open these links:<br>Approve: <a href="{approve_url}" style="color:#0969da;">{approve_url}</a><br>Reject: <a href="{reject_url}" style="color:#0969da;">{reject_url}</a>',
+    // A raw link is one long word: it may break anywhere (break-all is what every client knows).
+    `This request expires at {expires_at}. If the buttons do not work, open these links:<br>Approve: <a href="{approve_url}" style="${RAW_LINK}">{approve_url}</a><br>Reject: <a href="{reject_url}" style="${RAW_LINK}">{reject_url}</a>`,
   ),
 };
 
