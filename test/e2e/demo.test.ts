@@ -101,9 +101,16 @@ describe("npm run demo", () => {
     expect(run.stdout).toContain("[2/10] Save state");
     expect(run.stdout).not.toContain("[3/10]");
     expect(run.stdout).not.toContain("< saved version");
-    expect(run.stderr).toMatch(
-      /FAILED: POST \/api\/v2\/agents\/demo-[0-9a-f]{8}\/state\n {2}status: 401\n {2}title: {2}Authentication required\n {2}detail: /,
-    );
+    const failed =
+      /FAILED: POST \/api\/v2\/agents\/(demo-[0-9a-f]{8})\/state\n {2}status: 401\n {2}title: {2}Authentication required\n {2}detail: /.exec(
+        run.stderr,
+      );
+    expect(failed, run.stderr).not.toBeNull();
+    // Nothing was stored for the run's agent.
+    const state = await fetch(`${server!.baseUrl}/api/v2/agents/${failed![1]}/state`, {
+      headers: { Authorization: `Bearer ${server!.adminApiKey}` },
+    });
+    expect(state.status).toBe(404);
   });
 
   it("refuses a URL without a key, before any request", async () => {
