@@ -42,7 +42,8 @@ export interface Principal {
   role: Role;
   /** When set, the only agent ids this principal may touch. */
   agents?: readonly string[];
-  via: "jwt" | "api_key" | "admin_key";
+  /** `call_agent`: a call's answering agent using its tools (src/calls/agent-tools.ts); `id` is the call's id. */
+  via: "jwt" | "api_key" | "admin_key" | "call_agent";
 }
 
 /**
