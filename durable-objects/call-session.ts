@@ -11,6 +11,10 @@
  * RPC methods are thin and synchronous over SQL; the Worker checks credentials and join tokens
  * before it calls them. In SFU mode the Worker proxies the Realtime SFU and records here what the
  * SFU accepted (`sfuContext` before, `recordSfu*`/`forgetSfuTracks` after; see src/calls/sfu-proxy.ts). `fetch` only accepts WebSocket upgrades for `/ws?participant_id=`.
+ *
+ * Live audio: binary frames on a participant's socket are checked by `AudioIngest` and fed to the
+ * `AudioPipeline` (voice activity, speech-to-text, the transcript), which tells its listeners
+ * (./call-session/audio-hooks.ts); listeners register in the constructor.
  */
 import { DurableObject } from "cloudflare:workers";
 import {
@@ -27,8 +31,12 @@ import {
   type TranscriptSource,
 } from "../src/calls/model";
 import type { ParticipantSfuRecord } from "../src/calls/sfu-ownership";
+import { log } from "../src/lib/log";
+import type { Utterance } from "./call-session/audio-hooks";
+import { AudioIngest } from "./call-session/audio-ingest";
+import { AudioPipeline } from "./call-session/audio-pipeline";
 import { CALL_MIGRATIONS } from "./call-session/schema";
-import { Signalling } from "./call-session/signalling";
+import { Signalling, participantOf } from "./call-session/signalling";
 import {
   callSfuSessions,
   deleteSfuTracks,
@@ -38,6 +46,7 @@ import {
   type OpenedTrack,
 } from "./call-session/sfu-store";
 import {
+  audioGate,
   clearTranscript,
   insertCall,
   insertParticipant,
@@ -56,10 +65,24 @@ const NO_CALL = { ok: false, reason: "not_found", detail: "No such call." } as c
 
 export class CallSessionDO extends DurableObject<Env> {
   readonly #signal: Signalling;
+  readonly #ingest = new AudioIngest();
+  readonly #audio: AudioPipeline;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#signal = new Signalling(ctx);
+    this.#audio = new AudioPipeline({
+      env,
+      waitUntil: (work) => ctx.waitUntil(work),
+      callId: () => readCallRow(ctx.storage.sql)?.call_id ?? null,
+      append: (utterance) => this.#appendUtterance(utterance),
+    });
+    // Listeners of the call's live audio register here: this.#audio.addListener(…).
+    this.#signal = new Signalling(ctx, {
+      transcriptionMuted: (participantId, muted) => {
+        if (muted) this.#audio.discard(participantId);
+      },
+      rosterExtras: () => ({ live_transcription: this.#liveTranscription() }),
+    });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, CALL_MIGRATIONS);
@@ -268,15 +291,67 @@ export class CallSessionDO extends DurableObject<Env> {
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    if (typeof message !== "string") return this.#audioMessage(ws, message);
     this.#signal.message(ws, message, Date.now());
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
     this.#signal.closed(ws, code, reason);
+    this.#audioEnded(participantOf(ws));
   }
 
   override webSocketError(ws: WebSocket): void {
     this.#signal.closed(ws, 1011, "socket error");
+    this.#audioEnded(participantOf(ws));
+  }
+
+  // ---- Live audio (./call-session/audio-ingest.ts, ./call-session/audio-pipeline.ts) ----
+
+  /** Whether the call transcribes live audio (the page sends its microphone only when it does). */
+  #liveTranscription(): { available: boolean; reason: string | null } {
+    const speech = this.#audio.speech();
+    return { available: speech.provider !== null, reason: speech.provider ? null : speech.reason };
+  }
+
+  /** A binary frame on a participant's own socket: their microphone audio. */
+  #audioMessage(ws: WebSocket, data: ArrayBuffer): void {
+    const self = participantOf(ws);
+    if (self === undefined) return;
+    const gate = audioGate(this.ctx.storage.sql, self);
+    // Ignored, not refused: the page stops sending by itself once it is muted or the call moves on.
+    if (!gate || gate.left || gate.transcriptionMuted || gate.status === "on_hold" || FINAL_STATUSES.includes(gate.status)) return;
+    const checked = this.#ingest.fromSocket(self, new Uint8Array(data), Date.now());
+    if ("refusal" in checked) {
+      if (!checked.notify) return;
+      this.#signal.error(ws, checked.refusal.code, checked.refusal.message);
+      const callId = readCallRow(this.ctx.storage.sql)?.call_id ?? "";
+      return log({ event: "call.live_audio", call_id: callId, participant_id: self, outcome: "refused", detail: checked.refusal.code });
+    }
+    this.#audio.accept(checked.frame);
+  }
+
+  #audioEnded(participantId: string | undefined): void {
+    if (participantId === undefined || this.#signal.isConnected(participantId)) return;
+    this.#audio.end(participantId);
+    this.#ingest.forget(participantId);
+  }
+
+  /** Appends a transcribed utterance unless the call ended or its speaker muted transcription meanwhile. */
+  #appendUtterance(u: Utterance): boolean {
+    const sql = this.ctx.storage.sql;
+    const row = readCallRow(sql);
+    if (!row || FINAL_STATUSES.includes(row.status)) return false;
+    const gate = audioGate(sql, u.participant_id);
+    if (!gate || gate.transcriptionMuted) return false;
+    const stored = insertTranscriptLine(sql, {
+      participantId: u.participant_id,
+      text: u.text,
+      source: "speech_to_text",
+      atMs: Date.now(),
+      utterance: { startedAtMs: Date.parse(u.started_at), endedAtMs: Date.parse(u.ended_at), confidence: u.confidence },
+    });
+    this.#signal.broadcast({ type: "transcript", line: stored });
+    return true;
   }
 
   /** Why the participant may not use the SFU now (call over, unknown, left, session replaced), or null. */

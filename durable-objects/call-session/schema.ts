@@ -65,4 +65,16 @@ export const CALL_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: "live transcription: utterance times and confidence, a participant's transcription mute",
+    // Lines from live audio carry when the utterance began and ended and the provider's confidence;
+    // other lines leave them null.
+    sql: `
+      ALTER TABLE transcript ADD COLUMN started_at INTEGER;
+      ALTER TABLE transcript ADD COLUMN ended_at INTEGER;
+      ALTER TABLE transcript ADD COLUMN confidence REAL;
+      ALTER TABLE participants ADD COLUMN transcription_muted INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -14,11 +14,20 @@ export interface Attachment {
 
 const MAX_STREAMS = 16;
 
+export interface SignallingHooks {
+  /** A participant turned live transcription of their voice off (true) or on (false). */
+  transcriptionMuted?(participantId: string, muted: boolean): void;
+  /** Extra fields of the `roster` frame a newcomer gets (e.g. whether the call transcribes audio). */
+  rosterExtras?(participantId: string): Record<string, unknown>;
+}
+
 export class Signalling {
   readonly #ctx: DurableObjectState;
+  readonly #hooks: SignallingHooks;
 
-  constructor(ctx: DurableObjectState) {
+  constructor(ctx: DurableObjectState, hooks: SignallingHooks = {}) {
     this.#ctx = ctx;
+    this.#hooks = hooks;
   }
 
   /** The open sockets, optionally of one participant. */
@@ -61,7 +70,13 @@ export class Signalling {
     this.#ctx.acceptWebSocket(server, [participantId]);
     server.serializeAttachment({ participantId } satisfies Attachment);
     const row = readCallRow(this.#ctx.storage.sql)!;
-    this.send(server, { type: "roster", call_id: row.call_id, status: row.status, participants: this.roster() });
+    this.send(server, {
+      type: "roster",
+      call_id: row.call_id,
+      status: row.status,
+      participants: this.roster(),
+      ...this.#hooks.rosterExtras?.(participantId),
+    });
     const me = readParticipant(this.#ctx.storage.sql, participantId)!;
     this.broadcast({ type: "joined", participant: { ...me, connected: true } }, participantId);
     return new Response(null, { status: 101, webSocket: pair[0] });
@@ -146,6 +161,10 @@ export class Signalling {
       }
       case "track_closed":
         updateParticipant(sql, self, { media_streams: me.media_streams.filter((s) => s.stream_id !== msg.stream_id) });
+        return this.participantUpdated(readParticipant(sql, self)!);
+      case "transcription":
+        updateParticipant(sql, self, { transcription_muted: msg.muted });
+        this.#hooks.transcriptionMuted?.(self, msg.muted);
         return this.participantUpdated(readParticipant(sql, self)!);
       case "leave":
         return this.leave(self, "left", nowMs);

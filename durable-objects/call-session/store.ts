@@ -39,6 +39,7 @@ interface ParticipantRow {
   is_muted: number;
   is_video_enabled: number;
   sfu_session_id: string | null;
+  transcription_muted: number;
   [key: string]: SqlStorageValue;
 }
 
@@ -47,6 +48,9 @@ interface TranscriptRow {
   text: string;
   at: number;
   source: TranscriptSource;
+  started_at: number | null;
+  ended_at: number | null;
+  confidence: number | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -89,6 +93,7 @@ function renderParticipant(r: ParticipantRow): CallParticipant {
     is_muted: r.is_muted === 1,
     is_video_enabled: r.is_video_enabled === 1,
     sfu_session_id: r.sfu_session_id ?? null,
+    transcription_muted: r.transcription_muted === 1,
   };
 }
 
@@ -113,6 +118,17 @@ export function insertParticipant(sql: Sql, p: NewParticipant, videoEnabled: boo
   );
 }
 
+/** What decides whether a participant's audio frame is taken: one narrow read per frame. */
+export function audioGate(sql: Sql, participantId: string): { status: CallStatus; left: boolean; transcriptionMuted: boolean } | null {
+  const row = sql
+    .exec<{ status: CallStatus; left_at: number | null; transcription_muted: number }>(
+      "SELECT call.status, participants.left_at, participants.transcription_muted FROM call, participants WHERE call.id = 1 AND participants.participant_id = ?",
+      participantId,
+    )
+    .toArray()[0];
+  return row ? { status: row.status, left: row.left_at !== null, transcriptionMuted: row.transcription_muted === 1 } : null;
+}
+
 export function markLeft(sql: Sql, participantId: string, nowMs: number): void {
   sql.exec("UPDATE participants SET left_at = ? WHERE participant_id = ? AND left_at IS NULL", nowMs, participantId);
 }
@@ -120,8 +136,11 @@ export function markLeft(sql: Sql, participantId: string, nowMs: number): void {
 export function updateParticipant(
   sql: Sql,
   participantId: string,
-  patch: { is_muted?: boolean; is_video_enabled?: boolean; media_streams?: MediaStream[] },
+  patch: { is_muted?: boolean; is_video_enabled?: boolean; media_streams?: MediaStream[]; transcription_muted?: boolean },
 ): void {
+  if (patch.transcription_muted !== undefined) {
+    sql.exec("UPDATE participants SET transcription_muted = ? WHERE participant_id = ?", patch.transcription_muted ? 1 : 0, participantId);
+  }
   if (patch.is_muted !== undefined)
     sql.exec("UPDATE participants SET is_muted = ? WHERE participant_id = ?", patch.is_muted ? 1 : 0, participantId);
   if (patch.is_video_enabled !== undefined) {
@@ -131,18 +150,48 @@ export function updateParticipant(
     sql.exec("UPDATE participants SET media_streams = ? WHERE participant_id = ?", JSON.stringify(patch.media_streams), participantId);
 }
 
+/** Live transcription's extra fields of a line: utterance start and end (epoch ms) and confidence. */
+export interface UtteranceTiming {
+  startedAtMs: number;
+  endedAtMs: number;
+  confidence: number | null;
+}
+
 export function insertTranscriptLine(
   sql: Sql,
-  line: { participantId: string | null; text: string; source: TranscriptSource; atMs: number },
+  line: { participantId: string | null; text: string; source: TranscriptSource; atMs: number; utterance?: UtteranceTiming },
 ): TranscriptLine {
+  const u = line.utterance;
   sql.exec(
-    "INSERT INTO transcript (participant_id, text, at, source) VALUES (?, ?, ?, ?)",
+    "INSERT INTO transcript (participant_id, text, at, source, started_at, ended_at, confidence) VALUES (?, ?, ?, ?, ?, ?, ?)",
     line.participantId,
     line.text,
     line.atMs,
     line.source,
+    u?.startedAtMs ?? null,
+    u?.endedAtMs ?? null,
+    u?.confidence ?? null,
   );
-  return { participant_id: line.participantId, text: line.text, at: iso(line.atMs), source: line.source };
+  return renderLine({
+    participant_id: line.participantId,
+    text: line.text,
+    at: line.atMs,
+    source: line.source,
+    started_at: u?.startedAtMs ?? null,
+    ended_at: u?.endedAtMs ?? null,
+    confidence: u?.confidence ?? null,
+  });
+}
+
+/** A line in the API's shape; the utterance fields only on lines that have them. */
+function renderLine(r: TranscriptRow): TranscriptLine {
+  const line: TranscriptLine = { participant_id: r.participant_id, text: r.text, at: iso(r.at), source: r.source };
+  if (r.started_at !== null && r.ended_at !== null) {
+    line.started_at = iso(r.started_at);
+    line.ended_at = iso(r.ended_at);
+    line.confidence = r.confidence;
+  }
+  return line;
 }
 
 /** Erases every transcript line; returns how many there were. */
@@ -152,9 +201,9 @@ export function clearTranscript(sql: Sql): number {
 
 export function readTranscript(sql: Sql): TranscriptLine[] {
   return sql
-    .exec<TranscriptRow>("SELECT participant_id, text, at, source FROM transcript ORDER BY seq")
+    .exec<TranscriptRow>("SELECT participant_id, text, at, source, started_at, ended_at, confidence FROM transcript ORDER BY seq")
     .toArray()
-    .map((r) => ({ participant_id: r.participant_id, text: r.text, at: iso(r.at), source: r.source }));
+    .map(renderLine);
 }
 
 export function renderCall(sql: Sql, row: CallRow): CallSession {

@@ -4,10 +4,15 @@
  * Client → server: `offer` / `answer` {to, sdp}, `ice` {to, candidate | null} (relayed to `to` only,
  * with `from` set by the server), `mute` {muted}, `video` {enabled} (roster update, broadcast),
  * `track_published` {stream} / `track_closed` {stream_id} (the sender's media_streams), `leave`.
- * A client may send `from`, but only its own id; any other is refused. The text `ping` is answered
- * `pong` without waking the object.
+ * `transcription` {muted} (the sender turns live transcription of their own voice off or on; roster
+ * update, broadcast). A client may send `from`, but only its own id; any other is refused. The text
+ * `ping` is answered `pong` without waking the object.
+ * Binary frames are the sender's microphone audio for live transcription: raw 16 kHz mono s16le
+ * PCM, at most 100 ms each, at about real time (durable-objects/call-session/audio-ingest.ts has
+ * the limits; a refused frame gets `error` {code: audio_too_large | audio_too_fast}).
  *
- * Server → client: `roster` {call_id, status, participants (each with `connected`)} to a newcomer,
+ * Server → client: `roster` {call_id, status, participants (each with `connected`), live_transcription:
+ * {available, reason} (whether the call transcribes audio: send audio frames only when available)} to a newcomer,
  * `joined` {participant}, `left` {participant_id, reason: left | removed | disconnected},
  * relayed `offer` / `answer` / `ice` {from, to, …}, `participant_updated` {participant},
  * `status` {status} (a call transition; sockets close with 1000 when the call ends), `transcript`
@@ -54,8 +59,18 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("track_published"), from: From, stream: MediaStreamInput }),
   z.object({ type: z.literal("track_closed"), from: From, stream_id: z.string().min(1).max(128) }),
   z.object({ type: z.literal("leave"), from: From }),
+  z.object({ type: z.literal("transcription"), from: From, muted: z.boolean() }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
-export const ERROR_CODES = ["invalid_json", "invalid_message", "too_large", "impersonation", "peer_unavailable", "not_in_call"] as const;
+export const ERROR_CODES = [
+  "invalid_json",
+  "invalid_message",
+  "too_large",
+  "impersonation",
+  "peer_unavailable",
+  "not_in_call",
+  "audio_too_large",
+  "audio_too_fast",
+] as const;
 export type SignalErrorCode = (typeof ERROR_CODES)[number];

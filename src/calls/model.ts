@@ -56,6 +56,8 @@ export interface CallParticipant {
   is_video_enabled: boolean;
   /** The participant's Realtime SFU session (SFU mode, after POST …/sfu/sessions), else null. */
   sfu_session_id: string | null;
+  /** The participant turned live transcription of their own voice off (socket message `transcription`). */
+  transcription_muted: boolean;
 }
 
 export const TRANSCRIPT_SOURCES = ["speech_to_text", "text_to_speech", "text"] as const;
@@ -66,6 +68,10 @@ export interface TranscriptLine {
   text: string;
   at: string;
   source: TranscriptSource;
+  /** Live transcription only: when the utterance began and ended, and the provider's confidence (0..1 or null). */
+  started_at?: string;
+  ended_at?: string;
+  confidence?: number | null;
 }
 
 /** What authorization and speech need of a call: no transcript (it grows with the call). */

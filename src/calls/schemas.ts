@@ -66,6 +66,9 @@ export const CallParticipant = z.object({
     .string()
     .nullable()
     .describe("The participant's Realtime SFU session (SFU mode); pull its tracks by this id and a media stream's track_name."),
+  transcription_muted: z
+    .boolean()
+    .describe("The participant turned live transcription of their own voice off (socket message `transcription`): their audio is ignored."),
 });
 
 export const TranscriptLine = z.object({
@@ -73,6 +76,15 @@ export const TranscriptLine = z.object({
   text: z.string(),
   at: z.string(),
   source: z.enum(TRANSCRIPT_SOURCES),
+  started_at: z.string().optional().describe("Live transcription: when the utterance began (capture time)."),
+  ended_at: z.string().optional().describe("Live transcription: when the utterance ended (capture time)."),
+  confidence: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .optional()
+    .describe("Live transcription: the provider's confidence, 0..1, or null when it gives none."),
 });
 
 /** What the agent said into a call (`POST …/speak`, MCP `speak_in_call`). */

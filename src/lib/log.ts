@@ -49,6 +49,18 @@ export type LogEvent =
   | { event: "call.transcribed"; request_id?: string; call_id: string; participant_id: string; chars: number }
   | { event: "call.spoke"; request_id?: string; call_id: string; chars: number; audio_bytes: number }
   | {
+      /** Live audio of a participant (never its text): an utterance transcribed or not, a frame refused. */
+      event: "call.live_audio";
+      call_id: string;
+      participant_id: string;
+      outcome: "transcribed" | "no_text" | "stt_failed" | "refused" | "dropped";
+      detail?: string;
+      provider?: string;
+      audio_ms?: number;
+      stt_ms?: number;
+      chars?: number;
+    }
+  | {
       event: "call.sfu";
       request_id?: string;
       call_id: string;
