@@ -27,6 +27,13 @@ export const START_ENV = {
   HOST: "0.0.0.0",
   /** How long a stop waits for open requests (event streams, WebSockets) before it kills them; keep it below the container's stop grace period. */
   SHUTDOWN_GRACE_SECONDS: "20",
+  /**
+   * What the Worker may connect to (fetch, SMTP sockets) besides public addresses, comma-separated:
+   * `private` (every private and loopback address), `local` (loopback) or CIDR ranges such as
+   * `10.0.5.25/32`. Empty: public addresses only, which keeps a user-supplied URL that resolves to a
+   * private address from reaching anything inside (see outbound-network.mjs).
+   */
+  OUTBOUND_PRIVATE_NETWORKS: "",
 };
 
 /** The Worker sees `RUNTIME=selfhost` under this server (`/health` reports it); the server sets it, the environment cannot change it. */
@@ -69,14 +76,6 @@ export const SECRET_NAMES = [
   "TURN_KEY_API_TOKEN",
   "SPEECH_API_KEY",
 ];
-
-/**
- * Outbound connections from the Worker under this server (fetch, SMTP sockets) reach public
- * addresses only: workerd's wrangler-config mode refuses loopback and private ones (measured:
- * "connecting to 127.0.0.1:… is not allowed"). An SMTP relay, mail catcher or speech server must
- * therefore be reachable at a public address; one on a private container network is not.
- */
-export const OUTBOUND_PRIVATE_ADDRESSES_ALLOWED = false;
 
 /** `/health` answers 200 here once the server is ready (a container HEALTHCHECK or probe). */
 export const HEALTH_PATH = "/health";

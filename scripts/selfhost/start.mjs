@@ -11,7 +11,7 @@
 // secrets (start-command.mjs SECRET_NAMES) from the environment only; RUNTIME=selfhost always.
 // workerd reads them from a config file in DATA_DIR/.runtime (mode 0600) that is deleted as soon
 // as the server is ready.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -19,6 +19,7 @@ import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { outboundAllowList, withInternetService } from "./outbound-network.mjs";
 import { RUNTIME_VAR, START_ENV } from "./start-command.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -67,6 +68,14 @@ const graceSeconds = Number(env.SHUTDOWN_GRACE_SECONDS || START_ENV.SHUTDOWN_GRA
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a TCP port number, not "${env.PORT}"`);
 if (!(graceSeconds > 0)) fail(`SHUTDOWN_GRACE_SECONDS must be a positive number, not "${env.SHUTDOWN_GRACE_SECONDS}"`);
 
+/** @type {string[]} */
+let outboundAllow = [];
+try {
+  outboundAllow = outboundAllowList(env.OUTBOUND_PRIVATE_NETWORKS);
+} catch (err) {
+  fail(/** @type {Error} */ (err).message);
+}
+
 const built = readBuilt("config.json");
 const migrations = readBuilt("migrations.json");
 const workerd = workerdBinary();
@@ -74,7 +83,11 @@ const workerd = workerdBinary();
 /** @type {Record<string, string>} */
 const vars = { ...built.worker.vars };
 for (const name of [...built.varNames, ...built.secretNames]) if (env[name] !== undefined) vars[name] = env[name];
-Object.assign(vars, RUNTIME_VAR, { SELFHOST_RATE_LIMIT: JSON.stringify(built.rateLimit) });
+// The Worker learns what it may reach from what the server opened (its /health judges servers by it).
+Object.assign(vars, RUNTIME_VAR, {
+  SELFHOST_RATE_LIMIT: JSON.stringify(built.rateLimit),
+  OUTBOUND_PRIVATE_NETWORKS: outboundAllow.slice(1).join(","),
+});
 
 /** workerd's disk services (`<name>-<service>`, found in its compiled config) and their folders under DATA_DIR; they must exist before it starts. */
 const storage = [
@@ -86,8 +99,14 @@ const storage = [
 ];
 for (const dir of [...storage.map(([, dir]) => dir), ".runtime"]) mkdirSync(join(dataDir, dir ?? ""), { recursive: true, mode: 0o700 });
 const configPath = join(dataDir, ".runtime/wrangler.json");
+const binaryPath = join(dataDir, ".runtime/config.bin");
 
-/** @param {Record<string, string>} extraVars */
+/**
+ * Writes what workerd serves: the wrangler-style config, compiled into workerd's binary config
+ * with the "internet" network opened as OUTBOUND_PRIVATE_NETWORKS says (outbound-network.mjs).
+ * Both files hold the secrets (mode 0600) and are deleted once the server is ready.
+ * @param {Record<string, string>} extraVars
+ */
 function writeConfig(extraVars) {
   const config = {
     ...built.worker,
@@ -96,12 +115,20 @@ function writeConfig(extraVars) {
     ...(built.assets ? { assets: { ...built.assets, directory: join(ROOT, built.assets.directory) } } : {}),
   };
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
+  const compiled = spawnSync(workerd, ["compile", "--config-only", configPath], { maxBuffer: 1 << 30 });
+  if (compiled.status !== 0) fail(`workerd could not compile the config: ${compiled.stderr.toString().trim()}`);
+  writeFileSync(binaryPath, withInternetService(compiled.stdout, outboundAllow), { mode: 0o600 });
+  rmSync(configPath, { force: true });
+}
+
+function removeConfig() {
+  rmSync(binaryPath, { force: true });
 }
 
 /** @param {string} address host:port @returns {import("node:child_process").ChildProcess} */
 function startWorkerd(address) {
   const dirs = storage.flatMap(([service, dir]) => ["-d", `${built.worker.name}-${service}=${join(dataDir, dir ?? "")}`]);
-  return spawn(workerd, ["serve", "--experimental", configPath, `--socket-addr=http=${address}`, ...dirs], {
+  return spawn(workerd, ["serve", "--binary", "--experimental", binaryPath, `--socket-addr=http=${address}`, ...dirs], {
     stdio: ["ignore", "inherit", "inherit"],
   });
 }
@@ -189,11 +216,11 @@ const serverExit = exitOf(server);
 // A wildcard address is reached on loopback; a specific one only on itself.
 const probeHost = ["0.0.0.0", "::", "[::]"].includes(host) ? "127.0.0.1" : host.replace(/^\[|\]$/g, "");
 if (await waitForPort(port, () => server.exitCode === null, probeHost)) {
-  rmSync(configPath, { force: true });
+  removeConfig();
   log("selfhost.ready", { port, host, data_dir: dataDir, start_ms: Date.now() - started, pid: server.pid });
 }
 const code = await serverExit;
-rmSync(configPath, { force: true });
+removeConfig();
 // A stop that had to kill the streams still open is a requested stop, not a failure.
 const exitCode = stopping && server.signalCode === "SIGKILL" ? 0 : code;
 log("selfhost.stopped", { exit_code: exitCode });

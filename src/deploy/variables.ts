@@ -120,6 +120,14 @@ export const VARIABLES: readonly Variable[] = [
   { name: "SMTP_HELO_NAME", secret: false, comment: "The EHLO name.", value: (env) => env.domain },
   { name: "SMTP_TIMEOUT_MS", secret: false, comment: "Timeout of every SMTP step.", value: fixed("30000") },
   {
+    name: "OUTBOUND_PRIVATE_NETWORKS",
+    secret: false,
+    comment:
+      "What the app may connect to besides public addresses: private, local (loopback) or CIDR ranges, comma-separated " +
+      "(development: the mail catcher on the app's loopback). Open only the servers you name in these settings.",
+    value: devMail("127.0.0.1/32", ""),
+  },
+  {
     name: "REALTIME_APP_ID",
     secret: false,
     comment: "Cloudflare Realtime SFU app id (optional; calls run peer-to-peer without it).",

@@ -17,7 +17,7 @@ import { providersFromEnv, UnconfiguredProvider } from "../email/failover";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 import { warn } from "../lib/log";
-import { PUBLIC_ONLY, unreachableServers, type Unreachable } from "../selfhost/reach";
+import { outboundScope, unreachableServers, type Unreachable } from "../selfhost/reach";
 import { VERSION } from "../version";
 
 const Check = z.object({ ok: z.boolean(), detail: z.string() });
@@ -58,7 +58,7 @@ function callsCheck(env: Env, unreachable: readonly Unreachable[]): Check {
   const speech = speechFromEnv(env);
   const speechServer = unreachable.find((u) => u.setting === "SPEECH_BASE_URL");
   const speechDetail = speechServer
-    ? `speech server not reachable here (${speechServer.why}; ${PUBLIC_ONLY})`
+    ? `speech server not reachable here (${speechServer.why}; ${outboundScope(env)})`
     : speech.provider
       ? `speech through ${speech.provider.name}`
       : `speech not configured (${speech.reason})`;
@@ -77,7 +77,7 @@ function emailCheck(env: Env, unreachable: readonly Unreachable[]): Check {
     const skipped = providers.flatMap((p) => {
       if (p instanceof UnconfiguredProvider) return [`${p.name} not configured (${p.reason})`];
       const server = blocked(p.name);
-      return server ? [`${p.name} not reachable here (${server.why}; ${PUBLIC_ONLY})`] : [];
+      return server ? [`${p.name} not reachable here (${server.why}; ${outboundScope(env)})`] : [];
     });
     const detail = [
       ready.length > 0 ? `sends through ${ready.join(", ")}` : "no provider of EMAIL_PROVIDERS is configured",
@@ -103,7 +103,7 @@ function runtimeCheck(env: Env): Check & { unreachable: Unreachable[] } {
       detail:
         "self-hosted (workerd, every store under DATA_DIR, one process); not available off Cloudflare: the send_email binding " +
         "(send through smtp, sendgrid or mailgun in EMAIL_PROVIDERS), Workers AI (set SPEECH_BASE_URL), Email Routing " +
-        `(post mail to POST /api/v2/email/inbound); ${PUBLIC_ONLY}` +
+        `(post mail to POST /api/v2/email/inbound); ${outboundScope(env)}` +
         (unreachable.length > 0 ? `, so these cannot be reached: ${unreachable.map((u) => u.why).join("; ")}` : ""),
     };
   }

@@ -1,13 +1,15 @@
 /**
- * Which configured servers the self-hosted runtime cannot reach. workerd's wrangler-config mode
- * lets the Worker connect to public addresses only (it refuses loopback and private ones, with no
- * setting to change that), so an SMTP relay, mail API proxy or speech server named by a loopback,
- * private or local-only host would fail on every use. /health reports them instead of claiming the
- * feature works. Names are judged by how they are spelled (a public-looking name that resolves to
- * a private address is only found when used).
+ * Which configured servers the self-hosted runtime cannot reach. The server lets the Worker
+ * connect to public addresses plus what the operator opened with OUTBOUND_PRIVATE_NETWORKS
+ * (`private`, `local` or CIDR ranges; the server passes the checked list on to the Worker), so an
+ * SMTP relay, mail API proxy or speech server named by another loopback, private or local-only
+ * host would fail on every use. /health reports them instead of claiming the feature works.
+ * Hosts are judged by how they are spelled: a public-looking name that resolves to a private
+ * address is only found when used, and a local-only name (`mailpit`, `relay.internal`) counts as
+ * reachable once any private range is open, as it cannot be judged before it is resolved.
  */
 import { optionalSetting } from "../lib/config";
-import { hostRefusal } from "../lib/outbound-policy";
+import { hostRefusal, parseIPv4, parseIPv6, type OutboundRefusal } from "../lib/outbound-policy";
 
 /** The settings that name a server, and the email provider each one serves. */
 const SERVER_SETTINGS = [
@@ -35,15 +37,51 @@ function hostOf(kind: "host" | "url", value: string): string | undefined {
   }
 }
 
+/** The address bits of a literal IPv4 or bracketed IPv6 host, most significant first, else null. */
+function addressBits(host: string): number[] | null {
+  const bits = (value: number, width: number) => Array.from({ length: width }, (_, i) => (value >>> (width - 1 - i)) & 1);
+  const v4 = parseIPv4(host);
+  if (v4 !== null) return bits(v4, 32);
+  const v6 = host.startsWith("[") ? parseIPv6(host.slice(1, -1)) : null;
+  return v6 ? v6.flatMap((group) => bits(group, 16)) : null;
+}
+
+function inRange(host: string, range: string): boolean {
+  const [base = "", size = ""] = range.split("/");
+  const address = addressBits(host);
+  const prefix = addressBits(base.includes(":") ? `[${base}]` : base);
+  if (!address || !prefix || address.length !== prefix.length) return false;
+  return address.slice(0, Number(size)).every((bit, i) => bit === prefix[i]);
+}
+
+/** Whether OUTBOUND_PRIVATE_NETWORKS opens the host this refusal is about. */
+function opened(host: string, refusal: OutboundRefusal, open: readonly string[]): boolean {
+  if (open.length === 0) return false;
+  if (open.includes("private")) return true;
+  // A local-only name resolves to a private address, never to loopback alone.
+  if (refusal.rule === "local_name") return open.some((entry) => entry !== "local");
+  if (open.includes("local") && refusal.rule === "loopback") return true;
+  return open.some((range) => range.includes("/") && inRange(host, range));
+}
+
+const openedNetworks = (env: Env) => (optionalSetting(env, "OUTBOUND_PRIVATE_NETWORKS") ?? "").split(",").filter(Boolean);
+
+/** What this runtime connects to, in words (for /health). */
+export function outboundScope(env: Env): string {
+  const open = openedNetworks(env);
+  return open.length === 0
+    ? "this runtime connects to public addresses only (OUTBOUND_PRIVATE_NETWORKS opens more)"
+    : `this runtime connects to public addresses and to ${open.join(", ")} (OUTBOUND_PRIVATE_NETWORKS)`;
+}
+
 /** Every configured server setting whose host this runtime refuses to connect to. */
 export function unreachableServers(env: Env): Unreachable[] {
+  const open = openedNetworks(env);
   return SERVER_SETTINGS.flatMap(({ name, kind, provider }) => {
     const value = optionalSetting(env, name);
     const host = value === undefined ? undefined : hostOf(kind, value);
     const refusal = host === undefined ? null : hostRefusal(host);
-    if (!refusal) return [];
+    if (!refusal || opened(host!, refusal, open)) return [];
     return [{ setting: name, ...(provider ? { provider } : {}), why: `${name}: ${refusal.detail}` }];
   });
 }
-
-export const PUBLIC_ONLY = "this runtime connects to public addresses only";

@@ -1,12 +1,11 @@
 /**
  * The self-hosted server (`npm start`, docs/self-hosting.md): the exact start command with every
  * store under a temporary DATA_DIR. Three runs of one server on one folder:
- * 1. fresh: migrations applied, /health says self-hosted; state, a task, an API key and an approval
- *    are written; the inbound mail route refuses posts without its token and hands an authorized
- *    one to the reply reader (which decides approvals: test/integration/approvals-inbound-http.test.ts;
- *    here the approval mail itself cannot leave, because this runtime connects to public addresses
- *    only and the test's SMTP port is on loopback); a task is queued and a request is still
- *    uploading when SIGTERM arrives: the request finishes, the server exits 0.
+ * 1. fresh: migrations applied, /health says self-hosted; state, a task, an API key and two
+ *    approvals are written; their mail reaches the test's SMTP server on loopback (opened with
+ *    OUTBOUND_PRIVATE_NETWORKS); the inbound mail route refuses posts without its token, and a reply
+ *    to one approval's mail posted with the token decides it; a task is queued and a request is
+ *    still uploading when SIGTERM arrives: the request finishes, the server exits 0.
  * 2. after SIGTERM: everything reads back, the task accepted before the stop completes; more writes
  *    and a task accepted right before a SIGKILL of the whole process group.
  * 3. after SIGKILL: the acknowledged writes read back and that task completes too; a stop with an
@@ -14,12 +13,14 @@
  */
 import { request } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { simpleParser, type ParsedMail } from "mailparser";
+import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, eventually, type Client } from "./helpers/http";
 import { buildSelfHost, randomSecret, startSelfHost, type SelfHostServer } from "./helpers/selfhost-server";
-import { freePort } from "./helpers/local-server";
 
 const AGENT = "selfhost-agent";
 const APPROVER = "boss@example.com";
@@ -28,6 +29,9 @@ const adminKey = `dmsa_${randomSecret()}`;
 const inboundToken = randomSecret();
 const jwtSecret = randomSecret() + randomSecret();
 let smtpPort: number;
+let smtp: SMTPServer;
+/** Every mail the server sent, as the test's SMTP server on loopback received it. */
+const inbox: ParsedMail[] = [];
 let server: SelfHostServer | undefined;
 let api: Client;
 
@@ -41,6 +45,8 @@ function settings(): Record<string, string> {
     SMTP_HOST: "127.0.0.1",
     SMTP_PORT: String(smtpPort),
     SMTP_SECURITY: "none",
+    // The test's SMTP server is on loopback, which the runtime reaches only when opened.
+    OUTBOUND_PRIVATE_NETWORKS: "127.0.0.1/32",
     LOG_LEVEL: "warn",
     SHUTDOWN_GRACE_SECONDS: "3",
   };
@@ -56,12 +62,13 @@ async function taskStatus(taskId: string): Promise<string | undefined> {
   return (await api.get(`/api/v2/tasks/${taskId}`)).body?.status;
 }
 
-/** An approval (its mail cannot leave: see the file's comment); its id. */
-async function createApproval(title: string): Promise<string> {
+/** An approval, its mail sent over SMTP to the test's server; its id and that mail. */
+async function createApproval(title: string): Promise<{ id: string; mail: ParsedMail }> {
   const created = await api.post("/api/v2/email/approval", { agent_id: AGENT, title, description: `${title}?`, approver_email: APPROVER });
   expect(created.status, created.text).toBe(201);
-  expect(created.body.email.status).toBe("failed");
-  return created.body.approval_id as string;
+  expect(created.body.email.status, JSON.stringify(created.body.email)).toBe("sent");
+  expect(await eventually(async () => inbox.some((m) => m.subject?.includes(title)), 15_000)).toBe(true);
+  return { id: created.body.approval_id as string, mail: inbox.find((m) => m.subject?.includes(title))! };
 }
 
 function rawReply(to: string, inReplyTo: string, body: string): string {
@@ -136,16 +143,32 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   buildSelfHost();
-  smtpPort = await freePort();
+  smtp = new SMTPServer({
+    logger: false,
+    authOptional: true,
+    disableReverseLookup: true,
+    onData(stream, _session, callback) {
+      simpleParser(stream).then((mail) => (inbox.push(mail), callback()), callback);
+    },
+  });
+  smtpPort = await new Promise<number>((done) => smtp.listen(0, "127.0.0.1", () => done((smtp.server.address() as AddressInfo).port)));
 }, 240_000);
 
 afterAll(async () => {
   await server?.dispose();
+  await new Promise((done) => smtp.close(() => done(undefined)));
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("the self-hosted server keeps everything across restarts", () => {
-  const ids = { pending: "", noop: "", holder: "", beforeTerm: "", key: "" };
+  const ids = { pending: "", decided: "", noop: "", holder: "", beforeTerm: "", key: "" };
+
+  it("refuses to start, before any port opens, with an OUTBOUND_PRIVATE_NETWORKS entry it cannot read", async () => {
+    const bad = { ...settings(), OUTBOUND_PRIVATE_NETWORKS: "127.0.0.1/32,mailpit" };
+    await expect(startSelfHost({ dataDir, env: bad })).rejects.toThrow(
+      /"selfhost.start_failed".*OUTBOUND_PRIVATE_NETWORKS: .*mailpit.* is not .*private.*local.* or a CIDR range/,
+    );
+  });
 
   it("starts on all interfaces with its migrations applied and says it is self-hosted", async () => {
     const s = await start();
@@ -155,9 +178,10 @@ describe("the self-hosted server keeps everything across restarts", () => {
     expect(health.status).toBe(200);
     expect(health.body.features).toMatchObject({ persistent_state: true, long_running_tasks: true, self_hosting: true });
     expect(health.body.checks.runtime.detail).toContain("self-hosted");
-    // The test's SMTP port is on loopback, which this runtime cannot reach: /health says so.
-    expect(health.body.features.email_integration).toBe(false);
-    expect(health.body.checks.email.detail).toContain("smtp not reachable here (SMTP_HOST: 127.0.0.1");
+    // The test's SMTP server on loopback is reachable because OUTBOUND_PRIVATE_NETWORKS opens it.
+    expect(health.body.features.email_integration).toBe(true);
+    expect(health.body.checks.email.detail).toContain("sends through smtp");
+    expect(health.body.checks.runtime.detail).toContain("public addresses and to 127.0.0.1/32");
     expect(health.body.checks.email.detail).toContain("cloudflare not configured (the EMAIL send_email binding is missing)");
     expect(health.body.checks.rate_limit.ok).toBe(true);
     // The static assets (dist/client/) are served, and only /assets/* is looked up among them.
@@ -168,7 +192,7 @@ describe("the self-hosted server keeps everything across restarts", () => {
     expect((await fetch(`${s.baseUrl}/__selfhost/migrate`, { method: "POST" })).status).toBe(404);
   });
 
-  it("writes state, a task, an API key and an approval; the inbound mail route refuses posts without its token", async () => {
+  it("writes state, a task, an API key and approvals whose mail leaves over SMTP; a reply posted to the inbound route decides one, a post without its token is refused", async () => {
     expect((await api.post(`/api/v2/agents/${AGENT}/state`, { state_data: { step: 1 }, agent_type: "analytics" })).status).toBe(200);
     const noop = await api.post(`/api/v2/agents/${AGENT}/tasks`, { task_type: "noop" });
     expect(noop.status).toBe(202);
@@ -178,8 +202,10 @@ describe("the self-hosted server keeps everything across restarts", () => {
     expect(key.status, key.text).toBe(201);
     ids.key = key.body.key_id;
 
-    // The mail went to SMTP on loopback, which this runtime refuses to connect to (docs/self-hosting.md#limits).
-    ids.pending = await createApproval("Deploy v2");
+    ids.pending = (await createApproval("Deploy v2")).id;
+    const { id: decided, mail } = await createApproval("Rotate keys");
+    ids.decided = decided;
+    const replyTo = mail.replyTo!.value[0]!.address!;
 
     const forgedAddress = `approvals+${ids.pending}.0000000000000000@selfhost.test`;
     const reply = rawReply(forgedAddress, "<approval@selfhost.test>", "APPROVE\r\nfine by me");
@@ -191,6 +217,19 @@ describe("the self-hosted server keeps everything across restarts", () => {
     expect(read.status).toBe(422);
     expect(await read.json()).toMatchObject({ reason: "Unknown recipient" });
     expect((await api.get(`/api/v2/email/approval/${ids.pending}`)).body.status).toBe("pending");
+
+    // The approver's reply to the mail they received, as an MTA would hand it over.
+    const real = rawReply(replyTo, mail.messageId!, "APPROVE\r\nfine by me");
+    expect((await postMail(real)).status).toBe(401);
+    expect((await api.get(`/api/v2/email/approval/${ids.decided}`)).body.status).toBe("pending");
+    const answered = await postMail(real, inboundToken);
+    expect(answered.status).toBe(200);
+    expect(await answered.json()).toMatchObject({ outcome: "answered", reply: { sent: true, provider: "smtp" } });
+    expect((await api.get(`/api/v2/email/approval/${ids.decided}`)).body).toMatchObject({
+      status: "approved",
+      decided_via: "email",
+      decided_by: APPROVER,
+    });
   });
 
   it("on SIGTERM finishes the request in flight and exits 0; a task queued just before runs to completed after the restart", async () => {
@@ -216,6 +255,7 @@ describe("the self-hosted server keeps everything across restarts", () => {
     expect((await api.get(`/api/v2/tasks/${ids.noop}`)).body).toMatchObject({ status: "completed", result: { ok: true } });
     await expectHolderTimedOutAndQueuedCompleted(ids.holder, ids.beforeTerm);
     expect((await api.get(`/api/v2/email/approval/${ids.pending}`)).body).toMatchObject({ status: "pending" });
+    expect((await api.get(`/api/v2/email/approval/${ids.decided}`)).body).toMatchObject({ status: "approved" });
     expect(JSON.stringify((await api.get("/api/v2/auth/api-keys")).body)).toContain(ids.key);
     const agents = await api.get("/api/v2/agents");
     expect(JSON.stringify(agents.body)).toContain(AGENT);

@@ -96,4 +96,43 @@ describe("/health under RUNTIME=selfhost", () => {
     const privateRelay = await health({ EMAIL_PROVIDERS: "smtp", SMTP_HOST: "10.0.0.25" });
     expect(privateRelay.checks.email!.detail).toContain("private network");
   });
+
+  it("counts a server the operator opened with OUTBOUND_PRIVATE_NETWORKS as available, and only that one", async () => {
+    const loopback = await health({
+      EMAIL_PROVIDERS: "smtp",
+      SMTP_HOST: "127.0.0.1",
+      SMTP_SECURITY: "none",
+      OUTBOUND_PRIVATE_NETWORKS: "127.0.0.1/32",
+    });
+    expect(loopback.checks.email).toMatchObject({ ok: true });
+    expect(loopback.checks.email!.detail).toContain("sends through smtp");
+    expect(loopback.checks.runtime).toMatchObject({ ok: true });
+    expect(loopback.checks.runtime!.detail).toContain("public addresses and to 127.0.0.1/32 (OUTBOUND_PRIVATE_NETWORKS)");
+
+    // A range that does not cover the relay leaves it unreachable; an IPv6 range covers its own addresses.
+    const ranges = await health({
+      EMAIL_PROVIDERS: "smtp",
+      SMTP_HOST: "10.0.0.25",
+      SPEECH_BASE_URL: "http://[fd00::5]:8000",
+      OUTBOUND_PRIVATE_NETWORKS: "192.168.0.0/16,fd00::/8",
+    });
+    expect(ranges.checks.email).toMatchObject({ ok: false });
+    expect(ranges.checks.email!.detail).toContain("smtp not reachable here (SMTP_HOST: 10.0.0.25");
+    expect(ranges.checks.calls!.detail).not.toContain("not reachable");
+    expect(ranges.checks.runtime!.detail).toContain("cannot be reached: SMTP_HOST");
+
+    // `local` opens loopback names but not a container name, which resolves to a private address.
+    const local = await health({
+      EMAIL_PROVIDERS: "smtp",
+      SMTP_HOST: "localhost",
+      SMTP_SECURITY: "none",
+      SPEECH_BASE_URL: "http://whisper:8000",
+      OUTBOUND_PRIVATE_NETWORKS: "local",
+    });
+    expect(local.checks.email).toMatchObject({ ok: true });
+    expect(local.checks.calls!.detail).toContain("speech server not reachable here (SPEECH_BASE_URL: whisper");
+    const everything = await health({ SPEECH_BASE_URL: "http://whisper:8000", OUTBOUND_PRIVATE_NETWORKS: "private" });
+    expect(everything.checks.calls!.detail).not.toContain("not reachable");
+    expect(everything.checks.runtime).toMatchObject({ ok: true });
+  });
 });

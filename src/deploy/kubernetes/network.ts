@@ -94,7 +94,7 @@ export function networkPolicy(env: Environment): GeneratedFile {
             ],
           },
           // Mail providers, SMTP, the speech server, approval callbacks and http_request tasks: public addresses only
-          // (the app's outbound policy refuses private ones as well; add a rule here for an internal SMTP relay).
+          // (the server opens private ones only through OUTBOUND_PRIVATE_NETWORKS; for an internal SMTP relay, open its address there and add a rule here).
           {
             to: [{ ipBlock: { cidr: "0.0.0.0/0", except: PRIVATE_RANGES } }],
             ports: [443, 80, 587, 465].map((port) => ({ protocol: "TCP", port })),
