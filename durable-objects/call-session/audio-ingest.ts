@@ -4,7 +4,7 @@
  * Peer-to-peer mode: binary WebSocket messages on the participant's own signalling socket, each
  * raw 16 kHz mono s16le PCM. The socket's tag names the participant, so a frame can never claim
  * to be someone else's. Limits (a refused frame is dropped, nothing of it kept, and the socket gets
- * an `error` at most once per {@link REFUSAL_NOTICE_MS}):
+ * an `error` at most once per {@link REFUSAL_NOTICE_MS} for each kind of refusal):
  * - size: 2..{@link MAX_AUDIO_FRAME_BYTES} bytes (up to 100 ms), an even number → else `audio_too_large` / `invalid_message`;
  * - rate: a bucket of {@link AUDIO_BURST_MS} of audio, refilled at {@link AUDIO_RATE_FACTOR}× real
  *   time: a sender faster than its microphone for long is refused (`audio_too_fast`);
@@ -27,7 +27,8 @@ export type IngestRefusal = { code: "audio_too_large" | "audio_too_fast" | "inva
 interface Stream {
   tokens: number;
   refilledAt: number;
-  lastNotice: number;
+  /** When the socket was last told of each kind of refusal. */
+  notices: Map<IngestRefusal["code"], number>;
   /** Capture time just after the last accepted sample. */
   endAt: number;
 }
@@ -73,7 +74,7 @@ export class AudioIngest {
   #stream(participantId: string, nowMs: number): Stream {
     let s = this.#streams.get(participantId);
     if (!s) {
-      s = { tokens: AUDIO_BURST_MS, refilledAt: nowMs, lastNotice: -Infinity, endAt: -Infinity };
+      s = { tokens: AUDIO_BURST_MS, refilledAt: nowMs, notices: new Map(), endAt: -Infinity };
       this.#streams.set(participantId, s);
     }
     return s;
@@ -95,8 +96,8 @@ export class AudioIngest {
 
   #refuse(participantId: string, nowMs: number, refusal: IngestRefusal): { refusal: IngestRefusal; notify: boolean } {
     const s = this.#stream(participantId, nowMs);
-    const notify = nowMs - s.lastNotice >= REFUSAL_NOTICE_MS;
-    if (notify) s.lastNotice = nowMs;
+    const notify = nowMs - (s.notices.get(refusal.code) ?? -Infinity) >= REFUSAL_NOTICE_MS;
+    if (notify) s.notices.set(refusal.code, nowMs);
     return { refusal, notify };
   }
 }
