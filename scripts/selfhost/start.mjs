@@ -10,14 +10,16 @@
 // Vars: wrangler.toml's [vars], each overridden by an environment variable of the same name;
 // secrets (start-command.mjs SECRET_NAMES) from the environment only; RUNTIME=selfhost always.
 // workerd reads them from a config file in DATA_DIR/.runtime (mode 0600) that is deleted as soon
-// as the server is ready.
-import { spawn, spawnSync } from "node:child_process";
+// as the server is ready. That file is workerd's binary config, compiled from a wrangler-style one
+// and edited to open OUTBOUND_PRIVATE_NETWORKS (outbound-network.mjs).
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { outboundAllowList, withInternetService } from "./outbound-network.mjs";
 import { RUNTIME_VAR, START_ENV } from "./start-command.mjs";
@@ -98,35 +100,52 @@ const storage = [
   ["d1-storage", "d1"],
 ];
 for (const dir of [...storage.map(([, dir]) => dir), ".runtime"]) mkdirSync(join(dataDir, dir ?? ""), { recursive: true, mode: 0o700 });
-const configPath = join(dataDir, ".runtime/wrangler.json");
-const binaryPath = join(dataDir, ".runtime/config.bin");
+
+/** Config files holding secrets, removed when they are no longer needed and whenever this process exits. */
+/** @type {Set<string>} */
+const secretFiles = new Set();
+process.on("exit", () => secretFiles.forEach((path) => rmSync(path, { force: true })));
+/** @param {string} path */
+function removeSecretFile(path) {
+  rmSync(path, { force: true });
+  secretFiles.delete(path);
+}
 
 /**
- * Writes what workerd serves: the wrangler-style config, compiled into workerd's binary config
- * with the "internet" network opened as OUTBOUND_PRIVATE_NETWORKS says (outbound-network.mjs).
- * Both files hold the secrets (mode 0600) and are deleted once the server is ready.
- * @param {Record<string, string>} extraVars
+ * Writes what workerd serves as `DATA_DIR/.runtime/<name>.bin`: the wrangler-style config,
+ * compiled into workerd's binary config with the "internet" network opened as
+ * OUTBOUND_PRIVATE_NETWORKS says (outbound-network.mjs). Both files hold the secrets (mode 0600);
+ * the JSON is deleted at once, the binary when its server is ready or done.
+ * @param {string} name @param {Record<string, string>} extraVars @returns {Promise<string>} the binary's path
  */
-function writeConfig(extraVars) {
+async function writeConfig(name, extraVars) {
   const config = {
     ...built.worker,
     main: join(BUILT, built.worker.main),
     vars: { ...vars, ...extraVars },
     ...(built.assets ? { assets: { ...built.assets, directory: join(ROOT, built.assets.directory) } } : {}),
   };
-  writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
-  const compiled = spawnSync(workerd, ["compile", "--config-only", configPath], { maxBuffer: 1 << 30 });
-  if (compiled.status !== 0) fail(`workerd could not compile the config: ${compiled.stderr.toString().trim()}`);
-  writeFileSync(binaryPath, withInternetService(compiled.stdout, outboundAllow), { mode: 0o600 });
-  rmSync(configPath, { force: true });
+  const jsonPath = join(dataDir, `.runtime/${name}.json`);
+  const binaryPath = join(dataDir, `.runtime/${name}.bin`);
+  secretFiles.add(jsonPath).add(binaryPath);
+  writeFileSync(jsonPath, JSON.stringify(config), { mode: 0o600 });
+  try {
+    const { stdout } = await promisify(execFile)(workerd, ["compile", "--config-only", jsonPath], {
+      encoding: "buffer",
+      maxBuffer: 1 << 30,
+    });
+    writeFileSync(binaryPath, withInternetService(stdout, outboundAllow), { mode: 0o600 });
+  } catch (err) {
+    const { stderr, message } = /** @type {Error & { stderr?: Buffer }} */ (err);
+    fail(`workerd could not compile the config: ${stderr?.toString().trim() || message}`);
+  } finally {
+    removeSecretFile(jsonPath);
+  }
+  return binaryPath;
 }
 
-function removeConfig() {
-  rmSync(binaryPath, { force: true });
-}
-
-/** @param {string} address host:port @returns {import("node:child_process").ChildProcess} */
-function startWorkerd(address) {
+/** @param {string} binaryPath @param {string} address host:port @returns {import("node:child_process").ChildProcess} */
+function startWorkerd(binaryPath, address) {
   const dirs = storage.flatMap(([service, dir]) => ["-d", `${built.worker.name}-${service}=${join(dataDir, dir ?? "")}`]);
   return spawn(workerd, ["serve", "--binary", "--experimental", binaryPath, `--socket-addr=http=${address}`, ...dirs], {
     stdio: ["ignore", "inherit", "inherit"],
@@ -185,11 +204,10 @@ for (const signal of /** @type {const} */ (["SIGTERM", "SIGINT"])) {
   });
 }
 
-async function migrate() {
-  const token = randomBytes(24).toString("base64url");
+/** @param {string} binaryPath @param {string} token */
+async function migrate(binaryPath, token) {
   const probePort = await freeLoopbackPort();
-  writeConfig({ SELFHOST_MIGRATE_TOKEN: token, SELFHOST_MIGRATIONS: JSON.stringify(migrations) });
-  const child = (current = startWorkerd(`127.0.0.1:${probePort}`));
+  const child = (current = startWorkerd(binaryPath, `127.0.0.1:${probePort}`));
   const ended = exitOf(child);
   if (!(await waitForPort(probePort, () => child.exitCode === null)))
     fail(`the start-up pass did not open its port (workerd exit ${child.exitCode})`);
@@ -203,24 +221,29 @@ async function migrate() {
   }
   child.kill("SIGTERM");
   await ended;
+  removeSecretFile(binaryPath);
   if (stopping) process.exit(0);
   if (!body.applied) fail(`D1 migrations failed: ${body.error}`);
   log("selfhost.migrated", { applied: body.applied, total: migrations.length });
 }
 
-await migrate();
+// Both configs compile at once (a quarter of a second each); the migration token never reaches the server's.
+const token = randomBytes(24).toString("base64url");
+const [migrateConfig, serveConfig] = await Promise.all([
+  writeConfig("migrate", { SELFHOST_MIGRATE_TOKEN: token, SELFHOST_MIGRATIONS: JSON.stringify(migrations) }),
+  writeConfig("serve", {}),
+]);
+await migrate(migrateConfig, token);
 if (stopping) process.exit(0);
-writeConfig({});
-const server = (current = startWorkerd(`${host}:${port}`));
+const server = (current = startWorkerd(serveConfig, `${host}:${port}`));
 const serverExit = exitOf(server);
 // A wildcard address is reached on loopback; a specific one only on itself.
 const probeHost = ["0.0.0.0", "::", "[::]"].includes(host) ? "127.0.0.1" : host.replace(/^\[|\]$/g, "");
 if (await waitForPort(port, () => server.exitCode === null, probeHost)) {
-  removeConfig();
+  removeSecretFile(serveConfig);
   log("selfhost.ready", { port, host, data_dir: dataDir, start_ms: Date.now() - started, pid: server.pid });
 }
 const code = await serverExit;
-removeConfig();
 // A stop that had to kill the streams still open is a requested stop, not a failure.
 const exitCode = stopping && server.signalCode === "SIGKILL" ? 0 : code;
 log("selfhost.stopped", { exit_code: exitCode });
