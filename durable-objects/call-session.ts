@@ -35,6 +35,7 @@ import { log } from "../src/lib/log";
 import type { Utterance } from "./call-session/audio-hooks";
 import { AudioIngest } from "./call-session/audio-ingest";
 import { AudioPipeline } from "./call-session/audio-pipeline";
+import { AnsweringAgent } from "./call-session/answering-agent";
 import { CALL_MIGRATIONS } from "./call-session/schema";
 import { Signalling, participantOf } from "./call-session/signalling";
 import {
@@ -67,6 +68,7 @@ export class CallSessionDO extends DurableObject<Env> {
   readonly #signal: Signalling;
   readonly #ingest = new AudioIngest();
   readonly #audio: AudioPipeline;
+  readonly #agent: AnsweringAgent;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -77,6 +79,15 @@ export class CallSessionDO extends DurableObject<Env> {
       append: (utterance) => this.#appendUtterance(utterance),
     });
     // Listeners of the call's live audio register here: this.#audio.addListener(…).
+    this.#agent = new AnsweringAgent({
+      env,
+      storage: ctx.storage,
+      waitUntil: (work) => ctx.waitUntil(work),
+      append: (line, speech) => this.appendTranscript(line, speech),
+      broadcast: (frame) => this.#signal.broadcast(frame),
+      agentAudio: (audio) => this.#audio.agentAudio(audio),
+    });
+    this.#audio.addListener(this.#agent);
     this.#signal = new Signalling(ctx, {
       transcriptionMuted: (participantId, muted) => {
         if (muted) this.#audio.discard(participantId);
@@ -93,12 +104,13 @@ export class CallSessionDO extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     if (readCallRow(sql)) return { ok: false, reason: "conflict", detail: "This call already exists." };
     insertCall(sql, input);
-    return { ok: true, value: renderCall(sql, readCallRow(sql)!) };
+    if (input.agent) this.#agent.configure(input.agent);
+    return { ok: true, value: this.#render(readCallRow(sql)!) };
   }
 
   get(): CallSession | null {
     const row = readCallRow(this.ctx.storage.sql);
-    return row ? renderCall(this.ctx.storage.sql, row) : null;
+    return row ? this.#render(row) : null;
   }
 
   /** The call without its transcript: enough to authorize a request or check a participant. */
@@ -125,7 +137,7 @@ export class CallSessionDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => setStatus(sql, rule.to, nowMs, final));
     this.#signal.broadcast({ type: "status", status: rule.to });
     if (final) this.#signal.closeAll(1000, `call ${rule.to}`);
-    return { ok: true, value: renderCall(sql, readCallRow(sql)!) };
+    return { ok: true, value: this.#render(readCallRow(sql)!) };
   }
 
   addParticipant(input: NewParticipant): CallResult<CallParticipant> {
@@ -216,6 +228,16 @@ export class CallSessionDO extends DurableObject<Env> {
         text: line.text,
         audio: speech.audioBase64,
         content_type: speech.contentType,
+      });
+    }
+    // Speech-to-text from POST …/transcribe is an utterance like one from live audio.
+    if (line.source === "speech_to_text" && line.participantId !== null) {
+      this.#agent.utterance({
+        participant_id: line.participantId,
+        text: line.text,
+        started_at: stored.at,
+        ended_at: stored.at,
+        confidence: null,
       });
     }
     return { ok: true, value: stored };
@@ -372,6 +394,11 @@ export class CallSessionDO extends DurableObject<Env> {
       };
     }
     return null;
+  }
+
+  /** The call as the API shows it: the stored record plus the answering agent's settings. */
+  #render(row: NonNullable<ReturnType<typeof readCallRow>>): CallSession {
+    return { ...renderCall(this.ctx.storage.sql, row), agent: this.#agent.config() };
   }
 
   #participant(participantId: string): CallResult<CallParticipant> {

@@ -206,7 +206,8 @@ export function readTranscript(sql: Sql): TranscriptLine[] {
     .map(renderLine);
 }
 
-export function renderCall(sql: Sql, row: CallRow): CallSession {
+/** The call as stored in SQL; the object adds the answering agent's settings (kept in its key-value storage). */
+export function renderCall(sql: Sql, row: CallRow): Omit<CallSession, "agent"> {
   const duration = row.ended_at === null ? null : row.started_at === null ? 0 : (row.ended_at - row.started_at) / 1000;
   return {
     call_id: row.call_id,

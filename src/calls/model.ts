@@ -15,6 +15,7 @@
  * included; 0 when the call never started), set when the call ends or fails.
  */
 import type { Result } from "../lib/result";
+import type { CallAgent } from "./agent-config";
 
 export const CALL_STATUSES = ["pending", "ringing", "active", "on_hold", "ended", "failed"] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
@@ -60,7 +61,8 @@ export interface CallParticipant {
   transcription_muted: boolean;
 }
 
-export const TRANSCRIPT_SOURCES = ["speech_to_text", "text_to_speech", "text"] as const;
+/** `agent_event`: what the answering agent did besides speaking (a tool call, why it stopped or stayed silent). */
+export const TRANSCRIPT_SOURCES = ["speech_to_text", "text_to_speech", "text", "agent_event"] as const;
 export type TranscriptSource = (typeof TRANSCRIPT_SOURCES)[number];
 
 export interface TranscriptLine {
@@ -90,6 +92,8 @@ export interface CallSession {
   duration_seconds: number | null;
   recording_enabled: boolean;
   video_enabled: boolean;
+  /** The answering agent's settings (mode off unless the call was created with one). */
+  agent: CallAgent;
   transcript: TranscriptLine[];
   metadata: Record<string, unknown>;
 }
@@ -101,6 +105,8 @@ export interface NewCall {
   direction: "inbound" | "outbound";
   recordingEnabled: boolean;
   videoEnabled: boolean;
+  /** The answering agent's settings; mode off when absent. */
+  agent?: CallAgent;
   metadata: Record<string, unknown>;
   nowMs: number;
 }

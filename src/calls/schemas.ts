@@ -1,6 +1,7 @@
 /** zod schemas for calls: request validation, response shapes and the OpenAPI document. */
 import { z } from "zod";
 import { AgentId } from "../state/schemas";
+import { CallAgentInput, CallAgentView } from "./agent-config";
 import { CALL_STATUSES, MEDIA_TYPES, TRANSCRIPT_SOURCES } from "./model";
 
 export const CallId = z.string().regex(/^call_[0-9a-f]{24}$/, "an id of the form call_…");
@@ -19,6 +20,7 @@ export const CreateCallBody = z
     recording_enabled: z.boolean().default(false),
     video_enabled: z.boolean().default(false).describe("Participants start with video on when true."),
     metadata: z.record(z.string(), z.unknown()).default({}),
+    agent: CallAgentInput.optional().describe("An agent that answers by voice (docs/voice.md); mode off when absent."),
   })
   .strict();
 export type CreateCallBody = z.infer<typeof CreateCallBody>;
@@ -111,6 +113,7 @@ export const CallSession = z.object({
     .describe("ended_at − started_at in seconds (hold included); 0 if it never started; null until it ends."),
   recording_enabled: z.boolean(),
   video_enabled: z.boolean(),
+  agent: CallAgentView,
   transcript: z.array(TranscriptLine),
   metadata: z.record(z.string(), z.unknown()),
 });

@@ -21,6 +21,7 @@ import {
   type CallStatus,
   type TranscriptLine,
 } from "./model";
+import { callAgent } from "./agent-config";
 import type { CreateCallBody } from "./schemas";
 import { turnCredentials } from "./settings";
 import { SfuError, iceServers, type IceServer } from "./sfu-client";
@@ -99,6 +100,7 @@ export async function createCall(env: Env, body: CreateCallBody, principal: Prin
       recordingEnabled: body.recording_enabled,
       videoEnabled: body.video_enabled,
       metadata: body.metadata,
+      agent: callAgent(body.agent),
       nowMs,
     }),
   );

@@ -49,6 +49,17 @@ export type LogEvent =
   | { event: "call.transcribed"; request_id?: string; call_id: string; participant_id: string; chars: number }
   | { event: "call.spoke"; request_id?: string; call_id: string; chars: number; audio_bytes: number }
   | {
+      /** One answer of a call's agent (never its text): spoken, interrupted by a participant, or failed. */
+      event: "call.agent_turn";
+      call_id: string;
+      participant_id?: string;
+      outcome: "answered" | "interrupted" | "failed";
+      sentences: number;
+      first_audio_ms?: number | null;
+      total_ms?: number;
+      detail?: string;
+    }
+  | {
       /** Live audio of a participant (never its text): an utterance transcribed or not, a frame refused. */
       event: "call.live_audio";
       call_id: string;
