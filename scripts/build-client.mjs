@@ -1,6 +1,7 @@
 // Builds the browser code into the Worker's static assets (wrangler.toml `[assets]`: dist/client/,
 // git-ignored): the call page's script (src/calls/page/client/main.ts and what it imports, bundled
-// into one ES module with a linked source map), its style, and `_headers` for them.
+// into one ES module with a linked source map), its style, and `_headers` for them; the dashboard's
+// script and style likewise (src/dashboard/client/).
 // `npm run dev`, `npm test` and `npm run deploy` run it first; `npm run build:client -- --watch`
 // rebuilds on every change (for `npm run dev` in another terminal).
 //
@@ -14,6 +15,8 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLIENT = "src/calls/page/client";
+// The dashboard at `/` (src/dashboard/page-html.ts names its files): its own client folder and tsconfig.
+const DASHBOARD = "src/dashboard/client";
 const OUT_DIR = join(ROOT, "dist/client");
 
 // The URLs are fixed (the page's HTML names them), so browsers revalidate on every load (a 304
@@ -30,6 +33,8 @@ const options = {
   entryPoints: [
     { in: `${CLIENT}/main.ts`, out: "assets/call-page" },
     { in: `${CLIENT}/call-page.css`, out: "assets/call-page" },
+    { in: `${DASHBOARD}/main.ts`, out: "assets/dashboard" },
+    { in: `${DASHBOARD}/dashboard.css`, out: "assets/dashboard" },
   ],
   outdir: OUT_DIR,
   tsconfig: `${CLIENT}/tsconfig.json`,

@@ -35,6 +35,7 @@ import { registerDeployRoutes } from "./deploy/routes";
 import { registerSpeechRoutes } from "./speech/routes";
 import { registerTaskEventRoutes } from "./tasks/event-routes";
 import { registerTaskRoutes } from "./tasks/routes";
+import { registerTaskTypeRoutes } from "./tasks/type-routes";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -137,6 +138,7 @@ export function createApp(): Hono<AppEnv> {
   registerAgentRoutes(app);
   registerTaskRoutes(app);
   registerTaskEventRoutes(app);
+  registerTaskTypeRoutes(app);
   registerScalingRoutes(app);
   registerApprovalRoutes(app);
   registerInboundMailRoutes(app);

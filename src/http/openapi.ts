@@ -11,7 +11,8 @@ import type { ResponseSpec, RouteSpec } from "./route";
 type JsonSchema = Record<string, unknown>;
 type AnyRoute = RouteSpec<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>, z.ZodType>;
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+/** A zod schema as the JSON Schema published for it (also what GET /api/v2/task-types lists). */
+export function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
   return rest;
 }

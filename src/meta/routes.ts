@@ -1,9 +1,11 @@
-/** The API describing itself: `/openapi.json`, `/docs`, `/problems/{code}` and a small index at `/`. */
+/** The API describing itself: `/openapi.json`, `/docs`, `/problems/{code}` and `/`: a small index, or the dashboard for browsers. */
 import type { Hono } from "hono";
 import { z } from "zod";
 import { getConfig } from "../lib/config";
 import type { AppEnv } from "../http/app-env";
 import { renderDocsPage } from "./docs-page";
+import { DASHBOARD_HEADERS, DASHBOARD_HTML } from "../dashboard/page-html";
+import { prefersHtml } from "../dashboard/negotiate";
 import { buildOpenApiDocument } from "../http/openapi";
 import { defineRoute, routesOf } from "../http/route";
 import { AppError, PROBLEMS, type ProblemCode } from "../lib/problem";
@@ -50,14 +52,24 @@ export function registerMetaRoutes(app: Hono<AppEnv>): void {
       summary: "Where to start",
       tags: TAGS,
       permission: "public",
+      description:
+        "With `Accept: text/html` (a browser) the dashboard page (docs/dashboard.md); otherwise (`application/json`, `*/*`, none) this JSON index.",
       responses: {
         200: {
-          description: "Links.",
+          description: "Links (JSON), or the dashboard (HTML) when the client asks for text/html.",
           schema: z.object({ name: z.string(), version: z.string(), links: z.record(z.string(), z.string()) }),
         },
       },
     },
-    (c) => c.json({ name: "DataMCPServerAgent", version: VERSION, links: { docs: "/docs", openapi: "/openapi.json", health: "/health" } }),
+    (c) => {
+      if (prefersHtml(c.req.header("accept"))) return c.body(DASHBOARD_HTML, 200, DASHBOARD_HEADERS);
+      c.header("Vary", "Accept");
+      return c.json({
+        name: "DataMCPServerAgent",
+        version: VERSION,
+        links: { dashboard: "/", docs: "/docs", openapi: "/openapi.json", health: "/health" },
+      });
+    },
   );
 
   defineRoute(
