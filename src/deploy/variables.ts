@@ -143,6 +143,14 @@ export const VARIABLES: readonly Variable[] = [
   { name: "SPEECH_PROVIDER", secret: false, comment: "Leave empty off Cloudflare (workers-ai needs Cloudflare).", value: fixed("") },
   { name: "SPEECH_STT_MODEL", secret: false, comment: "The speech server's transcription model (empty: whisper-1).", value: fixed("") },
   { name: "SPEECH_TTS_MODEL", secret: false, comment: "The speech server's speech model (empty: tts-1).", value: fixed("") },
+  {
+    name: "LLM_BASE_URL",
+    secret: false,
+    comment: "An OpenAI-compatible chat completions server for a call's answering agent (Workers AI is not available off Cloudflare).",
+    value: fixed(""),
+  },
+  { name: "LLM_PROVIDER", secret: false, comment: "Leave empty off Cloudflare (workers-ai needs Cloudflare).", value: fixed("") },
+  { name: "LLM_MODEL", secret: false, comment: "The language model (empty: gpt-4o-mini).", value: fixed("") },
   { name: "JWT_SECRET", comment: "REQUIRED. HS256 key for JWTs: openssl rand -base64 32", ...secret },
   { name: "ADMIN_API_KEY", comment: "REQUIRED. The bootstrap super_admin key: echo dmsa_$(openssl rand -hex 24)", ...secret },
   {
@@ -166,4 +174,5 @@ export const VARIABLES: readonly Variable[] = [
   { name: "TURN_KEY_ID", comment: "Cloudflare TURN key id (optional).", ...secret },
   { name: "TURN_KEY_API_TOKEN", comment: "Cloudflare TURN key token (optional).", ...secret },
   { name: "SPEECH_API_KEY", comment: "The speech server's key, if it needs one.", ...secret },
+  { name: "LLM_API_KEY", comment: "The language model server's key, if it needs one.", ...secret },
 ];

@@ -11,6 +11,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { principalOf } from "../auth/authenticate";
 import { realtimeCredentials, turnCredentials } from "../calls/settings";
+import { answeringAgentCheck } from "../llm/health";
 import { speechFromEnv } from "../speech/service";
 import { getConfig, optionalSetting } from "../lib/config";
 import { providersFromEnv, UnconfiguredProvider } from "../email/failover";
@@ -166,6 +167,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         queues,
         email: emailCheck(env, unreachable),
         calls: callsCheck(env, unreachable),
+        answering_agent: answeringAgentCheck(env, (setting) => unreachable.find((u) => u.setting === setting)?.why),
       };
       const persistent = durableObjects.ok && d1.ok && kv.ok;
       const healthy = persistent && auth.ok && rateLimit.ok;

@@ -17,6 +17,7 @@ const SERVER_SETTINGS = [
   { name: "SENDGRID_BASE_URL", kind: "url", provider: "sendgrid" },
   { name: "MAILGUN_BASE_URL", kind: "url", provider: "mailgun" },
   { name: "SPEECH_BASE_URL", kind: "url", provider: undefined },
+  { name: "LLM_BASE_URL", kind: "url", provider: undefined },
   { name: "REALTIME_API_BASE_URL", kind: "url", provider: undefined },
 ] as const;
 
