@@ -37,6 +37,8 @@ export default defineConfig(async () => {
           // Empty whatever wrangler.toml says, so the refusal tests see the bare policy; a test that
           // needs an internal target allows it for itself (callWith, or --var in an e2e server).
           OUTBOUND_ALLOW_HOSTS: "",
+          // One-second recording chunks, so the recording tests see several chunks in a few seconds of audio.
+          RECORDING_CHUNK_SECONDS: "1",
           ...(rateLimit ? { TEST_RATE_LIMIT: rateLimit } : {}),
         },
         // Replaces wrangler.toml's RATE_LIMITER (600/60 s) for that project only.

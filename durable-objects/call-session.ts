@@ -31,11 +31,15 @@ import {
   type TranscriptSource,
 } from "../src/calls/model";
 import type { ParticipantSfuRecord } from "../src/calls/sfu-ownership";
+import { DEFAULT_CHUNK_SECONDS, recordingChunkSeconds, type RecordingFile } from "../src/calls/recordings/model";
+import { base64ToBytes } from "../src/lib/base64";
 import { log } from "../src/lib/log";
 import type { Utterance } from "./call-session/audio-hooks";
 import { AudioIngest } from "./call-session/audio-ingest";
 import { AudioPipeline } from "./call-session/audio-pipeline";
 import { AnsweringAgent } from "./call-session/answering-agent";
+import { Recorder } from "./call-session/recorder";
+import { readRecordingFile } from "./call-session/recordings-store";
 import { CALL_MIGRATIONS } from "./call-session/schema";
 import { Signalling, participantOf } from "./call-session/signalling";
 import {
@@ -68,6 +72,7 @@ export class CallSessionDO extends DurableObject<Env> {
   readonly #signal: Signalling;
   readonly #ingest = new AudioIngest();
   readonly #audio: AudioPipeline;
+  readonly #recorder: Recorder;
   readonly #agent: AnsweringAgent;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -88,11 +93,19 @@ export class CallSessionDO extends DurableObject<Env> {
       agentAudio: (audio) => this.#audio.agentAudio(audio),
     });
     this.#audio.addListener(this.#agent);
+    this.#recorder = new Recorder({
+      ctx,
+      env,
+      chunkSeconds: chunkSecondsOf(env),
+      // The roster a socket gets on connecting says `recording`: a connected participant was told.
+      isTold: (participantId) => this.#signal.isConnected(participantId),
+    });
+    this.#audio.addListener(this.#recorder);
     this.#signal = new Signalling(ctx, {
       transcriptionMuted: (participantId, muted) => {
         if (muted) this.#audio.discard(participantId);
       },
-      rosterExtras: () => ({ live_transcription: this.#liveTranscription() }),
+      rosterExtras: () => ({ live_transcription: this.#liveTranscription(), recording: this.#recorder.recording() }),
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     void ctx.blockConcurrencyWhile(async () => {
@@ -136,7 +149,10 @@ export class CallSessionDO extends DurableObject<Env> {
     const final = FINAL_STATUSES.includes(rule.to);
     this.ctx.storage.transactionSync(() => setStatus(sql, rule.to, nowMs, final));
     this.#signal.broadcast({ type: "status", status: rule.to });
-    if (final) this.#signal.closeAll(1000, `call ${rule.to}`);
+    if (final) {
+      this.#recorder.flushAll();
+      this.#signal.closeAll(1000, `call ${rule.to}`);
+    }
     return { ok: true, value: this.#render(readCallRow(sql)!) };
   }
 
@@ -191,7 +207,7 @@ export class CallSessionDO extends DurableObject<Env> {
     return readCallRow(this.ctx.storage.sql) ? readTranscript(this.ctx.storage.sql) : null;
   }
 
-  /** Erases the transcript (kept lines are the only copy: audio is never stored) and tells every socket. */
+  /** Erases the transcript and tells every socket (a recorded call's audio is erased by `eraseRecordings`). */
   clearTranscript(): CallResult<{ deleted: number }> {
     const sql = this.ctx.storage.sql;
     if (!readCallRow(sql)) return NO_CALL;
@@ -241,6 +257,31 @@ export class CallSessionDO extends DurableObject<Env> {
       });
     }
     return { ok: true, value: stored };
+  }
+
+  /** `…/speak`: the agent's speech as `appendTranscript` records and sends it, then told to the audio listeners (the recorder). */
+  speak(
+    line: { participantId: string | null; text: string; source: TranscriptSource; atMs: number },
+    speech: { audioBase64: string; contentType: string },
+  ): CallResult<TranscriptLine> {
+    const result = this.appendTranscript(line, speech);
+    if (result.ok) this.#audio.agentAudio({ bytes: base64ToBytes(speech.audioBase64), content_type: speech.contentType, at: line.atMs });
+    return result;
+  }
+
+  // ---- Recordings (./call-session/recorder.ts) ----
+
+  /** One recording with its stored chunks in order, for the download; null when unknown or still empty. */
+  recordingFile(recordingId: string): RecordingFile | null {
+    const row = readCallRow(this.ctx.storage.sql);
+    return row ? readRecordingFile(this.ctx.storage.sql, row.call_id, recordingId) : null;
+  }
+
+  /** Erases every recording: the rows, then every stored object of the call. */
+  async eraseRecordings(): Promise<CallResult<{ deleted: number; objects: number }>> {
+    const row = readCallRow(this.ctx.storage.sql);
+    if (!row) return NO_CALL;
+    return { ok: true, value: await this.#recorder.erase(row.call_id) };
   }
 
   // ---- Realtime SFU proxy (the Worker calls the SFU between sfuContext and the record* methods) ----
@@ -405,5 +446,14 @@ export class CallSessionDO extends DurableObject<Env> {
     if (!readCallRow(this.ctx.storage.sql)) return NO_CALL;
     const p = readParticipant(this.ctx.storage.sql, participantId);
     return p ? { ok: true, value: p } : { ok: false, reason: "not_found", detail: `No participant '${participantId}' in this call.` };
+  }
+}
+
+/** RECORDING_CHUNK_SECONDS, or the default when it is not a valid number (/health reports that). */
+function chunkSecondsOf(env: Env): number {
+  try {
+    return recordingChunkSeconds(env);
+  } catch {
+    return DEFAULT_CHUNK_SECONDS;
   }
 }

@@ -31,6 +31,7 @@ import { registerMcpRoutes } from "./mcp/routes";
 import { requireAllowedOrigin } from "./mcp/origin-guard";
 import { registerScalingRoutes } from "./scaling/routes";
 import { registerCallMediaRoutes } from "./calls/media-routes";
+import { registerRecordingRoutes } from "./calls/recordings/routes";
 import { registerDeployRoutes } from "./deploy/routes";
 import { registerSpeechRoutes } from "./speech/routes";
 import { registerTaskEventRoutes } from "./tasks/event-routes";
@@ -146,6 +147,7 @@ export function createApp(): Hono<AppEnv> {
   registerCallRoutes(app);
   registerCallSfuRoutes(app);
   registerCallMediaRoutes(app);
+  registerRecordingRoutes(app);
   registerSpeechRoutes(app);
   registerCallPageRoutes(app);
   registerDeployRoutes(app);

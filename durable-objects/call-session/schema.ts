@@ -77,4 +77,29 @@ export const CALL_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE participants ADD COLUMN transcription_muted INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 4,
+    name: "recordings and their stored chunks",
+    // A recording is one track (a participant's microphone, or the agent's speech); a chunk row is
+    // written only after its object is in R2, so the rows list exactly what a download can read.
+    sql: `
+      CREATE TABLE recordings (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        recording_id TEXT NOT NULL UNIQUE,
+        participant_id TEXT,
+        track TEXT NOT NULL CHECK (track IN ('participant', 'agent')),
+        content_type TEXT NOT NULL,
+        started_at INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX recordings_track ON recordings (track, coalesce(participant_id, ''), content_type);
+      CREATE TABLE recording_chunks (
+        recording_id TEXT NOT NULL,
+        chunk_index INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        duration_seconds REAL NOT NULL,
+        stored_at INTEGER NOT NULL,
+        PRIMARY KEY (recording_id, chunk_index)
+      );
+    `,
+  },
 ];

@@ -1,4 +1,5 @@
 /** Reads and writes of the call's SQLite rows, rendered in the API's shape (ISO times, booleans). */
+import { listRecordings } from "./recordings-store";
 import { iso } from "../../src/lib/time";
 import type {
   CallParticipant,
@@ -223,6 +224,7 @@ export function renderCall(sql: Sql, row: CallRow): Omit<CallSession, "agent"> {
     recording_enabled: row.recording_enabled === 1,
     video_enabled: row.video_enabled === 1,
     transcript: readTranscript(sql),
+    recordings: listRecordings(sql),
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
   };
 }

@@ -16,6 +16,7 @@
  */
 import type { Result } from "../lib/result";
 import type { CallAgent } from "./agent-config";
+import type { Recording } from "./recordings/model";
 
 export const CALL_STATUSES = ["pending", "ringing", "active", "on_hold", "ended", "failed"] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
@@ -95,6 +96,8 @@ export interface CallSession {
   /** The answering agent's settings (mode off unless the call was created with one). */
   agent: CallAgent;
   transcript: TranscriptLine[];
+  /** The call's stored audio (src/calls/recordings/model.ts); empty unless recording_enabled. */
+  recordings: Recording[];
   metadata: Record<string, unknown>;
 }
 

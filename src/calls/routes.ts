@@ -196,7 +196,7 @@ export function registerCallRoutes(app: Hono<AppEnv>): void {
       operationId: "clearCallTranscript",
       summary: "Erase the call's transcript",
       description:
-        "Deletes every line (the only copy: audio sent to /transcribe is never stored). Connected pages get `transcript_cleared`.",
+        "Deletes every line (audio sent to /transcribe is never stored; a recorded call's audio is erased with DELETE …/recordings). Connected pages get `transcript_cleared`.",
       tags: TAGS,
       permission: "calls:write",
       params: CallParams,

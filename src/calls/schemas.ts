@@ -3,6 +3,7 @@ import { z } from "zod";
 import { AgentId } from "../state/schemas";
 import { CallAgentInput, CallAgentView } from "./agent-config";
 import { CALL_STATUSES, MEDIA_TYPES, TRANSCRIPT_SOURCES } from "./model";
+import { Recording } from "./recordings/schemas";
 
 export const CallId = z.string().regex(/^call_[0-9a-f]{24}$/, "an id of the form call_…");
 export const ParticipantId = z.string().regex(/^part_[0-9a-f]{24}$/, "an id of the form part_…");
@@ -115,6 +116,9 @@ export const CallSession = z.object({
   video_enabled: z.boolean(),
   agent: CallAgentView,
   transcript: z.array(TranscriptLine),
+  recordings: z
+    .array(Recording)
+    .describe("The call's stored audio, one recording per participant's microphone plus the agent's speech (recording_enabled only)."),
   metadata: z.record(z.string(), z.unknown()),
 });
 

@@ -28,6 +28,7 @@ import { SfuError, iceServers, type IceServer } from "./sfu-client";
 import { bytesToBase64 } from "../lib/base64";
 import { checkedSpeech, requireSpeech } from "../speech/service";
 import { JOIN_TOKEN_TTL_SECONDS, callSigningSecret, signJoinToken, verifyJoinToken } from "./tokens";
+import { checkRecordingPossible } from "./recordings/model";
 
 type Rpc = Pick<
   CallSessionDO,
@@ -46,6 +47,9 @@ type Rpc = Pick<
   | "recordSfuSession"
   | "recordSfuTracks"
   | "forgetSfuTracks"
+  | "speak"
+  | "recordingFile"
+  | "eraseRecordings"
 >;
 /** The stub's methods with their declared results (the generated RPC types cannot express `unknown` metadata). */
 export type CallStub = { [K in keyof Rpc]: (...args: Parameters<Rpc[K]>) => Promise<ReturnType<Rpc[K]>> } & {
@@ -85,6 +89,7 @@ export async function authorizeCall(env: Env, callId: string, principal: Princip
 
 export async function createCall(env: Env, body: CreateCallBody, principal: Principal, requestId?: string): Promise<CallSession> {
   requireAgent(principal, body.agent_id);
+  checkRecordingPossible(env, body.recording_enabled);
   const callId = newId("call");
   const nowMs = Date.now();
   // Index first: once the call exists, listing must find it.
@@ -315,7 +320,7 @@ export async function speakInCall(
   const spoken = await speech.synthesize(body.text, body.voice);
   const agent = call.participants.find((p) => p.is_agent && p.left_at === null) ?? null;
   const line = callValue(
-    await stub(env, callId).appendTranscript(
+    await stub(env, callId).speak(
       { participantId: agent?.participant_id ?? null, text: body.text, source: "text_to_speech", atMs: Date.now() },
       { audioBase64: bytesToBase64(new Uint8Array(spoken.audio)), contentType: spoken.contentType },
     ),

@@ -151,6 +151,12 @@ export const VARIABLES: readonly Variable[] = [
   },
   { name: "LLM_PROVIDER", secret: false, comment: "Leave empty off Cloudflare (workers-ai needs Cloudflare).", value: fixed("") },
   { name: "LLM_MODEL", secret: false, comment: "The language model (empty: gpt-4o-mini).", value: fixed("") },
+  {
+    name: "RECORDING_CHUNK_SECONDS",
+    secret: false,
+    comment: "Seconds of audio per stored chunk of a call recording (unused here: recordings need an R2 bucket, which this runtime lacks).",
+    value: fixed("5"),
+  },
   { name: "JWT_SECRET", comment: "REQUIRED. HS256 key for JWTs: openssl rand -base64 32", ...secret },
   { name: "ADMIN_API_KEY", comment: "REQUIRED. The bootstrap super_admin key: echo dmsa_$(openssl rand -hex 24)", ...secret },
   {

@@ -3,7 +3,7 @@
  * their agent's Durable Object instead (durable-objects/agent/task-ids.ts): `task_` + the agent's
  * 12-hex prefix + 20 random hex.
  */
-export type IdPrefix = "approval" | "msg" | "tmpl" | "call" | "part" | "key";
+export type IdPrefix = "approval" | "msg" | "tmpl" | "call" | "part" | "key" | "rec";
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomHex(12)}`;

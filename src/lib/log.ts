@@ -60,6 +60,18 @@ export type LogEvent =
       detail?: string;
     }
   | {
+      /** A call's recorder: a recording's first chunk stored, a chunk lost, audio not recorded, an erase. */
+      event: "call.recording";
+      request_id?: string;
+      call_id: string;
+      outcome: "started" | "chunk_lost" | "skipped" | "erased";
+      recording_id?: string;
+      chunk?: number;
+      detail?: string;
+      recordings?: number;
+      objects?: number;
+    }
+  | {
       /** Live audio of a participant (never its text): an utterance transcribed or not, a frame refused. */
       event: "call.live_audio";
       call_id: string;

@@ -11,6 +11,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { principalOf } from "../auth/authenticate";
 import { realtimeCredentials, turnCredentials } from "../calls/settings";
+import { recordingsCheck } from "../calls/recordings/health";
 import { answeringAgentCheck } from "../llm/health";
 import { speechFromEnv } from "../speech/service";
 import { getConfig, optionalSetting } from "../lib/config";
@@ -167,6 +168,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         queues,
         email: emailCheck(env, unreachable),
         calls: callsCheck(env, unreachable),
+        recordings: recordingsCheck(env),
         answering_agent: answeringAgentCheck(env, (setting) => unreachable.find((u) => u.setting === setting)?.why),
       };
       const persistent = durableObjects.ok && d1.ok && kv.ok;

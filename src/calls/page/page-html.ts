@@ -50,7 +50,7 @@ export function callPageHtml(callId: string, media: "p2p" | "sfu"): string {
     "Call",
     `
 <main id="app" data-call-id="${escapeHtml(callId)}" data-media="${escapeHtml(media)}">
-  <header><h1>Call <code>${escapeHtml(callId)}</code></h1><p id="status" role="status">Not joined.</p></header>
+  <header><h1>Call <code>${escapeHtml(callId)}</code></h1><p id="status" role="status">Not joined.</p><p id="recording" role="status" hidden>● This call is being recorded: your microphone is stored.</p></header>
   <section id="join-panel">
     <label for="token">Join token</label>
     <input id="token" name="token" type="password" autocomplete="off" spellcheck="false" placeholder="Paste the join_token from POST /api/v2/calls/{call_id}/participants">

@@ -4,6 +4,7 @@ import { event, fail, session, state } from "./call-state";
 import { applyMute, syncOwnState } from "./controls";
 import { byId, setStatus } from "./dom";
 import type { ServerFrame } from "./protocol";
+import { showRecording } from "./recording-indicator";
 import { renderParticipants } from "./roster-view";
 import { addLine, clearTranscript, loadTranscript } from "./transcript-view";
 
@@ -14,6 +15,7 @@ export async function handle(msg: ServerFrame): Promise<void> {
   const transport = session.transport;
   switch (msg.type) {
     case "roster": {
+      showRecording(msg.recording === true);
       state.callStatus = msg.status;
       state.participants = new Map(msg.participants.map((p) => [p.participant_id, p]));
       if (state.phase === "reconnecting") event("reconnected", session.retries);

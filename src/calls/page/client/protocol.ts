@@ -28,7 +28,7 @@ export type SignalFrame = DescriptionFrame | IceFrame | TrackPublishedFrame | Tr
 
 /** A frame from the server (JSON from this origin's Durable Object; not validated again here). */
 export type ServerFrame =
-  | { type: "roster"; call_id: string; status: CallStatus; participants: RosterParticipant[] }
+  | { type: "roster"; call_id: string; status: CallStatus; participants: RosterParticipant[]; recording?: boolean }
   | { type: "joined"; participant: RosterParticipant }
   | { type: "left"; participant_id: string; reason: "left" | "removed" | "disconnected" }
   | { type: "participant_updated"; participant: RosterParticipant }
