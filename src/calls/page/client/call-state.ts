@@ -61,6 +61,8 @@ export interface PlayedSpeech {
   sample_rate: number;
   context_state: AudioContextState;
   ended: boolean;
+  /** Cut short or never started: a participant talked over the agent (`agent_speech_stop`). */
+  stopped?: boolean;
 }
 
 /** `window.__call`: what the browser tests read (state, connections, errors, events, stats). */

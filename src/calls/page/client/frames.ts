@@ -1,5 +1,5 @@
 /** What the page does with each frame from the server (the protocol: src/calls/messages.ts). */
-import { playSpeech } from "./agent-voice";
+import { playSpeech, speechGeneration, stopSpeech } from "./agent-voice";
 import { event, fail, session, state } from "./call-state";
 import { applyMute, syncOwnState } from "./controls";
 import { byId, setStatus } from "./dom";
@@ -71,9 +71,16 @@ export async function handle(msg: ServerFrame): Promise<void> {
     case "agent_speech": {
       byId("agent-speech", HTMLElement).textContent = msg.text;
       const audio = msg.audio;
-      if (audio) speech = speech.then(() => playSpeech(msg, audio)).catch(fail);
+      const queuedIn = speechGeneration();
+      if (audio) speech = speech.then(() => playSpeech(msg, audio, queuedIn)).catch(fail);
       return;
     }
+    case "agent_speech_stop":
+      // Someone talks over the agent: what it has not said yet is dropped (the server stopped too).
+      return stopSpeech();
+    case "agent_status":
+      byId("agent-speech", HTMLElement).textContent = `The agent cannot answer: ${msg.reason}`;
+      return;
     case "error":
       event("server_error", msg);
       // A peer that left between our frames is routine; everything else is worth showing.

@@ -37,6 +37,8 @@ export type ServerFrame =
   | { type: "transcript"; line: TranscriptLine }
   | { type: "transcript_cleared" }
   | AgentSpeechFrame
+  | { type: "agent_speech_stop"; turn_id: string; reason: "barge_in"; participant_id?: string }
+  | { type: "agent_status"; available: false; reason: string }
   | { type: "error"; code: string; message: string; ref?: string };
 
 /** `GET /api/v2/calls/{call_id}/ice-servers?token=` */
