@@ -30,6 +30,7 @@ import {
   type TranscriptLine,
   type TranscriptSource,
 } from "../src/calls/model";
+import { liveTranscription, type LiveTranscription } from "../src/calls/live-transcription";
 import type { ParticipantSfuRecord } from "../src/calls/sfu-ownership";
 import { DEFAULT_CHUNK_SECONDS, recordingChunkSeconds, type RecordingFile } from "../src/calls/recordings/model";
 import { base64ToBytes } from "../src/lib/base64";
@@ -371,9 +372,8 @@ export class CallSessionDO extends DurableObject<Env> {
   // ---- Live audio (./call-session/audio-ingest.ts, ./call-session/audio-pipeline.ts) ----
 
   /** Whether the call transcribes live audio (the page sends its microphone only when it does). */
-  #liveTranscription(): { available: boolean; reason: string | null } {
-    const speech = this.#audio.speech();
-    return { available: speech.provider !== null, reason: speech.provider ? null : speech.reason };
+  #liveTranscription(): LiveTranscription {
+    return liveTranscription(this.#audio.speech());
   }
 
   /** A binary frame on a participant's own socket: their microphone audio. */

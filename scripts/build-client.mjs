@@ -1,7 +1,8 @@
 // Builds the browser code into the Worker's static assets (wrangler.toml `[assets]`: dist/client/,
 // git-ignored): the call page's script (src/calls/page/client/main.ts and what it imports, bundled
-// into one ES module with a linked source map), its style, and `_headers` for them; the dashboard's
-// script and style likewise (src/dashboard/client/).
+// into one ES module with a linked source map), its style, its AudioWorklet module (the microphone
+// tap for live transcription), and `_headers` for them; the dashboard's script and style likewise
+// (src/dashboard/client/).
 // `npm run dev`, `npm test` and `npm run deploy` run it first; `npm run build:client -- --watch`
 // rebuilds on every change (for `npm run dev` in another terminal).
 //
@@ -33,6 +34,8 @@ const options = {
   entryPoints: [
     { in: `${CLIENT}/main.ts`, out: "assets/call-page" },
     { in: `${CLIENT}/call-page.css`, out: "assets/call-page" },
+    // The microphone tap for live transcription: an AudioWorklet module must be a file of its own.
+    { in: `${CLIENT}/audio-worklet.ts`, out: "assets/call-audio-worklet" },
     { in: `${DASHBOARD}/main.ts`, out: "assets/dashboard" },
     { in: `${DASHBOARD}/dashboard.css`, out: "assets/dashboard" },
   ],

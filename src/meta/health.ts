@@ -10,6 +10,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { principalOf } from "../auth/authenticate";
+import { liveTranscriptionCheck } from "../calls/live-transcription";
 import { realtimeCredentials, turnCredentials } from "../calls/settings";
 import { recordingsCheck } from "../calls/recordings/health";
 import { answeringAgentCheck } from "../llm/health";
@@ -168,8 +169,12 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         queues,
         email: emailCheck(env, unreachable),
         calls: callsCheck(env, unreachable),
-        recordings: recordingsCheck(env),
         answering_agent: answeringAgentCheck(env, (setting) => unreachable.find((u) => u.setting === setting)?.why),
+        live_transcription: liveTranscriptionCheck(
+          env,
+          unreachable.find((u) => u.setting === "SPEECH_BASE_URL") && "the speech server is not reachable from here",
+        ),
+        recordings: recordingsCheck(env),
       };
       const persistent = durableObjects.ok && d1.ok && kv.ok;
       const healthy = persistent && auth.ok && rateLimit.ok;

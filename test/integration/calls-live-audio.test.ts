@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { MAX_AUDIO_FRAME_BYTES } from "../../durable-objects/call-session/audio-ingest";
 import type { CallSession, TranscriptLine } from "../../src/calls/model";
-import { call, json } from "../helpers/api";
+import { call, callWith, json } from "../helpers/api";
 import { addParticipant, createCall, join, type Peer } from "../helpers/calls";
 
 const RATE = 16_000;
@@ -190,6 +190,19 @@ describe("with a speech provider", () => {
     await speak(alice, utterance(600));
     await barrier(alice);
     expect(spy).not.toHaveBeenCalled();
+  });
+});
+
+describe("/health", () => {
+  it("says whether live transcription is available, and why not", async () => {
+    type Health = { checks: Record<string, { ok: boolean; detail: string }> };
+    const without = await json<Health>(await call("/health"));
+    expect(without.checks.live_transcription).toEqual({
+      ok: false,
+      detail: expect.stringMatching(/^live transcription unavailable: .*SPEECH_BASE_URL/),
+    });
+    const withSpeech = await json<Health>(await callWith({ SPEECH_BASE_URL: "http://speech.test" }, "/health"));
+    expect(withSpeech.checks.live_transcription).toEqual({ ok: true, detail: expect.stringContaining("through openai-compatible") });
   });
 });
 

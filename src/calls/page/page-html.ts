@@ -60,13 +60,14 @@ export function callPageHtml(callId: string, media: "p2p" | "sfu"): string {
   <section id="controls" hidden>
     <button id="mute" type="button" aria-pressed="false">Mute</button>
     <button id="camera" type="button" aria-pressed="false">Camera off</button>
+    <button id="transcription" type="button" aria-pressed="false" disabled>Stop transcribing me</button>
     <button id="leave" type="button">Leave</button>
   </section>
   <p id="notice" hidden></p>
   <section><h2>Participants</h2><ul id="participants"></ul></section>
   <section><h2>Media</h2><div id="media"><figure class="tile"><video id="local-video" autoplay playsinline muted></video><figcaption>You</figcaption></figure></div></section>
   <section><h2>Agent</h2><p id="agent-speech" aria-live="polite"></p></section>
-  <section><h2>Transcript</h2><ol id="transcript" aria-live="polite"></ol></section>
+  <section><h2>Transcript</h2><p id="live-transcription" role="status" hidden></p><ol id="transcript" aria-live="polite"></ol></section>
   <p id="errors" role="alert"></p>
 </main>
 <script type="module" src="${CALL_PAGE_SCRIPT_PATH}"></script>`,

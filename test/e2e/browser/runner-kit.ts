@@ -54,8 +54,11 @@ export function api(server: LocalServer) {
   };
 }
 
-/** Headless Chromium with fake microphone/camera that may use loopback ICE candidates. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Headless Chromium with fake microphone/camera that may use loopback ICE candidates; `extraArgs`
+ * adds flags (e.g. `--use-file-for-fake-audio-capture=<wav>` for a microphone that speaks).
+ */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -68,6 +71,7 @@ export function launchChromium(): Promise<Browser> {
       "--allow-loopback-in-peer-connection",
       "--autoplay-policy=no-user-gesture-required",
       "--disable-quic",
+      ...extraArgs,
     ],
   });
 }

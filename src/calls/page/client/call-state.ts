@@ -76,6 +76,8 @@ export interface CallHooks {
   stats(): Promise<TransportStats>;
   /** SFU mode: the session, its published and pulled tracks and every negotiation with the proxy. */
   sfu?: SfuView;
+  /** Live transcription: microphone frames sent on the socket so far. */
+  liveAudio?: { frames: number; bytes: number };
 }
 
 export const hooks: CallHooks = {

@@ -3,6 +3,7 @@ import { playSpeech, speechGeneration, stopSpeech } from "./agent-voice";
 import { event, fail, session, state } from "./call-state";
 import { applyMute, syncOwnState } from "./controls";
 import { byId, setStatus } from "./dom";
+import { applyLiveTranscription, syncTranscriptionMute } from "./live-audio";
 import type { ServerFrame } from "./protocol";
 import { showRecording } from "./recording-indicator";
 import { renderParticipants } from "./roster-view";
@@ -25,6 +26,8 @@ export async function handle(msg: ServerFrame): Promise<void> {
       byId("join-panel", HTMLElement).hidden = true;
       setStatus(`In the call (${msg.status}).`);
       syncOwnState();
+      syncTranscriptionMute(state.participants.get(state.me ?? "")?.transcription_muted === true);
+      applyLiveTranscription(msg.live_transcription);
       if (transport) {
         for (const p of msg.participants)
           if (p.participant_id !== state.me && p.connected && p.left_at === null) transport.addPeer(p.participant_id);
@@ -49,6 +52,7 @@ export async function handle(msg: ServerFrame): Promise<void> {
     case "participant_updated":
       state.participants.set(msg.participant.participant_id, msg.participant);
       if (msg.participant.participant_id === state.me && msg.participant.is_muted !== state.muted) applyMute(msg.participant.is_muted);
+      if (msg.participant.participant_id === state.me) syncTranscriptionMute(msg.participant.transcription_muted);
       return renderParticipants();
     case "offer":
     case "answer":

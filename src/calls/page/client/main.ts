@@ -10,11 +10,14 @@ import { hooks } from "./call-state";
 import { toggleCamera, toggleMute } from "./controls";
 import { byId } from "./dom";
 import { leave, onJoinClick } from "./join";
+import { sent, toggleTranscription } from "./live-audio";
 
 window.__call = hooks;
+hooks.liveAudio = sent;
 
 byId("token", HTMLInputElement).value = new URLSearchParams(location.search).get("token") || "";
 byId("join", HTMLButtonElement).addEventListener("click", onJoinClick);
 byId("mute", HTMLButtonElement).addEventListener("click", toggleMute);
 byId("camera", HTMLButtonElement).addEventListener("click", toggleCamera);
 byId("leave", HTMLButtonElement).addEventListener("click", leave);
+byId("transcription", HTMLButtonElement).addEventListener("click", toggleTranscription);

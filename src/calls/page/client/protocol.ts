@@ -26,9 +26,19 @@ export type AgentSpeechFrame = { type: "agent_speech"; participant_id: string | 
 /** Frames a transport handles: peer-to-peer negotiation, or the SFU's track announcements. */
 export type SignalFrame = DescriptionFrame | IceFrame | TrackPublishedFrame | TrackClosedFrame;
 
+/** Whether the call transcribes live audio (in the roster): send the microphone only when available. */
+export type LiveTranscriptionInfo = { available: boolean; reason: string | null };
+
 /** A frame from the server (JSON from this origin's Durable Object; not validated again here). */
 export type ServerFrame =
-  | { type: "roster"; call_id: string; status: CallStatus; participants: RosterParticipant[]; recording?: boolean }
+  | {
+      type: "roster";
+      call_id: string;
+      status: CallStatus;
+      participants: RosterParticipant[];
+      recording?: boolean;
+      live_transcription?: LiveTranscriptionInfo;
+    }
   | { type: "joined"; participant: RosterParticipant }
   | { type: "left"; participant_id: string; reason: "left" | "removed" | "disconnected" }
   | { type: "participant_updated"; participant: RosterParticipant }
