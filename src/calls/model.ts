@@ -16,7 +16,7 @@
  */
 import type { Result } from "../lib/result";
 import type { CallAgent } from "./agent-config";
-import type { Recording } from "./recordings/model";
+import type { Recording } from "./recordings/recording";
 
 export const CALL_STATUSES = ["pending", "ringing", "active", "on_hold", "ended", "failed"] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];

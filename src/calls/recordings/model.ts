@@ -9,25 +9,7 @@
 import { optionalSetting } from "../../lib/config";
 import { AppError } from "../../lib/problem";
 
-export const RECORDING_TRACKS = ["participant", "agent"] as const;
-export type RecordingTrack = (typeof RECORDING_TRACKS)[number];
-
-export interface Recording {
-  recording_id: string;
-  /** The participant whose microphone this is; for the agent's speech, the call's agent participant (null when it has none). */
-  participant_id: string | null;
-  track: RecordingTrack;
-  started_at: string;
-  duration_seconds: number;
-  /** Size of the file GET …/recordings/{recording_id} serves (the WAV header included). */
-  bytes: number;
-  content_type: string;
-}
-
-/** Everything the download needs: the listing plus the stored chunks in order. */
-export interface RecordingFile extends Recording {
-  chunks: { key: string; bytes: number }[];
-}
+export { RECORDING_TRACKS, type Recording, type RecordingFile, type RecordingTrack } from "./recording";
 
 export const PCM_CONTENT_TYPE = "audio/wav";
 

@@ -1,6 +1,6 @@
 /** zod schemas for recordings: the listing on a call, the routes' parameters and answers. */
 import { z } from "zod";
-import { RECORDING_TRACKS } from "./model";
+import { RECORDING_TRACKS } from "./recording";
 
 export const RecordingId = z.string().regex(/^rec_[0-9a-f]{24}$/, "an id of the form rec_…");
 

@@ -2,7 +2,8 @@
  * Live transcription from this page: the microphone, tapped by an AudioWorklet
  * (./audio-worklet.ts → `/assets/call-audio-worklet.js`) as 16 kHz mono s16 frames of 40 ms, goes
  * on the call's own socket as binary messages. Audio leaves the page only while all of these hold:
- * the server said live transcription is available (the roster's `live_transcription`), we are in
+ * the server said live transcription is available (the roster's `live_transcription`) or that the
+ * call is recorded (the roster's `recording`, shown by ./recording-indicator.ts first), we are in
  * the call, our microphone is not muted, and we did not turn transcription of ourselves off (the
  * "Stop transcribing me" button sends `transcription` {muted}; the server also ignores our audio then).
  */
@@ -13,6 +14,8 @@ import type { LiveTranscriptionInfo } from "./protocol";
 export const WORKLET_PATH = "/assets/call-audio-worklet.js";
 
 let info: LiveTranscriptionInfo | null = null;
+/** Whether the call is recorded: the server stores our microphone, so it goes there even without transcription. */
+let recorded = false;
 /** Whether we turned transcription of ourselves off (the server's roster is the truth). */
 let selfMuted = false;
 let tap: { node: AudioWorkletNode; source: MediaStreamAudioSourceNode; sink: GainNode; track: MediaStreamTrack } | null = null;
@@ -21,7 +24,13 @@ let starting: Promise<void> | null = null;
 export const sent = { frames: 0, bytes: 0 };
 
 function sending(): boolean {
-  return info?.available === true && !selfMuted && !state.muted && state.phase === "joined";
+  return (info?.available === true || recorded) && !selfMuted && !state.muted && state.phase === "joined";
+}
+
+/** What the roster says about recording (after the page showed it): the microphone is tapped for it too. */
+export function applyRecording(on: boolean): void {
+  recorded = on;
+  if (on) void startTap();
 }
 
 /** What the roster says on every (re)connection: available or not, and why. */

@@ -5,10 +5,13 @@
  */
 import { byId } from "./dom";
 import { event } from "./call-state";
+import { applyRecording } from "./live-audio";
 
 export function showRecording(recording: boolean): void {
   const indicator = byId("recording", HTMLElement);
-  if (indicator.hidden === !recording) return;
-  indicator.hidden = !recording;
-  event("recording", recording);
+  if (indicator.hidden === recording) {
+    indicator.hidden = !recording;
+    event("recording", recording);
+  }
+  applyRecording(recording);
 }
