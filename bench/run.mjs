@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { runSignallingGroup } from "./groups/signalling.mjs";
 import { runStateGroup } from "./groups/state.mjs";
 import { runTasksGroup } from "./groups/tasks.mjs";
+import { runVoiceGroup } from "./groups/voice.mjs";
 import { createHarness, log } from "./lib/harness.mjs";
 import { logTail } from "./lib/servers.mjs";
 
@@ -21,6 +22,9 @@ Groups (--only state,tasks,signalling; default all three, ~12 min):
               growth with history and with the number of agents (~7 min; --quick ~2 min)
   tasks       noop tasks through the Queue: tasks/s, create→complete p50/p95 (~2.5 min)
   signalling  WebRTC signalling frames through the call's Durable Object: msgs/s, p50/p99 (~1.5 min)
+  voice       (only with --only voice) the answering agent: end of an utterance → first byte of its audio
+              at a page, minus the fake providers' fixed delays: overhead p50/p99 against ≤150/≤400 ms
+              (~1.5 min; needs espeak-ng)
 Each writes bench/results/runs/<group>-<date>.json (git-ignored) and bench/results/latest-<group>.md.
 
   npm run bench -- --quick            1 round × 1 s, short counting windows, no profile (smoke test)
@@ -36,7 +40,8 @@ Each writes bench/results/runs/<group>-<date>.json (git-ignored) and bench/resul
   npm run bench -- --inspector        both sides with the DevTools inspector (as \`wrangler dev\`), with profiles
   npm run bench -- --only tasks --tasks 200 --tasks-solo 20 --tasks-rounds 5 --tasks-concurrency 16
   npm run bench -- --only tasks --batch-timeouts 0,1 --tasks-poll-ms 250
-  npm run bench -- --only signalling --signalling-window 16 (frames in flight)`;
+  npm run bench -- --only signalling --signalling-window 16 (frames in flight)
+  npm run bench -- --only voice --voice-turns 60 --voice-stt-ms 100 --voice-llm-ms 200 --voice-tts-ms 150 [--voice-no-live]`;
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 process.chdir(ROOT);
@@ -77,6 +82,11 @@ const { values: args } = parseArgs({
     "tasks-poll-ms": { type: "string", default: "250" },
     "batch-timeouts": { type: "string", default: "" },
     "signalling-window": { type: "string", default: "16" },
+    "voice-turns": { type: "string", default: "60" },
+    "voice-stt-ms": { type: "string", default: "100" },
+    "voice-llm-ms": { type: "string", default: "200" },
+    "voice-tts-ms": { type: "string", default: "150" },
+    "voice-no-live": { type: "boolean", default: false },
   },
 });
 if (args.help) {
@@ -85,8 +95,8 @@ if (args.help) {
 }
 const groups = args.only.split(",").map((g) => g.trim());
 for (const g of groups)
-  if (!["state", "tasks", "signalling"].includes(g))
-    throw new Error(`--only expects a comma-separated list of state, tasks, signalling; got ${g}`);
+  if (!["state", "tasks", "signalling", "voice"].includes(g))
+    throw new Error(`--only expects a comma-separated list of state, tasks, signalling, voice; got ${g}`);
 const int = (name, v, max) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1–${max}`);
@@ -171,6 +181,15 @@ const signallingConfig = {
   profileIntervalUs: config.profileIntervalUs,
 };
 
+const voiceConfig = {
+  turns: args.quick ? 10 : int("voice-turns", args["voice-turns"], 10_000),
+  warmup: args.quick ? 2 : 5,
+  sttMs: int("voice-stt-ms", args["voice-stt-ms"], 60_000),
+  llmMs: int("voice-llm-ms", args["voice-llm-ms"], 60_000),
+  ttsMs: int("voice-tts-ms", args["voice-tts-ms"], 60_000),
+  live: !args["voice-no-live"],
+};
+
 const harness = createHarness({
   root: ROOT,
   inspector: config.inspector,
@@ -191,6 +210,7 @@ try {
   if (groups.includes("state")) missed += await runStateGroup(harness, config);
   if (groups.includes("tasks")) missed += await runTasksGroup(harness, taskConfig, { settleMs: config.settleMs });
   if (groups.includes("signalling")) await runSignallingGroup(harness, signallingConfig, { settleMs: config.settleMs });
+  if (groups.includes("voice")) missed += await runVoiceGroup(harness, voiceConfig);
   if (missed && args["fail-on-miss"]) exitCode = 2;
 } catch (err) {
   exitCode = 1;

@@ -144,10 +144,10 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
 
     /**
      * Starts one product dev server on `config` (D1 migrations applied to a fresh store first,
-     * rate limiting off, secrets from a fresh env file). Resolves when its process is spawned;
+     * rate limiting off, secrets from a fresh env file; `vars`: extra `NAME:value` for this server only). Resolves when its process is spawned;
      * `product.ready` resolves when /health answers. `name` tells it apart in logs and CPU tables.
      */
-    async startProduct({ config = "wrangler.toml", tag = "state", name = "product", exclude = [], announce = true }) {
+    async startProduct({ config = "wrangler.toml", tag = "state", name = "product", exclude = [], announce = true, vars = [] }) {
       harness.ensureTempDir();
       const jwtSecret = randomBytes(32).toString("base64url");
       // An env file replaces .dev.vars, so the run never reads a developer's secrets. ADMIN_API_KEY
@@ -173,6 +173,7 @@ export function createHarness({ root, inspector, productVars, disk, keepTemp }) 
           "--var",
           "RATE_LIMIT:off",
           ...productVars.flatMap((v) => ["--var", v]),
+          ...vars.flatMap((v) => ["--var", v]),
         ],
         logPath: path.join(tempDir, `${name}-${tag}.log`),
       });
