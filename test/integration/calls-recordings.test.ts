@@ -196,7 +196,16 @@ describe("recordings", () => {
     expect(refused.detail).toContain("no RECORDINGS bucket");
     expect(refused.errors).toEqual([{ path: "body.recording_enabled", message: "recordings are not available on this server" }]);
     expect(await count()).toBe(before);
-    expect((await callWith({ RECORDINGS: undefined }, "/api/v2/calls", { body: { agent_id: "agent-calls" } })).status).toBe(201);
+    const plain = await callWith({ RECORDINGS: undefined }, "/api/v2/calls", { body: { agent_id: "agent-calls" } });
+    expect(plain.status).toBe(201);
+    const download = await problem(
+      await callWith(
+        { RECORDINGS: undefined },
+        `/api/v2/calls/${(await json<{ call_id: string }>(plain)).call_id}/recordings/rec_${"0".repeat(24)}`,
+      ),
+      503,
+    );
+    expect(download.detail).toContain("no RECORDINGS bucket");
 
     const health = await json<{ checks: Record<string, { ok: boolean; detail: string }> }>(
       await callWith({ RECORDINGS: undefined }, "/health", { token: await mintToken({ role: "guest" }) }),
