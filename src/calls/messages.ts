@@ -17,7 +17,9 @@
  * relayed `offer` / `answer` / `ice` {from, to, …}, `participant_updated` {participant},
  * `status` {status} (a call transition; sockets close with 1000 when the call ends), `transcript`
  * {line}, `transcript_cleared` (DELETE …/transcript erased it), `agent_speech` {participant_id, text, audio?,
- * content_type?}, `error` {code, message}.
+ * content_type?}, `agent_speech_stop` {turn_id, reason: barge_in, participant_id?} (someone talked over
+ * the answering agent: stop its voice, drop what is queued), `agent_status` {available: false, reason}
+ * (the answering agent cannot answer), `error` {code, message}.
  * SFU mode (src/calls/sfu-proxy.ts): `track_published` {participant_id, sfu_session_id, stream} when
  * the SFU accepted a participant's local track (pull it with `sfu_session_id` + `stream.track_name`),
  * `track_closed` {participant_id, sfu_session_id, stream_id} when it was closed or its session
