@@ -43,6 +43,7 @@ import { Recorder } from "./call-session/recorder";
 import { readRecordingFile } from "./call-session/recordings-store";
 import { CALL_MIGRATIONS } from "./call-session/schema";
 import { Signalling, participantOf } from "./call-session/signalling";
+import { SfuAudio, publishedAudioTrack, type SfuAdapterRecord } from "./call-session/sfu-audio";
 import {
   callSfuSessions,
   deleteSfuTracks,
@@ -73,6 +74,7 @@ export class CallSessionDO extends DurableObject<Env> {
   readonly #signal: Signalling;
   readonly #ingest = new AudioIngest();
   readonly #audio: AudioPipeline;
+  readonly #sfuAudio: SfuAudio;
   readonly #recorder: Recorder;
   readonly #agent: AnsweringAgent;
 
@@ -85,6 +87,20 @@ export class CallSessionDO extends DurableObject<Env> {
       append: (utterance) => this.#appendUtterance(utterance),
     });
     // Listeners of the call's live audio register here: this.#audio.addListener(…).
+    this.#sfuAudio = new SfuAudio({
+      ctx,
+      ingest: this.#ingest,
+      pipeline: this.#audio,
+      takesAudio: (participantId) => this.#takesAudio(participantId),
+      refused: (participantId, detail) =>
+        log({
+          event: "call.live_audio",
+          call_id: readCallRow(ctx.storage.sql)?.call_id ?? "",
+          participant_id: participantId,
+          outcome: "refused",
+          detail,
+        }),
+    });
     this.#agent = new AnsweringAgent({
       env,
       storage: ctx.storage,
@@ -348,9 +364,12 @@ export class CallSessionDO extends DurableObject<Env> {
     const participantId = url.searchParams.get("participant_id");
     // Only the Worker's `connect` calls this, after checking the token and the upgrade header; a
     // refusal travels back as the CallResult it is, for the Worker to map like any other.
-    if (url.pathname !== "/ws" || !participantId) return Response.json(NO_CALL satisfies CallResult<never>, { status: 404 });
+    if ((url.pathname !== "/ws" && url.pathname !== "/sfu-audio") || !participantId)
+      return Response.json(NO_CALL satisfies CallResult<never>, { status: 404 });
     const refused = this.admission(participantId);
     if (refused) return Response.json(refused, { status: refused.reason === "not_found" ? 404 : 409 });
+    // The Realtime SFU's adapter streaming the participant's audio (src/calls/sfu-audio.ts checked its token).
+    if (url.pathname === "/sfu-audio") return this.#sfuAudio.accept(participantId);
     return this.#signal.accept(participantId);
   }
 
@@ -380,9 +399,9 @@ export class CallSessionDO extends DurableObject<Env> {
   #audioMessage(ws: WebSocket, data: ArrayBuffer): void {
     const self = participantOf(ws);
     if (self === undefined) return;
-    const gate = audioGate(this.ctx.storage.sql, self);
-    // Ignored, not refused: the page stops sending by itself once it is muted or the call moves on.
-    if (!gate || gate.left || gate.transcriptionMuted || gate.status === "on_hold" || FINAL_STATUSES.includes(gate.status)) return;
+    // Ignored, not refused: the page stops sending by itself once it is muted or the call moves on;
+    // with an SFU adapter streaming the participant, that is their audio.
+    if (!this.#takesAudio(self) || this.#sfuAudio.connected(self)) return;
     const checked = this.#ingest.fromSocket(self, new Uint8Array(data), Date.now());
     if ("refusal" in checked) {
       if (!checked.notify) return;
@@ -393,8 +412,43 @@ export class CallSessionDO extends DurableObject<Env> {
     this.#audio.accept(checked.frame);
   }
 
+  /** A participant's audio is taken while they are in a live call and did not mute their transcription. */
+  #takesAudio(participantId: string): boolean {
+    const gate = audioGate(this.ctx.storage.sql, participantId);
+    return !!gate && !gate.left && !gate.transcriptionMuted && gate.status !== "on_hold" && !FINAL_STATUSES.includes(gate.status);
+  }
+
+  // ---- SFU mode's live audio (./call-session/sfu-audio.ts; the Worker side: src/calls/sfu-audio.ts) ----
+
+  /** May the participant's published audio track be streamed to the Worker now? */
+  sfuAudioTrack(participantId: string, sessionId: string, trackName: string): CallResult<null> {
+    const refused = this.#sfuRefusal(participantId, sessionId);
+    if (refused) return refused;
+    if (!publishedAudioTrack(this.ctx.storage.sql, participantId, sessionId, trackName))
+      return { ok: false, reason: "not_found", detail: `This participant published no audio track '${trackName}' on this SFU session.` };
+    if (audioGate(this.ctx.storage.sql, participantId)?.transcriptionMuted)
+      return { ok: false, reason: "conflict", detail: "This participant turned live transcription of their voice off." };
+    return { ok: true, value: null };
+  }
+
+  recordSfuAudioAdapter(adapterId: string, record: SfuAdapterRecord): void {
+    this.#sfuAudio.remember(adapterId, record);
+  }
+
+  /** The adapter if this participant opened it, for closing it. */
+  sfuAudioAdapter(participantId: string, adapterId: string): CallResult<SfuAdapterRecord> {
+    const record = this.#sfuAudio.adapterOf(participantId, adapterId);
+    return record
+      ? { ok: true, value: record }
+      : { ok: false, reason: "not_found", detail: `No audio adapter '${adapterId}' of this participant.` };
+  }
+
+  forgetSfuAudioAdapter(adapterId: string): void {
+    this.#sfuAudio.forget(adapterId);
+  }
+
   #audioEnded(participantId: string | undefined): void {
-    if (participantId === undefined || this.#signal.isConnected(participantId)) return;
+    if (participantId === undefined || this.#signal.isConnected(participantId) || this.#sfuAudio.connected(participantId)) return;
     this.#audio.end(participantId);
     this.#ingest.forget(participantId);
   }

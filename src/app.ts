@@ -20,6 +20,7 @@ import { registerApprovalRoutes } from "./approvals/routes";
 import { registerCallPageRoutes } from "./calls/page/routes";
 import { registerCallRoutes } from "./calls/routes";
 import { SFU_PROXY_BEARER, registerCallSfuRoutes } from "./calls/sfu-routes";
+import { registerCallSfuAudioRoutes } from "./calls/sfu-audio-routes";
 import { INBOUND_MAIL_BEARER } from "./approvals/inbound-mail";
 import { registerInboundMailRoutes } from "./approvals/inbound-routes";
 import { registerEmailRoutes } from "./email/routes";
@@ -146,6 +147,7 @@ export function createApp(): Hono<AppEnv> {
   registerEmailRoutes(app);
   registerCallRoutes(app);
   registerCallSfuRoutes(app);
+  registerCallSfuAudioRoutes(app);
   registerCallMediaRoutes(app);
   registerRecordingRoutes(app);
   registerSpeechRoutes(app);

@@ -10,12 +10,17 @@
  *   time: a sender faster than its microphone for long is refused (`audio_too_fast`);
  * - only while the call is active and the participant is in it with transcription not muted
  *   (else the frame is ignored silently: the page stops sending on its own).
+ *
+ * SFU mode: the Realtime SFU's WebSocket adapter sends protobuf packets whose payload is 48 kHz
+ * stereo s16le ({@link AudioIngest.fromSfu}): at most {@link MAX_SFU_PAYLOAD_BYTES} (100 ms), whole
+ * stereo samples, converted to 16 kHz mono, then the same rate bound.
  */
 import type { AudioFrame } from "./audio-hooks";
 import { PCM_SAMPLE_RATE } from "./audio-hooks";
 import { s16le } from "./pcm";
 
 export const MAX_AUDIO_FRAME_BYTES = 3200;
+export const MAX_SFU_PAYLOAD_BYTES = 19_200;
 export const AUDIO_BURST_MS = 1000;
 export const AUDIO_RATE_FACTOR = 1.25;
 export const REFUSAL_NOTICE_MS = 1000;
@@ -52,7 +57,29 @@ export class AudioIngest {
         code: "invalid_message",
         message: "Audio frames are 16-bit samples: a non-empty, even number of bytes.",
       });
-    const pcm = s16le(bytes);
+    return this.#accept(participantId, s16le(bytes), nowMs);
+  }
+
+  /** One SFU packet's payload (48 kHz stereo s16le) through the stream's own converter. */
+  fromSfu(
+    participantId: string,
+    payload: Uint8Array,
+    converter: { push(stereo: Int16Array): Int16Array },
+    nowMs: number,
+  ): { frame: AudioFrame | null } | { refusal: IngestRefusal; notify: boolean } {
+    if (payload.byteLength > MAX_SFU_PAYLOAD_BYTES)
+      return this.#refuse(participantId, nowMs, {
+        code: "audio_too_large",
+        message: `SFU packets carry at most ${MAX_SFU_PAYLOAD_BYTES} bytes (100 ms of 48 kHz stereo s16le); got ${payload.byteLength}.`,
+      });
+    if (payload.byteLength % 4 !== 0)
+      return this.#refuse(participantId, nowMs, { code: "invalid_message", message: "SFU payloads are whole 16-bit stereo samples." });
+    const pcm = converter.push(s16le(payload));
+    // A payload shorter than three stereo samples may yield no 16 kHz sample yet.
+    return pcm.length === 0 ? { frame: null } : this.#accept(participantId, pcm, nowMs);
+  }
+
+  #accept(participantId: string, pcm: Int16Array, nowMs: number): { frame: AudioFrame } | { refusal: IngestRefusal; notify: boolean } {
     const refused = this.#spend(participantId, pcm.length, nowMs);
     if (refused) return refused;
     return { frame: this.frame(participantId, pcm, nowMs) };

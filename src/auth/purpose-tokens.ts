@@ -1,6 +1,7 @@
 /**
  * Every token and address signature the server mints for one purpose, in one place. A purpose
- * (an approval link, a call join token, an approval's Reply-To address) has:
+ * (an approval link, a call join token, the Realtime SFU's audio endpoint, an approval's Reply-To
+ * address) has:
  *
  * - its own base secret: the purpose's own secret variable when set, else `JWT_SECRET`;
  * - its own key, derived from that secret with HKDF-SHA256 (empty salt, `info` = the purpose's
@@ -16,7 +17,7 @@
 import { SignJWT, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 
 /** Token purposes: the name is also the token's audience. */
-export const TOKEN_PURPOSES = ["approval-link", "call-join"] as const;
+export const TOKEN_PURPOSES = ["approval-link", "call-join", "call-sfu-audio"] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 /** Purposes that sign a short text instead of a token. */
 export type MacPurpose = "approval-reply-to";
@@ -27,6 +28,7 @@ const OWN_SECRET: Record<Purpose, "APPROVAL_SIGNING_SECRET" | "CALL_SIGNING_SECR
   "approval-link": "APPROVAL_SIGNING_SECRET",
   "approval-reply-to": "APPROVAL_SIGNING_SECRET",
   "call-join": "CALL_SIGNING_SECRET",
+  "call-sfu-audio": "CALL_SIGNING_SECRET",
 };
 
 /** HKDF `info`: versioned, so a future change of format can never reuse an old key. */

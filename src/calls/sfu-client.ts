@@ -8,11 +8,16 @@
  * - `PUT sessions/{sid}/renegotiate` `{sessionDescription:{type:"answer",sdp}}` → `{}`
  * - `PUT sessions/{sid}/tracks/close` `{tracks:[{mid}], force, sessionDescription?}` → `{tracks, sessionDescription?}`
  * - `GET sessions/{sid}` → `{tracks:[{location, mid, trackName, sessionId?, status}], dataChannels?}`
+ * - `POST adapters/websocket/new` `{tracks:[{location:"remote", sessionId, trackName, endpoint, outputCodec:"pcm"}]}`
+ *   (1–4 tracks) → `{tracks:[{adapterId, sessionId, trackName, endpoint, errorCode?, errorDescription?}]}`: the SFU
+ *   then dials `endpoint` and streams the track as protobuf packets of 48 kHz stereo PCM (WebSocket adapter, beta)
+ * - `POST adapters/websocket/close` `{tracks:[{adapterId}]}` → `{tracks:[{adapterId, errorCode?}]}` (idempotent)
  *
  * Errors come back as `{errorCode, errorDescription}` (with a non-2xx status, or at the top level of
  * a 2xx answer). Every answer is checked with zod: a body that is not the documented shape is an
  * {@link SfuError} too, never passed on half-read.
  * @see https://developers.cloudflare.com/realtime/sfu/https-api/
+ * @see https://developers.cloudflare.com/realtime/sfu/media-transport-adapters/websocket-adapter/
  * @see https://developers.cloudflare.com/realtime/turn/generate-credentials/
  */
 import { z } from "zod";
@@ -110,6 +115,30 @@ export const sessionStateSchema = z.looseObject({
   dataChannels: z.array(z.looseObject({})).default([]),
 });
 export type SessionState = z.infer<typeof sessionStateSchema>;
+
+/** Stream a published track to a WebSocket endpoint the SFU dials (`outputCodec: "pcm"`: 48 kHz stereo s16le). */
+export interface WebSocketAdapterRequest {
+  location: "remote";
+  /** The publisher's session and track name. */
+  sessionId: string;
+  trackName: string;
+  /** `wss://…` (or `ws://` locally): the SFU cannot send headers, so any credential goes in the URL. */
+  endpoint: string;
+  outputCodec: "pcm";
+}
+
+/** At most this many tracks per adapter request (the SFU's limit). */
+export const MAX_ADAPTER_TRACKS = 4;
+
+export const adapterResultSchema = z.looseObject({
+  adapterId: z.string().optional(),
+  sessionId: z.string().optional(),
+  trackName: z.string().optional(),
+  endpoint: z.string().optional(),
+  ...errorFields,
+});
+export const adaptersResponseSchema = z.looseObject({ tracks: z.array(adapterResultSchema).default([]) });
+export type AdaptersResponse = z.infer<typeof adaptersResponseSchema>;
 
 export interface IceServer {
   urls: string[] | string;
@@ -270,6 +299,22 @@ export class SfuClient {
   /** The session's tracks and data channels as the SFU sees them. */
   getSession(sessionId: string): Promise<SessionState> {
     return this.#call("get session", "GET", this.#session(sessionId), sessionStateSchema);
+  }
+
+  /**
+   * WebSocket adapters: the SFU streams each track to its `endpoint`. Per-track failures come back
+   * as `tracks[i].errorCode` in a 2xx, as for tracks/new.
+   */
+  newWebSocketAdapters(tracks: WebSocketAdapterRequest[]): Promise<AdaptersResponse> {
+    if (tracks.length === 0 || tracks.length > MAX_ADAPTER_TRACKS)
+      throw new RangeError(`adapters/websocket/new takes 1 to ${MAX_ADAPTER_TRACKS} tracks; got ${tracks.length}`);
+    return this.#call("adapters/websocket/new", "POST", `${this.#appBase}/adapters/websocket/new`, adaptersResponseSchema, { tracks });
+  }
+
+  /** Stops adapters (idempotent: an adapter already closed is not an error). */
+  closeWebSocketAdapters(adapterIds: string[]): Promise<AdaptersResponse> {
+    const body = { tracks: adapterIds.map((adapterId) => ({ adapterId })) };
+    return this.#call("adapters/websocket/close", "POST", `${this.#appBase}/adapters/websocket/close`, adaptersResponseSchema, body);
   }
 }
 

@@ -84,7 +84,7 @@ export async function sfuParticipant(env: Env, callId: string, auth: SfuAuth): P
 }
 
 /** The SFU client (at REALTIME_API_BASE_URL, default the Cloudflare API), or 503 naming the missing or broken settings. */
-function sfuClient(env: Env): SfuClient {
+export function sfuClient(env: Env): SfuClient {
   const credentials = realtimeCredentials(env);
   if (!credentials)
     throw new AppError("service_unavailable", SFU_NOT_CONFIGURED, {
@@ -101,7 +101,7 @@ function sfuClient(env: Env): SfuClient {
   return new SfuClient({ ...credentials, baseUrl });
 }
 
-interface Op {
+export interface Op {
   env: Env;
   callId: string;
   participantId: string;
@@ -109,7 +109,7 @@ interface Op {
   requestId?: string;
 }
 
-function allow(op: Op, verdict: OwnershipResult): void {
+export function allow(op: Op, verdict: OwnershipResult): void {
   if (verdict.ok) return;
   log({
     event: "call.sfu",
@@ -124,7 +124,7 @@ function allow(op: Op, verdict: OwnershipResult): void {
 }
 
 /** Runs the SFU call; an SfuError becomes 502 with the SFU's message. */
-async function upstream<T>(op: Op, run: () => Promise<T>): Promise<T> {
+export async function upstream<T>(op: Op, run: () => Promise<T>): Promise<T> {
   try {
     const value = await run();
     log({ event: "call.sfu", request_id: op.requestId, call_id: op.callId, participant_id: op.participantId, op: op.name, outcome: "ok" });

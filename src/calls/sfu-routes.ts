@@ -130,6 +130,8 @@ function acting(c: Context<AppEnv>, callId: string, participantId: string | unde
   return sfu.sfuParticipant(c.env, callId, { principal: c.var.principal, bearer: credentialsFrom(c.req.raw), participantId });
 }
 
+export { PROXY_ROUTE, SessionParams, TrackName, acting, errors as proxyErrors };
+
 export function registerCallSfuRoutes(app: Hono<AppEnv>): void {
   defineRoute(
     app,

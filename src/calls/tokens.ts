@@ -27,6 +27,35 @@ export function signJoinToken(secret: string, claims: { callId: string; particip
   });
 }
 
+/**
+ * The Realtime SFU's audio endpoint (its WebSocket adapter dials it and cannot send headers):
+ * a purpose token of `call-sfu-audio` in the URL, one per adapter (a random `jti`), naming the call
+ * (`cid`) and the participant whose track it carries (`sub`). It opens nothing but that endpoint.
+ */
+export const SFU_AUDIO_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+
+export function signSfuAudioToken(secret: string, claims: { callId: string; participantId: string; nowMs: number }): Promise<string> {
+  return signPurposeToken(secret, "call-sfu-audio", {
+    sub: claims.participantId,
+    expiresAtSeconds: Math.floor(claims.nowMs / 1000) + SFU_AUDIO_TOKEN_TTL_SECONDS,
+    claims: { cid: claims.callId },
+    jti: true,
+  });
+}
+
+/** The participant of a valid SFU audio token for `callId`: 401 when forged, expired or of another purpose, 403 for another call. */
+export async function verifySfuAudioToken(secret: string, token: string | undefined, callId: string): Promise<string> {
+  if (!token) throw new AppError("unauthenticated", "The endpoint's token (?token=) is required.");
+  let payload: Record<string, unknown>;
+  try {
+    payload = await verifyPurposeToken(secret, "call-sfu-audio", token);
+  } catch {
+    throw new AppError("unauthenticated", "The endpoint's token is not valid.");
+  }
+  if (payload.cid !== callId) throw new AppError("forbidden", "This endpoint token belongs to another call.");
+  return String(payload.sub);
+}
+
 /** The participant id of a valid token for `callId`: 401 when forged or expired, 403 for another call. */
 export async function verifyJoinToken(secret: string, token: string | undefined, callId: string): Promise<string> {
   if (!token) throw new AppError("unauthenticated", "A join token (?token=) is required.");

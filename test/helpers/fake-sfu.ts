@@ -5,6 +5,9 @@
  * and answers like the API (201 sessions/new, per-track errorCode in a 200, requiresImmediateRenegotiation
  * when pulling). A request that breaks the contract is answered 400 and listed in `violations`,
  * which a test asserts empty. Tracks named `bad-…` are refused per track (`errorCode`).
+ * WebSocket adapters (`adapters/websocket/new` and `/close`): a track must be published in a known
+ * session, `outputCodec` "pcm", `endpoint` a ws(s) URL; the fake keeps them in `adapters` (the test
+ * plays the SFU dialing the endpoint) and closing is idempotent.
  */
 import { vi } from "vitest";
 
@@ -41,6 +44,8 @@ export class FakeSfu {
   readonly requests: SeenRequest[] = [];
   readonly violations: string[] = [];
   readonly sessions = new Map<string, FakeTrack[]>();
+  readonly adapters = new Map<string, { sessionId: string; trackName: string; endpoint: string; closed: boolean }>();
+  #nextAdapter = 1;
   /** The next request is refused with this status and `{errorCode, errorDescription}`. */
   refuseNext: { status: number; errorCode: string; errorDescription: string } | null = null;
   #nextSession = 1;
@@ -89,6 +94,8 @@ export class FakeSfu {
       return Response.json(error, { status });
     }
     if (path === "/sessions/new") return this.#newSession(req.method, body);
+    if (path === "/adapters/websocket/new") return this.#newAdapters(req.method, body);
+    if (path === "/adapters/websocket/close") return this.#closeAdapters(req.method, body);
     const m = /^\/sessions\/([^/]+)(\/tracks\/new|\/renegotiate|\/tracks\/close)?$/.exec(path);
     if (!m) return this.#violate(`unknown path ${path}`);
     const sessionId = decodeURIComponent(m[1]!);
@@ -109,6 +116,50 @@ export class FakeSfu {
         if (req.method !== "GET" || body !== undefined) return this.#violate(`session state with ${req.method} and a body`);
         return Response.json({ tracks: tracks.map((t) => ({ ...t, status: "active" })), dataChannels: [] });
     }
+  }
+
+  #newAdapters(method: string, body: unknown): Response {
+    if (method !== "POST") return this.#violate(`adapters/websocket/new with ${method}`);
+    if (!isObject(body) || !keysWithin(body, ["tracks"]) || !Array.isArray(body.tracks) || body.tracks.length < 1 || body.tracks.length > 4)
+      return this.#violate("adapters/websocket/new: body is not {tracks: [1..4 tracks]}");
+    const results: Json[] = [];
+    for (const t of body.tracks as unknown[]) {
+      if (
+        !isObject(t) ||
+        !keysWithin(t, ["location", "sessionId", "trackName", "endpoint", "outputCodec"]) ||
+        t.location !== "remote" ||
+        typeof t.sessionId !== "string" ||
+        typeof t.trackName !== "string" ||
+        t.outputCodec !== "pcm" ||
+        typeof t.endpoint !== "string" ||
+        !/^wss?:\/\/[^/]+\//.test(t.endpoint)
+      )
+        return this.#violate(`adapters/websocket/new: malformed track ${JSON.stringify(t)}`);
+      const published = this.sessions.get(t.sessionId)?.some((p) => p.location === "local" && p.trackName === t.trackName);
+      if (!published) {
+        results.push({ sessionId: t.sessionId, trackName: t.trackName, errorCode: "not_found", errorDescription: "Track not found" });
+        continue;
+      }
+      const adapterId = `adapter-${this.#nextAdapter++}`;
+      this.adapters.set(adapterId, { sessionId: t.sessionId, trackName: t.trackName, endpoint: t.endpoint, closed: false });
+      results.push({ adapterId, sessionId: t.sessionId, trackName: t.trackName, endpoint: t.endpoint });
+    }
+    return Response.json({ tracks: results });
+  }
+
+  #closeAdapters(method: string, body: unknown): Response {
+    if (method !== "POST") return this.#violate(`adapters/websocket/close with ${method}`);
+    if (!isObject(body) || !keysWithin(body, ["tracks"]) || !Array.isArray(body.tracks) || body.tracks.length === 0)
+      return this.#violate("adapters/websocket/close: body is not {tracks: [{adapterId}]}");
+    const results: Json[] = [];
+    for (const t of body.tracks as unknown[]) {
+      if (!isObject(t) || !keysWithin(t, ["adapterId"]) || typeof t.adapterId !== "string")
+        return this.#violate(`adapters/websocket/close: malformed ${JSON.stringify(t)}`);
+      const adapter = this.adapters.get(t.adapterId);
+      if (adapter) adapter.closed = true;
+      results.push({ adapterId: t.adapterId });
+    }
+    return Response.json({ tracks: results });
   }
 
   #newSession(method: string, body: unknown): Response {
