@@ -75,6 +75,7 @@ export const SECRET_NAMES = [
   "TURN_KEY_ID",
   "TURN_KEY_API_TOKEN",
   "SPEECH_API_KEY",
+  "LLM_API_KEY",
 ];
 
 /** `/health` answers 200 here once the server is ready (a container HEALTHCHECK or probe). */
