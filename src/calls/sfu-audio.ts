@@ -64,7 +64,7 @@ export async function openSfuTranscription(
       "bad_gateway",
       `Realtime SFU: the adapter was not created: ${result?.errorDescription ?? result?.errorCode ?? "no adapter in the answer"}`,
       {
-        extensions: { ...(result?.errorCode ? { sfu_error_code: result.errorCode } : {}) },
+        extensions: result?.errorCode ? { sfu_error_code: result.errorCode } : {},
       },
     );
   await call.recordSfuAudioAdapter(result.adapterId, { participantId, sessionId, trackName });

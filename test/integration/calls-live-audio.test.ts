@@ -27,7 +27,10 @@ function utterance(speechMs = 1000): Int16Array {
   const parts = [tone(300, -Infinity), tone(speechMs, -20), tone(800, -Infinity)];
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 

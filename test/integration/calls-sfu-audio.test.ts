@@ -66,7 +66,10 @@ function speech(): Int16Array {
   const parts = [stereo(300, -Infinity), stereo(1000, -20), stereo(800, -Infinity)];
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
