@@ -159,6 +159,7 @@ export class AnsweringAgent implements AudioListener {
           spoken = await audio;
         } catch (err) {
           failure = err instanceof Error ? err.message : String(err);
+          turn.abort.abort();
           return;
         }
         if (turn.abort.signal.aborted) return;
@@ -168,7 +169,9 @@ export class AnsweringAgent implements AudioListener {
           { audioBase64: bytesToBase64(bytes), contentType: spoken.contentType },
         );
         if (!sent.ok) {
+          // The call ended (or the agent's participant left): stop the model too.
           failure = sent.detail;
+          turn.abort.abort();
           return;
         }
         turn.spoken += 1;
@@ -211,12 +214,12 @@ export class AnsweringAgent implements AudioListener {
       if (rest) say(rest);
     }
     await sending;
-    if (failure && !turn.abort.signal.aborted) this.#event(`The agent stopped: ${failure}`);
+    if (failure) this.#event(`The agent stopped: ${failure}`);
     log({
       event: "call.agent_turn",
       call_id: call.call_id,
       participant_id: utterance.participant_id,
-      outcome: turn.abort.signal.aborted ? "interrupted" : failure ? "failed" : "answered",
+      outcome: failure ? "failed" : turn.abort.signal.aborted ? "interrupted" : "answered",
       sentences: turn.spoken,
       first_audio_ms: firstAudioMs,
       total_ms: Date.now() - started,

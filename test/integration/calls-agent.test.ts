@@ -290,6 +290,35 @@ describe("barge-in", () => {
   });
 });
 
+describe("a provider failing mid-answer", () => {
+  it("stops the answer: the model stream is cancelled and the transcript says why, with only what was spoken", async () => {
+    const { callId, alice } = await callWithAgent();
+    const llm = fakeLlm([{ chunks: [text("One sentence here. "), text("Another one. "), text("And more")], hold: true }]);
+    let calls = 0;
+    const failing = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      // Counted before any await: the first sentence is always the first request.
+      const n = ++calls;
+      await new Request(input, init).json();
+      return n === 1
+        ? new Response(toneWav(), { headers: { "Content-Type": "audio/wav" } })
+        : new Response("overloaded", { status: 503 });
+    }) as typeof fetch;
+    const speech = (): SpeechSelection => ({ provider: new OpenAiCompatibleSpeech({ baseUrl: "http://speech.test", fetch: failing }) });
+    await withAgent(callId, { llm: llm.selection, speech }, async (agent) => {
+      agent.utterance(utterance(alice, "Talk to me."));
+    });
+    expect(llm.aborted()).toBe(1);
+    const lines = (await transcript(callId)).map((l) => [l.source, l.text]);
+    expect(lines).toEqual([
+      ["text_to_speech", "One sentence here."],
+      [
+        "agent_event",
+        expect.stringMatching(/^The agent stopped: Speech provider failed: openai-compatible: \/v1\/audio\/speech: HTTP 503/),
+      ],
+    ]);
+  });
+});
+
 describe("tools", () => {
   it("'ask Dana to approve the release' creates an approval for the call's agent, recorded as a transcript event", async () => {
     const { callId, alice } = await callWithAgent();
