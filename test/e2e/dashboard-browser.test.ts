@@ -1,11 +1,13 @@
 /**
  * The dashboard at `/` in headless Chromium (docs/dashboard.md), at 1280 px and at 375 px (a phone):
- * a wrong key shows the 401 problem and stores nothing, the right one signs in without touching the
- * address; an agent is found, two versions compared, a restore refused with the 412 problem while
+ * a wrong key shows the 401 problem and stores nothing, the right one (the admin key, a developer's
+ * token) signs in without touching the address; the agent list pages; an agent is found, two versions compared, a restore refused with the 412 problem while
  * the agent changed meanwhile and then done; a task's bar follows its event stream to 100 % without
- * moving the page; a running task is cancelled; the agent is scaled; an approval is approved and
+ * moving the page; a running task is cancelled and a bad input shows the 422 problem with its field;
+ * the agent is scaled; an approval is approved and
  * moves to the decided list; its mail is shown with the links masked; a call is created, a
- * participant added and the call page opened from the dashboard. Every view: no sideways scroll,
+ * participant added and the call page opened from the dashboard; after signing out, a guest token's
+ * scale request shows the 403 problem and changes nothing. Every view: no sideways scroll,
  * no serious or critical axe-core finding, no CSP violation, a screenshot under
  * test-artifacts/dashboard/ (git-ignored).
  *
@@ -52,6 +54,14 @@ describe.each(WIDTHS)("the dashboard at %i px", (width) => {
   });
 
   it("finds the agent and compares two versions line by line", () => {
+    if (width === 1280) {
+      // 11 agents, 10 a page: Next shows the 11th alone, Previous the first 10 again.
+      const { paging } = at(width);
+      expect(paging.pageOne).toMatch(/^10 of 10 agents on page 1 \(more on the next page\)$/);
+      expect(paging.pageTwo).toMatch(/^\d+ of \d+ agents on page 2/);
+      expect(paging.idsOnTwo.length).toBeGreaterThan(0);
+      expect(paging.idsOnTwo.every((id: string) => id.startsWith("dash-page-"))).toBe(true);
+    }
     const run = at(width);
     expect(run.diffSummary).toBe("Version 1 → 3: 6 lines added, 2 removed.");
     expect(run.diffRemoved.map((l: string) => l.trim())).toEqual(['-   "step": 1,', '-   "topic": "sales"']);
@@ -90,8 +100,10 @@ describe.each(WIDTHS)("the dashboard at %i px", (width) => {
     const run = at(width);
     expect(run.focusAfterKeyboardNav).toBe("Approvals");
     expect(run.stillPending).toBe(0);
-    expect(run.decidedCard).toMatch(/Decision\s+approved\s+By\s+admin_key:admin\s+How\s+api\s+When\s+\S/);
-    expect(run.approvalAfter).toMatchObject({ status: "approved", decided_via: "api", decided_by: "admin_key:admin" });
+    // Recorded as the credential that signed in: the admin key at 1280 px, dana's token at 375 px.
+    const by = width === 1280 ? "admin_key:admin" : "jwt:dana";
+    expect(run.decidedCard).toMatch(new RegExp(`Decision\\s+approved\\s+By\\s+${by}\\s+How\\s+api\\s+When\\s+\\S`));
+    expect(run.approvalAfter).toMatchObject({ status: "approved", decided_via: "api", decided_by: by });
   });
 
   it("shows the approval's mail with its links masked and not clickable", () => {
@@ -124,16 +136,33 @@ describe.each(WIDTHS)("the dashboard at %i px", (width) => {
     expect(existsSync(check.screenshot), check.screenshot).toBe(true);
   });
 
-  it("no CSP violation, no page error, no console error but the two refusals the test provoked", () => {
+  it("no CSP violation, no page error, no console error but the refusals the test provoked", () => {
     const run = at(width);
+    const provoked = (status: string) => `console: Failed to load resource: the server responded with a status of ${status}`;
     expect(run.csp).toEqual([]);
     expect(run.errors).toEqual([
-      "console: Failed to load resource: the server responded with a status of 401 (Unauthorized)",
-      "console: Failed to load resource: the server responded with a status of 412 (Precondition Failed)",
+      provoked("401 (Unauthorized)"),
+      provoked("412 (Precondition Failed)"),
+      ...(width === 1280 ? [provoked("422 (Unprocessable Entity)")] : [provoked("403 (Forbidden)")]),
     ]);
   });
 });
 
 it("cancels a running task from the dashboard", () => {
   expect(at(1280).cancelled).toBe("cancelled");
+});
+
+it("a task input the schema refuses shows the 422 problem naming the field, and stores no task", () => {
+  const { invalidTask } = at(1280);
+  expect(invalidTask.problem).toContain("Validation failed");
+  expect(invalidTask.problem).toContain("metadata.seconds");
+  expect(invalidTask.tasksAfter).toBe(invalidTask.tasksBefore);
+});
+
+it("signing out forgets the credential; a guest token's scale request shows the 403 problem and changes nothing", () => {
+  const run = at(375);
+  expect(run.storedAfterSignOut).toBeNull();
+  expect(run.guestScale.problem).toContain("Not allowed");
+  expect(run.guestScale.problem).toContain("(HTTP 403)");
+  expect(run.guestScale.instancesAfter).toBe(2);
 });

@@ -7,7 +7,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../src/dashboard/client/api";
+import { ApiError, apiClient } from "../../src/dashboard/client/api";
 import { CREDENTIAL_KEY, signIn, type KeyValueStore } from "../../src/dashboard/client/session";
 import { ADMIN_KEY, call, json, mintToken, problem } from "../helpers/api";
 
@@ -179,5 +179,21 @@ describe("signing in (the dashboard's session code against the Worker)", () => {
       expect(err.detail).toMatch(/^(boom|Failed to fetch)$/);
       expect(store.entries.size).toBe(0);
     }
+  });
+});
+
+describe("the dashboard's API client", () => {
+  it("turns a 422 into the problem's title and detail, each field error once, and nothing is stored", async () => {
+    const client = apiClient(ADMIN_KEY, workerFetch);
+    const agent = `dash-client-${crypto.randomUUID().slice(0, 8)}`;
+    const err = (await client
+      .post(`/api/v2/agents/${agent}/tasks`, { task_type: "delay", metadata: { seconds: 500 } })
+      .catch((e: unknown) => e)) as ApiError;
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(422);
+    expect(err.title).toBe("Validation failed");
+    expect(err.detail.split("metadata.seconds").length - 1).toBe(1);
+    const listed = await json<{ tasks: unknown[] }>(await call(`/api/v2/agents/${agent}/tasks`));
+    expect(listed.tasks).toEqual([]);
   });
 });

@@ -66,8 +66,10 @@ export async function errorOf(res: Response): Promise<ApiError> {
     // Not JSON: the text is the detail.
   }
   if (isProblem(parsed)) {
-    const fields = parsed.errors?.map((e) => `${e.path}: ${e.message}`).join("; ");
-    const detail = [parsed.detail ?? "", fields ?? ""].filter(Boolean).join(" ");
+    // Field errors the detail does not already spell out are added to it.
+    const base = parsed.detail ?? "";
+    const fields = (parsed.errors ?? []).map((e) => `${e.path}: ${e.message}`).filter((f) => !base.includes(f));
+    const detail = [base, fields.join("; ")].filter(Boolean).join(" ");
     return new ApiError(res.status, parsed.title, detail, parsed);
   }
   return new ApiError(res.status, `HTTP ${res.status} ${res.statusText}`.trim(), text.slice(0, 300));

@@ -7,9 +7,10 @@
  * width through the API, then at 1280 px and at 375 px (a phone: mobile viewport, touch) drives
  * the page as a person would: a wrong key first, then the right one; finds the agent, compares two
  * versions, tries a restore while the agent changed meanwhile (the 412 problem), restores; starts a
- * delay task and watches its bar to 100 % (and cancels another); scales; approves the approval;
- * opens the approval's mail; creates a call, adds a participant and opens the call page from the
- * link; looks at health. Every view is screenshotted under test-artifacts/dashboard/ (git-ignored),
+ * delay task and watches its bar to 100 % (and cancels another, and sees a bad input's 422); scales;
+ * approves the approval; opens the approval's mail; creates a call, adds a participant and opens the
+ * call page from the link; looks at health; at 375 px signs out and back in with a guest token, whose
+ * scale request is refused (403). Every view is screenshotted under test-artifacts/dashboard/ (git-ignored),
  * checked for sideways overflow and checked by axe-core (injected over the DevTools protocol, which
  * the page's CSP does not govern). Page errors, console errors and CSP violations are recorded.
  * It prints one JSON report; the test asserts.
@@ -20,11 +21,14 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { api, launchChromium, progress, runAndPrint, sleep, until } from "./runner-kit.ts";
 import { PROJECT_ROOT, freePort, startLocalServer, type LocalServer } from "../helpers/local-server.ts";
+import { mintDevToken } from "../../../scripts/lib/dev-token.mjs";
 
 export const WIDTHS = [1280, 375] as const;
 const ARTIFACTS = join(PROJECT_ROOT, "test-artifacts/dashboard");
 const AXE_SOURCE = readFileSync(join(PROJECT_ROOT, "node_modules/axe-core/axe.min.js"), "utf8");
 const WRONG_KEY = "dmsa_wrong_key_for_the_dashboard_test";
+/** Agents seeded besides the test's own at 1280 px, so the list has a second page (10 a page). */
+const EXTRA_AGENTS = 10;
 const VERSIONS = [
   { step: 1, topic: "sales" },
   { step: 2, topic: "sales", notes: ["first draft"] },
@@ -120,6 +124,14 @@ async function runWidth(browser: Browser, server: LocalServer, width: number): P
     approver_email: "approver@example.com",
   });
 
+  if (width === 1280) {
+    for (let i = 0; i < EXTRA_AGENTS; i++) {
+      await call("POST", `/api/v2/agents/dash-page-${width}-${String(i).padStart(2, "0")}/state`, { state_data: { i } });
+    }
+  }
+  // The admin key at 1280 px, a developer's token at 375 px: both kinds of credential sign in.
+  const credentialValue =
+    width === 1280 ? server.adminApiKey : await mintDevToken(server.jwtSecret, { sub: "dana", role: "developer" }, { ttl: "30m" });
   const out: Record<string, unknown> = { width, agentId };
   const checks: ViewCheck[] = [];
   const errors: string[] = [];
@@ -136,17 +148,29 @@ async function runWidth(browser: Browser, server: LocalServer, width: number): P
   out.wrongKeyProblem = await refused.innerText();
   out.storedAfterWrongKey = await page.evaluate(() => (globalThis as any).sessionStorage.length as number);
   checks.push(await checkView(page, "sign-in", width));
-  await credential.fill(server.adminApiKey);
+  await credential.fill(credentialValue);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator("nav.views").waitFor();
   out.storedAfterSignIn = await page.evaluate(
     (key: string) => (globalThis as any).sessionStorage.getItem("dmsa.dashboard.credential") === key,
-    server.adminApiKey,
+    credentialValue,
   );
-  out.urlHoldsKey = page.url().includes(server.adminApiKey);
+  out.urlHoldsKey = page.url().includes(credentialValue);
   mark(`${width}_signed_in`);
 
-  // Agents: find ours by search, open it.
+  // Agents: page through them (1280 px has a second page), then find ours by search and open it.
+  const count = page.locator(".view > p.muted").first();
+  await until("the first page", 15_000, async () => /on page 1/.test(await count.innerText()));
+  if (width === 1280) {
+    const pageOne = await count.innerText();
+    await page.getByRole("button", { name: "Next page" }).click();
+    await until("the second page", 15_000, async () => /on page 2/.test(await count.innerText()));
+    const pageTwo = await count.innerText();
+    const idsOnTwo = await page.locator(".agents .card-title").allInnerTexts();
+    await page.getByRole("button", { name: "Previous page" }).click();
+    await until("the first page again", 15_000, async () => /on page 1/.test(await count.innerText()));
+    out.paging = { pageOne, pageTwo, idsOnTwo };
+  }
   await page.getByLabel("Search agents").fill(agentId.slice(0, 11));
   await page.getByRole("link", { name: agentId }).waitFor();
   checks.push(await checkView(page, "agents", width));
@@ -201,7 +225,13 @@ async function runWidth(browser: Browser, server: LocalServer, width: number): P
       return ["completed", "failed", "cancelled"].includes(s.status) ? s.status : null;
     },
     50,
-  );
+  ).catch(async (err: Error) => {
+    // What the API knew, to tell a slow queue from a stream the page stopped reading.
+    const id = await row.getAttribute("data-task-id");
+    const stored = await call("GET", `/api/v2/tasks/${id}`).catch((e: unknown) => String(e));
+    const shown = await row.innerText().catch(() => "");
+    throw new Error(`${err.message}; seen ${JSON.stringify(seen)}; on screen ${JSON.stringify(shown)}; the API: ${JSON.stringify(stored)}`);
+  });
   await sleep(300);
   const last = await row.evaluate((li: any) => ({
     value: li.querySelector("progress").value as number,
@@ -221,6 +251,17 @@ async function runWidth(browser: Browser, server: LocalServer, width: number): P
     await page.getByRole("button", { name: `Cancel task ${id}` }).click();
     await until("the cancelled status", 15_000, async () => (await long.getAttribute("data-status")) === "cancelled");
     out.cancelled = (await call("GET", `/api/v2/tasks/${id}`)).status;
+    // A value the schema refuses: the 422 problem with the field, and no task stored.
+    const before = (await call("GET", `/api/v2/agents/${agentId}/tasks?limit=100`)).tasks.length;
+    await page.getByLabel("seconds (required)").fill("500");
+    await page.getByRole("button", { name: "Create task" }).click();
+    const invalid = page.locator(".problem.shown", { hasText: "Validation failed" });
+    await invalid.waitFor({ timeout: 15_000 });
+    out.invalidTask = {
+      problem: await invalid.innerText(),
+      tasksBefore: before,
+      tasksAfter: (await call("GET", `/api/v2/agents/${agentId}/tasks?limit=100`)).tasks.length,
+    };
   }
   mark(`${width}_tasks_done`);
 
@@ -289,6 +330,26 @@ async function runWidth(browser: Browser, server: LocalServer, width: number): P
   await page.getByText("persistent state").waitFor({ timeout: 15_000 });
   out.health = await text(page, ".view");
   checks.push(await checkView(page, "health", width));
+
+  if (width === 375) {
+    // Sign out, then in again with a guest token: its scale request is refused, nothing changes.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API key or token").waitFor();
+    out.storedAfterSignOut = await page.evaluate(() => (globalThis as any).sessionStorage.getItem("dmsa.dashboard.credential"));
+    const guest = await mintDevToken(server.jwtSecret, { sub: "gus", role: "guest", agents: [agentId] }, { ttl: "30m" });
+    await page.getByLabel("API key or token").fill(guest);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await nav(page, "scaling");
+    await page.locator(".instances li").first().waitFor({ timeout: 15_000 });
+    await page.getByLabel("Active instances").fill("5");
+    await page.getByRole("button", { name: "Set instances" }).click();
+    const refusedScale = page.locator(".problem.shown", { hasText: "Not allowed" });
+    await refusedScale.waitFor({ timeout: 15_000 });
+    out.guestScale = {
+      problem: await refusedScale.innerText(),
+      instancesAfter: (await call("GET", `/api/v2/agents/${agentId}/metrics`)).active_instances,
+    };
+  }
 
   out.csp = await page.evaluate(() => (globalThis as any).__csp as string[]);
   out.errors = errors;
