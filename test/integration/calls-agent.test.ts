@@ -299,9 +299,7 @@ describe("a provider failing mid-answer", () => {
       // Counted before any await: the first sentence is always the first request.
       const n = ++calls;
       await new Request(input, init).json();
-      return n === 1
-        ? new Response(toneWav(), { headers: { "Content-Type": "audio/wav" } })
-        : new Response("overloaded", { status: 503 });
+      return n === 1 ? new Response(toneWav(), { headers: { "Content-Type": "audio/wav" } }) : new Response("overloaded", { status: 503 });
     }) as typeof fetch;
     const speech = (): SpeechSelection => ({ provider: new OpenAiCompatibleSpeech({ baseUrl: "http://speech.test", fetch: failing }) });
     await withAgent(callId, { llm: llm.selection, speech }, async (agent) => {
