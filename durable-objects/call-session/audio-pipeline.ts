@@ -37,7 +37,10 @@ interface Talker {
   vad: Vad;
   /** The provider work of this participant, chained. */
   queue: Promise<void>;
+  /** Utterances queued and not started yet. */
   waiting: number;
+  /** One is with the provider now. */
+  running: boolean;
 }
 
 export class AudioPipeline {
@@ -91,7 +94,7 @@ export class AudioPipeline {
   #talker(participantId: string): Talker {
     let t = this.#talkers.get(participantId);
     if (!t) {
-      t = { vad: new Vad(this.#deps.vad), queue: Promise.resolve(), waiting: 0 };
+      t = { vad: new Vad(this.#deps.vad), queue: Promise.resolve(), waiting: 0, running: false };
       this.#talkers.set(participantId, t);
     }
     return t;
@@ -109,13 +112,22 @@ export class AudioPipeline {
     if (!selection.provider) return;
     const talker = this.#talker(participantId);
     const audioMs = Math.round((pcm.length * 1000) / PCM_SAMPLE_RATE);
-    if (talker.waiting >= MAX_QUEUED_UTTERANCES) {
+    // Up to MAX_QUEUED_UTTERANCES wait behind the one with the provider (or about to be).
+    if (talker.waiting >= MAX_QUEUED_UTTERANCES + (talker.running ? 0 : 1)) {
       return this.#log(participantId, { outcome: "dropped", detail: "the speech provider is behind", audio_ms: audioMs });
     }
     talker.waiting += 1;
     const provider = selection.provider;
     const run = async () => {
       talker.waiting -= 1;
+      talker.running = true;
+      try {
+        await transcribe();
+      } finally {
+        talker.running = false;
+      }
+    };
+    const transcribe = async () => {
       const t0 = Date.now();
       const wav = encodeWav(pcm);
       try {
