@@ -170,6 +170,34 @@ describe("SFU mode: the adapter streams a participant's track to live transcript
   });
 });
 
+describe("SFU mode: one source of a participant's audio at a time", () => {
+  it("while the adapter is connected, audio frames on the participant's socket are ignored; after it closes, they count again", async () => {
+    const { c, session, listener, alice, a } = await sfuCall();
+    const { endpoint } = await open(c.call_id, session, alice.join_token);
+    const ws = (await dial(endpoint!)).webSocket!;
+    ws.accept();
+    const page = await join(c.call_id, alice.join_token);
+    await page.next("roster");
+    /** The page's own frames: 16 kHz mono, 40 ms each, about real time. */
+    const pageSpeaks = async () => {
+      const mono = new Int16Array(speech().filter((_, i) => i % 6 === 0));
+      for (let i = 0; i < mono.length; i += 640) {
+        page.ws.send(mono.slice(i, i + 640).buffer);
+        await new Promise((r) => setTimeout(r, 32));
+      }
+    };
+    await pageSpeaks();
+    page.send("not json");
+    await page.next("error");
+    expect(heard).toEqual([]);
+    ws.close(1000, "adapter closed");
+    // The close reaches the object asynchronously: speak again until the socket's audio counts (or fail).
+    for (let attempt = 0; attempt < 3 && heard.length === 0; attempt++) await pageSpeaks();
+    expect(heard.length).toBeGreaterThan(0);
+    expect(((await listener.next("transcript")).line as TranscriptLine).participant_id).toBe(a);
+  });
+});
+
 describe("SFU mode: refusals change nothing", () => {
   it("the endpoint wants a valid token of this call and an upgrade, for a participant still in it", async () => {
     const { c, session, alice } = await sfuCall();
