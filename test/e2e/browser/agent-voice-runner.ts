@@ -151,11 +151,11 @@ async function main(): Promise<Record<string, unknown>> {
 
     // ---- 2. barge-in: Bob talks while the agent speaks ----
     report.secondTranscribe = await transcribe();
-    await until("the held answer's first sentence to start playing", 20_000, async () => {
+    // The snapshot that saw it playing (a later one could fall in a pause between two words).
+    const beforeStop = await until("the held answer's first sentence to be playing", 20_000, async () => {
       const s = await snapshot(page);
-      return s.played.length === 3 && s.tap.level > 0.005;
+      return s.played.length === 3 && s.tap.level > 0.005 ? s : null;
     });
-    const beforeStop = await snapshot(page);
     for (const frame of toneFrames(400)) {
       await sleep(100);
       bobSocket.ws.send(frame);
