@@ -7,7 +7,8 @@
  * the agent is scaled; an approval is approved and
  * moves to the decided list; its mail is shown with the links masked; a call is created, a
  * participant added and the call page opened from the dashboard; after signing out, a guest token's
- * scale request shows the 403 problem and changes nothing. Every view: no sideways scroll,
+ * scale request shows the 403 problem and changes nothing, and an API key revoked while signed in ends
+ * the session at its next request. Every view: no sideways scroll,
  * no serious or critical axe-core finding, no CSP violation, a screenshot under
  * test-artifacts/dashboard/ (git-ignored).
  *
@@ -143,7 +144,7 @@ describe.each(WIDTHS)("the dashboard at %i px", (width) => {
     expect(run.errors).toEqual([
       provoked("401 (Unauthorized)"),
       provoked("412 (Precondition Failed)"),
-      ...(width === 1280 ? [provoked("422 (Unprocessable Entity)")] : [provoked("403 (Forbidden)")]),
+      ...(width === 1280 ? [provoked("422 (Unprocessable Entity)")] : [provoked("403 (Forbidden)"), provoked("401 (Unauthorized)")]),
     ]);
   });
 });
@@ -165,4 +166,11 @@ it("signing out forgets the credential; a guest token's scale request shows the 
   expect(run.guestScale.problem).toContain("Not allowed");
   expect(run.guestScale.problem).toContain("(HTTP 403)");
   expect(run.guestScale.instancesAfter).toBe(2);
+});
+
+it("an API key revoked while signed in: the next request's 401 ends the session, forgets the key and shows why", () => {
+  const { revoked } = at(375);
+  expect(revoked.problem).toMatch(/^Your session ended\. Authentication required \(HTTP 401\)/);
+  expect(revoked.stored).toBeNull();
+  expect(revoked.signInShown).toBe(true);
 });

@@ -77,9 +77,13 @@ export async function errorOf(res: Response): Promise<ApiError> {
 
 /**
  * A client that sends `credential` as `Authorization: Bearer` (API keys and tokens alike); with
- * null, none (the public routes, before signing in).
+ * null, none (the public routes, before signing in). `onUnauthorized` hears of every 401.
  */
-export function apiClient(credential: string | null, fetchFn: FetchLike = (input, init) => fetch(input, init)): ApiClient {
+export function apiClient(
+  credential: string | null,
+  fetchFn: FetchLike = (input, init) => fetch(input, init),
+  onUnauthorized?: (err: ApiError) => void,
+): ApiClient {
   async function send(method: string, path: string, accept: string, options: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { Accept: accept, ...options.headers };
     if (credential) headers.Authorization = `Bearer ${credential}`;
@@ -97,7 +101,12 @@ export function apiClient(credential: string | null, fetchFn: FetchLike = (input
       if (options.signal?.aborted) throw err;
       throw new ApiError(0, "The server did not answer", err instanceof Error ? err.message : String(err));
     }
-    if (!res.ok && !options.alsoOk?.includes(res.status)) throw await errorOf(res);
+    if (!res.ok && !options.alsoOk?.includes(res.status)) {
+      const err = await errorOf(res);
+      // The credential stopped working (revoked, expired): whoever holds the session ends it.
+      if (res.status === 401 && credential) onUnauthorized?.(err);
+      throw err;
+    }
     return res;
   }
 

@@ -1,17 +1,20 @@
 /** The sign-in form: an API key or a token, checked by the server before it is kept (session.ts). */
-import type { ApiClient } from "./api";
+import type { ApiError } from "./api";
 import { el, field, input, section } from "./dom";
-import { alertRegion, guarded } from "./problem-view";
-import { signIn } from "./session";
+import { alertRegion, guarded, showProblem } from "./problem-view";
 
-export function renderSignIn(onSignedIn: (client: ApiClient) => void): HTMLElement {
+/**
+ * `submit` signs in with what was typed (and shows the views); its failure is shown under the form.
+ * `ended`: why the previous session ended (a 401 while signed in), shown from the start.
+ */
+export function renderSignIn(submit: (credential: string) => Promise<void>, ended?: ApiError): HTMLElement {
   const { root, heading } = section("Sign in", "h2", "view sign-in");
   const form = el("form");
   const credential = input("password", "credential");
   credential.autocomplete = "off";
   credential.required = true;
-  const submit = el("button", null, "Sign in");
-  submit.type = "submit";
+  const button = el("button", null, "Sign in");
+  button.type = "submit";
   const problem = alertRegion();
   form.append(
     field(
@@ -19,16 +22,22 @@ export function renderSignIn(onSignedIn: (client: ApiClient) => void): HTMLEleme
       credential,
       "An API key (dmsa_…), the admin key or a JWT. Kept in this tab only (sessionStorage) until you sign out or close it; never put in the address.",
     ),
-    submit,
+    button,
   );
   root.append(form, problem);
+  if (ended) {
+    showProblem(problem, ended);
+    problem.prepend("Your session ended. ");
+  }
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    submit.disabled = true;
-    const client = await guarded(problem, () => signIn(credential.value, sessionStorage));
-    submit.disabled = false;
-    if (client) onSignedIn(client);
-    else credential.focus();
+    button.disabled = true;
+    const done = await guarded(problem, async () => {
+      await submit(credential.value);
+      return true;
+    });
+    button.disabled = false;
+    if (!done) credential.focus();
   });
   heading.tabIndex = -1;
   queueMicrotask(() => credential.focus());

@@ -10,7 +10,7 @@
  * delay task and watches its bar to 100 % (and cancels another, and sees a bad input's 422); scales;
  * approves the approval; opens the approval's mail; creates a call, adds a participant and opens the
  * call page from the link; looks at health; at 375 px signs out and back in with a guest token, whose
- * scale request is refused (403). Every view is screenshotted under test-artifacts/dashboard/ (git-ignored),
+ * scale request is refused (403), then with an API key that is revoked meanwhile (the session ends). Every view is screenshotted under test-artifacts/dashboard/ (git-ignored),
  * checked for sideways overflow and checked by axe-core (injected over the DevTools protocol, which
  * the page's CSP does not govern). Page errors, console errors and CSP violations are recorded.
  * It prints one JSON report; the test asserts.
@@ -348,6 +348,21 @@ async function runWidth(browser: Browser, server: LocalServer, width: number): P
     out.guestScale = {
       problem: await refusedScale.innerText(),
       instancesAfter: (await call("GET", `/api/v2/agents/${agentId}/metrics`)).active_instances,
+    };
+    // An API key revoked while it is signed in: the next request's 401 ends the session.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    const key = await call("POST", "/api/v2/auth/api-keys", { name: "dashboard test", role: "developer" });
+    await page.getByLabel("API key or token").fill(key.key);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("nav.views").waitFor();
+    await call("DELETE", `/api/v2/auth/api-keys/${key.key_id}`);
+    await nav(page, "agents");
+    const ended = page.locator(".problem.shown", { hasText: "Your session ended." });
+    await ended.waitFor({ timeout: 15_000 });
+    out.revoked = {
+      problem: await ended.innerText(),
+      stored: await page.evaluate(() => (globalThis as any).sessionStorage.getItem("dmsa.dashboard.credential")),
+      signInShown: await page.getByLabel("API key or token").isVisible(),
     };
   }
 
