@@ -276,6 +276,24 @@ export class CallSessionDO extends DurableObject<Env> {
     return { ok: true, value: stored };
   }
 
+  /**
+   * POST …/agent/respond: the answering agent answers the latest line a participant said, now.
+   * Refused (conflict) when the call is over, its agent is off, or nobody has said anything yet.
+   */
+  agentRespond(): CallResult<{ participant_id: string; text: string }> {
+    const row = readCallRow(this.ctx.storage.sql);
+    if (!row) return NO_CALL;
+    if (FINAL_STATUSES.includes(row.status))
+      return { ok: false, reason: "conflict", status: row.status, detail: `The call is ${row.status}.` };
+    if (this.#agent.config().mode === "off")
+      return { ok: false, reason: "conflict", detail: "This call's agent is off (it was created without agent.mode on_request or auto)." };
+    const utterance = this.#agent.lastUtterance();
+    if (!utterance)
+      return { ok: false, reason: "conflict", detail: "Nothing to answer yet: no participant has said anything in this call." };
+    this.#agent.respond(utterance);
+    return { ok: true, value: { participant_id: utterance.participant_id, text: utterance.text } };
+  }
+
   /** `…/speak`: the agent's speech as `appendTranscript` records and sends it, then told to the audio listeners (the recorder). */
   speak(
     line: { participantId: string | null; text: string; source: TranscriptSource; atMs: number },

@@ -101,6 +101,31 @@ export class AnsweringAgent implements AudioListener {
     this.#start(agent, utterance);
   }
 
+  /**
+   * An explicit request (POST …/agent/respond): answer `utterance` now, whatever it says, unless
+   * the agent is off. Returns false when it is off.
+   */
+  respond(utterance: Utterance): boolean {
+    const agent = this.config();
+    if (agent.mode === "off") return false;
+    if (this.#turn) this.#stop("barge_in", utterance.participant_id);
+    this.#start(agent, utterance);
+    return true;
+  }
+
+  /** The latest line a participant (not the agent) said, as an utterance, or null. */
+  lastUtterance(): Utterance | null {
+    const row = this.#deps.storage.sql
+      .exec<{ participant_id: string; text: string; at: number }>(
+        `SELECT t.participant_id, t.text, t.at FROM transcript t JOIN participants p ON p.participant_id = t.participant_id
+         WHERE p.is_agent = 0 AND t.source IN ('speech_to_text', 'text') ORDER BY t.seq DESC LIMIT 1`,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    const at = new Date(row.at).toISOString();
+    return { participant_id: row.participant_id, text: row.text, started_at: at, ended_at: at, confidence: null };
+  }
+
   #isAgent(participantId: string): boolean {
     const row = this.#deps.storage.sql
       .exec<{ is_agent: number }>("SELECT is_agent FROM participants WHERE participant_id = ?", participantId)

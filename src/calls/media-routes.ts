@@ -39,6 +39,11 @@ const IceServersResult = z.object({
   ),
 });
 
+const AgentRespondResult = z.object({
+  accepted: z.literal(true),
+  answering: z.object({ participant_id: z.string(), text: z.string() }).describe("The participant line the agent answers."),
+});
+
 const callErrors = {
   403: { description: "The credential lacks calls:write or is limited to other agents." },
   404: { description: "Unknown call (or participant)." },
@@ -99,6 +104,30 @@ export function registerCallMediaRoutes(app: Hono<AppEnv>): void {
       responses: { 200: { description: "What was spoken.", schema: SpeakResult }, ...callErrors },
     },
     async (c, { params, body }) => c.json(await calls.speakInCall(c.env, params.call_id, c.var.principal, body, c.var.requestId)),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/api/v2/calls/:call_id/agent/respond",
+      operationId: "askCallAgent",
+      summary: "The call's answering agent answers the latest thing a participant said, now",
+      description:
+        "The explicit request of on_request mode (also works in auto mode): the agent answers the latest participant line as if it had been addressed, " +
+        "by voice on every socket and in the transcript (docs/voice.md). Accepted at once; the answer follows on the sockets.",
+      tags: TAGS,
+      permission: "calls:write",
+      params: CallParams,
+      responses: {
+        202: { description: "The agent is answering this line.", schema: AgentRespondResult },
+        403: callErrors[403],
+        404: { description: "Unknown call." },
+        409: { description: "The call has ended, its agent is off, or no participant has said anything yet." },
+        503: { description: "No language model is configured (the detail names LLM_BASE_URL / LLM_PROVIDER)." },
+      },
+    },
+    async (c, { params }) => c.json(await calls.askAgent(c.env, params.call_id, c.var.principal, c.var.requestId), 202),
   );
 
   defineRoute(

@@ -27,6 +27,7 @@ import { turnCredentials } from "./settings";
 import { SfuError, iceServers, type IceServer } from "./sfu-client";
 import { bytesToBase64 } from "../lib/base64";
 import { checkedSpeech, requireSpeech } from "../speech/service";
+import { llmFromEnv } from "../llm/service";
 import { JOIN_TOKEN_TTL_SECONDS, callSigningSecret, signJoinToken, verifyJoinToken } from "./tokens";
 import { checkRecordingPossible } from "./recordings/model";
 
@@ -52,6 +53,7 @@ type Rpc = Pick<
   | "sfuAudioAdapter"
   | "forgetSfuAudioAdapter"
   | "speak"
+  | "agentRespond"
   | "recordingFile"
   | "eraseRecordings"
 >;
@@ -331,6 +333,25 @@ export async function speakInCall(
   );
   log({ event: "call.spoke", request_id: requestId, call_id: callId, chars: body.text.length, audio_bytes: spoken.audio.byteLength });
   return { success: true, transcript_line: line, bytes: spoken.audio.byteLength, content_type: spoken.contentType };
+}
+
+/**
+ * Asks the call's answering agent to answer the latest participant line now (on_request mode's
+ * explicit request; auto mode too). 404/403/409 as for the other speech routes, 409 when the agent
+ * is off or nothing was said yet, 503 naming the settings when no language model is configured.
+ */
+export async function askAgent(
+  env: Env,
+  callId: string,
+  principal: Principal,
+  requestId?: string,
+): Promise<{ accepted: true; answering: { participant_id: string; text: string } }> {
+  await liveCall(env, callId, principal);
+  const llm = llmFromEnv(env);
+  if (!llm.provider) throw new AppError("service_unavailable", llm.reason, { extensions: { settings: ["LLM_BASE_URL", "LLM_PROVIDER"] } });
+  const answering = callValue(await stub(env, callId).agentRespond());
+  log({ event: "call.agent_requested", request_id: requestId, call_id: callId });
+  return { accepted: true, answering };
 }
 
 /**

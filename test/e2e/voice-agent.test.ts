@@ -82,7 +82,13 @@ describe("auto mode", () => {
       expect(llm).toMatchObject({ model: "fake-llm", stream: true });
       expect(llm.messages[0].content).toContain(INSTRUCTIONS);
       expect(llm.messages.at(-1)).toEqual({ role: "user", content: "Alice: When is the release?" });
-      expect(asked.slice(2).map((r) => r.body.input)).toEqual(["Sure, the release is on Friday.", "Anything else?"]);
+      // Both sentences are synthesized at once (their requests may arrive in either order); they are sent in order.
+      expect(
+        asked
+          .slice(2)
+          .map((r) => r.body.input)
+          .sort(),
+      ).toEqual(["Anything else?", "Sure, the release is on Friday."]);
       expect(fakes.errors).toEqual([]);
     } finally {
       call.close();
@@ -122,6 +128,33 @@ describe("auto mode", () => {
       expect(call.bobSocket.all("agent_speech").some((f) => String(f.text).includes("Then"))).toBe(false);
       // Alice's interruption is itself an utterance (live transcription) that the agent answers.
       expect(await eventually(async () => (await call.transcript()).some((l) => l.text === "Okay."), 15_000)).toBe(true);
+      expect(fakes.errors).toEqual([]);
+    } finally {
+      call.close();
+    }
+  });
+});
+
+describe("on_request mode", () => {
+  it("answers only an utterance that names the agent, or when asked through POST …/agent/respond", async () => {
+    fakes.setLlm(() => ({ pieces: [{ content: "Here is what I know." }] }));
+    const call = await callOf({ mode: "on_request", name: "Nova" });
+    try {
+      fakes.setSttText("Let us look at the plan.");
+      const before = fakes.requests.length;
+      expect((await call.transcribe(espeakWav("Let us look at the plan."))).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(fakes.requests.slice(before).map((r) => r.kind)).toEqual(["stt"]);
+      expect(call.bobSocket.all("agent_speech")).toEqual([]);
+      // The explicit request: the agent answers the latest line now.
+      const asked = await client(server.baseUrl, token).post(`/api/v2/calls/${call.callId}/agent/respond`, {});
+      expect(asked.status).toBe(202);
+      expect(asked.body).toEqual({ accepted: true, answering: { participant_id: call.alice, text: "Let us look at the plan." } });
+      expect((await call.bobSocket.next("agent_speech")).frame.text).toBe("Here is what I know.");
+      // An utterance naming it is answered by itself.
+      fakes.setSttText("Nova, are you still there?");
+      expect((await call.transcribe(espeakWav("Nova, are you still there?"))).status).toBe(200);
+      expect((await call.bobSocket.next("agent_speech")).frame.text).toBe("Here is what I know.");
       expect(fakes.errors).toEqual([]);
     } finally {
       call.close();

@@ -226,8 +226,10 @@ describe("in auto mode the agent answers an utterance", () => {
       "request_approval",
     ]);
     // Each sentence was synthesized and sent on the sockets, in order, as the agent's speech.
-    expect(speech.inputs).toEqual(["Sure, the release is on Friday.", "Anything else?"]);
-    for (const sentence of speech.inputs) {
+    // Synthesized at once (requests in either order), sent in order.
+    const sentences = ["Sure, the release is on Friday.", "Anything else?"];
+    expect([...speech.inputs].sort()).toEqual([...sentences].sort());
+    for (const sentence of sentences) {
       const frame = await peer.next("agent_speech");
       expect(frame).toMatchObject({ participant_id: bot, text: sentence, content_type: "audio/wav" });
       heard.push(atob(frame.audio as string).length);
@@ -286,7 +288,7 @@ describe("barge-in", () => {
       agent.speechStarted(bot);
     });
     expect(frames.filter((f) => f.type === "agent_speech_stop")).toEqual([]);
-    expect(speech.inputs).toEqual(["One.", "Two."]);
+    expect([...speech.inputs].sort()).toEqual(["One.", "Two."]);
   });
 });
 
@@ -398,6 +400,46 @@ describe("tools", () => {
     expect((await call(`/api/v2/agents/${OTHER}/state`)).status).toBe(200);
     const agentState = await call(`/api/v2/agents/${AGENT}/state`);
     if (agentState.status === 200) expect(JSON.stringify(await agentState.json())).not.toContain("hijacked");
+  });
+});
+
+describe("POST /api/v2/calls/{call_id}/agent/respond (the explicit request)", () => {
+  const LLM = { LLM_BASE_URL: "https://llm.example.com" };
+  const respond = (callId: string, overrides: Record<string, unknown> = LLM, token?: string) =>
+    callWith(overrides, `/api/v2/calls/${callId}/agent/respond`, { method: "POST", ...(token ? { token } : {}) });
+  const say = (callId: string, participantId: string, text: string) =>
+    runInDurableObject(env.CALL_SESSION.getByName(callId), (instance: CallSessionDO) =>
+      instance.appendTranscript({ participantId, text, source: "text", atMs: Date.now() }),
+    );
+
+  it("is accepted for the latest participant line; the agent then tries to answer", async () => {
+    const { callId, alice, bot, peer } = await callWithAgent({ mode: "on_request", name: "Nova" });
+    await say(callId, alice, "What is on the list?");
+    await say(callId, bot, "Something the agent said.");
+    const res = await respond(callId);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: true, answering: { participant_id: alice, text: "What is on the list?" } });
+    // This object's environment has no model: the agent says why instead of answering.
+    expect(await peer.next("agent_status")).toMatchObject({ available: false, reason: expect.stringContaining("LLM_BASE_URL") });
+  });
+
+  it("refuses: no model (503 naming the settings), agent off, nothing said yet, ended call (409), unknown call (404), another agent's credential (403)", async () => {
+    const quiet = await callWithAgent({ mode: "auto" });
+    const noModel = await problem(await respond(quiet.callId, {}), 503);
+    expect(noModel.detail).toContain("LLM_BASE_URL");
+    expect(noModel.settings).toEqual(["LLM_BASE_URL", "LLM_PROVIDER"]);
+    expect((await problem(await respond(quiet.callId), 409)).detail).toContain("Nothing to answer yet");
+    const off = await callWithAgent({ mode: "off" });
+    await say(off.callId, off.alice, "Hello?");
+    expect((await problem(await respond(off.callId), 409)).detail).toContain("agent is off");
+    await problem(await respond("call_ffffffffffffffffffffffff"), 404);
+    const foreign = await mintToken({ role: "developer", agents: [OTHER] });
+    await problem(await respond(quiet.callId, LLM, foreign), 403);
+    await call(`/api/v2/calls/${quiet.callId}/end`, { method: "POST" });
+    expect((await problem(await respond(quiet.callId), 409)).detail).toContain("ended");
+    // Nothing was said by the agent in any of them.
+    expect(await transcript(quiet.callId)).toEqual([]);
+    expect((await transcript(off.callId)).map((l) => l.source)).toEqual(["text"]);
   });
 });
 
