@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type Page } from "playwright-core";
-import { api, launchChromium, progress, runAndPrint, until } from "./runner-kit.ts";
+import { api, contextAt, launchChromium, progress, recordFatal, runAndPrint, until } from "./runner-kit.ts";
 import { PROJECT_ROOT, startLocalServer, type LocalServer } from "../helpers/local-server.ts";
 
 export const WIDTHS = [375, 1280] as const;
@@ -65,9 +65,7 @@ async function measure(page: Page, view: string, width: number, status: number |
 
 /** A page the size of a phone (mobile viewport: the meta viewport applies, as on a real phone) or a desktop window. */
 async function openAt(browser: Browser, width: number): Promise<Page> {
-  const phone = width < 600;
-  const context = await browser.newContext({ viewport: { width, height: phone ? 740 : 900 }, isMobile: phone, hasTouch: phone });
-  return context.newPage();
+  return (await contextAt(browser, width)).newPage();
 }
 
 /** The HTML the local send_email binding captured for this Message-ID (found by id, never by recency). */
@@ -128,9 +126,7 @@ async function main(): Promise<Record<string, unknown>> {
     report.layouts = layouts;
     report.ok = true;
   } catch (err) {
-    report.ok = false;
-    report.fatal = String((err as Error).stack ?? err);
-    if (server) report.serverLog = server.log().slice(-6000);
+    recordFatal(report, err, server);
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.dispose().catch(() => undefined);

@@ -19,7 +19,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { api, launchChromium, progress, runAndPrint, sleep, until } from "./runner-kit.ts";
+import { api, contextAt, launchChromium, progress, recordFatal, runAndPrint, sleep, until } from "./runner-kit.ts";
 import { PROJECT_ROOT, freePort, startLocalServer, type LocalServer } from "../helpers/local-server.ts";
 import { mintDevToken } from "../../../scripts/lib/dev-token.mjs";
 
@@ -92,8 +92,7 @@ function watchErrors(page: Page, errors: string[]): void {
 }
 
 async function openAt(browser: Browser, width: number): Promise<{ context: BrowserContext; page: Page }> {
-  const phone = width < 600;
-  const context = await browser.newContext({ viewport: { width, height: phone ? 740 : 900 }, isMobile: phone, hasTouch: phone });
+  const context = await contextAt(browser, width);
   await context.addInitScript(() => {
     const w = globalThis as any;
     w.__csp = [];
@@ -389,9 +388,7 @@ async function main(): Promise<Record<string, unknown>> {
     report.runs = runs;
     report.ok = true;
   } catch (err) {
-    report.ok = false;
-    report.fatal = String((err as Error).stack ?? err);
-    if (server) report.serverLog = server.log().slice(-6000);
+    recordFatal(report, err, server);
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.dispose().catch(() => undefined);

@@ -1,5 +1,5 @@
 /**
- * What both browser-call runners (call-runner.ts, sfu-call-runner.ts) share: progress marks,
+ * What the browser runners share: progress marks,
  * polling, the admin API client and the Chromium launch for fake-media WebRTC on loopback
  * (/work/shared/reference/webrtc-p2p-in-chromium.md). Runs under plain Node 22 (type stripping).
  */
@@ -101,6 +101,19 @@ export async function openCallPage(
   return { page, context };
 }
 
+/** A browser context the size of a phone (mobile viewport, touch: the meta viewport applies) or a desktop window. */
+export function contextAt(browser: Browser, width: number): Promise<BrowserContext> {
+  const phone = width < 600;
+  return browser.newContext({ viewport: { width, height: phone ? 740 : 900 }, isMobile: phone, hasTouch: phone });
+}
+
+/** Marks the report failed with the error and the server's log tail. */
+export function recordFatal(report: Record<string, unknown>, err: unknown, server: LocalServer | undefined): void {
+  report.ok = false;
+  report.fatal = String((err as Error).stack ?? err);
+  if (server) report.serverLog = server.log().slice(-6000);
+}
+
 /**
  * A failed run's report: the error, the server's log tail, and what each page knew (its phase,
  * errors, events with details, peer stats and, in SFU mode, its negotiations with the proxy),
@@ -113,9 +126,7 @@ export async function recordFailure(
   pages: readonly Page[],
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  report.ok = false;
-  report.fatal = String((err as Error).stack ?? err);
-  if (server) report.serverLog = server.log().slice(-6000);
+  recordFatal(report, err, server);
   const pageStates = await Promise.all(
     pages.map((page) =>
       page
