@@ -11,7 +11,6 @@
 import { z } from "zod";
 
 export const AGENT_MODES = ["off", "on_request", "auto"] as const;
-export type AgentMode = (typeof AGENT_MODES)[number];
 
 export const MAX_AGENT_INSTRUCTIONS_CHARS = 4000;
 
@@ -41,14 +40,6 @@ export const CallAgentInput = z
 export type CallAgentInput = z.input<typeof CallAgentInput>;
 
 /** The stored and returned form: every field present. */
-export interface CallAgent {
-  mode: AgentMode;
-  name: string;
-  instructions: string;
-  voice: string | null;
-  model: string | null;
-}
-
 export const CallAgentView = z.object({
   mode: z.enum(AGENT_MODES),
   name: z.string(),
@@ -56,6 +47,7 @@ export const CallAgentView = z.object({
   voice: z.string().nullable(),
   model: z.string().nullable(),
 });
+export type CallAgent = z.infer<typeof CallAgentView>;
 
 export const AGENT_OFF: CallAgent = { mode: "off", name: "Agent", instructions: "", voice: null, model: null };
 
