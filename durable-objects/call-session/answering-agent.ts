@@ -90,14 +90,14 @@ export class AnsweringAgent implements AudioListener {
   }
 
   speechStarted(participantId: string): void {
-    if (this.#turn && !this.#isAgent(participantId)) this.#stop("barge_in", participantId);
+    if (this.#turn && !this.#isAgent(participantId)) this.#bargeIn(participantId);
   }
 
   utterance(utterance: Utterance): void {
     const agent = this.config();
     if (agent.mode === "off" || this.#isAgent(utterance.participant_id)) return;
     if (!addressesAgent(agent, utterance.text)) return;
-    if (this.#turn) this.#stop("barge_in", utterance.participant_id);
+    if (this.#turn) this.#bargeIn(utterance.participant_id);
     this.#start(agent, utterance);
   }
 
@@ -108,7 +108,7 @@ export class AnsweringAgent implements AudioListener {
   respond(utterance: Utterance): boolean {
     const agent = this.config();
     if (agent.mode === "off") return false;
-    if (this.#turn) this.#stop("barge_in", utterance.participant_id);
+    if (this.#turn) this.#bargeIn(utterance.participant_id);
     this.#start(agent, utterance);
     return true;
   }
@@ -133,13 +133,14 @@ export class AnsweringAgent implements AudioListener {
     return row?.is_agent === 1;
   }
 
-  #stop(reason: "barge_in", by: string | null): void {
+  /** A participant talks over the running turn: it stops, and every page drops what it queued. */
+  #bargeIn(by: string): void {
     const turn = this.#turn;
     if (!turn) return;
     this.#turn = null;
     turn.abort.abort();
-    this.#deps.broadcast({ type: "agent_speech_stop", turn_id: turn.id, reason, ...(by ? { participant_id: by } : {}) });
-    if (reason === "barge_in") this.#event(`Stopped speaking: a participant started talking (${turn.spoken} sentence(s) spoken).`);
+    this.#deps.broadcast({ type: "agent_speech_stop", turn_id: turn.id, reason: "barge_in", participant_id: by });
+    this.#event(`Stopped speaking: a participant started talking (${turn.spoken} sentence(s) spoken).`);
   }
 
   #start(agent: CallAgent, utterance: Utterance): void {
