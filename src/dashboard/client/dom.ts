@@ -13,10 +13,6 @@ export function uid(prefix: string): string {
   return `${prefix}-${counter}`;
 }
 
-export function clear(node: Element): void {
-  node.replaceChildren();
-}
-
 export function button(label: string, onClick: (ev: MouseEvent) => void, cls?: string): HTMLButtonElement {
   const b = el("button", cls ?? null, label);
   b.type = "button";
