@@ -18,7 +18,8 @@ export function liveTranscription(selection: SpeechSelection): LiveTranscription
 
 /** The /health check: ok when calls transcribe live audio. */
 export function liveTranscriptionCheck(env: Env, speechServerUnreachable?: string): { ok: boolean; detail: string } {
-  if (speechServerUnreachable) return { ok: false, detail: `live transcription unavailable: ${speechServerUnreachable}` };
+  if (speechServerUnreachable)
+    return { ok: false, detail: `live transcription unavailable: the speech server is not reachable here (${speechServerUnreachable})` };
   const selection = speechFromEnv(env);
   return selection.provider
     ? {

@@ -238,6 +238,23 @@ function inRange6(address: IPv6, range: Range6): boolean {
   return true;
 }
 
+/**
+ * Whether a hostname as `URL.hostname` spells it (a dotted quad or a bracketed IPv6 address) lies in
+ * a CIDR range such as `10.0.5.0/24` or `fd00::/8`; a name, or an address of the other family, does not.
+ */
+export function hostInCidr(hostname: string, cidr: string): boolean {
+  const [base = "", bits] = cidr.split("/");
+  const size = Number(bits);
+  if (base.includes(":")) {
+    const prefix = parseIPv6(base);
+    const address = hostname.startsWith("[") ? parseIPv6(hostname.slice(1, -1)) : null;
+    return !!prefix && !!address && size >= 0 && size <= 128 && inRange6(address, cidr6(cidr, "private", cidr));
+  }
+  const prefix = parseIPv4(base);
+  const address = parseIPv4(hostname);
+  return prefix !== null && address !== null && size >= 0 && size <= 32 && inRange4(address, cidr4(cidr, "private", cidr));
+}
+
 function ipv6Refusal(address: IPv6, shown: string): OutboundRefusal | null {
   const range = IPV6_RANGES.find((r) => inRange6(address, r));
   if (range) return { rule: range.rule, detail: `${shown} is in ${range.label}` };

@@ -20,7 +20,7 @@ import { providersFromEnv, UnconfiguredProvider } from "../email/failover";
 import type { AppEnv } from "../http/app-env";
 import { defineRoute } from "../http/route";
 import { warn } from "../lib/log";
-import { outboundScope, unreachableServers, type Unreachable } from "../selfhost/reach";
+import { outboundScope, unreachableServers, unreachableWhy, type Unreachable } from "../selfhost/reach";
 import { VERSION } from "../version";
 
 const Check = z.object({ ok: z.boolean(), detail: z.string() });
@@ -59,9 +59,9 @@ function callsCheck(env: Env, unreachable: readonly Unreachable[]): Check {
     : "peer-to-peer media (no REALTIME_APP_ID + REALTIME_APP_SECRET for SFU mode)";
   const ice = turnCredentials(env) ? "TURN credentials (TURN_KEY_ID)" : "STUN only";
   const speech = speechFromEnv(env);
-  const speechServer = unreachable.find((u) => u.setting === "SPEECH_BASE_URL");
+  const speechServer = unreachableWhy(unreachable, "SPEECH_BASE_URL");
   const speechDetail = speechServer
-    ? `speech server not reachable here (${speechServer.why}; ${outboundScope(env)})`
+    ? `speech server not reachable here (${speechServer}; ${outboundScope(env)})`
     : speech.provider
       ? `speech through ${speech.provider.name}`
       : `speech not configured (${speech.reason})`;
@@ -169,11 +169,8 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         queues,
         email: emailCheck(env, unreachable),
         calls: callsCheck(env, unreachable),
-        answering_agent: answeringAgentCheck(env, (setting) => unreachable.find((u) => u.setting === setting)?.why),
-        live_transcription: liveTranscriptionCheck(
-          env,
-          unreachable.find((u) => u.setting === "SPEECH_BASE_URL") && "the speech server is not reachable from here",
-        ),
+        answering_agent: answeringAgentCheck(env, (setting) => unreachableWhy(unreachable, setting)),
+        live_transcription: liveTranscriptionCheck(env, unreachableWhy(unreachable, "SPEECH_BASE_URL")),
         recordings: recordingsCheck(env),
       };
       const persistent = durableObjects.ok && d1.ok && kv.ok;

@@ -9,7 +9,7 @@
  * reachable once any private range is open, as it cannot be judged before it is resolved.
  */
 import { optionalSetting } from "../lib/config";
-import { hostRefusal, parseIPv4, parseIPv6, type OutboundRefusal } from "../lib/outbound-policy";
+import { hostInCidr, hostRefusal, type OutboundRefusal } from "../lib/outbound-policy";
 
 /** The settings that name a server, and the email provider each one serves. */
 const SERVER_SETTINGS = [
@@ -38,23 +38,6 @@ function hostOf(kind: "host" | "url", value: string): string | undefined {
   }
 }
 
-/** The address bits of a literal IPv4 or bracketed IPv6 host, most significant first, else null. */
-function addressBits(host: string): number[] | null {
-  const bits = (value: number, width: number) => Array.from({ length: width }, (_, i) => (value >>> (width - 1 - i)) & 1);
-  const v4 = parseIPv4(host);
-  if (v4 !== null) return bits(v4, 32);
-  const v6 = host.startsWith("[") ? parseIPv6(host.slice(1, -1)) : null;
-  return v6 ? v6.flatMap((group) => bits(group, 16)) : null;
-}
-
-function inRange(host: string, range: string): boolean {
-  const [base = "", size = ""] = range.split("/");
-  const address = addressBits(host);
-  const prefix = addressBits(base.includes(":") ? `[${base}]` : base);
-  if (!address || !prefix || address.length !== prefix.length) return false;
-  return address.slice(0, Number(size)).every((bit, i) => bit === prefix[i]);
-}
-
 /** Whether OUTBOUND_PRIVATE_NETWORKS opens the host this refusal is about. */
 function opened(host: string, refusal: OutboundRefusal, open: readonly string[]): boolean {
   if (open.length === 0) return false;
@@ -62,7 +45,7 @@ function opened(host: string, refusal: OutboundRefusal, open: readonly string[])
   // A local-only name resolves to a private address, never to loopback alone.
   if (refusal.rule === "local_name") return open.some((entry) => entry !== "local");
   if (open.includes("local") && refusal.rule === "loopback") return true;
-  return open.some((range) => range.includes("/") && inRange(host, range));
+  return open.some((range) => range.includes("/") && hostInCidr(host, range));
 }
 
 const openedNetworks = (env: Env) => (optionalSetting(env, "OUTBOUND_PRIVATE_NETWORKS") ?? "").split(",").filter(Boolean);
@@ -85,4 +68,9 @@ export function unreachableServers(env: Env): Unreachable[] {
     if (!refusal || opened(host!, refusal, open)) return [];
     return [{ setting: name, ...(provider ? { provider } : {}), why: `${name}: ${refusal.detail}` }];
   });
+}
+
+/** Why this runtime cannot reach the server a setting names, if it cannot. */
+export function unreachableWhy(unreachable: readonly Unreachable[], setting: ServerSetting): string | undefined {
+  return unreachable.find((u) => u.setting === setting)?.why;
 }

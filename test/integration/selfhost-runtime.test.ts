@@ -89,6 +89,8 @@ describe("/health under RUNTIME=selfhost", () => {
     expect(local.checks.email!.detail).toContain("smtp not reachable here (SMTP_HOST: 127.0.0.1");
     expect(local.features.email_integration).toBe(false);
     expect(local.checks.calls!.detail).toContain("speech server not reachable here (SPEECH_BASE_URL: whisper");
+    expect(local.checks.live_transcription).toMatchObject({ ok: false });
+    expect(local.checks.live_transcription!.detail).toContain("the speech server is not reachable here (SPEECH_BASE_URL: whisper");
     expect(local.checks.runtime).toMatchObject({ ok: false });
     expect(local.checks.runtime!.detail).toContain("cannot be reached: SMTP_HOST");
     // Still serving: the stores answer and credentials can be verified.

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  hostInCidr,
   describeRefusal,
   outboundRefusal,
   parseAllowEntry,
@@ -282,4 +283,23 @@ it("describeRefusal names the rule and what matched", () => {
   expect(describeRefusal(outboundRefusal("http://169.254.169.254/latest/meta-data/")!)).toBe(
     "refused by the outbound policy (link_local): 169.254.169.254 is in 169.254.0.0/16 (link-local, where cloud metadata services answer)",
   );
+});
+
+describe("hostInCidr", () => {
+  it("matches an address inside a range of its own family, and nothing else", () => {
+    expect(hostInCidr("10.0.5.25", "10.0.5.0/24")).toBe(true);
+    expect(hostInCidr("10.0.6.25", "10.0.5.0/24")).toBe(false);
+    expect(hostInCidr("127.0.0.1", "127.0.0.1/32")).toBe(true);
+    expect(hostInCidr("127.0.0.2", "127.0.0.1/32")).toBe(false);
+    expect(hostInCidr("203.0.113.9", "0.0.0.0/0")).toBe(true);
+    expect(hostInCidr("[fd00::5]", "fd00::/8")).toBe(true);
+    expect(hostInCidr("[fe80::5]", "fd00::/8")).toBe(false);
+    expect(hostInCidr("[::1]", "::1/128")).toBe(true);
+    // Names, the other family and ranges it cannot read never match.
+    expect(hostInCidr("mailpit", "10.0.0.0/8")).toBe(false);
+    expect(hostInCidr("[::ffff:a00:5]", "10.0.0.0/8")).toBe(false);
+    expect(hostInCidr("10.0.0.5", "fd00::/8")).toBe(false);
+    for (const bad of ["10.0.0.0", "10.0.0.0/33", "10.0.0.0/x", "300.0.0.0/8", "fd00::/129"])
+      expect(hostInCidr("10.0.0.5", bad)).toBe(false);
+  });
 });
