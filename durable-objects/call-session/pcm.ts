@@ -2,30 +2,16 @@
  * PCM helpers for the call's audio: WAV encoding (what the speech-to-text provider receives) and
  * the SFU's 48 kHz stereo to the object's 16 kHz mono.
  */
+import { WAV_HEADER_BYTES, wavHeader } from "../../src/calls/recordings/wav";
 import { PCM_SAMPLE_RATE } from "./audio-hooks";
 
 /** A RIFF/WAVE file (PCM, 16-bit, mono) around the samples. */
 export function encodeWav(pcm: Int16Array, sampleRate = PCM_SAMPLE_RATE): Uint8Array {
   const dataBytes = pcm.length * 2;
-  const out = new Uint8Array(44 + dataBytes);
+  const out = new Uint8Array(WAV_HEADER_BYTES + dataBytes);
+  out.set(wavHeader(dataBytes, { sampleRate, channels: 1, bitsPerSample: 16 }));
   const view = new DataView(out.buffer);
-  const ascii = (offset: number, text: string) => {
-    for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
-  };
-  ascii(0, "RIFF");
-  view.setUint32(4, 36 + dataBytes, true);
-  ascii(8, "WAVE");
-  ascii(12, "fmt ");
-  view.setUint32(16, 16, true);
-  view.setUint16(20, 1, true); // PCM
-  view.setUint16(22, 1, true); // mono
-  view.setUint32(24, sampleRate, true);
-  view.setUint32(28, sampleRate * 2, true);
-  view.setUint16(32, 2, true);
-  view.setUint16(34, 16, true);
-  ascii(36, "data");
-  view.setUint32(40, dataBytes, true);
-  for (let i = 0; i < pcm.length; i++) view.setInt16(44 + i * 2, pcm[i]!, true);
+  for (let i = 0; i < pcm.length; i++) view.setInt16(WAV_HEADER_BYTES + i * 2, pcm[i]!, true);
   return out;
 }
 
