@@ -11,11 +11,14 @@
  * empty answer or a provider failure appends nothing and is logged (never its text). The state is
  * in memory: while audio flows the object stays awake; after hibernation a detector starts anew.
  */
-import { log } from "../../src/lib/log";
+import { log, type LogEvent } from "../../src/lib/log";
 import { speechFromEnv, type SpeechSelection } from "../../src/speech/service";
 import { PCM_SAMPLE_RATE, type AudioFrame, type AudioListener, type Utterance } from "./audio-hooks";
 import { encodeWav } from "./pcm";
 import { Vad, type VadConfig, type VadEvent } from "./vad";
+
+/** What a `call.live_audio` entry carries besides the call and the participant. */
+type LiveAudioFields = Omit<Extract<LogEvent, { event: "call.live_audio" }>, "event" | "call_id" | "participant_id">;
 
 /** Utterances of one participant waiting for the provider beyond the one it is working on. */
 export const MAX_QUEUED_UTTERANCES = 3;
@@ -174,17 +177,7 @@ export class AudioPipeline {
     }
   }
 
-  #log(
-    participantId: string,
-    fields: {
-      outcome: "transcribed" | "no_text" | "stt_failed" | "refused" | "dropped";
-      detail?: string;
-      provider?: string;
-      audio_ms?: number;
-      stt_ms?: number;
-      chars?: number;
-    },
-  ): void {
+  #log(participantId: string, fields: LiveAudioFields): void {
     log({ event: "call.live_audio", call_id: this.#deps.callId() ?? "", participant_id: participantId, ...fields });
   }
 }
