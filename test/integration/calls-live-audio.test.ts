@@ -8,30 +8,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { MAX_AUDIO_FRAME_BYTES } from "../../durable-objects/call-session/audio-ingest";
 import type { CallSession, TranscriptLine } from "../../src/calls/model";
 import { call, callWith, json } from "../helpers/api";
+import { concat, tone } from "../helpers/audio";
 import { addParticipant, createCall, join, type Peer } from "../helpers/calls";
 
 const RATE = 16_000;
 const settings = env as unknown as Record<string, unknown>;
 
-function tone(ms: number, db: number): Int16Array {
-  const n = (RATE * ms) / 1000;
-  const out = new Int16Array(n);
-  if (db === -Infinity) return out;
-  const peak = 32768 * 10 ** (db / 20) * Math.SQRT2;
-  for (let i = 0; i < n; i++) out[i] = Math.round(peak * Math.sin((2 * Math.PI * 300 * i) / RATE));
-  return out;
-}
-
 /** 300 ms of silence, `speechMs` of voice, 800 ms of silence (enough to close the utterance). */
 function utterance(speechMs = 1000): Int16Array {
-  const parts = [tone(300, -Infinity), tone(speechMs, -20), tone(800, -Infinity)];
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(tone(300, -Infinity), tone(speechMs, -20), tone(800, -Infinity));
 }
 
 /** Sends PCM in 40 ms frames at about real time (a frame every 32 ms: inside the rate bound). */

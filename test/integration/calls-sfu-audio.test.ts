@@ -10,6 +10,7 @@ import { encodePacket } from "../../durable-objects/call-session/sfu-packet";
 import type { TranscriptLine } from "../../src/calls/model";
 import { call, callWith, json, problem } from "../helpers/api";
 import { addParticipant, createCall, join, type Peer } from "../helpers/calls";
+import { concat, tone } from "../helpers/audio";
 import { FakeSfu, SFU_ENV } from "../helpers/fake-sfu";
 
 const settings = env as unknown as Record<string, unknown>;
@@ -43,14 +44,7 @@ afterEach(() => {
 });
 
 /** 48 kHz interleaved stereo of a 300 Hz tone at `db` dBFS RMS (silence for -Infinity). */
-function stereo(ms: number, db: number): Int16Array {
-  const n = (48_000 * ms) / 1000;
-  const out = new Int16Array(n * 2);
-  if (db === -Infinity) return out;
-  const peak = 32768 * 10 ** (db / 20) * Math.SQRT2;
-  for (let i = 0; i < n; i++) out[2 * i] = out[2 * i + 1] = Math.round(peak * Math.sin((2 * Math.PI * 300 * i) / 48_000));
-  return out;
-}
+const stereo = (ms: number, db: number) => tone(ms, db, { rate: 48_000, channels: 2 });
 
 /** Plays the SFU: 20 ms packets of 48 kHz stereo, a little faster than real time. */
 async function stream(ws: WebSocket, pcm: Int16Array): Promise<void> {
@@ -63,14 +57,7 @@ async function stream(ws: WebSocket, pcm: Int16Array): Promise<void> {
 }
 
 function speech(): Int16Array {
-  const parts = [stereo(300, -Infinity), stereo(1000, -20), stereo(800, -Infinity)];
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(stereo(300, -Infinity), stereo(1000, -20), stereo(800, -Infinity));
 }
 
 const base = (callId: string, sessionId: string) => `/api/v2/calls/${callId}/sfu/sessions/${sessionId}`;

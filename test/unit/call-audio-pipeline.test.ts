@@ -7,17 +7,10 @@ import { describe, expect, it } from "vitest";
 import type { Utterance } from "../../durable-objects/call-session/audio-hooks";
 import { AudioPipeline, MAX_QUEUED_UTTERANCES } from "../../durable-objects/call-session/audio-pipeline";
 import type { SpeechProvider, Transcription } from "../../src/speech/service";
+import { concat, tone } from "../helpers/audio";
 
 const RATE = 16_000;
 const T0 = 1_700_000_000_000;
-
-function tone(ms: number, db: number): Int16Array {
-  const out = new Int16Array((RATE * ms) / 1000);
-  if (db === -Infinity) return out;
-  const peak = 32768 * 10 ** (db / 20) * Math.SQRT2;
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(peak * Math.sin((2 * Math.PI * 300 * i) / RATE));
-  return out;
-}
 
 /** A pipeline with a scripted provider; `appendOk` decides whether the call still takes lines. */
 function harness(answer: (n: number) => Promise<Transcription>, appendOk = true) {
@@ -60,16 +53,7 @@ function harness(answer: (n: number) => Promise<Transcription>, appendOk = true)
 }
 
 const heard = (text: string): Transcription => ({ text, language: "en", confidence: 0.5, duration_seconds: null });
-const speech = () => {
-  const parts = [tone(200, -Infinity), tone(600, -20), tone(700, -Infinity)];
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const speech = () => concat(tone(200, -Infinity), tone(600, -20), tone(700, -Infinity));
 
 describe("audio pipeline listeners", () => {
   it("frame for every frame, speechStarted when voice opens, utterance after the line is appended", async () => {

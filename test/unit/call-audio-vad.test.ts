@@ -1,29 +1,13 @@
 /** Voice activity detection (durable-objects/call-session/vad.ts) on synthetic 16 kHz PCM. */
 import { describe, expect, it } from "vitest";
+import { concat, tone as pcmTone } from "../helpers/audio";
 import { VAD_DEFAULTS, Vad, rmsDb, type VadEvent } from "../../durable-objects/call-session/vad";
 
 const RATE = 16_000;
 const T0 = 1_700_000_000_000;
 
-/** A 440 Hz tone at `db` dBFS RMS (sine peak = RMS·√2), or silence for -Infinity. */
-function tone(ms: number, db: number): Int16Array {
-  const n = (RATE * ms) / 1000;
-  const out = new Int16Array(n);
-  if (db === -Infinity) return out;
-  const peak = 32768 * 10 ** (db / 20) * Math.SQRT2;
-  for (let i = 0; i < n; i++) out[i] = Math.round(peak * Math.sin((2 * Math.PI * 440 * i) / RATE));
-  return out;
-}
-
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** A 440 Hz tone at `db` dBFS RMS, or silence for -Infinity. */
+const tone = (ms: number, db: number) => pcmTone(ms, db, { hz: 440 });
 
 /** Feeds `pcm` in frames of `frameMs`, as a socket would; returns every event. */
 function run(pcm: Int16Array, frameMs = 40, vad = new Vad()): VadEvent[] {
