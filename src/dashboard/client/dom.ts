@@ -1,10 +1,10 @@
 /**
  * The dashboard's UI primitives. Text only ever goes in through `textContent` (the call page's
- * `el`, shared), never as HTML; every control gets a visible label tied to it by id.
+ * `el`, shared like its `byId`), never as HTML; every control gets a visible label tied to it by id.
  */
 import { el } from "../../calls/page/client/dom";
 
-export { el, errorMessage } from "../../calls/page/client/dom";
+export { byId, el, errorMessage } from "../../calls/page/client/dom";
 
 let counter = 0;
 /** An id unique in the page, for label/aria references. */

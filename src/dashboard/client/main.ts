@@ -5,19 +5,14 @@
  * credential is forgotten and the form shows that problem.
  */
 import type { ApiClient, ApiError } from "./api";
+import { byId } from "./dom";
 import { signIn, signOut, storedClient } from "./session";
 import { renderShell } from "./shell";
 import { renderSignIn } from "./sign-in";
 import { startHealthLine } from "./views/health";
 
-function byId(id: string): HTMLElement {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`The page has no #${id}.`);
-  return found;
-}
-
-const main = byId("main");
-startHealthLine(byId("health"), new AbortController().signal);
+const main = byId("main", HTMLElement);
+startHealthLine(byId("health", HTMLElement), new AbortController().signal);
 
 /** The live session's number (0: signed out), so a late 401 of an ended session ends nothing. */
 let live = 0;
