@@ -5,8 +5,9 @@
  * The agent acts as a principal limited to that one agent (`via: "call_agent"`, id = the call's
  * id, the developer role's permissions): the services' own `requireAgent` checks hold, and no
  * tool takes an `agent_id` (each input is strict, so a model that names one, or any unknown
- * field, gets a validation error back and nothing happens). The approval and task tools pass
- * their input through the API's own body schemas, with the agent id added here.
+ * field, gets a validation error back and nothing happens). The inputs are the API's own body
+ * schemas (the task tool a subset of its fields); the approval tool's fields are listed here because
+ * its body schema, refined, cannot be narrowed, and pass through that schema with the agent id added.
  */
 import { z } from "zod";
 import type { Principal } from "../auth/principal";
@@ -15,7 +16,7 @@ import { CreateApprovalBody } from "../approvals/schemas";
 import { requestApproval } from "../approvals/service";
 import { AppError } from "../lib/problem";
 import type { ToolSpec } from "../llm/types";
-import { AgentType } from "../state/schemas";
+import { SaveStateBody } from "../state/schemas";
 import { loadState, saveState } from "../state/service";
 import { CreateTaskBody } from "../tasks/schemas";
 import { createTask } from "../tasks/service";
@@ -72,13 +73,7 @@ const TOOLS = [
     name: "save_agent_state",
     description:
       "Save your state: `state_data` (a JSON object) becomes the new version. Pass `expected_version` (the version you read) so you never overwrite a newer save.",
-    input: z
-      .object({
-        state_data: z.record(z.string(), z.unknown()),
-        expected_version: z.number().int().min(0).optional(),
-        agent_type: AgentType.optional(),
-      })
-      .strict(),
+    input: SaveStateBody,
     async run(ctx, input) {
       const { version } = await saveState(ctx.env, {
         agentId: ctx.agentId,
@@ -94,13 +89,7 @@ const TOOLS = [
     name: "create_task",
     description:
       "Start a long-running task: `task_type` (built-in: data_analysis, http_request, noop, delay, send_email; any other type waits for an external worker) and its `metadata`.",
-    input: z
-      .object({
-        task_type: z.string(),
-        metadata: z.record(z.string(), z.unknown()).optional(),
-        timeout_seconds: z.number().int().optional(),
-      })
-      .strict(),
+    input: CreateTaskBody.pick({ task_type: true, metadata: true, timeout_seconds: true }).strict(),
     async run(ctx, input) {
       const body = CreateTaskBody.parse(input);
       const { task } = await createTask(ctx.env, {
