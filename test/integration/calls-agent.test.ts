@@ -401,6 +401,73 @@ describe("tools", () => {
     const agentState = await call(`/api/v2/agents/${AGENT}/state`);
     if (agentState.status === 200) expect(JSON.stringify(await agentState.json())).not.toContain("hijacked");
   });
+
+  it("runs each call of a round in order, refuses an unknown tool, non-JSON arguments or a bad field, and stops after three rounds", async () => {
+    const agentId = "agent-voice-tools";
+    const { callId, alice } = await callWithAgent({ mode: "auto" }, agentId);
+    const calls = (...list: [string, string, string][]): Chunk => ({
+      choices: [
+        {
+          index: 0,
+          delta: {
+            tool_calls: list.map(([id, name, args], index) => ({ index, id, type: "function", function: { name, arguments: args } })),
+          },
+          finish_reason: null,
+        },
+      ],
+    });
+    const llm = fakeLlm([
+      {
+        chunks: [
+          calls(
+            ["c1", "create_task", JSON.stringify({ task_type: "noop" })],
+            ["c2", "drop_tables", "{}"],
+            ["c3", "save_agent_state", "{not json"],
+          ),
+          stop("tool_calls"),
+        ],
+      },
+      {
+        chunks: [
+          calls(["c4", "create_task", JSON.stringify({ task_type: "bad type!" })], ["c5", "load_agent_state", ""]),
+          stop("tool_calls"),
+        ],
+      },
+      // A model that keeps calling tools is not run a fourth round: this call is never made.
+      { chunks: [calls(["c6", "save_agent_state", JSON.stringify({ state_data: { late: true } })]), stop("tool_calls")] },
+    ]);
+    const speech = fakeSpeech();
+    await withAgent(callId, { llm: llm.selection, speech: speech.selection }, async (agent) => {
+      agent.utterance(utterance(alice, "Start a noop task."));
+    });
+    expect(llm.requests.length).toBe(3);
+    const results = (request: number) =>
+      llm.requests[request]!.messages.filter((m: { role: string }) => m.role === "tool").map(
+        (m: { tool_call_id: string; content: string }) => [m.tool_call_id, JSON.parse(m.content)],
+      );
+    const first = results(1);
+    expect(first.map(([id]: [string]) => id)).toEqual(["c1", "c2", "c3"]);
+    const task = first[0][1] as { task_id: string };
+    expect(task.task_id).toMatch(/^task_/);
+    expect(first[1][1]).toEqual({ error: { code: "not_found", detail: "No tool 'drop_tables'." } });
+    expect(first[2][1]).toMatchObject({ error: { code: "invalid_json" } });
+    const second = results(2).slice(3);
+    expect(second.map(([id]: [string]) => id)).toEqual(["c4", "c5"]);
+    expect(second[0][1]).toMatchObject({ error: { code: "validation_failed", detail: expect.stringMatching(/^task_type: /) } });
+    expect(second[1][1]).toEqual({ version: 0, state_data: {} });
+
+    const events = (await transcript(callId)).filter((l) => l.source === "agent_event").map((l) => l.text);
+    expect(events).toEqual([
+      `Tool created task ${task.task_id} (noop)`,
+      "Tool unknown tool drop_tables",
+      "Tool save_agent_state refused: arguments are not JSON",
+      expect.stringMatching(/^Tool create_task refused: task_type: /),
+      "Tool no state saved yet",
+    ]);
+    // The task is the call's agent's; the unrun third-round save left no state.
+    expect(await json<{ agent_id: string }>(await call(`/api/v2/tasks/${task.task_id}`))).toMatchObject({ agent_id: agentId });
+    expect((await call(`/api/v2/agents/${agentId}/state`)).status).toBe(404);
+  });
 });
 
 describe("POST /api/v2/calls/{call_id}/agent/respond (the explicit request)", () => {
