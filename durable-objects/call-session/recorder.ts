@@ -128,7 +128,8 @@ export class Recorder implements AudioListener {
   }
 
   #openTrack(frame: AudioFrame): Track | null {
-    if (!this.#live() || !this.#deps.isTold(frame.participant_id)) return null;
+    // Consent first: it needs no SQL, and an untold participant's frames arrive many times a second.
+    if (!this.#deps.isTold(frame.participant_id) || !this.#live()) return null;
     const participant = readParticipant(this.#deps.ctx.storage.sql, frame.participant_id);
     if (!participant || participant.left_at !== null) return null;
     // After a restart the participant's recording continues: its next chunk follows the last stored one.
