@@ -101,6 +101,21 @@ describe("the recorder", () => {
     ]);
   });
 
+  it("after a restart (a new recorder on the same object) the participant's recording goes on at the next chunk", async () => {
+    const { ids, stub } = await recordedCall(["steady"]);
+    const { bucket, objects } = standInBucket();
+    await runInDurableObject(stub, async (_instance, state) => {
+      const deps = { ctx: state, env: { ...env, RECORDINGS: bucket }, chunkSeconds: 1, isTold: () => true };
+      new Recorder(deps).frame(frame(ids[0]!, SECOND));
+      await until("the first chunk listed", () => listRecordings(state.storage.sql)[0]?.duration_seconds === 1);
+      const again = new Recorder(deps);
+      again.frame(frame(ids[0]!, SECOND));
+      await until("the second chunk listed", () => listRecordings(state.storage.sql)[0]?.duration_seconds === 2);
+      expect(listRecordings(state.storage.sql)).toHaveLength(1);
+    });
+    expect([...objects.keys()].map((k) => k.slice(-6))).toEqual(["000000", "000001"]);
+  });
+
   it("a put still in flight when the recordings are erased deletes its own object", async () => {
     const { callId, ids, stub } = await recordedCall(["slow"]);
     let release: () => void = () => undefined;
