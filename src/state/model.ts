@@ -4,6 +4,9 @@
  * `state_data` travels as JSON text: validated once at the edge, never re-serialized.
  */
 
+/** What an agent id may be (the API's AgentId schema; the dashboard checks typed ids with it too). */
+export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
 export const AGENT_TYPES = ["worker", "analytics", "marketplace", "observability", "email", "webrtc"] as const;
 export type AgentType = (typeof AGENT_TYPES)[number];
 export const DEFAULT_AGENT_TYPE: AgentType = "analytics";

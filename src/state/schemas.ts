@@ -1,10 +1,10 @@
 /** zod schemas for agent state: the single source for validation, types and the OpenAPI document. */
 import { z } from "zod";
-import { AGENT_TYPES } from "./model";
+import { AGENT_ID_PATTERN, AGENT_TYPES } from "./model";
 
 export const AgentId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "1–128 characters of [A-Za-z0-9._:-], starting with a letter or digit")
+  .regex(AGENT_ID_PATTERN, "1–128 characters of [A-Za-z0-9._:-], starting with a letter or digit")
   .describe("The agent's id.");
 
 export const AgentType = z.enum(AGENT_TYPES);

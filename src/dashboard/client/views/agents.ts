@@ -3,7 +3,7 @@
  * and by text within the page; any agent id can be opened directly. Opening one shows its state,
  * history and restore (agent-detail.ts).
  */
-import { AGENT_TYPES } from "../../../state/model";
+import { AGENT_ID_PATTERN, AGENT_TYPES } from "../../../state/model";
 import { seg, withQuery } from "../api";
 import { button, code, el, facts, field, input, section, select, when } from "../dom";
 import { alertRegion, guarded } from "../problem-view";
@@ -12,7 +12,6 @@ import type { AgentPage, AgentRow } from "../wire";
 import { renderAgentDetail } from "./agent-detail";
 
 const PAGE_SIZE = 10;
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export const agentsView: View = {
   name: "agents",
@@ -63,7 +62,7 @@ function renderList(ctx: ViewContext): HTMLElement {
     const shown = rows.filter((a) => !q || a.agent_id.toLowerCase().includes(q) || a.agent_type.includes(q));
     list.replaceChildren(...shown.map((a) => card(a, go)));
     count.textContent = `${shown.length} of ${rows.length} agents on page ${cursors.length}${nextCursor ? " (more on the next page)" : ""}`;
-    const exact = AGENT_ID.test(search.value.trim()) && !rows.some((a) => a.agent_id === search.value.trim());
+    const exact = AGENT_ID_PATTERN.test(search.value.trim()) && !rows.some((a) => a.agent_id === search.value.trim());
     open.hidden = !exact;
     prev.disabled = cursors.length <= 1;
     next.disabled = !nextCursor;
