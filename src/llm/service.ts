@@ -10,6 +10,7 @@
  * 3. else none: `{provider: null, reason}`; the agent then stays silent and says why (never an
  *    invented reply).
  */
+import { baseUrlRefusal } from "../lib/openai-compatible-url";
 import { llmSetting, type LlmSettingsSource } from "./settings";
 import { OpenAiCompatibleLlm } from "./providers/openai-compatible";
 import { WorkersAiLlm, type AiTextRunner } from "./providers/workers-ai";
@@ -26,7 +27,8 @@ export function llmFromEnv(env: LlmSettingsSource & { AI?: Ai | unknown }, optio
   const baseUrl = llmSetting(env, "LLM_BASE_URL");
   const model = llmSetting(env, "LLM_MODEL");
   if (baseUrl) {
-    if (!/^https?:\/\//i.test(baseUrl)) return { provider: null, reason: `LLM_BASE_URL must be an http(s) URL; got "${baseUrl}".` };
+    const refusal = baseUrlRefusal("LLM_BASE_URL", baseUrl);
+    if (refusal) return { provider: null, reason: refusal };
     return { provider: new OpenAiCompatibleLlm({ baseUrl, apiKey: llmSetting(env, "LLM_API_KEY"), model, fetch: options.fetch }) };
   }
   const chosen = llmSetting(env, "LLM_PROVIDER")?.toLowerCase();

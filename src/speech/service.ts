@@ -15,6 +15,7 @@
  * an empty or malformed answer is an error.
  */
 import { AppError } from "../lib/problem";
+import { baseUrlRefusal } from "../lib/openai-compatible-url";
 import { speechSetting, type SpeechSettingsSource } from "./settings";
 import { OpenAiCompatibleSpeech } from "./providers/openai-compatible";
 import { WORKERS_AI_TTS_MODELS, WorkersAiSpeech, type WorkersAiTtsModel } from "./providers/workers-ai";
@@ -33,7 +34,8 @@ export function speechFromEnv(env: SpeechSettingsSource & { AI?: Ai | unknown },
   const baseUrl = speechSetting(env, "SPEECH_BASE_URL");
   const ttsModel = speechSetting(env, "SPEECH_TTS_MODEL");
   if (baseUrl) {
-    if (!/^https?:\/\//i.test(baseUrl)) return { provider: null, reason: `SPEECH_BASE_URL must be an http(s) URL; got "${baseUrl}".` };
+    const refusal = baseUrlRefusal("SPEECH_BASE_URL", baseUrl);
+    if (refusal) return { provider: null, reason: refusal };
     return {
       provider: new OpenAiCompatibleSpeech({
         baseUrl,

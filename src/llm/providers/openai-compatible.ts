@@ -11,6 +11,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 import { z } from "zod";
+import { openAiCompatibleBase } from "../../lib/openai-compatible-url";
 import { sseData } from "../sse";
 import { DEFAULT_MAX_TOKENS, LlmError, type ChatRequest, type LlmEvent, type LlmProvider, type ToolCall } from "../types";
 
@@ -61,7 +62,7 @@ export class OpenAiCompatibleLlm implements LlmProvider {
   constructor(options: OpenAiCompatibleLlmOptions) {
     this.#options = options;
     this.model = options.model ?? OPENAI_DEFAULT_MODEL;
-    this.#url = `${options.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "")}/v1/chat/completions`;
+    this.#url = `${openAiCompatibleBase(options.baseUrl)}/v1/chat/completions`;
   }
 
   async *stream(request: ChatRequest): AsyncGenerator<LlmEvent> {

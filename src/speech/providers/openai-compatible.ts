@@ -9,6 +9,7 @@
  * @see https://platform.openai.com/docs/api-reference/audio
  */
 import { z } from "zod";
+import { openAiCompatibleBase } from "../../lib/openai-compatible-url";
 import {
   SpeechError,
   mediaType,
@@ -62,7 +63,7 @@ export class OpenAiCompatibleSpeech implements SpeechProvider {
 
   constructor(options: OpenAiCompatibleOptions) {
     this.#options = options;
-    this.#base = options.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
+    this.#base = openAiCompatibleBase(options.baseUrl);
   }
 
   async #post(path: string, body: BodyInit, contentType?: string): Promise<Response> {
