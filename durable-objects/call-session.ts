@@ -92,14 +92,7 @@ export class CallSessionDO extends DurableObject<Env> {
       ingest: this.#ingest,
       pipeline: this.#audio,
       takesAudio: (participantId) => this.#takesAudio(participantId),
-      refused: (participantId, detail) =>
-        log({
-          event: "call.live_audio",
-          call_id: readCallRow(ctx.storage.sql)?.call_id ?? "",
-          participant_id: participantId,
-          outcome: "refused",
-          detail,
-        }),
+      refused: (participantId, detail) => this.#audioRefused(participantId, detail),
     });
     this.#agent = new AnsweringAgent({
       env,
@@ -424,10 +417,15 @@ export class CallSessionDO extends DurableObject<Env> {
     if ("refusal" in checked) {
       if (!checked.notify) return;
       this.#signal.error(ws, checked.refusal.code, checked.refusal.message);
-      const callId = readCallRow(this.ctx.storage.sql)?.call_id ?? "";
-      return log({ event: "call.live_audio", call_id: callId, participant_id: self, outcome: "refused", detail: checked.refusal.code });
+      return this.#audioRefused(self, checked.refusal.code);
     }
     this.#audio.accept(checked.frame);
+  }
+
+  /** A refused audio frame or stream (from the page's socket or an SFU adapter), for the logs (never audio). */
+  #audioRefused(participantId: string, detail: string): void {
+    const callId = readCallRow(this.ctx.storage.sql)?.call_id ?? "";
+    log({ event: "call.live_audio", call_id: callId, participant_id: participantId, outcome: "refused", detail });
   }
 
   /** A participant's audio is taken while they are in a live call and did not mute their transcription. */
