@@ -14,6 +14,8 @@ import type { Principal } from "../auth/principal";
 import { renderCreatedApproval } from "../approvals/model";
 import { CreateApprovalBody } from "../approvals/schemas";
 import { requestApproval } from "../approvals/service";
+import { toAppError } from "../http/errors";
+import { logError } from "../lib/log";
 import { AppError } from "../lib/problem";
 import type { ToolSpec } from "../llm/types";
 import { SaveStateBody } from "../state/schemas";
@@ -132,7 +134,7 @@ export const AGENT_TOOL_SPECS: readonly ToolSpec[] = TOOLS.map((t) => ({
   parameters: z.toJSONSchema(t.input, { io: "input", unrepresentable: "any" }) as Record<string, unknown>,
 }));
 
-function failure(name: string, err: unknown): ToolOutcome {
+function failure(ctx: AgentToolContext, name: string, err: unknown): ToolOutcome {
   if (err instanceof z.ZodError) {
     const issue = err.issues[0];
     const detail = `${issue?.path.join(".") || "(input)"}: ${issue?.message ?? "invalid"}`;
@@ -140,8 +142,21 @@ function failure(name: string, err: unknown): ToolOutcome {
   }
   if (err instanceof AppError)
     return { ok: false, result: { error: { code: err.code, detail: err.message } }, summary: `${name} refused: ${err.message}` };
-  const detail = err instanceof Error ? err.message : String(err);
-  return { ok: false, result: { error: { code: "internal_error", detail } }, summary: `${name} failed: ${detail}` };
+  // As for an HTTP request: the cause is logged, while the model and the transcript (which the
+  // call's participants read) get the generic message, never an internal one.
+  const appError = toAppError(err instanceof Error ? err : new Error(String(err)));
+  logError({
+    event: "call.agent_tool_failed",
+    request_id: ctx.requestId,
+    call_id: ctx.callId,
+    tool: name,
+    error: String((err as Error | undefined)?.stack ?? err),
+  });
+  return {
+    ok: false,
+    result: { error: { code: appError.code, detail: appError.message } },
+    summary: `${name} failed: ${appError.message}`,
+  };
 }
 
 /** Runs one tool call of the model; never throws (a refusal is an outcome the model reads). */
@@ -163,6 +178,6 @@ export async function runAgentTool(ctx: AgentToolContext, name: string, argument
     const done = await found.run(ctx, input);
     return { ok: true, ...done };
   } catch (err) {
-    return failure(name, err);
+    return failure(ctx, name, err);
   }
 }

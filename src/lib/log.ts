@@ -49,6 +49,7 @@ export type LogEvent =
   | { event: "call.transcribed"; request_id?: string; call_id: string; participant_id: string; chars: number }
   | { event: "call.spoke"; request_id?: string; call_id: string; chars: number; audio_bytes: number }
   | { event: "call.agent_requested"; request_id?: string; call_id: string }
+  | { event: "call.agent_tool_failed"; request_id?: string; call_id: string; tool: string; error: string }
   | {
       /** One answer of a call's agent (never its text): spoken, interrupted by a participant, or failed. */
       event: "call.agent_turn";

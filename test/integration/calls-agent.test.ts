@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CallSessionDO } from "../../durable-objects/call-session";
 import { AnsweringAgent } from "../../durable-objects/call-session/answering-agent";
+import { runAgentTool } from "../../src/calls/agent-tools";
 import type { TranscriptLine } from "../../src/calls/model";
 import { OpenAiCompatibleLlm } from "../../src/llm/providers/openai-compatible";
 import type { LlmSelection } from "../../src/llm/service";
@@ -467,6 +468,29 @@ describe("tools", () => {
     // The task is the call's agent's; the unrun third-round save left no state.
     expect(await json<{ agent_id: string }>(await call(`/api/v2/tasks/${task.task_id}`))).toMatchObject({ agent_id: agentId });
     expect((await call(`/api/v2/agents/${agentId}/state`)).status).toBe(404);
+  });
+
+  it("an unexpected failure inside a tool reaches the model only as a generic internal_error; its cause is logged", async () => {
+    const errors: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
+    const broken = {
+      ...env,
+      AGENT: {
+        getByName: () => {
+          throw new Error("storage exploded at shard 7");
+        },
+      },
+    } as unknown as Env;
+    const outcome = await runAgentTool({ env: broken, agentId: AGENT, callId: "call_x", requestId: "turn:t1" }, "load_agent_state", "{}");
+    expect(outcome.ok).toBe(false);
+    expect(outcome.result).toEqual({
+      error: { code: "internal_error", detail: "An unexpected error occurred; the request id identifies it in the logs." },
+    });
+    expect(outcome.summary).toBe("load_agent_state failed: An unexpected error occurred; the request id identifies it in the logs.");
+    expect(JSON.stringify(outcome)).not.toContain("shard 7");
+    const logged = errors.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === "call.agent_tool_failed");
+    expect(logged).toMatchObject({ level: "error", request_id: "turn:t1", call_id: "call_x", tool: "load_agent_state" });
+    expect(String(logged?.error)).toContain("storage exploded at shard 7");
   });
 });
 
