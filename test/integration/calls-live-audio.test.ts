@@ -74,7 +74,7 @@ async function room() {
   const roster = await alice.next("roster");
   const bob = await join(c.call_id, b.join_token);
   await bob.next("roster");
-  return { c, alice, bob, roster, a: a.participant.participant_id, b: b.participant.participant_id };
+  return { c, alice, bob, roster, a: a.participant.participant_id, b: b.participant.participant_id, aliceToken: a.join_token };
 }
 
 /** Waits until the object handled everything the peer sent before (an error comes back in order). */
@@ -115,6 +115,20 @@ describe("with a speech provider", () => {
     await speak(bob, utterance(600));
     expect(((await alice.next("transcript")).line as TranscriptLine).participant_id).toBe(b);
     expect(heard).toHaveLength(1);
+  });
+
+  it("a second connection of the same participant replaces the first; its audio is still theirs, transcribed once", async () => {
+    const { heard } = fakeSpeech();
+    const { c, alice, bob, a, aliceToken } = await room();
+    const again = await join(c.call_id, aliceToken);
+    await again.next("roster");
+    expect((await alice.waitClosed()).code).toBe(4000);
+    await speak(again, utterance(600));
+    const line = (await bob.next("transcript")).line as TranscriptLine;
+    expect((await again.next("transcript")).line).toEqual(line);
+    expect(line).toMatchObject({ participant_id: a, text: "hello there" });
+    expect(heard).toHaveLength(1);
+    expect(await transcript(c.call_id)).toEqual([line]);
   });
 
   it("muting one's transcription: the roster says so, the audio is ignored, unmuting resumes", async () => {
