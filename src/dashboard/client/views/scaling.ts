@@ -7,6 +7,7 @@ import { seg } from "../api";
 import { agentPicker } from "../agent-picker";
 import { button, code, el, facts, field, input, section } from "../dom";
 import { alertRegion, guarded } from "../problem-view";
+import { restartable } from "../restartable";
 import { every, type View, type ViewContext } from "../view";
 import type { Metrics, Scaled } from "../wire";
 
@@ -18,13 +19,8 @@ export const scalingView: View = {
   render(ctx) {
     const { root } = section("Scaling", "h2", "view");
     const body = el("div");
-    let stop: AbortController | null = null;
-    const pick = (id: string) => {
-      stop?.abort();
-      stop = new AbortController();
-      ctx.signal.addEventListener("abort", () => stop?.abort());
-      show(ctx, stop.signal, body, id);
-    };
+    const next = restartable(ctx.signal);
+    const pick = (id: string) => show(ctx, next(), body, id);
     root.append(agentPicker(ctx, pick), body);
     if (ctx.agentId) pick(ctx.agentId);
     else body.append(el("p", "muted", "Pick an agent."));

@@ -8,6 +8,7 @@ import { button, el, section } from "../dom";
 import { alertRegion, guarded, showProblem } from "../problem-view";
 import { taskForm } from "../task-form";
 import { taskRow } from "../task-row";
+import { restartable } from "../restartable";
 import type { View, ViewContext } from "../view";
 import type { CreatedTask, Task, TaskPage, TaskTypeList } from "../wire";
 
@@ -21,11 +22,11 @@ export const tasksView: View = {
   render(ctx) {
     const { root } = section("Tasks", "h2", "view");
     const body = el("div");
-    root.append(
-      agentPicker(ctx, (id) => show(ctx, body, id)),
-      body,
-    );
-    if (ctx.agentId) show(ctx, body, ctx.agentId);
+    // Another agent picked: the previous agent's task streams close.
+    const next = restartable(ctx.signal);
+    const pick = (id: string) => show({ ...ctx, signal: next() }, body, id);
+    root.append(agentPicker(ctx, pick), body);
+    if (ctx.agentId) pick(ctx.agentId);
     else body.append(el("p", "muted", "Pick an agent (any id: an agent gets its first task here)."));
     return root;
   },
