@@ -15,8 +15,8 @@ const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 export interface TaskRow {
   element: HTMLLIElement;
-  /** Opens the task's event stream until it ends (or the view closes). */
-  watch(): void;
+  /** Follows the task's event stream; resolves when it ends (the task finished, a refusal, or the view closed). */
+  watch(): Promise<void>;
 }
 
 export function taskRow(ctx: ViewContext, task: Task, problem: HTMLElement): TaskRow {
@@ -72,10 +72,10 @@ export function taskRow(ctx: ViewContext, task: Task, problem: HTMLElement): Tas
   let watching = false;
   return {
     element: li,
-    watch() {
+    async watch() {
       if (watching || TERMINAL.has(li.dataset.status ?? "")) return;
       watching = true;
-      void follow(
+      await follow(
         ctx.client,
         `/api/v2/tasks/${seg(task.task_id)}/events`,
         ctx.signal,

@@ -7,14 +7,18 @@ import { agentPicker } from "../agent-picker";
 import { button, el, section } from "../dom";
 import { alertRegion, guarded, showProblem } from "../problem-view";
 import { taskForm } from "../task-form";
-import { taskRow } from "../task-row";
+import { taskRow, type TaskRow } from "../task-row";
 import { restartable } from "../restartable";
 import type { View, ViewContext } from "../view";
 import type { CreatedTask, Task, TaskPage, TaskTypeList } from "../wire";
 
 const PAGE_SIZE = 20;
-/** Streams open at once per view: well under SSE_MAX_STREAMS_PER_CREDENTIAL (20 by default). */
-const MAX_WATCHED = 8;
+/**
+ * Streams open at once per view: a browser opens at most 6 connections per host over HTTP/1.1
+ * (`wrangler dev`, a self-hosted server without a proxy), so 4 leave room for the view's other
+ * requests; also well under SSE_MAX_STREAMS_PER_CREDENTIAL (20 by default).
+ */
+const MAX_WATCHED = 4;
 
 export const tasksView: View = {
   name: "tasks",
@@ -45,15 +49,26 @@ function show(ctx: ViewContext, body: HTMLElement, agentId: string): void {
   body.replaceChildren(problem, create.root, listing.root);
 
   let cursor: string | null = null;
+  // Unfinished tasks wait for a free stream; the newest (created here) go first.
   let watched = 0;
+  const waiting: TaskRow[] = [];
+  const watchNext = () => {
+    const row = watched < MAX_WATCHED ? waiting.shift() : undefined;
+    if (!row) return;
+    watched += 1;
+    void row.watch().finally(() => {
+      watched -= 1;
+      if (!ctx.signal.aborted) watchNext();
+    });
+  };
   const add = (task: Task, first: boolean) => {
     const row = taskRow(ctx, task, problem);
     if (first) list.prepend(row.element);
     else list.append(row.element);
-    if (watched < MAX_WATCHED && !["completed", "failed", "cancelled"].includes(task.status)) {
-      watched += 1;
-      row.watch();
-    }
+    if (["completed", "failed", "cancelled"].includes(task.status)) return;
+    if (first) waiting.unshift(row);
+    else waiting.push(row);
+    watchNext();
   };
 
   async function load(): Promise<void> {
